@@ -1,0 +1,59 @@
+"""The FastAPI application: routers, error handlers, limits, and the services it runs with."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mso_flow import __version__
+from mso_flow.api import errors
+from mso_flow.api.limits import BodyLimit
+from mso_flow.api.routers import definitions, deployments, health, instances, tasks, users
+from mso_flow.services.context import Services
+from mso_flow.settings import Settings, get_settings
+from mso_flow.store.db import Database
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """
+MSO Flow runs the processes of the Work Manual FY2567 of สป.พม. as BPMN with SpiffWorkflow.
+
+Every `/api/v1` call needs `Authorization: Bearer <token>`. Lists take `?offset=&limit=` (limit ≤ 500) and
+answer `{"items", "total", "offset", "limit"}`. Errors are `application/problem+json` (RFC 9457) with a stable
+`type` URN, a Thai `title` and `detail`, and `errors` for validation.
+"""
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(settings=settings, db=Database(settings.database_url, settings.db_pool_size))
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The ASGI app; `services` may be given (tests), else it is built from `settings` at start-up."""
+    settings = settings or (services.settings if services else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = services is None
+        app.state.services = services or build_services(settings)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.services.db.dispose()
+
+    app = FastAPI(title="MSO Flow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    if services is not None:
+        app.state.services = services
+    errors.install(app)
+    app.include_router(health.router)
+    for module in (users, definitions, deployments, instances, tasks):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    return app
+
+
+def create_default_app() -> FastAPI:
+    """Factory for `uvicorn --factory mso_flow.api.app:create_default_app` (each worker builds its own)."""
+    return create_app()

@@ -1,0 +1,44 @@
+"""Request dependencies: the services container, the authenticated caller, pagination."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mso_flow.services import users
+from mso_flow.services.context import Caller, Services
+from mso_flow.services.errors import Unauthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/users or MSO_FLOW_ADMIN_TOKEN")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def get_caller(
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("no_token", "ต้องส่ง Authorization: Bearer <token> (missing bearer token)")
+    caller = users.authenticate(services, credentials.credentials)
+    if caller is None:
+        raise Unauthenticated("unknown_token", "โทเค็นไม่ถูกต้อง (unknown token)")
+    return caller
+
+
+class Paging:
+    """`?offset=&limit=` of every list (limit at most 500)."""
+
+    def __init__(self, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50):
+        self.offset = offset
+        self.limit = limit
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+PagingDep = Annotated[Paging, Depends()]

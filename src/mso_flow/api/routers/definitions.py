@@ -1,0 +1,56 @@
+"""Process definitions and their versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from mso_flow.api import views
+from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
+from mso_flow.schemas.common import Page
+from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary
+from mso_flow.services import definitions
+
+router = APIRouter(prefix="/process-definitions", tags=["process definitions"])
+Key = Annotated[str, Path(max_length=64, description="process key (the BPMN process id)")]
+
+
+@router.get("", response_model=Page[DefinitionSummary])
+def list_definitions(
+    caller: CallerDep,
+    services: ServicesDep,
+    paging: PagingDep,
+    key: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="text in the Thai name or the key")] = None,
+    unit: Annotated[str | None, Query(max_length=200, description="unit name as in the manual")] = None,
+) -> Page[DefinitionSummary]:
+    """The latest version of each process."""
+    items, total = definitions.listing(services, paging.offset, paging.limit, key=key, q=q, unit=unit)
+    return Page(items=[views.definition_summary(d, m) for d, m in items], total=total, offset=paging.offset,
+                limit=paging.limit)
+
+
+@router.get("/{key}", response_model=DefinitionDetail)
+def get_definition(key: Key, caller: CallerDep, services: ServicesDep) -> DefinitionDetail:
+    """The latest version with its user tasks, lanes, standard durations and forms."""
+    definition, model = definitions.latest(services, key)
+    return views.definition_detail(definition, model)
+
+
+@router.get("/{key}/versions", response_model=Page[DefinitionSummary])
+def list_versions(key: Key, caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[DefinitionSummary]:
+    """Every deployed version of a process, newest first."""
+    items, total = definitions.versions(services, key, paging.offset, paging.limit)
+    return Page(items=[views.definition_summary(d, services.model(d)) for d in items], total=total,
+                offset=paging.offset, limit=paging.limit)
+
+
+@router.get("/{key}/xml", response_class=Response,
+            responses={200: {"content": {"application/xml": {}}, "description": "the BPMN file as deployed"}})
+def get_xml(key: Key, caller: CallerDep, services: ServicesDep,
+            version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    """The BPMN XML of a version (the latest by default), byte for byte as deployed."""
+    definition = definitions.version(services, key, version)
+    return Response(content=bytes(definition.bpmn_xml), media_type="application/xml")

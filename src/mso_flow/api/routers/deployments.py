@@ -1,0 +1,48 @@
+"""POST /deployments: designers deploy BPMN files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from mso_flow.api import views
+from mso_flow.api.deps import CallerDep, ServicesDep
+from mso_flow.schemas.common import Problem
+from mso_flow.schemas.definitions import DeploymentResult
+from mso_flow.services import definitions
+from mso_flow.services.errors import Invalid
+
+router = APIRouter(tags=["deployments"])
+
+
+@router.post(
+    "/deployments",
+    response_model=DeploymentResult,
+    status_code=201,
+    responses={200: {"model": DeploymentResult, "description": "nothing changed: the existing versions"},
+               422: {"model": Problem, "description": "invalid BPMN; nothing deployed"}},
+)
+async def deploy(
+    caller: CallerDep,
+    services: ServicesDep,
+    files: Annotated[list[UploadFile], File(description="one or more .bpmn files")],
+) -> JSONResponse:
+    """Deploy files all or nothing; a new version for each process whose XML changed (role designer or admin)."""
+    limit = services.settings.max_upload_bytes
+    contents = []
+    for upload in files:
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise Invalid("file_too_large", f"ไฟล์ {upload.filename} ใหญ่เกิน {limit} ไบต์ (file too large)")
+        contents.append((upload.filename or "upload.bpmn", data))
+    deployed = await run_in_threadpool(definitions.deploy, services, caller, contents)
+    result = DeploymentResult(
+        definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in deployed],
+        created=[d.definition.id for d in deployed if d.created],
+        unchanged=[d.definition.id for d in deployed if not d.created],
+    )
+    status = 201 if result.created else 200
+    return JSONResponse(result.model_dump(mode="json"), status_code=status)

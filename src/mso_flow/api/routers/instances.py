@@ -1,0 +1,64 @@
+"""Process instances: start, read, list, cancel, audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from mso_flow.api import views
+from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
+from mso_flow.schemas.common import Page, Problem
+from mso_flow.schemas.instances import AuditEventOut, CancelRequest, InstanceOut, StartRequest
+from mso_flow.services import instances
+from mso_flow.services.instances import InstanceView
+
+router = APIRouter(tags=["process instances"])
+InstanceId = Annotated[str, Path(max_length=64)]
+
+
+@router.post("/process-definitions/{key}/start", response_model=InstanceOut, status_code=status.HTTP_201_CREATED,
+             responses={409: {"model": Problem, "description": "an instance with this business key is running; "
+                              "its id is in `instance_id`"}})
+def start(key: Annotated[str, Path(max_length=64)], body: StartRequest, caller: CallerDep,
+          services: ServicesDep) -> InstanceOut:
+    """Start the latest version of a process (integrator, admin, or a role of its first lane)."""
+    instance = instances.start(services, caller, key, body.business_key, body.variables)
+    return views.instance(instances.get(services, caller, instance.id))
+
+
+@router.get("/process-instances", response_model=Page[InstanceOut])
+def list_instances(
+    caller: CallerDep,
+    services: ServicesDep,
+    paging: PagingDep,
+    key: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    business_key: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[InstanceOut]:
+    """Instances, newest first; staff must filter by a process they work in."""
+    items, total = instances.listing(services, caller, paging.offset, paging.limit, key=key, state=state,
+                                     business_key=business_key)
+    return Page(items=[views.instance(v) for v in items], total=total, offset=paging.offset, limit=paging.limit)
+
+
+@router.get("/process-instances/{instance_id}", response_model=InstanceOut)
+def get_instance(instance_id: InstanceId, caller: CallerDep, services: ServicesDep) -> InstanceOut:
+    """An instance with its variables and open tasks."""
+    return views.instance(instances.get(services, caller, instance_id))
+
+
+@router.post("/process-instances/{instance_id}/cancel", response_model=InstanceOut)
+def cancel(instance_id: InstanceId, body: CancelRequest, caller: CallerDep, services: ServicesDep) -> InstanceOut:
+    """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
+    view: InstanceView = instances.cancel(services, caller, instance_id, body.reason)
+    return views.instance(view)
+
+
+@router.get("/process-instances/{instance_id}/audit", response_model=Page[AuditEventOut])
+def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep,
+          paging: PagingDep) -> Page[AuditEventOut]:
+    """The instance's audit trail in order: who did what, when."""
+    items, total = instances.audit(services, caller, instance_id, paging.offset, paging.limit)
+    return Page(items=[views.audit_event(e) for e in items], total=total, offset=paging.offset,
+                limit=paging.limit)

@@ -1,0 +1,33 @@
+"""The caller and user administration."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
+from mso_flow.schemas.common import Page
+from mso_flow.schemas.users import Me, UserCreate, UserCreated, UserOut
+from mso_flow.services import users
+
+router = APIRouter(tags=["users"])
+
+
+@router.get("/me", response_model=Me)
+def me(caller: CallerDep) -> Me:
+    """Who the bearer token belongs to."""
+    return Me(username=caller.username, roles=sorted(caller.roles))
+
+
+@router.post("/users", response_model=UserCreated, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, caller: CallerDep, services: ServicesDep) -> UserCreated:
+    """Create a user (admin). The token is returned once; only its hash is stored."""
+    user, token = users.create_user(services, caller, body.username, body.roles)
+    return UserCreated(username=user.username, roles=user.roles, token=token)
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[UserOut]:
+    """Every user with their roles (admin)."""
+    items, total = users.list_users(services, caller, paging.offset, paging.limit)
+    return Page(items=[UserOut(username=u.username, roles=u.roles) for u in items], total=total,
+                offset=paging.offset, limit=paging.limit)

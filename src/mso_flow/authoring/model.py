@@ -1,0 +1,184 @@
+"""The structured reading of one flowchart of the manual (see docs/manual-extraction/FORMAT.md)."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ASCII_ID = r"^[a-z][a-z0-9_]*$"
+END = "end"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(_Strict):
+    section: str
+    pages: str = ""
+    lines: tuple[int, int]
+    basis: Literal["flowchart", "steps"]
+
+
+class Start(_Strict):
+    name: str = "เริ่มต้น"
+    message: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+class Lane(_Strict):
+    id: str = Field(pattern=ASCII_ID)
+    name: str = Field(min_length=1)
+
+
+class FormField(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    type: Literal["string", "long", "boolean", "date", "enum"]
+    required: bool = False
+    values: dict[str, str] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _not_keyword(cls, value: str) -> str:
+        if keyword.iskeyword(value):
+            raise ValueError(f"form field id {value!r} is a Python keyword")
+        return value
+
+    @model_validator(mode="after")
+    def _enum_values(self) -> FormField:
+        if (self.type == "enum") != bool(self.values):
+            raise ValueError(f"field {self.id}: enum fields (and only they) need `values`")
+        return self
+
+
+class Branch(_Strict):
+    name: str = Field(min_length=1)
+    condition: str | None = None
+    default: bool = False
+    to: str
+
+    @model_validator(mode="after")
+    def _condition_or_default(self) -> Branch:
+        if bool(self.condition) == self.default:
+            raise ValueError(f"branch {self.name!r}: give either a condition or `default: true`")
+        return self
+
+
+class Decision(_Strict):
+    name: str = Field(min_length=1)
+    branches: list[Branch] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _one_default(self) -> Decision:
+        if sum(b.default for b in self.branches) > 1:
+            raise ValueError(f"decision {self.name!r}: at most one default branch")
+        return self
+
+
+class Deadline(_Strict):
+    duration: str = Field(pattern=r"^P")
+    text: str
+    escalate_lane: str
+    escalation: str = Field(min_length=1)
+
+
+class Step(_Strict):
+    id: str = Field(pattern=ASCII_ID)
+    no: str = ""
+    name: str = Field(min_length=1)
+    lane: str
+    duration: str | None = Field(default=None, pattern=r"^P")
+    duration_text: str = ""
+    detail: str = ""
+    form: list[FormField] = []
+    next: str | None = None
+    decision: Decision | None = None
+    deadline: Deadline | None = None
+
+
+class End(_Strict):
+    id: str = Field(pattern=ASCII_ID)
+    name: str = "สิ้นสุด"
+
+
+class ProcessReading(_Strict):
+    """One flowchart of the manual as read by an engineer: the input of the BPMN builder."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{2,63}$")
+    unit: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    unit_name: str
+    name: str
+    category: str = ""
+    owner: str = ""
+    kpi: str = ""
+    source: Source
+    readings: list[str] = []
+    start: Start = Start()
+    lanes: list[Lane] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1)
+    ends: list[End] = [End(id=END)]
+
+    @model_validator(mode="after")
+    def _references(self) -> ProcessReading:
+        lane_ids = [lane.id for lane in self.lanes]
+        step_ids = [step.id for step in self.steps]
+        end_ids = [end.id for end in self.ends]
+        for kind, ids in (("lane", lane_ids), ("step", step_ids), ("end", end_ids)):
+            duplicates = {i for i in ids if ids.count(i) > 1}
+            if duplicates:
+                raise ValueError(f"duplicate {kind} ids: {sorted(duplicates)}")
+        if set(step_ids) & set(end_ids):
+            raise ValueError(f"ids used for both a step and an end: {sorted(set(step_ids) & set(end_ids))}")
+        targets = set(step_ids) | set(end_ids) | {END}
+        for step in self.steps:
+            if step.lane not in lane_ids:
+                raise ValueError(f"step {step.id}: unknown lane {step.lane!r}")
+            if step.next is not None and step.next not in targets:
+                raise ValueError(f"step {step.id}: unknown next {step.next!r}")
+            if step.next is not None and step.decision is not None:
+                raise ValueError(f"step {step.id}: give `next` or `decision`, not both")
+            for branch in step.decision.branches if step.decision else []:
+                if branch.to not in targets:
+                    raise ValueError(f"step {step.id}: branch {branch.name!r} goes to unknown {branch.to!r}")
+            if step.deadline and step.deadline.escalate_lane not in lane_ids:
+                raise ValueError(f"step {step.id}: unknown escalate_lane {step.deadline.escalate_lane!r}")
+        return self
+
+    def end_id(self, target: str) -> str:
+        """The end event a `next`/`to` of "end" means: the first declared end."""
+        return self.ends[0].id if target == END else target
+
+    def successors(self, index: int) -> list[tuple[str, Branch | None]]:
+        """Where control goes after step `index`: (target id, branch or None for a plain flow)."""
+        step = self.steps[index]
+        if step.decision is not None:
+            return [(self.end_id(b.to), b) for b in step.decision.branches]
+        if step.next is not None:
+            return [(self.end_id(step.next), None)]
+        if index + 1 < len(self.steps):
+            return [(self.steps[index + 1].id, None)]
+        return [(self.ends[0].id, None)]
+
+
+class _Yaml12BoolLoader(yaml.SafeLoader):
+    """YAML with only true/false as booleans, so keys such as `no` (a step number) and `yes` stay text."""
+
+
+_Yaml12BoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12BoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_reading(path: Path) -> ProcessReading:
+    """Read and validate one extraction file."""
+    with path.open(encoding="utf-8") as handle:
+        return ProcessReading.model_validate(yaml.load(handle, Loader=_Yaml12BoolLoader))  # noqa: S506

@@ -1,0 +1,146 @@
+"""What the engine knows of a deployed process, in plain data the service layer can store and return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem of a BPMN file, located as precisely as the check allows."""
+
+    file: str
+    line: int | None
+    element_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line or 0}: {self.element_id or '-'}: {self.message}"
+
+
+class BpmnInvalid(Exception):
+    """A BPMN document that cannot be deployed; `problems` says why."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class FormField:
+    """A field of a user task's form (`camunda:formData`)."""
+
+    id: str
+    label: str
+    type: str
+    required: bool = False
+    enum: tuple[tuple[str, str], ...] = ()
+    default: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "type": self.type,
+            "required": self.required,
+            "enum": [{"id": value, "name": name} for value, name in self.enum],
+            "default": self.default,
+        }
+
+
+@dataclass(frozen=True)
+class UserTaskDef:
+    """A user task of a process: who may work it, how long it should take, what it asks for."""
+
+    element_id: str
+    name: str
+    lane: str | None
+    standard_duration: str | None = None
+    manual_duration: str | None = None
+    documentation: str | None = None
+    form: tuple[FormField, ...] = ()
+    candidate_groups: tuple[str, ...] = ()
+    assignee: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "element_id": self.element_id,
+            "name": self.name,
+            "lane": self.lane,
+            "standard_duration": self.standard_duration,
+            "manual_duration": self.manual_duration,
+            "documentation": self.documentation,
+            "form": [f.as_dict() for f in self.form],
+            "candidate_groups": list(self.candidate_groups),
+            "assignee": self.assignee,
+        }
+
+
+@dataclass(frozen=True)
+class ProcessDef:
+    """The deployable facts of one executable process of a BPMN document."""
+
+    key: str
+    name: str
+    documentation: str | None
+    properties: dict[str, str]
+    lanes: tuple[str, ...]
+    user_tasks: tuple[UserTaskDef, ...]
+    start_messages: tuple[str, ...] = ()
+    lane_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def unit(self) -> str | None:
+        return self.properties.get("unit_name") or self.properties.get("unit")
+
+    def user_task(self, element_id: str) -> UserTaskDef | None:
+        return next((t for t in self.user_tasks if t.element_id == element_id), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "documentation": self.documentation,
+            "properties": self.properties,
+            "lanes": list(self.lanes),
+            "user_tasks": [t.as_dict() for t in self.user_tasks],
+            "start_messages": list(self.start_messages),
+            "lane_roles": {lane: list(roles) for lane, roles in self.lane_roles.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProcessDef:
+        return cls(
+            key=data["key"],
+            name=data["name"],
+            documentation=data.get("documentation"),
+            properties=dict(data.get("properties", {})),
+            lanes=tuple(data.get("lanes", ())),
+            user_tasks=tuple(
+                UserTaskDef(
+                    element_id=t["element_id"],
+                    name=t["name"],
+                    lane=t.get("lane"),
+                    standard_duration=t.get("standard_duration"),
+                    manual_duration=t.get("manual_duration"),
+                    documentation=t.get("documentation"),
+                    form=tuple(
+                        FormField(
+                            id=f["id"],
+                            label=f["label"],
+                            type=f["type"],
+                            required=f.get("required", False),
+                            enum=tuple((e["id"], e["name"]) for e in f.get("enum", [])),
+                            default=f.get("default"),
+                        )
+                        for f in t.get("form", [])
+                    ),
+                    candidate_groups=tuple(t.get("candidate_groups", ())),
+                    assignee=t.get("assignee"),
+                )
+                for t in data.get("user_tasks", [])
+            ),
+            start_messages=tuple(data.get("start_messages", ())),
+            lane_roles={lane: tuple(roles) for lane, roles in data.get("lane_roles", {}).items()},
+        )

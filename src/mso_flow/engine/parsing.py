@@ -1,0 +1,293 @@
+"""Parse and validate BPMN documents: XML, the BPMN 2.0 schema, SpiffWorkflow, and MSO Flow's own rules.
+
+`parse_document` is the single entry point used at deployment, at start-up and by `mso-flow validate`; it
+returns every executable process with its SpiffWorkflow spec and the facts the service stores, or raises
+`BpmnInvalid` with every problem found (file, line, element id, message).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from mso_flow.engine import expressions
+from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+FORM_TYPES = {"string", "long", "boolean", "date", "enum"}
+_ASCII_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class ParsedProcess:
+    """An executable process: the facts to store and the SpiffWorkflow specs to run it."""
+
+    definition: ProcessDef
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(XSD_PATH))
+
+
+def _xml_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False, huge_tree=False)
+
+
+def _tag(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _problem(file: str, element: etree._Element | None, message: str) -> Problem:
+    if element is None:
+        return Problem(file, None, None, message)
+    return Problem(file, element.sourceline, element.get("id"), message)
+
+
+def read_xml(xml: bytes, file: str) -> etree._Element:
+    """Parse bytes as a BPMN document root, or raise `BpmnInvalid` (not XML, not BPMN, schema errors)."""
+    if len(xml) > MAX_DOCUMENT_BYTES:
+        raise BpmnInvalid([Problem(file, None, None, f"file is larger than {MAX_DOCUMENT_BYTES} bytes")])
+    try:
+        root = etree.fromstring(xml, _xml_parser())
+    except etree.XMLSyntaxError as err:
+        line = err.lineno if err.lineno else None
+        raise BpmnInvalid([Problem(file, line, None, f"not well-formed XML: {err.msg}")]) from None
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise BpmnInvalid([Problem(file, root.sourceline, None, "root element is not bpmn:definitions")])
+    schema = _schema()
+    if not schema.validate(root):
+        problems = [
+            Problem(file, error.line, None, f"BPMN 2.0 schema: {error.message}") for error in schema.error_log
+        ]
+        raise BpmnInvalid(problems[:50])
+    return root
+
+
+def parse_document(xml: bytes, file: str = "<upload>") -> list[ParsedProcess]:
+    """Validate a BPMN document and return its executable processes, or raise `BpmnInvalid`."""
+    root = read_xml(xml, file)
+    problems = _check_ids(root, file)
+    problems += expressions.normalize_document(root, file)
+    if problems:
+        raise BpmnInvalid(problems)
+    parser = CamundaParser()
+    lines = {el.get("id"): el.sourceline for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    try:
+        parser.add_bpmn_xml(root, os.path.basename(file))
+    except ValidationException as err:
+        raise BpmnInvalid([Problem(file, lines.get(err.id), err.id or None, str(err))]) from None
+    process_nodes = {
+        node.get("id"): node
+        for node in root.iterfind(f"{{{BPMN_NS}}}process")
+        if node.get("isExecutable", "true") == "true"
+    }
+    if not process_nodes:
+        raise BpmnInvalid([Problem(file, root.sourceline, None, "the document has no executable process")])
+    parsed = []
+    for key, node in process_nodes.items():
+        try:
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key)
+        except ValidationException as err:
+            problems.append(Problem(file, lines.get(err.id), err.id or None, str(err)))
+            continue
+        except SpiffWorkflowException as err:
+            problems.append(Problem(file, node.sourceline, key, str(err)))
+            continue
+        definition = describe_process(node, root)
+        problems += _check_process(node, definition, file)
+        parsed.append(ParsedProcess(definition, spec, subprocess_specs))
+    if problems:
+        raise BpmnInvalid(problems)
+    return parsed
+
+
+def _check_ids(root: etree._Element, file: str) -> list[Problem]:
+    problems = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        element_id = element.get("id")
+        if element_id is not None and not _ASCII_ID.match(element_id):
+            problems.append(
+                Problem(
+                    file,
+                    element.sourceline,
+                    element_id,
+                    "ids must be ASCII (letters, digits, _ . -): modelers such as bpmn.io reject others; "
+                    "put Thai text in the name",
+                )
+            )
+    return problems
+
+
+def _lane_of(root: etree._Element) -> dict[str, etree._Element]:
+    lanes = {}
+    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+            if ref.text:
+                lanes[ref.text.strip()] = lane
+    return lanes
+
+
+def _properties(element: etree._Element) -> dict[str, str]:
+    props = {}
+    for prop in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS):
+        name = prop.get("name")
+        if name:
+            props[name] = prop.get("value") or ""
+    return props
+
+
+def _documentation(element: etree._Element) -> str | None:
+    doc = element.find("bpmn:documentation", NS)
+    return doc.text.strip() if doc is not None and doc.text else None
+
+
+def _split_list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _form(task: etree._Element) -> tuple[FormField, ...]:
+    fields = []
+    for field in task.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+        constraints = {
+            c.get("name"): c.get("config")
+            for c in field.iterfind("camunda:validation/camunda:constraint", NS)
+        }
+        fields.append(
+            FormField(
+                id=field.get("id") or "",
+                label=field.get("label") or field.get("id") or "",
+                type=field.get("type") or "string",
+                required="required" in constraints,
+                enum=tuple(
+                    (value.get("id") or "", value.get("name") or value.get("id") or "")
+                    for value in field.iterfind("camunda:value", NS)
+                ),
+                default=field.get("defaultValue"),
+            )
+        )
+    return tuple(fields)
+
+
+def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
+    """Read the deployable facts of a process element (name, lanes, user tasks, forms, properties)."""
+    lane_of = _lane_of(node)
+    lanes = tuple(
+        lane.get("name") or lane.get("id") or "" for lane in node.iter(f"{{{BPMN_NS}}}lane")
+    )
+    lane_roles = {
+        lane.get("name") or lane.get("id") or "": _split_list(_properties(lane).get("roles"))
+        for lane in node.iter(f"{{{BPMN_NS}}}lane")
+        if _properties(lane).get("roles")
+    }
+    user_tasks = []
+    for task in node.iter(f"{{{BPMN_NS}}}userTask"):
+        props = _properties(task)
+        lane = lane_of.get(task.get("id") or "")
+        user_tasks.append(
+            UserTaskDef(
+                element_id=task.get("id") or "",
+                name=task.get("name") or task.get("id") or "",
+                lane=lane.get("name") if lane is not None else None,
+                standard_duration=props.get("standard_duration") or None,
+                manual_duration=props.get("manual_duration") or None,
+                documentation=_documentation(task),
+                form=_form(task),
+                candidate_groups=_split_list(task.get(f"{{{CAMUNDA_NS}}}candidateGroups")),
+                assignee=task.get(f"{{{CAMUNDA_NS}}}assignee"),
+            )
+        )
+    messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
+    start_messages = tuple(
+        messages.get(definition.get("messageRef"), definition.get("messageRef"))
+        for start in node.iterfind("bpmn:startEvent", NS)
+        for definition in start.iterfind("bpmn:messageEventDefinition", NS)
+    )
+    return ProcessDef(
+        key=node.get("id") or "",
+        name=node.get("name") or node.get("id") or "",
+        documentation=_documentation(node),
+        properties=_properties(node),
+        lanes=lanes,
+        user_tasks=tuple(user_tasks),
+        start_messages=tuple(m for m in start_messages if m),
+        lane_roles=lane_roles,
+    )
+
+
+def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> list[Problem]:
+    problems = []
+    key = definition.key
+    if not _IDENTIFIER.match(key):
+        problems.append(_problem(file, node, "process id must be ASCII letters, digits and _"))
+    elements = {el.get("id"): el for el in node.iter() if isinstance(el.tag, str) and el.get("id")}
+    for task in definition.user_tasks:
+        element = elements.get(task.element_id)
+        if task.lane is None:
+            problems.append(_problem(file, element, "user task is not in any lane"))
+        problems += _check_form(task, element, file)
+        if task.standard_duration and not expressions.is_iso_duration(task.standard_duration):
+            problems.append(
+                _problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601")
+            )
+    problems += _check_gateways(node, file)
+    return problems
+
+
+def _check_form(task: UserTaskDef, element: Any, file: str) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for field in task.form:
+        where = f"form field {field.id!r}"
+        if not _IDENTIFIER.match(field.id):
+            problems.append(_problem(file, element, f"{where}: id must be an ASCII identifier"))
+        if field.id in seen:
+            problems.append(_problem(file, element, f"{where}: defined twice"))
+        seen.add(field.id)
+        if field.type not in FORM_TYPES:
+            problems.append(
+                _problem(file, element, f"{where}: type {field.type!r} is not one of {sorted(FORM_TYPES)}")
+            )
+        if field.type == "enum" and not field.enum:
+            problems.append(_problem(file, element, f"{where}: an enum field needs camunda:value entries"))
+    return problems
+
+
+def _check_gateways(node: etree._Element, file: str) -> list[Problem]:
+    problems = []
+    flows = list(node.iter(f"{{{BPMN_NS}}}sequenceFlow"))
+    for gateway in node.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
+        outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
+        if len(outgoing) < 2:
+            continue
+        for flow in outgoing:
+            conditioned = flow.find("bpmn:conditionExpression", NS) is not None
+            if not conditioned and flow.get("id") != gateway.get("default"):
+                problems.append(
+                    _problem(
+                        file,
+                        flow,
+                        f"flow leaving gateway {gateway.get('id')} has neither a condition nor is the "
+                        "gateway's default flow",
+                    )
+                )
+    return problems

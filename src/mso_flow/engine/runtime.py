@@ -1,0 +1,280 @@
+"""Run process instances with SpiffWorkflow: start, complete a user task, fire timers, cancel.
+
+Every call restores the workflow from its stored state and the cached spec of its definition version, changes
+it in memory and returns a `Step`: the new state and what the service must write (ready user tasks, waiting
+timers, variables, whether the instance ended). Nothing is written here, so a failing expression leaves the
+stored instance exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.engine.sandbox import create_script_engine
+
+
+class EngineError(Exception):
+    """An engine failure caused by the process or its data (a failing condition, a script error)."""
+
+    def __init__(self, message: str, element_id: str | None = None, element_name: str | None = None):
+        super().__init__(message)
+        self.element_id = element_id
+        self.element_name = element_name
+
+
+class TaskNotReady(Exception):
+    """The task is not a ready user task of this instance."""
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    element_id: str
+    name: str
+    lane: str | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: str
+    element_id: str
+    due_at: datetime | None
+
+
+@dataclass
+class Step:
+    """The outcome of one engine call, for the service to persist."""
+
+    state: str
+    completed: bool
+    ready_tasks: list[ReadyTask]
+    timers: list[WaitingTimer]
+    variables: dict[str, Any]
+    waiting_messages: list[str] = field(default_factory=list)
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Serialises a workflow without its spec; the spec is re-attached from the cache on load."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+class SpecCache:
+    """Parsed specs by definition id: each definition version is parsed once per process, never per request."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, ParsedProcess] = {}
+        self._lock = threading.Lock()
+
+    def get(self, definition_id: str, key: str, load_xml: Callable[[], bytes]) -> ParsedProcess:
+        cached = self._specs.get(definition_id)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._specs.get(definition_id)
+            if cached is None:
+                parsed = next(p for p in parse_document(load_xml(), definition_id) if p.definition.key == key)
+                self._specs[definition_id] = cached = parsed
+        return cached
+
+    def put(self, definition_id: str, parsed: ParsedProcess) -> None:
+        with self._lock:
+            self._specs[definition_id] = parsed
+
+
+def _element(task: Any) -> tuple[str | None, str | None]:
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None)
+
+
+def _engine_error(err: SpiffWorkflowException) -> EngineError:
+    task = getattr(err, "task", None)
+    element_id, element_name = _element(task)
+    if element_id is None and getattr(err, "task_spec", None) is not None:
+        element_id = getattr(err.task_spec, "bpmn_id", None)
+        element_name = getattr(err.task_spec, "bpmn_name", None)
+    cause = getattr(err, "exception", None)
+    detail = f"{err}" + (f": {type(cause).__name__}: {cause}" if cause is not None else "")
+    return EngineError(detail, element_id, element_name)
+
+
+class ProcessRuntime:
+    """Stateless engine operations over stored instance state; holds only the serializer and spec cache."""
+
+    def __init__(self, specs: SpecCache | None = None):
+        self.specs = specs or SpecCache()
+        self._serializer = _serializer()
+
+    def start(self, process: ParsedProcess, variables: dict[str, Any]) -> Step:
+        """Create an instance with `variables` and run it to its first wait state."""
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(variables)
+        return self._advance(workflow)
+
+    def start_by_message(self, process: ParsedProcess, message: str, payload: dict[str, Any]) -> Step:
+        """Create an instance through its message start event `message` carrying `payload`."""
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
+        workflow.do_engine_steps()
+        self._send(workflow, message, payload)
+        return self._advance(workflow)
+
+    def complete(self, process: ParsedProcess, state: str, task_id: str, data: dict[str, Any]) -> Step:
+        """Complete the ready user task `task_id` with `data` and run to the next wait state."""
+        workflow = self.load(process, state)
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
+            raise TaskNotReady(task_id)
+        task.set_data(**data)
+        try:
+            task.run()
+        except SpiffWorkflowException as err:
+            raise _engine_error(err) from None
+        return self._advance(workflow)
+
+    def fire_timers(self, process: ParsedProcess, state: str) -> Step:
+        """Fire every timer of the instance that is due and run to the next wait state."""
+        workflow = self.load(process, state)
+        workflow.refresh_timers()
+        return self._advance(workflow)
+
+    def send_message(self, process: ParsedProcess, state: str, message: str, payload: dict[str, Any]) -> Step:
+        """Deliver `message` to a waiting catch event or receive task of the instance."""
+        workflow = self.load(process, state)
+        self._send(workflow, message, payload)
+        return self._advance(workflow)
+
+    def cancel(self, process: ParsedProcess, state: str) -> Step:
+        """Cancel every unfinished task of the instance."""
+        workflow = self.load(process, state)
+        workflow.cancel()
+        return self._describe(workflow, completed=False)
+
+    def load(self, process: ParsedProcess, state: str) -> BpmnWorkflow:
+        dct = json.loads(state)
+        self._serializer.migrate(dct)
+        workflow = self._serializer.from_dict(dct, spec=process.spec, subprocess_specs=process.subprocess_specs)
+        workflow.script_engine = create_script_engine()
+        return workflow
+
+    def dump(self, workflow: BpmnWorkflow) -> str:
+        """Compact JSON of the workflow without its spec; Thai stays UTF-8 instead of \\u escapes."""
+        serializer = self._serializer
+        serializer.registry._encoder_mode = True
+        try:
+            dct = serializer.to_dict(workflow)
+            dct[serializer.VERSION_KEY] = serializer.VERSION
+            return json.dumps(dct, cls=serializer._encoder_cls, ensure_ascii=False, separators=(",", ":"))
+        finally:
+            serializer.registry._encoder_mode = False
+
+    def _send(self, workflow: BpmnWorkflow, message: str, payload: dict[str, Any]) -> None:
+        event = BpmnEvent(MessageEventDefinition(message), payload)
+        try:
+            workflow.send_event(event)
+        except WorkflowException as err:
+            raise LookupError(str(err)) from None
+
+    def _advance(self, workflow: BpmnWorkflow) -> Step:
+        try:
+            workflow.do_engine_steps()
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as err:
+            raise _engine_error(err) from None
+        return self._describe(workflow, completed=workflow.is_completed())
+
+    def _describe(self, workflow: BpmnWorkflow, completed: bool) -> Step:
+        ready = [
+            ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                      t.task_spec.lane)
+            for t in workflow.get_tasks(state=TaskState.READY)
+            if isinstance(t.task_spec, UserTask)
+        ]
+        return Step(
+            state=self.dump(workflow),
+            completed=completed,
+            ready_tasks=ready,
+            timers=_timers(workflow),
+            variables=_variables(workflow, ready_ids={r.id for r in ready}),
+            waiting_messages=_messages(workflow),
+        )
+
+
+def _waiting(workflow: BpmnWorkflow, kind: type) -> list[Any]:
+    return [
+        t for t in workflow.get_tasks(state=TaskState.WAITING)
+        if isinstance(getattr(t.task_spec, "event_definition", None), kind)
+    ]
+
+
+def _timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    timers = []
+    for task in _waiting(workflow, TimerEventDefinition):
+        details = task.task_spec.event_definition.details(task)
+        due = details.value
+        due_at = None
+        if isinstance(due, str):
+            try:
+                due_at = TimerEventDefinition.get_datetime(due)
+            except ValueError:
+                due_at = None
+        timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, due_at))
+    return timers
+
+
+def _messages(workflow: BpmnWorkflow) -> list[str]:
+    return sorted({t.task_spec.event_definition.name for t in _waiting(workflow, MessageEventDefinition)})
+
+
+def _variables(workflow: BpmnWorkflow, ready_ids: set[str]) -> dict[str, Any]:
+    """The instance's variables: the workflow's data, then the data of its open and last tasks."""
+    variables = dict(workflow.data)
+    variables.pop("data_objects", None)
+    last = workflow.last_task
+    if last is not None:
+        variables.update(last.data)
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if str(task.id) in ready_ids or task.state == TaskState.WAITING:
+            variables.update(task.data)
+    return {k: v for k, v in variables.items() if not k.startswith("_")}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,111 @@
+"""Sandboxed evaluation of BPMN conditions and scripts with RestrictedPython.
+
+Expressions see the task's data and a small set of safe builtins; there is no `import`, no attribute starting
+with an underscore, no `open`, `eval`, `exec` or `getattr` on arbitrary names, hence no file, process or network
+access. RestrictedPython does not bound CPU or memory: expressions are written by process designers (role
+`designer`), not by staff or integrators.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from types import CodeType
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+
+class ExpressionError(ValueError):
+    """An expression or script that the sandbox refuses to compile."""
+
+
+_BUILTINS = {
+    **safe_builtins,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "any": any,
+    "all": all,
+    "sorted": sorted,
+    "list": list,
+    "dict": dict,
+    "tuple": tuple,
+    "set": set,
+    "enumerate": enumerate,
+    "zip": zip,
+}
+
+_GUARDS: dict[str, Any] = {
+    "__builtins__": _BUILTINS,
+    "_getattr_": safer_getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard,
+    "__name__": "bpmn_script",
+    "__metaclass__": type,
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_expression(expression: str) -> CodeType:
+    """Compile a condition or timer expression under RestrictedPython (cached)."""
+    result = compile_restricted_eval(expression.strip(), "<expression>")
+    if result.errors or result.code is None:
+        raise ExpressionError("; ".join(result.errors) or "cannot compile expression")
+    return result.code
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_script(script: str) -> CodeType:
+    """Compile a script task's body under RestrictedPython (cached)."""
+    result = compile_restricted_exec(script, "<script>")
+    if result.errors or result.code is None:
+        raise ExpressionError("; ".join(result.errors) or "cannot compile script")
+    return result.code
+
+
+def _scope(context: Mapping[str, Any], external: Mapping[str, Any] | None) -> dict[str, Any]:
+    scope = dict(context)
+    if external:
+        scope.update(external)
+    scope.update(_GUARDS)
+    return scope
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """A SpiffWorkflow script environment that runs everything through RestrictedPython."""
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        return eval(compile_expression(expression), _scope(context, external_context))
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        scope = _scope(context, external_context)
+        exec(compile_script(script), scope)
+        for name in [n for n in context if n not in scope]:
+            del context[n]
+        for name, value in scope.items():
+            if name in _GUARDS or (external_context and name in external_context) or callable(value):
+                continue
+            context[name] = value
+        return True
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        raise ExpressionError("service calls are not available in BPMN scripts; use an external task")
+
+
+def create_script_engine() -> PythonScriptEngine:
+    """The script engine every workflow of MSO Flow runs with."""
+    return PythonScriptEngine(environment=RestrictedEnvironment())

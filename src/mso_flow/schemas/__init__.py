@@ -1,0 +1,1 @@
+"""Pydantic models of the HTTP API's requests and responses (the v1 contract)."""

@@ -1,0 +1,1 @@
+"""Use cases of MSO Flow, one transaction each; authorization decisions live here."""

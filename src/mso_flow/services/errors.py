@@ -1,0 +1,50 @@
+"""Failures a use case reports to its caller; the HTTP layer maps each kind to a status code.
+
+Messages are Thai first (staff read them), with the English gist for integrators; `code` is a stable ASCII
+identifier clients can branch on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base of every expected failure of a use case."""
+
+    kind = "error"
+
+    def __init__(self, code: str, message: str, errors: list[dict[str, Any]] | None = None, **extra: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+        self.extra = extra
+
+
+class NotFound(ServiceError):
+    kind = "not_found"
+
+
+class Unauthenticated(ServiceError):
+    kind = "unauthenticated"
+
+
+class Forbidden(ServiceError):
+    kind = "forbidden"
+
+
+class Conflict(ServiceError):
+    kind = "conflict"
+
+
+class Invalid(ServiceError):
+    """Input that is well formed but not acceptable (422)."""
+
+    kind = "invalid"
+
+
+class BadRequest(ServiceError):
+    """Input that is malformed (400)."""
+
+    kind = "bad_request"

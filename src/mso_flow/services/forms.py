@@ -1,0 +1,69 @@
+"""Check variables against a user task's form, and variable names in general."""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+import re
+from typing import Any
+
+from mso_flow.engine.model import FormField
+from mso_flow.services.errors import Invalid
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+_RESERVED = {"True", "False", "None"}
+
+
+def check_names(variables: dict[str, Any]) -> list[dict[str, str]]:
+    """Variable names must be usable in conditions: ASCII identifiers, not keywords, no leading underscore."""
+    return [
+        {"field": name, "message": "ชื่อตัวแปรต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยตัวอักษร "
+         "(variable names: ASCII identifiers starting with a letter)"}
+        for name in variables
+        if not _NAME.match(name) or keyword.iskeyword(name) or name in _RESERVED
+    ]
+
+
+def _type_error(field: FormField, value: Any) -> str | None:
+    if field.type == "boolean" and not isinstance(value, bool):
+        return "ต้องเป็น true หรือ false (expected a boolean)"
+    if field.type == "long" and (isinstance(value, bool) or not isinstance(value, int)):
+        return "ต้องเป็นจำนวนเต็ม (expected an integer)"
+    if field.type == "long" and abs(value) > 2**63 - 1:
+        return "จำนวนเต็มใหญ่เกินไป (integer out of range)"
+    if field.type in ("string", "enum") and not isinstance(value, str):
+        return "ต้องเป็นข้อความ (expected a string)"
+    if field.type == "enum" and value not in {v for v, _ in field.enum}:
+        allowed = ", ".join(v for v, _ in field.enum)
+        return f"ต้องเป็นค่าหนึ่งใน {allowed} (value outside enum)"
+    if field.type == "date":
+        if not isinstance(value, str):
+            return "ต้องเป็นวันที่รูปแบบ YYYY-MM-DD (expected an ISO date)"
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            return "ต้องเป็นวันที่รูปแบบ YYYY-MM-DD (expected an ISO date)"
+    return None
+
+
+def check_form(form: tuple[FormField, ...], variables: dict[str, Any]) -> None:
+    """Raise `Invalid` listing every problem of `variables` for this form; a task without a form takes any
+    well-named variables."""
+    errors = check_names(variables)
+    if form:
+        fields = {f.id: f for f in form}
+        for name in variables:
+            if name not in fields:
+                errors.append({"field": name, "message": "ไม่มีช่องนี้ในแบบฟอร์มของงาน (not a field of this form)"})
+        for field in form:
+            value = variables.get(field.id)
+            if value is None:
+                if field.required:
+                    errors.append({"field": field.id, "message": f"ต้องกรอก {field.label} (required)"})
+                continue
+            problem = _type_error(field, value)
+            if problem:
+                errors.append({"field": field.id, "message": f"{field.label}: {problem}"})
+    if errors:
+        raise Invalid("invalid_variables", "ข้อมูลที่ส่งมาไม่ถูกต้อง ไม่มีการเปลี่ยนแปลงใด ๆ (invalid variables; "
+                      "nothing was changed)", errors)

@@ -1,0 +1,166 @@
+"""Start, read, list and cancel process instances; read their audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from mso_flow.engine.model import ProcessDef
+from mso_flow.engine.runtime import EngineError
+from mso_flow.services import definitions
+from mso_flow.services.context import Caller, Services
+from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.services.forms import check_names
+from mso_flow.services.progress import apply_step, candidate_roles, engine_failure
+from mso_flow.store import audit as audit_store
+from mso_flow.store import definitions as definitions_store
+from mso_flow.store import instances as store
+from mso_flow.store import tasks as tasks_store
+from mso_flow.store.audit import NewEvent
+from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
+
+START_ROLES = ("integrator", "admin")
+OVERSIGHT_ROLES = ("admin", "integrator", "designer")
+STATES = ("running", "completed", "cancelled", "suspended", "failed")
+
+
+@dataclass
+class InstanceView:
+    """An instance with its open tasks."""
+
+    instance: ProcessInstance
+    active_tasks: list[HumanTask]
+
+
+def process_roles(model: ProcessDef) -> set[str]:
+    """Every staff role that works some task of the process."""
+    roles: set[str] = set()
+    for task in model.user_tasks:
+        roles.update(candidate_roles(model, task, task.lane))
+    return roles
+
+
+def _may_view(caller: Caller, model: ProcessDef) -> bool:
+    return caller.has_any(OVERSIGHT_ROLES) or bool(caller.roles & process_roles(model))
+
+
+def _first_lane_roles(model: ProcessDef) -> set[str]:
+    if not model.lanes:
+        return set()
+    lane = model.lanes[0]
+    return set(model.lane_roles.get(lane) or (lane,))
+
+
+def start(services: Services, caller: Caller, key: str, business_key: str | None,
+          variables: dict[str, Any]) -> ProcessInstance:
+    """Start the latest version of `key` and run it to its first wait state."""
+    definition, model = definitions.latest(services, key)
+    if not (caller.has_any(START_ROLES) or caller.roles & _first_lane_roles(model)):
+        raise Forbidden("start_forbidden", "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the "
+                        "process's first lane, required)")
+    errors = check_names(variables)
+    if errors:
+        raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
+    try:
+        step = services.runtime.start(services.process(definition), variables)
+    except EngineError as err:
+        raise engine_failure(err) from None
+    now = services.clock()
+    try:
+        with services.db.write() as session:
+            if business_key:
+                _refuse_duplicate(store.active_by_business_key(session, key, business_key), business_key)
+            instance = ProcessInstance(
+                id=str(uuid.uuid4()), definition_id=definition.id, definition_key=key,
+                definition_version=definition.version, business_key=business_key, state="running",
+                engine_state=step.state, variables=step.variables, started_at=now, started_by=caller.username,
+                audit_seq=0, audit_head="",
+            )
+            store.add(session, instance)
+            started = NewEvent("instance_started", caller.username,
+                               data={"business_key": business_key, "definition_id": definition.id,
+                                     "variables": variables})
+            apply_step(services, session, instance, definition, step, caller.username, now, [started])
+    except IntegrityError:
+        if not business_key:
+            raise
+        with services.db.read() as session:
+            _refuse_duplicate(store.active_by_business_key(session, key, business_key), business_key)
+        raise
+    return instance
+
+
+def _refuse_duplicate(existing: ProcessInstance | None, business_key: str) -> None:
+    if existing is not None:
+        raise Conflict(
+            "duplicate_business_key",
+            f"มีกระบวนการที่ใช้เลขอ้างอิง {business_key} กำลังดำเนินการอยู่ (an instance with this business key is "
+            "running)",
+            instance_id=existing.id,
+        )
+
+
+def _load(services: Services, caller: Caller, instance_id: str) -> tuple[ProcessInstance, ProcessDef]:
+    with services.db.read() as session:
+        instance = store.get(session, instance_id)
+        definition = definitions_store.by_id(session, instance.definition_id) if instance else None
+    if instance is None or definition is None:
+        raise NotFound("instance_not_found", f"ไม่พบกระบวนการที่ดำเนินการ {instance_id} (instance not found)")
+    model = services.model(definition)
+    if not _may_view(caller, model):
+        raise Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
+    return instance, model
+
+
+def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
+    instance, _ = _load(services, caller, instance_id)
+    with services.db.read() as session:
+        return InstanceView(instance, tasks_store.open_for_instance(session, instance.id))
+
+
+def listing(services: Services, caller: Caller, offset: int, limit: int, key: str | None = None,
+            state: str | None = None, business_key: str | None = None) -> tuple[list[InstanceView], int]:
+    if state and state not in STATES:
+        raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(STATES)}")
+    if not caller.has_any(OVERSIGHT_ROLES):
+        if key is None:
+            raise Invalid("key_required", "โปรดระบุ key ของกระบวนการ (staff must filter by process key)")
+        _, model = definitions.latest(services, key)
+        if not _may_view(caller, model):
+            raise Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
+    with services.db.read() as session:
+        items, total = store.listing(session, offset, limit, key=key, state=state, business_key=business_key)
+        return [InstanceView(i, tasks_store.open_for_instance(session, i.id)) for i in items], total
+
+
+def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
+    """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
+    instance, _ = _load(services, caller, instance_id)
+    if not (caller.is_admin or ("integrator" in caller.roles and instance.started_by == caller.username)):
+        raise Forbidden("cancel_forbidden", "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the "
+                        "integrator that started it)")
+    now = services.clock()
+    with services.db.write() as session:
+        instance = store.lock(session, instance_id)  # type: ignore[assignment]
+        if instance.state not in ("running", "suspended"):
+            raise Conflict("instance_not_running", f"กระบวนการนี้อยู่ในสถานะ {instance.state} แล้ว (not running)")
+        definition = definitions_store.by_id(session, instance.definition_id)
+        assert definition is not None
+        step = services.runtime.cancel(services.process(definition), instance.engine_state)
+        instance.state = "cancelled"
+        instance.ended_at = now
+        instance.ended_by = caller.username
+        instance.end_reason = reason
+        cancelled = NewEvent("instance_cancelled", caller.username, data={"reason": reason})
+        apply_step(services, session, instance, definition, step, caller.username, now, [], after=[cancelled])
+        return InstanceView(instance, [])
+
+
+def audit(services: Services, caller: Caller, instance_id: str, offset: int, limit: int
+          ) -> tuple[list[AuditEvent], int]:
+    _load(services, caller, instance_id)
+    with services.db.read() as session:
+        return audit_store.listing(session, instance_id, offset, limit)

@@ -1,0 +1,87 @@
+"""Write what the engine did: new and vanished user tasks, the instance's state, and the audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mso_flow.engine.model import ProcessDef, UserTaskDef
+from mso_flow.engine.runtime import EngineError, Step
+from mso_flow.services.context import Services
+from mso_flow.services.errors import Invalid
+from mso_flow.store import audit as audit_store
+from mso_flow.store import tasks as tasks_store
+from mso_flow.store.audit import NewEvent
+from mso_flow.store.models import HumanTask, ProcessDefinition, ProcessInstance
+
+
+def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | None) -> list[str]:
+    """The roles that may work a task: its lane's roles (the lane name unless mapped) and candidate groups."""
+    roles: list[str] = []
+    if lane:
+        roles += list(model.lane_roles.get(lane) or (lane,))
+    if task is not None:
+        roles += list(task.candidate_groups)
+    return list(dict.fromkeys(roles))
+
+
+def engine_failure(err: EngineError) -> Invalid:
+    """A process-side failure (condition, script, no matching flow) as a 422 naming the element."""
+    where = f"{err.element_name} ({err.element_id})" if err.element_name else (err.element_id or "-")
+    return Invalid(
+        "process_error",
+        f"ขั้นตอน {where} ทำงานไม่สำเร็จ ไม่มีการเปลี่ยนแปลงใด ๆ: {err} (the process failed at this element; "
+        "nothing was changed)",
+        element_id=err.element_id,
+    )
+
+
+def apply_step(
+    services: Services,
+    session: Session,
+    instance: ProcessInstance,
+    definition: ProcessDefinition,
+    step: Step,
+    actor: str,
+    now: datetime,
+    events: list[NewEvent],
+    after: list[NewEvent] | None = None,
+) -> list[HumanTask]:
+    """Persist an engine step on a locked instance; return the tasks it created.
+
+    `events` come before the tasks' events in the audit trail, `after` (e.g. the cancellation) after them.
+    """
+    model = services.model(definition)
+    ready = {r.id for r in step.ready_tasks}
+    open_tasks = {t.id: t for t in tasks_store.open_for_instance(session, instance.id)}
+    for task in open_tasks.values():
+        if task.id not in ready:
+            tasks_store.close(session, task, "cancelled", now, actor)
+            events.append(NewEvent("task_cancelled", actor, task.id, task.element_id))
+    created = []
+    for item in step.ready_tasks:
+        if item.id in open_tasks:
+            continue
+        task_def = model.user_task(item.element_id)
+        due_at = services.calendar.due_at(now, task_def.standard_duration if task_def else None)
+        task = HumanTask(
+            id=item.id, instance_id=instance.id, definition_id=definition.id, definition_key=definition.key,
+            element_id=item.element_id, name=item.name, lane=item.lane,
+            candidate_roles=candidate_roles(model, task_def, item.lane), state="open", created_at=now,
+            due_at=due_at,
+        )
+        tasks_store.add(session, task)
+        created.append(task)
+        events.append(NewEvent("task_created", actor, item.id, item.element_id,
+                               {"name": item.name, "lane": item.lane,
+                                "due_at": due_at.isoformat() if due_at else None}))
+    instance.engine_state = step.state
+    instance.variables = step.variables
+    if step.completed and instance.state == "running":
+        instance.state = "completed"
+        instance.ended_at = now
+        instance.ended_by = actor
+        events.append(NewEvent("instance_completed", actor))
+    audit_store.append(session, instance, events + (after or []), now)
+    return created

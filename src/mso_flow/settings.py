@@ -1,0 +1,42 @@
+"""Settings from the environment (`MSO_FLOW_*`)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _project_dir(name: str) -> Path:
+    """`name` next to the source tree (a checkout), else in the working directory (an installed package)."""
+    candidate = _SOURCE_ROOT / name
+    return candidate if candidate.is_dir() else Path.cwd() / name
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as `MSO_FLOW_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="MSO_FLOW_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./mso_flow.db", description="SQLAlchemy database URL")
+    bpmn_dir: Path = Field(default_factory=lambda: _project_dir("bpmn"), description="BPMN files deployed at start")
+    migrations_dir: Path = Field(default_factory=lambda: _project_dir("migrations"))
+    admin_token: str | None = Field(default=None, description="token of the bootstrap user `admin`")
+    deploy_on_start: bool = True
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    holidays_file: Path | None = Field(
+        default=None, description="extra non-working days (YAML list of dates) announced by the cabinet"
+    )
+    db_pool_size: int = 10
+    background: bool = Field(default=True, description="run timers, webhooks and lock sweeps in this process")
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the database and session factory, and queries. Knows nothing of HTTP or BPMN."""

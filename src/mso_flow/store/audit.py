@@ -1,0 +1,71 @@
+"""The append-only audit trail: a hash chain per instance; there is no update or delete path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mso_flow.store.models import AuditEvent, ProcessInstance
+from mso_flow.store.paging import page
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: what happened, to which task and element, with what data."""
+
+    type: str
+    actor: str
+    task_id: str | None = None
+    element_id: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def _timestamp(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
+def content_hash(prev_hash: str, instance_id: str, seq: int, at: datetime, event: NewEvent) -> str:
+    """SHA-256 over the predecessor's hash and this event's canonical content."""
+    content = json.dumps(
+        [prev_hash, instance_id, seq, _timestamp(at), event.actor, event.type, event.task_id,
+         event.element_id, event.data or {}],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def append(session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime) -> None:
+    """Append events to a (locked) instance's chain and advance its head."""
+    at = at.replace(microsecond=at.microsecond)  # stored with microsecond precision on both databases
+    seq, head = instance.audit_seq, instance.audit_head
+    for event in events:
+        seq += 1
+        digest = content_hash(head, instance.id, seq, at, event)
+        session.add(
+            AuditEvent(
+                instance_id=instance.id, seq=seq, at=at, actor=event.actor, type=event.type,
+                task_id=event.task_id, element_id=event.element_id, data=event.data or {},
+                prev_hash=head, hash=digest,
+            )
+        )
+        head = digest
+    instance.audit_seq, instance.audit_head = seq, head
+
+
+def listing(session: Session, instance_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+    stmt = select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
+    return page(session, stmt, offset, limit)
+
+
+def all_events(session: Session, instance_id: str) -> list[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
+    return list(session.scalars(stmt))

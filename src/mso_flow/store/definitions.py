@@ -1,0 +1,80 @@
+"""Process definitions, their versions and deployments."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from mso_flow.store.models import Deployment, ProcessDefinition
+from mso_flow.store.paging import page
+
+
+def latest(session: Session, key: str) -> ProcessDefinition | None:
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def by_version(session: Session, key: str, version: int) -> ProcessDefinition | None:
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
+    return session.scalar(stmt)
+
+
+def by_id(session: Session, definition_id: str) -> ProcessDefinition | None:
+    return session.get(ProcessDefinition, definition_id)
+
+
+def _latest_versions() -> Select[tuple[ProcessDefinition]]:
+    newest = (
+        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    return select(ProcessDefinition).join(
+        newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.version)
+    )
+
+
+def listing(
+    session: Session,
+    offset: int,
+    limit: int,
+    key: str | None = None,
+    q: str | None = None,
+    unit: str | None = None,
+) -> tuple[list[ProcessDefinition], int]:
+    """The latest version of each key, filtered by key, name text and unit."""
+    stmt = _latest_versions()
+    if key:
+        stmt = stmt.where(ProcessDefinition.key == key)
+    if q:
+        pattern = f"%{q}%"
+        stmt = stmt.where(or_(ProcessDefinition.name.like(pattern), ProcessDefinition.key.like(pattern)))
+    if unit:
+        stmt = stmt.where(ProcessDefinition.unit == unit)
+    return page(session, stmt.order_by(ProcessDefinition.key), offset, limit)
+
+
+def versions(session: Session, key: str, offset: int, limit: int) -> tuple[list[ProcessDefinition], int]:
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    return page(session, stmt.order_by(ProcessDefinition.version.desc()), offset, limit)
+
+
+def latest_file_hashes(session: Session) -> set[tuple[str, str]]:
+    """(file name, sha256) of the latest version of every key."""
+    rows = session.execute(_latest_versions().with_only_columns(ProcessDefinition.file_name,
+                                                                ProcessDefinition.sha256))
+    return {(name, sha) for name, sha in rows}
+
+
+def count_keys(session: Session) -> int:
+    return session.scalar(select(func.count(func.distinct(ProcessDefinition.key)))) or 0
+
+
+def add_deployment(session: Session, deployment: Deployment) -> None:
+    session.add(deployment)
+    session.flush()
+
+
+def add(session: Session, definition: ProcessDefinition) -> None:
+    session.add(definition)
+    session.flush()

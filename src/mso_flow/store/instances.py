@@ -1,0 +1,56 @@
+"""Process instances: their engine state, variables and lifecycle."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mso_flow.store.models import ACTIVE_STATES, ProcessInstance
+from mso_flow.store.paging import page
+
+
+def get(session: Session, instance_id: str) -> ProcessInstance | None:
+    return session.get(ProcessInstance, instance_id)
+
+
+def lock(session: Session, instance_id: str) -> ProcessInstance | None:
+    """Load an instance and lock its row until the transaction ends (PostgreSQL; SQLite locks the database)."""
+    stmt = (
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalar(stmt)
+
+
+def active_by_business_key(session: Session, key: str, business_key: str) -> ProcessInstance | None:
+    stmt = select(ProcessInstance).where(
+        ProcessInstance.definition_key == key,
+        ProcessInstance.business_key == business_key,
+        ProcessInstance.state.in_(ACTIVE_STATES),
+    )
+    return session.scalar(stmt)
+
+
+def add(session: Session, instance: ProcessInstance) -> None:
+    session.add(instance)
+    session.flush()
+
+
+def listing(
+    session: Session,
+    offset: int,
+    limit: int,
+    key: str | None = None,
+    state: str | None = None,
+    business_key: str | None = None,
+) -> tuple[list[ProcessInstance], int]:
+    stmt = select(ProcessInstance)
+    if key:
+        stmt = stmt.where(ProcessInstance.definition_key == key)
+    if state:
+        stmt = stmt.where(ProcessInstance.state == state)
+    if business_key:
+        stmt = stmt.where(ProcessInstance.business_key == business_key)
+    return page(session, stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id), offset, limit)

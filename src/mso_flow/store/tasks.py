@@ -1,0 +1,97 @@
+"""Human tasks and their candidate roles; every list query reads indexed columns only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, delete, exists, or_, select
+from sqlalchemy.orm import Session
+
+from mso_flow.store.models import HumanTask, TaskCandidate
+from mso_flow.store.paging import page
+
+OPEN = "open"
+
+
+def get(session: Session, task_id: str, refresh: bool = False) -> HumanTask | None:
+    stmt = select(HumanTask).where(HumanTask.id == task_id)
+    if refresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    return session.scalar(stmt)
+
+
+def add(session: Session, task: HumanTask) -> None:
+    """Insert a new open task with a candidate row per role."""
+    session.add(task)
+    session.add_all(TaskCandidate(task_id=task.id, role=role, due_at=task.due_at) for role in task.candidate_roles)
+
+
+def close(session: Session, task: HumanTask, state: str, at: datetime, by: str | None) -> None:
+    """Mark a task completed or cancelled and drop its candidate rows."""
+    task.state = state
+    task.completed_at = at
+    task.completed_by = by
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task.id))
+
+
+def open_for_instance(session: Session, instance_id: str) -> list[HumanTask]:
+    stmt = select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == OPEN)
+    return list(session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)))
+
+
+@dataclass
+class TaskFilter:
+    """What a task list asks for; `visible_to_roles` restricts to tasks the caller may see."""
+
+    state: str | None = OPEN
+    assignee: str | None = None
+    candidate_role: str | None = None
+    unassigned: bool | None = None
+    definition_key: str | None = None
+    instance_id: str | None = None
+    due_before: datetime | None = None
+    overdue_at: datetime | None = None
+    workable_by: tuple[str, tuple[str, ...]] | None = None  # (username, roles): assigned or candidate
+    sort: str = "created_at"
+    descending: bool = False
+
+
+def _candidate_in(roles: tuple[str, ...]) -> object:
+    return exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.role.in_(roles))
+
+
+def query(f: TaskFilter) -> Select[tuple[HumanTask]]:
+    """The SELECT for a task filter (shared by lists and counts)."""
+    stmt = select(HumanTask)
+    conditions = []
+    if f.state:
+        conditions.append(HumanTask.state == f.state)
+    if f.assignee:
+        conditions.append(HumanTask.assignee == f.assignee)
+    if f.unassigned:
+        conditions.append(HumanTask.assignee.is_(None))
+    if f.candidate_role:
+        conditions.append(_candidate_in((f.candidate_role,)))
+    if f.definition_key:
+        conditions.append(HumanTask.definition_key == f.definition_key)
+    if f.instance_id:
+        conditions.append(HumanTask.instance_id == f.instance_id)
+    if f.due_before:
+        conditions.append(HumanTask.due_at < f.due_before)
+    if f.overdue_at:
+        conditions.append(and_(HumanTask.due_at < f.overdue_at, HumanTask.state == OPEN))
+    if f.workable_by:
+        username, roles = f.workable_by
+        conditions.append(
+            or_(HumanTask.assignee == username, and_(HumanTask.assignee.is_(None), _candidate_in(roles)))
+        )
+    stmt = stmt.where(*conditions)
+    column = {"due_at": HumanTask.due_at, "created_at": HumanTask.created_at, "name": HumanTask.name}[f.sort]
+    order = column.desc() if f.descending else column.asc()
+    nulls_last = column.is_(None)
+    return stmt.order_by(nulls_last, order, HumanTask.id)
+
+
+def listing(session: Session, f: TaskFilter, offset: int, limit: int) -> tuple[list[HumanTask], int]:
+    return page(session, query(f), offset, limit)

@@ -1,0 +1,113 @@
+"""Shared fixtures: every store-backed test runs on SQLite and on PostgreSQL, with the real engine and BPMN.
+
+`MSO_FLOW_TEST_BACKENDS=sqlite` restricts a local run to SQLite; CI runs both. PostgreSQL tests use a fresh
+database per test session on `MSO_FLOW_TEST_PG` (default postgresql+psycopg://postgres@127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from mso_flow.api.app import create_app
+from mso_flow.services import definitions, users
+from mso_flow.services.context import SYSTEM, Services
+from mso_flow.settings import Settings
+from mso_flow.store import migrate
+from mso_flow.store.db import Database
+from mso_flow.store.models import Base
+
+ROOT = Path(__file__).resolve().parents[1]
+BPMN_DIR = ROOT / "bpmn"
+MIGRATIONS = ROOT / "migrations"
+SARABAN = BPMN_DIR / "central" / "central_saraban.bpmn"
+PG_SERVER = os.environ.get("MSO_FLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+BACKENDS = os.environ.get("MSO_FLOW_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for the test session, on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'mso_flow.db'}"
+        _migrate(url)
+        yield url
+        return
+    name = f"mso_flow_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{PG_SERVER}/{name}"
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    database = Database(url)
+    migrate.upgrade(database.engine, MIGRATIONS)
+    database.dispose()
+
+
+def clean(database: Database) -> None:
+    """Remove every row, children first."""
+    with database.engine.begin() as connection:
+        if database.dialect == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, bpmn_dir=BPMN_DIR, migrations_dir=MIGRATIONS, admin_token=None)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """Services on an empty database (fresh caches per test)."""
+    database = Database(settings.database_url, pool_size=20)
+    clean(database)
+    yield Services(settings=settings, db=database)
+    database.dispose()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(services: Services) -> Callable[..., dict[str, str]]:
+    """Create a user with roles; return the Authorization header of its token."""
+
+    def make(username: str, *roles: str) -> dict[str, str]:
+        _, token = users.create_user(services, SYSTEM, username, list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return make_user("admin", "admin")
+
+
+@pytest.fixture
+def saraban(services: Services) -> str:
+    """The manual's สารบรรณ process, deployed; returns its key."""
+    definitions.deploy(services, SYSTEM, [("central/central_saraban.bpmn", SARABAN.read_bytes())])
+    return "central_saraban"
