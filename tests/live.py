@@ -54,19 +54,42 @@ class LiveService:
 
 
 @contextmanager
-def live_service(database_url: str, log_dir: Path, workers: int = 4, bpmn_dir: Path | None = None,
-                 extra_env: dict[str, str] | None = None) -> Iterator[LiveService]:
+def live_service(
+    database_url: str,
+    log_dir: Path,
+    workers: int = 4,
+    bpmn_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[LiveService]:
     """Start `mso-flow serve` and wait until /health answers; stop it afterwards."""
     port = free_port()
     token = uuid.uuid4().hex
-    env = {**os.environ, "MSO_FLOW_DATABASE_URL": database_url, "MSO_FLOW_ADMIN_TOKEN": token,
-           "MSO_FLOW_BPMN_DIR": str(bpmn_dir or ROOT / "bpmn"), **(extra_env or {})}
+    env = {
+        **os.environ,
+        "MSO_FLOW_DATABASE_URL": database_url,
+        "MSO_FLOW_ADMIN_TOKEN": token,
+        "MSO_FLOW_BPMN_DIR": str(bpmn_dir or ROOT / "bpmn"),
+        **(extra_env or {}),
+    }
     log = log_dir / f"service-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mso_flow.cli", "serve", "--port", str(port), "--workers", str(workers),
-             "--log-level", "warning"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "mso_flow.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -47,14 +47,23 @@ def _serve(args: argparse.Namespace) -> int:
         for problem in err.errors or [{"message": err.message}]:
             print(_problem_line(problem), file=sys.stderr)
         return 2
-    uvicorn.run("mso_flow.api.app:create_default_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, proxy_headers=True)
+    uvicorn.run(
+        "mso_flow.api.app:create_default_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=True,
+    )
     return 0
 
 
 def _problem_line(problem: dict) -> str:
-    return f"{problem.get('file', '-')}:{problem.get('line') or 0}: {problem.get('element_id') or '-'}: " \
-           f"{problem.get('message')}"
+    return (
+        f"{problem.get('file', '-')}:{problem.get('line') or 0}: {problem.get('element_id') or '-'}: "
+        f"{problem.get('message')}"
+    )
 
 
 def _db(args: argparse.Namespace) -> int:

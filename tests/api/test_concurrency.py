@@ -57,8 +57,7 @@ def test_concurrent_completes_of_one_instance_do_not_lose_a_step(service):
     integrator = _user(service, "esaraban-d", "integrator")
     a, b = _user(service, "clerk-d1", CLERK), _user(service, "clerk-d2", CLERK)
     with service.client(integrator) as client:
-        instances = [client.post("/api/v1/process-definitions/central_saraban/start", json={}).json()
-                     for _ in range(8)]
+        instances = [client.post("/api/v1/process-definitions/central_saraban/start", json={}).json() for _ in range(8)]
     barrier = Barrier(16)
 
     def complete(args):

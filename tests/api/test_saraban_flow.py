@@ -70,15 +70,22 @@ def test_every_lane_works_the_process_to_its_end_with_a_loop(client, saraban, st
     assert final["variables"]["subject"] == "ขอความอนุเคราะห์ข้อมูล"
     assert final["variables"]["orders"] == "ให้กองยุทธศาสตร์ดำเนินการ"
 
-    audit = client.get(f"/api/v1/process-instances/{iid}/audit", headers=staff["integrator"],
-                       params={"limit": 500}).json()
+    audit = client.get(
+        f"/api/v1/process-instances/{iid}/audit", headers=staff["integrator"], params={"limit": 500}
+    ).json()
     events = audit["items"]
     assert [e["seq"] for e in events] == list(range(1, audit["total"] + 1))
     completed = [(e["element_id"], e["actor"]) for e in events if e["type"] == "task_completed"]
     assert completed == [
-        ("Task_receive", "clerk1"), ("Task_check", "clerk1"), ("Task_owner_fix", "owner1"),
-        ("Task_check", "clerk1"), ("Task_register", "clerk1"), ("Task_sort", "clerk1"),
-        ("Task_review", "head1"), ("Task_record", "clerk1"), ("Task_send", "clerk1"),
+        ("Task_receive", "clerk1"),
+        ("Task_check", "clerk1"),
+        ("Task_owner_fix", "owner1"),
+        ("Task_check", "clerk1"),
+        ("Task_register", "clerk1"),
+        ("Task_sort", "clerk1"),
+        ("Task_review", "head1"),
+        ("Task_record", "clerk1"),
+        ("Task_send", "clerk1"),
     ]
     assert events[0]["type"] == "instance_started" and events[0]["actor"] == "esaraban"
     assert events[-1]["type"] == "instance_completed"
@@ -94,8 +101,7 @@ def test_every_lane_works_the_process_to_its_end_with_a_loop(client, saraban, st
 
 
 def test_routine_letters_skip_the_supervisor(client, saraban, staff):
-    iid = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=staff["integrator"],
-                      json={}).json()["id"]
+    iid = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=staff["integrator"], json={}).json()["id"]
     _work(client, staff["clerk"], iid, "Task_receive", {"subject": "แจ้งเวียน"})
     _work(client, staff["clerk"], iid, "Task_check", {"documents_complete": True})
     _work(client, staff["clerk"], iid, "Task_register", {})
@@ -104,8 +110,7 @@ def test_routine_letters_skip_the_supervisor(client, saraban, staff):
 
 
 def test_task_due_dates_come_from_the_manual_durations(client, saraban, staff):
-    instance = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=staff["integrator"],
-                           json={}).json()
+    instance = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=staff["integrator"], json={}).json()
     task = client.get(f"/api/v1/tasks/{instance['active_tasks'][0]['id']}", headers=staff["clerk"]).json()
     created, due = datetime.fromisoformat(task["created_at"]), datetime.fromisoformat(task["due_at"])
     assert due - created == timedelta(minutes=1)  # step ๑: ๑ นาที
@@ -116,11 +121,11 @@ def test_task_due_dates_come_from_the_manual_durations(client, saraban, staff):
 
 
 def test_unassigned_task_is_claimed_and_completed_in_one_step(client, saraban, staff):
-    instance = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=staff["integrator"],
-                           json={}).json()
+    instance = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=staff["integrator"], json={}).json()
     task_id = instance["active_tasks"][0]["id"]
-    done = client.post(f"/api/v1/tasks/{task_id}/complete", headers=staff["clerk"],
-                       json={"variables": {"subject": "x"}})
+    done = client.post(
+        f"/api/v1/tasks/{task_id}/complete", headers=staff["clerk"], json={"variables": {"subject": "x"}}
+    )
     assert done.status_code == 200, done.text
     assert done.json()["task"]["assignee"] == "clerk1"
     assert done.json()["task"]["completed_by"] == "clerk1"

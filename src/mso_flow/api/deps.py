@@ -33,8 +33,11 @@ def get_caller(
 class Paging:
     """`?offset=&limit=` of every list (limit at most 500)."""
 
-    def __init__(self, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 50):
+    def __init__(
+        self,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ):
         self.offset = offset
         self.limit = limit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,8 +37,14 @@ TITLES = {
 }
 
 
-def problem(status: int, code: str, detail: str, errors: list[Any] | None = None, headers: dict | None = None,
-            **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:mso-flow:problem:{code}",
         "title": TITLES.get(status, "error"),
@@ -57,8 +64,13 @@ def _validation_errors(exc: RequestValidationError) -> tuple[int, list[dict[str,
         location = [str(part) for part in error.get("loc", ()) if part != "body"]
         if error.get("type") == "json_invalid":
             malformed = True
-        errors.append({"field": ".".join(location) or "body", "message": error.get("msg", ""),
-                       "type": error.get("type")})
+        errors.append(
+            {
+                "field": ".".join(location) or "body",
+                "message": error.get("msg", ""),
+                "type": error.get("type"),
+            }
+        )
     return (400 if malformed else 422), errors
 
 
@@ -74,8 +86,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         status, errors = _validation_errors(exc)
-        detail = ("เนื้อหาคำขอไม่ใช่ JSON ที่ถูกต้อง (malformed JSON)" if status == 400
-                  else "ข้อมูลในคำขอไม่ถูกต้อง (request does not match the schema)")
+        detail = (
+            "เนื้อหาคำขอไม่ใช่ JSON ที่ถูกต้อง (malformed JSON)"
+            if status == 400
+            else "ข้อมูลในคำขอไม่ถูกต้อง (request does not match the schema)"
+        )
         return problem(status, "malformed_json" if status == 400 else "invalid_request", detail, errors)
 
     @app.exception_handler(StarletteHTTPException)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mso_flow.engine.model import FormField, ProcessDef
-from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary, FormFieldOut, UserTaskInfo
+from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary, EnumValue, FormFieldOut, UserTaskInfo
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
 from mso_flow.schemas.tasks import TaskListItem, TaskOut
 from mso_flow.services.instances import InstanceView
@@ -14,17 +14,28 @@ from mso_flow.store.models import AuditEvent, HumanTask, ProcessDefinition
 
 def form(fields: tuple[FormField, ...]) -> list[FormFieldOut]:
     return [
-        FormFieldOut(id=f.id, label=f.label, type=f.type, required=f.required,
-                     enum=[{"id": value, "name": name} for value, name in f.enum])  # type: ignore[misc]
+        FormFieldOut(
+            id=f.id,
+            label=f.label,
+            type=f.type,
+            required=f.required,
+            enum=[EnumValue(id=value, name=name) for value, name in f.enum],
+        )
         for f in fields
     ]
 
 
 def definition_summary(definition: ProcessDefinition, model: ProcessDef) -> DefinitionSummary:
     return DefinitionSummary(
-        id=definition.id, key=definition.key, name=definition.name, version=definition.version,
-        unit=definition.unit, deployed_at=definition.deployed_at, deployed_by=definition.deployed_by,
-        sha256=definition.sha256, lanes=list(model.lanes),
+        id=definition.id,
+        key=definition.key,
+        name=definition.name,
+        version=definition.version,
+        unit=definition.unit,
+        deployed_at=definition.deployed_at,
+        deployed_by=definition.deployed_by,
+        sha256=definition.sha256,
+        lanes=list(model.lanes),
     )
 
 
@@ -35,25 +46,47 @@ def definition_detail(definition: ProcessDefinition, model: ProcessDef) -> Defin
         properties=model.properties,
         start_messages=list(model.start_messages),
         user_tasks=[
-            UserTaskInfo(element_id=t.element_id, name=t.name, lane=t.lane, standard_duration=t.standard_duration,
-                         manual_duration=t.manual_duration, candidate_roles=candidate_roles(model, t, t.lane),
-                         form=form(t.form))
+            UserTaskInfo(
+                element_id=t.element_id,
+                name=t.name,
+                lane=t.lane,
+                standard_duration=t.standard_duration,
+                manual_duration=t.manual_duration,
+                candidate_roles=candidate_roles(model, t, t.lane),
+                form=form(t.form),
+            )
             for t in model.user_tasks
         ],
     )
 
 
 def task_summary(task: HumanTask) -> TaskSummary:
-    return TaskSummary(id=task.id, name=task.name, element_id=task.element_id, lane=task.lane,
-                       assignee=task.assignee, state=task.state, created_at=task.created_at, due_at=task.due_at)
+    return TaskSummary(
+        id=task.id,
+        name=task.name,
+        element_id=task.element_id,
+        lane=task.lane,
+        assignee=task.assignee,
+        state=task.state,
+        created_at=task.created_at,
+        due_at=task.due_at,
+    )
 
 
 def instance(view: InstanceView) -> InstanceOut:
     i = view.instance
     return InstanceOut(
-        id=i.id, definition_key=i.definition_key, definition_version=i.definition_version,
-        business_key=i.business_key, state=i.state, variables=i.variables, started_at=i.started_at,
-        started_by=i.started_by, ended_at=i.ended_at, ended_by=i.ended_by, end_reason=i.end_reason,
+        id=i.id,
+        definition_key=i.definition_key,
+        definition_version=i.definition_version,
+        business_key=i.business_key,
+        state=i.state,
+        variables=i.variables,
+        started_at=i.started_at,
+        started_by=i.started_by,
+        ended_at=i.ended_at,
+        ended_by=i.ended_by,
+        end_reason=i.end_reason,
         active_tasks=[task_summary(t) for t in view.active_tasks],
     )
 
@@ -61,22 +94,51 @@ def instance(view: InstanceView) -> InstanceOut:
 def task(view: TaskView) -> TaskOut:
     t = view.task
     return TaskOut(
-        id=t.id, name=t.name, element_id=t.element_id, lane=t.lane, candidate_roles=t.candidate_roles,
-        state=t.state, assignee=t.assignee, owner=t.owner, delegation_state=t.delegation_state,
-        process_instance_id=t.instance_id, definition_key=t.definition_key, created_at=t.created_at,
-        due_at=t.due_at, claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
-        form=form(view.form), variables=view.variables,
+        id=t.id,
+        name=t.name,
+        element_id=t.element_id,
+        lane=t.lane,
+        candidate_roles=t.candidate_roles,
+        state=t.state,
+        assignee=t.assignee,
+        owner=t.owner,
+        delegation_state=t.delegation_state,
+        process_instance_id=t.instance_id,
+        definition_key=t.definition_key,
+        created_at=t.created_at,
+        due_at=t.due_at,
+        claimed_at=t.claimed_at,
+        completed_at=t.completed_at,
+        completed_by=t.completed_by,
+        form=form(view.form),
+        variables=view.variables,
     )
 
 
 def task_item(t: HumanTask) -> TaskListItem:
     return TaskListItem(
-        id=t.id, name=t.name, element_id=t.element_id, lane=t.lane, candidate_roles=t.candidate_roles,
-        state=t.state, assignee=t.assignee, process_instance_id=t.instance_id, definition_key=t.definition_key,
-        created_at=t.created_at, due_at=t.due_at, completed_at=t.completed_at,
+        id=t.id,
+        name=t.name,
+        element_id=t.element_id,
+        lane=t.lane,
+        candidate_roles=t.candidate_roles,
+        state=t.state,
+        assignee=t.assignee,
+        process_instance_id=t.instance_id,
+        definition_key=t.definition_key,
+        created_at=t.created_at,
+        due_at=t.due_at,
+        completed_at=t.completed_at,
     )
 
 
 def audit_event(event: AuditEvent) -> AuditEventOut:
-    return AuditEventOut(seq=event.seq, at=event.at, actor=event.actor, type=event.type, task_id=event.task_id,
-                         element_id=event.element_id, data=event.data)
+    return AuditEventOut(
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor,
+        type=event.type,
+        task_id=event.task_id,
+        element_id=event.element_id,
+        data=event.data,
+    )

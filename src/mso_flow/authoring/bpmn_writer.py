@@ -214,21 +214,29 @@ def write_bpmn(reading: ProcessReading) -> bytes:
     if reading.start.message:
         _el(root, "bpmn:message", id=f"Message_{reading.start.message}", name=reading.start.message)
     collaboration = _el(root, "bpmn:collaboration", id=f"Collaboration_{reading.key}")
-    _el(collaboration, "bpmn:participant", id=f"Participant_{reading.key}", name=reading.name,
-        processRef=reading.key)
+    _el(
+        collaboration,
+        "bpmn:participant",
+        id=f"Participant_{reading.key}",
+        name=reading.name,
+        processRef=reading.key,
+    )
     process = _el(root, "bpmn:process", id=reading.key, name=reading.name, isExecutable="true")
     _el(process, "bpmn:documentation", _process_documentation(reading))
-    _properties(process, {
-        "unit": reading.unit,
-        "unit_name": reading.unit_name,
-        "owner": reading.owner,
-        "category": reading.category,
-        "kpi": reading.kpi,
-        "manual_section": reading.source.section,
-        "manual_pages": reading.source.pages,
-        "manual_lines": f"{reading.source.lines[0]}-{reading.source.lines[1]}",
-        "manual_basis": reading.source.basis,
-    })
+    _properties(
+        process,
+        {
+            "unit": reading.unit,
+            "unit_name": reading.unit_name,
+            "owner": reading.owner,
+            "category": reading.category,
+            "kpi": reading.kpi,
+            "manual_section": reading.source.section,
+            "manual_pages": reading.source.pages,
+            "manual_lines": f"{reading.source.lines[0]}-{reading.source.lines[1]}",
+            "manual_basis": reading.source.basis,
+        },
+    )
     lane_set = _el(process, "bpmn:laneSet", id=f"LaneSet_{reading.key}")
     for lane in reading.lanes:
         lane_el = _el(lane_set, "bpmn:lane", id=f"Lane_{lane.id}", name=lane.name)
@@ -237,7 +245,7 @@ def write_bpmn(reading: ProcessReading) -> bytes:
                 _el(lane_el, "bpmn:flowNodeRef", node_id)
 
     for node_id, (tag, name, _) in graph.kinds.items():
-        attrs = {"id": node_id, "name": name}
+        attrs: dict[str, str] = {"id": node_id, "name": name}
         if tag == "exclusiveGateway" and node_id in graph.defaults:
             attrs["default"] = graph.defaults[node_id]
         if tag == "boundaryEvent":
@@ -258,25 +266,32 @@ def write_bpmn(reading: ProcessReading) -> bytes:
         elif node_id.endswith("_escalation"):
             deadline_step = graph.boundaries[node_id.replace("Task_", "Timer_").removesuffix("_escalation")][1]
             assert deadline_step.deadline is not None
-            _el(element, "bpmn:documentation",
-                f"งานติดตามเมื่อลำดับ {deadline_step.no} เกินกำหนด ({deadline_step.deadline.text})")
+            _el(
+                element,
+                "bpmn:documentation",
+                f"งานติดตามเมื่อลำดับ {deadline_step.no} เกินกำหนด ({deadline_step.deadline.text})",
+            )
         for flow_id in incoming[node_id]:
             _el(element, "bpmn:incoming", flow_id)
         for flow_id in outgoing[node_id]:
             _el(element, "bpmn:outgoing", flow_id)
         if tag == "startEvent" and reading.start.message:
-            _el(element, "bpmn:messageEventDefinition", id="MessageEventDefinition_1",
-                messageRef=f"Message_{reading.start.message}")
+            _el(
+                element,
+                "bpmn:messageEventDefinition",
+                id="MessageEventDefinition_1",
+                messageRef=f"Message_{reading.start.message}",
+            )
         if tag == "boundaryEvent":
             step_ = graph.boundaries[node_id][1]
             assert step_.deadline is not None
             definition = _el(element, "bpmn:timerEventDefinition", id=f"TimerEventDefinition_{node_id}")
             _el(definition, "bpmn:timeDuration", step_.deadline.duration, xsi__type="bpmn:tFormalExpression")
 
-    for flow_id, source, target, name, condition in graph.flows:
+    for flow_id, source, target, flow_name, condition in graph.flows:
         attrs = {"id": flow_id, "sourceRef": source, "targetRef": target}
-        if name:
-            attrs["name"] = name
+        if flow_name:
+            attrs["name"] = flow_name
         flow = _el(process, "bpmn:sequenceFlow", **attrs)
         if condition:
             _el(flow, "bpmn:conditionExpression", condition, xsi__type="bpmn:tFormalExpression")
@@ -293,13 +308,23 @@ def _bounds(parent: etree._Element, x: float, y: float, w: float, h: float) -> N
 def _write_di(root: etree._Element, reading: ProcessReading, graph: _Graph, diagram: Diagram) -> None:
     bpmn_diagram = _el(root, "bpmndi:BPMNDiagram", id="BPMNDiagram_1")
     plane = _el(bpmn_diagram, "bpmndi:BPMNPlane", id="BPMNPlane_1", bpmnElement=f"Collaboration_{reading.key}")
-    pool = _el(plane, "bpmndi:BPMNShape", id=f"Participant_{reading.key}_di",
-               bpmnElement=f"Participant_{reading.key}", isHorizontal="true")
+    pool = _el(
+        plane,
+        "bpmndi:BPMNShape",
+        id=f"Participant_{reading.key}_di",
+        bpmnElement=f"Participant_{reading.key}",
+        isHorizontal="true",
+    )
     _bounds(pool, *diagram.pool)
     px, _, pw, _ = diagram.pool
     for lane in diagram.lanes:
-        shape = _el(plane, "bpmndi:BPMNShape", id=f"Lane_{lane.id}_di", bpmnElement=f"Lane_{lane.id}",
-                    isHorizontal="true")
+        shape = _el(
+            plane,
+            "bpmndi:BPMNShape",
+            id=f"Lane_{lane.id}_di",
+            bpmnElement=f"Lane_{lane.id}",
+            isHorizontal="true",
+        )
         _bounds(shape, px + 30, lane.y, pw - 30, lane.h)
     for node_id, (tag, _, _) in graph.kinds.items():
         attrs = {"id": f"{node_id}_di", "bpmnElement": node_id}

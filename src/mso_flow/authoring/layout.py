@@ -224,7 +224,7 @@ def layout(
 
 def _gateway_label(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
     """Label of a flow leaving a gateway: above a straight exit, beside the first turn otherwise."""
-    (x1, y1), (x2, y2) = points[0], points[1]
+    (x1, y1), (_, y2) = points[0], points[1]
     if y1 == y2:
         return (x1 + 8, y1 - 24, 100, 20)
     return (x1 + 6, y1 + 4 if y2 > y1 else y1 - 24, 100, 20)

@@ -181,4 +181,4 @@ _Yaml12BoolLoader.add_implicit_resolver(
 def load_reading(path: Path) -> ProcessReading:
     """Read and validate one extraction file."""
     with path.open(encoding="utf-8") as handle:
-        return ProcessReading.model_validate(yaml.load(handle, Loader=_Yaml12BoolLoader))  # noqa: S506
+        return ProcessReading.model_validate(yaml.load(handle, Loader=_Yaml12BoolLoader))

@@ -14,7 +14,7 @@ import isodate
 from lxml import etree
 
 from mso_flow.engine.model import Problem
-from mso_flow.engine.sandbox import ExpressionError, compile_expression
+from mso_flow.engine.sandbox import ExpressionError, compile_expression, compile_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
@@ -163,4 +163,10 @@ def normalize_document(root: etree._Element, file: str) -> list[Problem]:
         problem = _normalize_condition(element, file)
         if problem:
             problems.append(problem)
+    for element in root.iter(f"{{{BPMN_NS}}}script"):
+        try:
+            compile_script(element.text or "")
+        except (ExpressionError, SyntaxError, ValueError) as err:
+            owner = _owner(element)
+            problems.append(Problem(file, element.sourceline, owner.get("id"), f"script does not compile: {err}"))
     return problems

@@ -73,9 +73,7 @@ def read_xml(xml: bytes, file: str) -> etree._Element:
         raise BpmnInvalid([Problem(file, root.sourceline, None, "root element is not bpmn:definitions")])
     schema = _schema()
     if not schema.validate(root):
-        problems = [
-            Problem(file, error.line, None, f"BPMN 2.0 schema: {error.message}") for error in schema.error_log
-        ]
+        problems = [Problem(file, error.line, None, f"BPMN 2.0 schema: {error.message}") for error in schema.error_log]
         raise BpmnInvalid(problems[:50])
     return root
 
@@ -169,8 +167,7 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
     fields = []
     for field in task.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
         constraints = {
-            c.get("name"): c.get("config")
-            for c in field.iterfind("camunda:validation/camunda:constraint", NS)
+            c.get("name"): c.get("config") for c in field.iterfind("camunda:validation/camunda:constraint", NS)
         }
         fields.append(
             FormField(
@@ -191,9 +188,7 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
 def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
     """Read the deployable facts of a process element (name, lanes, user tasks, forms, properties)."""
     lane_of = _lane_of(node)
-    lanes = tuple(
-        lane.get("name") or lane.get("id") or "" for lane in node.iter(f"{{{BPMN_NS}}}lane")
-    )
+    lanes = tuple(lane.get("name") or lane.get("id") or "" for lane in node.iter(f"{{{BPMN_NS}}}lane"))
     lane_roles = {
         lane.get("name") or lane.get("id") or "": _split_list(_properties(lane).get("roles"))
         for lane in node.iter(f"{{{BPMN_NS}}}lane")
@@ -246,9 +241,7 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
             problems.append(_problem(file, element, "user task is not in any lane"))
         problems += _check_form(task, element, file)
         if task.standard_duration and not expressions.is_iso_duration(task.standard_duration):
-            problems.append(
-                _problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601")
-            )
+            problems.append(_problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601"))
     problems += _check_gateways(node, file)
     return problems
 
@@ -264,9 +257,7 @@ def _check_form(task: UserTaskDef, element: Any, file: str) -> list[Problem]:
             problems.append(_problem(file, element, f"{where}: defined twice"))
         seen.add(field.id)
         if field.type not in FORM_TYPES:
-            problems.append(
-                _problem(file, element, f"{where}: type {field.type!r} is not one of {sorted(FORM_TYPES)}")
-            )
+            problems.append(_problem(file, element, f"{where}: type {field.type!r} is not one of {sorted(FORM_TYPES)}"))
         if field.type == "enum" and not field.enum:
             problems.append(_problem(file, element, f"{where}: an enum field needs camunda:value entries"))
     return problems

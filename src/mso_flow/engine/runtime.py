@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -222,8 +222,7 @@ class ProcessRuntime:
 
     def _describe(self, workflow: BpmnWorkflow, completed: bool) -> Step:
         ready = [
-            ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                      t.task_spec.lane)
+            ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.task_spec.lane)
             for t in workflow.get_tasks(state=TaskState.READY)
             if isinstance(t.task_spec, UserTask)
         ]
@@ -239,7 +238,8 @@ class ProcessRuntime:
 
 def _waiting(workflow: BpmnWorkflow, kind: type) -> list[Any]:
     return [
-        t for t in workflow.get_tasks(state=TaskState.WAITING)
+        t
+        for t in workflow.get_tasks(state=TaskState.WAITING)
         if isinstance(getattr(t.task_spec, "event_definition", None), kind)
     ]
 
@@ -277,4 +277,4 @@ def _variables(workflow: BpmnWorkflow, ready_ids: set[str]) -> dict[str, Any]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -94,8 +94,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         scope = _scope(context, external_context)
         exec(compile_script(script), scope)
-        for name in [n for n in context if n not in scope]:
-            del context[n]
+        for name in [n for n in context if n not in scope]:  # `del x` in the script
+            del context[name]
         for name, value in scope.items():
             if name in _GUARDS or (external_context and name in external_context) or callable(value):
                 continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -108,7 +108,8 @@ class _Explorer:
         if parent is None:
             return []
         return [
-            t for t in parent.children
+            t
+            for t in parent.children
             if isinstance(t.task_spec, BoundaryEvent)
             and isinstance(t.task_spec.event_definition, TimerEventDefinition)
             and t.state == TaskState.WAITING
@@ -116,9 +117,7 @@ class _Explorer:
 
     def replay(self, script: list[tuple[str, Any]]) -> tuple[str, Any]:
         """Run the process following `script`; stop at the first choice beyond it."""
-        workflow = BpmnWorkflow(
-            self.process.spec, self.process.subprocess_specs, script_engine=create_script_engine()
-        )
+        workflow = BpmnWorkflow(self.process.spec, self.process.subprocess_specs, script_engine=create_script_engine())
         workflow.do_engine_steps()
         position = 0
         for _ in range(MAX_STEPS):
@@ -134,10 +133,10 @@ class _Explorer:
             task = ready[0]
             options = self.options(task)
             if position < len(script):
-                element, choice = script[position]
+                choice = script[position][1]
                 position += 1
             elif len(options) == 1:
-                element, choice = task.task_spec.bpmn_id, options[0]
+                choice = options[0]
             else:
                 return "choice", (task.task_spec.bpmn_id, options)
             if choice == FIRE_TIMER:
@@ -153,7 +152,8 @@ class _Explorer:
 
     def _fire_due_timers(self, workflow: BpmnWorkflow) -> bool:
         timers = [
-            t for t in workflow.get_tasks(state=TaskState.WAITING)
+            t
+            for t in workflow.get_tasks(state=TaskState.WAITING)
             if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
         ]
         for timer in timers:
@@ -175,8 +175,12 @@ class _Explorer:
                 if target is None:  # SpiffWorkflow's own control tasks (boundary splits)
                     for grandchild in child.children:
                         self._take(spec.bpmn_id, grandchild)
-                elif child.state in (TaskState.READY, TaskState.COMPLETED, TaskState.STARTED,
-                                     TaskState.WAITING):
+                elif child.state in (
+                    TaskState.READY,
+                    TaskState.COMPLETED,
+                    TaskState.STARTED,
+                    TaskState.WAITING,
+                ):
                     self._take(spec.bpmn_id, child)
 
     def _take(self, source: str, child: Any) -> None:
@@ -206,8 +210,11 @@ class _Explorer:
             else:
                 element, options = detail
                 if sum(1 for e, _ in script if e == element) >= self.max_visits:
-                    options = options[:1] if not self._exits(script, element, options) else self._exits(
-                        script, element, options)
+                    options = (
+                        options[:1]
+                        if not self._exits(script, element, options)
+                        else self._exits(script, element, options)
+                    )
                 for option in reversed(options):
                     stack.append([*script, (element, option)])
         return self.report
@@ -219,7 +226,7 @@ class _Explorer:
 
 
 def _past() -> str:
-    return (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
+    return (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
 
 
 def simulate(process: ParsedProcess, root: etree._Element, max_visits: int = 2) -> SimulationReport:
@@ -232,9 +239,7 @@ def simulate(process: ParsedProcess, root: etree._Element, max_visits: int = 2) 
         if _is_gateway(process, flow.get("sourceRef"))
     }
     report.untaken_flows = sorted(gateway_flows - report.flows_taken)
-    report.unreached_tasks = sorted(
-        {t.element_id for t in process.definition.user_tasks} - report.tasks_reached
-    )
+    report.unreached_tasks = sorted({t.element_id for t in process.definition.user_tasks} - report.tasks_reached)
     return report
 
 

@@ -28,10 +28,24 @@ COLORS = {
     "lane_fill": "#ffffff",
     "pool_fill": "#fafafa",
 }
-TASK_TAGS = {"task", "userTask", "serviceTask", "scriptTask", "manualTask", "sendTask", "receiveTask",
-             "businessRuleTask", "callActivity", "subProcess"}
-GATEWAY_MARKS = {"exclusiveGateway": "x", "parallelGateway": "+", "inclusiveGateway": "o",
-                 "eventBasedGateway": "e"}
+TASK_TAGS = {
+    "task",
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "manualTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+}
+GATEWAY_MARKS = {
+    "exclusiveGateway": "x",
+    "parallelGateway": "+",
+    "inclusiveGateway": "o",
+    "eventBasedGateway": "e",
+}
 EVENT_TAGS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 
 
@@ -115,11 +129,27 @@ class _Canvas:
         self.root.set("font-family", FONT)
         self.root.set("font-size", str(FONT_SIZE))
         defs = self.add(self.root, "defs")
-        marker = self.add(defs, "marker", id="arrow", viewBox="0 0 10 10", refX="10", refY="5",
-                          markerWidth="8", markerHeight="8", orient="auto-start-reverse")
+        marker = self.add(
+            defs,
+            "marker",
+            id="arrow",
+            viewBox="0 0 10 10",
+            refX="10",
+            refY="5",
+            markerWidth="8",
+            markerHeight="8",
+            orient="auto-start-reverse",
+        )
         self.add(marker, "path", d="M 0 0 L 10 5 L 0 10 z", fill=COLORS["stroke"])
-        self.add(self.root, "rect", x=f"{min_x:g}", y=f"{min_y:g}", width=f"{width:g}", height=f"{height:g}",
-                 fill="#ffffff")
+        self.add(
+            self.root,
+            "rect",
+            x=f"{min_x:g}",
+            y=f"{min_y:g}",
+            width=f"{width:g}",
+            height=f"{height:g}",
+            fill="#ffffff",
+        )
 
     @staticmethod
     def add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -133,8 +163,15 @@ class _Canvas:
     def text_block(self, parent: etree._Element, lines: list[str], cx: float, cy: float, **attrs: str) -> None:
         height = FONT_SIZE + 2
         top = cy - (len(lines) - 1) * height / 2
-        text = self.add(parent, "text", x=f"{cx:g}", y=f"{top:g}", text_anchor="middle",
-                        dominant_baseline="middle", **attrs)
+        text = self.add(
+            parent,
+            "text",
+            x=f"{cx:g}",
+            y=f"{top:g}",
+            text_anchor="middle",
+            dominant_baseline="middle",
+            **attrs,
+        )
         for i, line in enumerate(lines):
             span = self.add(text, "tspan", line, x=f"{cx:g}")
             span.set("dy", "0" if i == 0 else str(height))
@@ -199,8 +236,9 @@ def _style(element_id: str, marks: Marks) -> tuple[str, str, str]:
     return "#ffffff", COLORS["stroke"], "1.5"
 
 
-def _draw_shape(canvas: _Canvas, layers: dict, element: etree._Element, bounds: tuple, shape: etree._Element,
-                marks: Marks) -> None:
+def _draw_shape(
+    canvas: _Canvas, layers: dict, element: etree._Element, bounds: tuple, shape: etree._Element, marks: Marks
+) -> None:
     tag = etree.QName(element).localname
     x, y, w, h = bounds
     element_id = element.get("id") or ""
@@ -211,26 +249,58 @@ def _draw_shape(canvas: _Canvas, layers: dict, element: etree._Element, bounds: 
     fill, stroke, width = _style(element_id, marks)
     if tag in ("participant", "lane"):
         band = 30
-        canvas.add(group, "rect", x=f"{x:g}", y=f"{y:g}", width=f"{w:g}", height=f"{h:g}",
-                   fill=COLORS["pool_fill" if tag == "participant" else "lane_fill"], stroke=COLORS["stroke"],
-                   stroke_width="1.5" if tag == "participant" else "1")
-        canvas.add(group, "line", x1=f"{x + band:g}", y1=f"{y:g}", x2=f"{x + band:g}", y2=f"{y + h:g}",
-                   stroke=COLORS["stroke"], stroke_width="1")
+        canvas.add(
+            group,
+            "rect",
+            x=f"{x:g}",
+            y=f"{y:g}",
+            width=f"{w:g}",
+            height=f"{h:g}",
+            fill=COLORS["pool_fill" if tag == "participant" else "lane_fill"],
+            stroke=COLORS["stroke"],
+            stroke_width="1.5" if tag == "participant" else "1",
+        )
+        canvas.add(
+            group,
+            "line",
+            x1=f"{x + band:g}",
+            y1=f"{y:g}",
+            x2=f"{x + band:g}",
+            y2=f"{y + h:g}",
+            stroke=COLORS["stroke"],
+            stroke_width="1",
+        )
         lines = wrap(name, max(h - 10, 20), max_lines=2)
         cx, cy = x + band / 2, y + h / 2
         label = canvas.add(group, "g", transform=f"rotate(-90 {cx:g} {cy:g})")
         canvas.text_block(label, lines, cx, cy, font_weight="bold" if tag == "participant" else "normal")
     elif tag in TASK_TAGS:
-        canvas.add(group, "rect", x=f"{x:g}", y=f"{y:g}", width=f"{w:g}", height=f"{h:g}", rx="10",
-                   fill=fill, stroke=stroke, stroke_width=width)
+        canvas.add(
+            group,
+            "rect",
+            x=f"{x:g}",
+            y=f"{y:g}",
+            width=f"{w:g}",
+            height=f"{h:g}",
+            rx="10",
+            fill=fill,
+            stroke=stroke,
+            stroke_width=width,
+        )
         if tag == "userTask":
             _user_icon(canvas, group, x + 6, y + 5)
         max_lines = max(1, min(5, int((h - 18) // (FONT_SIZE + 2))))
         canvas.text_block(group, wrap(name, w - 14, max_lines=max_lines), x + w / 2, y + h / 2 + 5)
     elif tag in GATEWAY_MARKS:
         cx, cy = x + w / 2, y + h / 2
-        canvas.add(group, "polygon", points=f"{cx:g},{y:g} {x + w:g},{cy:g} {cx:g},{y + h:g} {x:g},{cy:g}",
-                   fill=fill, stroke=stroke, stroke_width=width)
+        canvas.add(
+            group,
+            "polygon",
+            points=f"{cx:g},{y:g} {x + w:g},{cy:g} {cx:g},{y + h:g} {x:g},{cy:g}",
+            fill=fill,
+            stroke=stroke,
+            stroke_width=width,
+        )
         _gateway_marker(canvas, group, GATEWAY_MARKS[tag], cx, cy)
         _external_label(canvas, layers, shape, name, x, y - 30, w)
     elif tag in EVENT_TAGS:
@@ -238,8 +308,13 @@ def _draw_shape(canvas: _Canvas, layers: dict, element: etree._Element, bounds: 
         _external_label(canvas, layers, shape, name, x, y + h + 4, w)
     elif tag == "textAnnotation":
         text = element.findtext(f"{{{BPMN}}}text") or ""
-        canvas.add(group, "path", d=f"M {x + 10:g} {y:g} L {x:g} {y:g} L {x:g} {y + h:g} L {x + 10:g} {y + h:g}",
-                   fill="none", stroke=COLORS["stroke"])
+        canvas.add(
+            group,
+            "path",
+            d=f"M {x + 10:g} {y:g} L {x:g} {y:g} L {x:g} {y + h:g} L {x + 10:g} {y + h:g}",
+            fill="none",
+            stroke=COLORS["stroke"],
+        )
         canvas.text_block(group, wrap(text, w - 8), x + w / 2, y + h / 2)
     if element_id in marks.counts:
         _badge(canvas, layers["labels"], marks.counts[element_id], x + w, y)
@@ -247,49 +322,114 @@ def _draw_shape(canvas: _Canvas, layers: dict, element: etree._Element, bounds: 
 
 def _user_icon(canvas: _Canvas, group: etree._Element, x: float, y: float) -> None:
     canvas.add(group, "circle", cx=f"{x + 6:g}", cy=f"{y + 4:g}", r="3.5", fill="none", stroke=COLORS["stroke"])
-    canvas.add(group, "path", d=f"M {x:g} {y + 14:g} Q {x + 6:g} {y + 5:g} {x + 12:g} {y + 14:g} Z",
-               fill="none", stroke=COLORS["stroke"])
+    canvas.add(
+        group,
+        "path",
+        d=f"M {x:g} {y + 14:g} Q {x + 6:g} {y + 5:g} {x + 12:g} {y + 14:g} Z",
+        fill="none",
+        stroke=COLORS["stroke"],
+    )
 
 
 def _gateway_marker(canvas: _Canvas, group: etree._Element, kind: str, cx: float, cy: float) -> None:
     r = 9
     if kind == "x":
-        canvas.add(group, "path", d=f"M {cx - r:g} {cy - r:g} L {cx + r:g} {cy + r:g} M {cx + r:g} {cy - r:g} "
-                   f"L {cx - r:g} {cy + r:g}", stroke=COLORS["stroke"], stroke_width="3")
+        canvas.add(
+            group,
+            "path",
+            d=f"M {cx - r:g} {cy - r:g} L {cx + r:g} {cy + r:g} M {cx + r:g} {cy - r:g} L {cx - r:g} {cy + r:g}",
+            stroke=COLORS["stroke"],
+            stroke_width="3",
+        )
     elif kind == "+":
-        canvas.add(group, "path", d=f"M {cx:g} {cy - r:g} L {cx:g} {cy + r:g} M {cx - r:g} {cy:g} "
-                   f"L {cx + r:g} {cy:g}", stroke=COLORS["stroke"], stroke_width="3")
+        canvas.add(
+            group,
+            "path",
+            d=f"M {cx:g} {cy - r:g} L {cx:g} {cy + r:g} M {cx - r:g} {cy:g} L {cx + r:g} {cy:g}",
+            stroke=COLORS["stroke"],
+            stroke_width="3",
+        )
     elif kind == "o":
-        canvas.add(group, "circle", cx=f"{cx:g}", cy=f"{cy:g}", r=str(r), fill="none", stroke=COLORS["stroke"],
-                   stroke_width="2.5")
+        canvas.add(
+            group,
+            "circle",
+            cx=f"{cx:g}",
+            cy=f"{cy:g}",
+            r=str(r),
+            fill="none",
+            stroke=COLORS["stroke"],
+            stroke_width="2.5",
+        )
     else:
         canvas.add(group, "circle", cx=f"{cx:g}", cy=f"{cy:g}", r=str(r), fill="none", stroke=COLORS["stroke"])
 
 
-def _draw_event(canvas: _Canvas, group: etree._Element, element: etree._Element, tag: str, bounds: tuple,
-                fill: str, stroke: str) -> None:
+def _draw_event(
+    canvas: _Canvas,
+    group: etree._Element,
+    element: etree._Element,
+    tag: str,
+    bounds: tuple,
+    fill: str,
+    stroke: str,
+) -> None:
     x, y, w, h = bounds
     cx, cy, r = x + w / 2, y + h / 2, w / 2
     dash = "4 3" if tag == "boundaryEvent" and element.get("cancelActivity") == "false" else "none"
-    canvas.add(group, "circle", cx=f"{cx:g}", cy=f"{cy:g}", r=f"{r:g}", fill=fill, stroke=stroke,
-               stroke_width="4" if tag == "endEvent" else "1.5", stroke_dasharray=dash)
+    canvas.add(
+        group,
+        "circle",
+        cx=f"{cx:g}",
+        cy=f"{cy:g}",
+        r=f"{r:g}",
+        fill=fill,
+        stroke=stroke,
+        stroke_width="4" if tag == "endEvent" else "1.5",
+        stroke_dasharray=dash,
+    )
     if tag in ("intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"):
-        canvas.add(group, "circle", cx=f"{cx:g}", cy=f"{cy:g}", r=f"{r - 3:g}", fill="none", stroke=stroke,
-                   stroke_dasharray=dash)
+        canvas.add(
+            group,
+            "circle",
+            cx=f"{cx:g}",
+            cy=f"{cy:g}",
+            r=f"{r - 3:g}",
+            fill="none",
+            stroke=stroke,
+            stroke_dasharray=dash,
+        )
     if element.find(f"{{{BPMN}}}timerEventDefinition") is not None:
         canvas.add(group, "circle", cx=f"{cx:g}", cy=f"{cy:g}", r=f"{r - 7:g}", fill="#ffffff", stroke=stroke)
-        canvas.add(group, "path", d=f"M {cx:g} {cy:g} L {cx:g} {cy - r + 9:g} M {cx:g} {cy:g} L {cx + 5:g} {cy:g}",
-                   stroke=stroke)
+        canvas.add(
+            group,
+            "path",
+            d=f"M {cx:g} {cy:g} L {cx:g} {cy - r + 9:g} M {cx:g} {cy:g} L {cx + 5:g} {cy:g}",
+            stroke=stroke,
+        )
     elif element.find(f"{{{BPMN}}}messageEventDefinition") is not None:
         ex, ey, ew, eh = cx - 8, cy - 6, 16, 12
-        canvas.add(group, "rect", x=f"{ex:g}", y=f"{ey:g}", width=f"{ew:g}", height=f"{eh:g}",
-                   fill="#ffffff" if tag != "endEvent" else stroke, stroke=stroke)
-        canvas.add(group, "path", d=f"M {ex:g} {ey:g} L {cx:g} {cy:g} L {ex + ew:g} {ey:g}", fill="none",
-                   stroke=stroke if tag != "endEvent" else "#ffffff")
+        canvas.add(
+            group,
+            "rect",
+            x=f"{ex:g}",
+            y=f"{ey:g}",
+            width=f"{ew:g}",
+            height=f"{eh:g}",
+            fill="#ffffff" if tag != "endEvent" else stroke,
+            stroke=stroke,
+        )
+        canvas.add(
+            group,
+            "path",
+            d=f"M {ex:g} {ey:g} L {cx:g} {cy:g} L {ex + ew:g} {ey:g}",
+            fill="none",
+            stroke=stroke if tag != "endEvent" else "#ffffff",
+        )
 
 
-def _external_label(canvas: _Canvas, layers: dict, shape: etree._Element, name: str, x: float, y: float,
-                    w: float) -> None:
+def _external_label(
+    canvas: _Canvas, layers: dict, shape: etree._Element, name: str, x: float, y: float, w: float
+) -> None:
     if not name:
         return
     label = shape.find(f"{{{BPMNDI}}}BPMNLabel")
@@ -305,12 +445,27 @@ def _external_label(canvas: _Canvas, layers: dict, shape: etree._Element, name: 
 def _badge(canvas: _Canvas, parent: etree._Element, count: int, x: float, y: float) -> None:
     group = canvas.add(parent, "g", class_="count")
     canvas.add(group, "circle", cx=f"{x:g}", cy=f"{y:g}", r="10", fill="#1565c0")
-    canvas.add(group, "text", str(count), x=f"{x:g}", y=f"{y + 4:g}", text_anchor="middle", fill="#ffffff",
-               font_size="10", font_weight="bold")
+    canvas.add(
+        group,
+        "text",
+        str(count),
+        x=f"{x:g}",
+        y=f"{y + 4:g}",
+        text_anchor="middle",
+        fill="#ffffff",
+        font_size="10",
+        font_weight="bold",
+    )
 
 
-def _draw_edge(canvas: _Canvas, layers: dict, element: etree._Element, edge: etree._Element,
-               elements: dict[str, etree._Element], marks: Marks) -> None:
+def _draw_edge(
+    canvas: _Canvas,
+    layers: dict,
+    element: etree._Element,
+    edge: etree._Element,
+    elements: dict[str, etree._Element],
+    marks: Marks,
+) -> None:
     points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.iter(f"{{{DI}}}waypoint")]
     if len(points) < 2:
         return
@@ -331,8 +486,13 @@ def _draw_edge(canvas: _Canvas, layers: dict, element: etree._Element, edge: etr
     if source is not None and source.get("default") == element_id:
         (x1, y1), (x2, y2) = points[0], points[1]
         mx, my = x1 + (x2 - x1) * 0.25 or x1 + 8, y1 + (y2 - y1) * 0.25
-        canvas.add(group, "path", d=f"M {mx - 5:g} {my - 5:g} L {mx + 5:g} {my + 5:g}", stroke=stroke,
-                   stroke_width="1.5")
+        canvas.add(
+            group,
+            "path",
+            d=f"M {mx - 5:g} {my - 5:g} L {mx + 5:g} {my + 5:g}",
+            stroke=stroke,
+            stroke_width="1.5",
+        )
     name = element.get("name")
     if name:
         label = edge.find(f"{{{BPMNDI}}}BPMNLabel")
@@ -342,5 +502,11 @@ def _draw_edge(canvas: _Canvas, layers: dict, element: etree._Element, edge: etr
         else:
             (x1, y1), (x2, y2) = points[0], points[1]
             lx, ly, lw, lh = (x1 + x2) / 2 - 45, (y1 + y2) / 2 - 20, 90, 20
-        canvas.text_block(layers["labels"], wrap(name, max(lw, 80), max_lines=2), lx + lw / 2, ly + lh / 2,
-                          font_size="10", fill="#37474f")
+        canvas.text_block(
+            layers["labels"],
+            wrap(name, max(lw, 80), max_lines=2),
+            lx + lw / 2,
+            ly + lh / 2,
+            font_size="10",
+            fill="#37474f",
+        )

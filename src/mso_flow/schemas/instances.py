@@ -11,8 +11,11 @@ from mso_flow.schemas.common import Request
 
 
 class StartRequest(Request):
-    business_key: str | None = Field(default=None, max_length=200, description="caller's reference, unique "
-                                     "among running instances of the process")
+    business_key: str | None = Field(
+        default=None,
+        max_length=200,
+        description="caller's reference, unique among running instances of the process",
+    )
     variables: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.parsing import ParsedProcess
@@ -18,7 +18,7 @@ from mso_flow.store.models import ProcessDefinition
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -97,14 +97,27 @@ def _store(services: Services, caller: Caller, files: list[_File], source: str) 
                     results.append(Deployed(latest, created=False))
                     continue
                 if deployment is None:
-                    deployment = Deployment(id=str(uuid.uuid4()), deployed_at=now, deployed_by=caller.username,
-                                            source=source, files=[f.name for f in files])
+                    deployment = Deployment(
+                        id=str(uuid.uuid4()),
+                        deployed_at=now,
+                        deployed_by=caller.username,
+                        source=source,
+                        files=[f.name for f in files],
+                    )
                     store.add_deployment(session, deployment)
                 version = latest.version + 1 if latest else 1
                 definition = ProcessDefinition(
-                    id=f"{key}:{version}", key=key, version=version, name=process.definition.name,
-                    unit=process.definition.unit, file_name=file.name, bpmn_xml=file.xml, sha256=file.sha256,
-                    model=process.definition.as_dict(), deployment_id=deployment.id, deployed_at=now,
+                    id=f"{key}:{version}",
+                    key=key,
+                    version=version,
+                    name=process.definition.name,
+                    unit=process.definition.unit,
+                    file_name=file.name,
+                    bpmn_xml=file.xml,
+                    sha256=file.sha256,
+                    model=process.definition.as_dict(),
+                    deployment_id=deployment.id,
+                    deployed_at=now,
                     deployed_by=caller.username,
                 )
                 store.add(session, definition)
@@ -147,8 +160,14 @@ def version(services: Services, key: str, number: int | None) -> ProcessDefiniti
     return definition
 
 
-def listing(services: Services, offset: int, limit: int, key: str | None = None, q: str | None = None,
-            unit: str | None = None) -> tuple[list[tuple[ProcessDefinition, ProcessDef]], int]:
+def listing(
+    services: Services,
+    offset: int,
+    limit: int,
+    key: str | None = None,
+    q: str | None = None,
+    unit: str | None = None,
+) -> tuple[list[tuple[ProcessDefinition, ProcessDef]], int]:
     with services.db.read() as session:
         items, total = store.listing(session, offset, limit, key=key, q=q, unit=unit)
     return [(d, services.model(d)) for d in items], total

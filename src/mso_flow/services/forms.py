@@ -17,8 +17,11 @@ _RESERVED = {"True", "False", "None"}
 def check_names(variables: dict[str, Any]) -> list[dict[str, str]]:
     """Variable names must be usable in conditions: ASCII identifiers, not keywords, no leading underscore."""
     return [
-        {"field": name, "message": "ชื่อตัวแปรต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยตัวอักษร "
-         "(variable names: ASCII identifiers starting with a letter)"}
+        {
+            "field": name,
+            "message": "ชื่อตัวแปรต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยตัวอักษร "
+            "(variable names: ASCII identifiers starting with a letter)",
+        }
         for name in variables
         if not _NAME.match(name) or keyword.iskeyword(name) or name in _RESERVED
     ]
@@ -65,5 +68,8 @@ def check_form(form: tuple[FormField, ...], variables: dict[str, Any]) -> None:
             if problem:
                 errors.append({"field": field.id, "message": f"{field.label}: {problem}"})
     if errors:
-        raise Invalid("invalid_variables", "ข้อมูลที่ส่งมาไม่ถูกต้อง ไม่มีการเปลี่ยนแปลงใด ๆ (invalid variables; "
-                      "nothing was changed)", errors)
+        raise Invalid(
+            "invalid_variables",
+            "ข้อมูลที่ส่งมาไม่ถูกต้อง ไม่มีการเปลี่ยนแปลงใด ๆ (invalid variables; nothing was changed)",
+            errors,
+        )

@@ -54,13 +54,16 @@ def _first_lane_roles(model: ProcessDef) -> set[str]:
     return set(model.lane_roles.get(lane) or (lane,))
 
 
-def start(services: Services, caller: Caller, key: str, business_key: str | None,
-          variables: dict[str, Any]) -> ProcessInstance:
+def start(
+    services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
+) -> ProcessInstance:
     """Start the latest version of `key` and run it to its first wait state."""
     definition, model = definitions.latest(services, key)
     if not (caller.has_any(START_ROLES) or caller.roles & _first_lane_roles(model)):
-        raise Forbidden("start_forbidden", "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the "
-                        "process's first lane, required)")
+        raise Forbidden(
+            "start_forbidden",
+            "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the process's first lane, required)",
+        )
     errors = check_names(variables)
     if errors:
         raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
@@ -74,15 +77,25 @@ def start(services: Services, caller: Caller, key: str, business_key: str | None
             if business_key:
                 _refuse_duplicate(store.active_by_business_key(session, key, business_key), business_key)
             instance = ProcessInstance(
-                id=str(uuid.uuid4()), definition_id=definition.id, definition_key=key,
-                definition_version=definition.version, business_key=business_key, state="running",
-                engine_state=step.state, variables=step.variables, started_at=now, started_by=caller.username,
-                audit_seq=0, audit_head="",
+                id=str(uuid.uuid4()),
+                definition_id=definition.id,
+                definition_key=key,
+                definition_version=definition.version,
+                business_key=business_key,
+                state="running",
+                engine_state=step.state,
+                variables=step.variables,
+                started_at=now,
+                started_by=caller.username,
+                audit_seq=0,
+                audit_head="",
             )
             store.add(session, instance)
-            started = NewEvent("instance_started", caller.username,
-                               data={"business_key": business_key, "definition_id": definition.id,
-                                     "variables": variables})
+            started = NewEvent(
+                "instance_started",
+                caller.username,
+                data={"business_key": business_key, "definition_id": definition.id, "variables": variables},
+            )
             apply_step(services, session, instance, definition, step, caller.username, now, [started])
     except IntegrityError:
         if not business_key:
@@ -97,8 +110,7 @@ def _refuse_duplicate(existing: ProcessInstance | None, business_key: str) -> No
     if existing is not None:
         raise Conflict(
             "duplicate_business_key",
-            f"มีกระบวนการที่ใช้เลขอ้างอิง {business_key} กำลังดำเนินการอยู่ (an instance with this business key is "
-            "running)",
+            f"มีกระบวนการที่ใช้เลขอ้างอิง {business_key} กำลังดำเนินการอยู่ (an instance with this business key is running)",
             instance_id=existing.id,
         )
 
@@ -121,8 +133,15 @@ def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
         return InstanceView(instance, tasks_store.open_for_instance(session, instance.id))
 
 
-def listing(services: Services, caller: Caller, offset: int, limit: int, key: str | None = None,
-            state: str | None = None, business_key: str | None = None) -> tuple[list[InstanceView], int]:
+def listing(
+    services: Services,
+    caller: Caller,
+    offset: int,
+    limit: int,
+    key: str | None = None,
+    state: str | None = None,
+    business_key: str | None = None,
+) -> tuple[list[InstanceView], int]:
     if state and state not in STATES:
         raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(STATES)}")
     if not caller.has_any(OVERSIGHT_ROLES):
@@ -140,8 +159,10 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
     instance, _ = _load(services, caller, instance_id)
     if not (caller.is_admin or ("integrator" in caller.roles and instance.started_by == caller.username)):
-        raise Forbidden("cancel_forbidden", "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the "
-                        "integrator that started it)")
+        raise Forbidden(
+            "cancel_forbidden",
+            "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the integrator that started it)",
+        )
     now = services.clock()
     with services.db.write() as session:
         instance = store.lock(session, instance_id)  # type: ignore[assignment]
@@ -159,8 +180,9 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
         return InstanceView(instance, [])
 
 
-def audit(services: Services, caller: Caller, instance_id: str, offset: int, limit: int
-          ) -> tuple[list[AuditEvent], int]:
+def audit(
+    services: Services, caller: Caller, instance_id: str, offset: int, limit: int
+) -> tuple[list[AuditEvent], int]:
     _load(services, caller, instance_id)
     with services.db.read() as session:
         return audit_store.listing(session, instance_id, offset, limit)

@@ -66,16 +66,29 @@ def apply_step(
         task_def = model.user_task(item.element_id)
         due_at = services.calendar.due_at(now, task_def.standard_duration if task_def else None)
         task = HumanTask(
-            id=item.id, instance_id=instance.id, definition_id=definition.id, definition_key=definition.key,
-            element_id=item.element_id, name=item.name, lane=item.lane,
-            candidate_roles=candidate_roles(model, task_def, item.lane), state="open", created_at=now,
+            id=item.id,
+            instance_id=instance.id,
+            definition_id=definition.id,
+            definition_key=definition.key,
+            element_id=item.element_id,
+            name=item.name,
+            lane=item.lane,
+            candidate_roles=candidate_roles(model, task_def, item.lane),
+            state="open",
+            created_at=now,
             due_at=due_at,
         )
         tasks_store.add(session, task)
         created.append(task)
-        events.append(NewEvent("task_created", actor, item.id, item.element_id,
-                               {"name": item.name, "lane": item.lane,
-                                "due_at": due_at.isoformat() if due_at else None}))
+        events.append(
+            NewEvent(
+                "task_created",
+                actor,
+                item.id,
+                item.element_id,
+                {"name": item.name, "lane": item.lane, "due_at": due_at.isoformat() if due_at else None},
+            )
+        )
     instance.engine_state = step.state
     instance.variables = step.variables
     if step.completed and instance.state == "running":

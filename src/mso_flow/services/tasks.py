@@ -52,12 +52,16 @@ def is_candidate(caller: Caller, task: HumanTask) -> bool:
 
 
 def _may_view(caller: Caller, task: HumanTask) -> bool:
-    return (caller.has_any(OVERSIGHT_ROLES) or is_candidate(caller, task)
-            or caller.username in (task.assignee, task.owner, task.completed_by))
+    return (
+        caller.has_any(OVERSIGHT_ROLES)
+        or is_candidate(caller, task)
+        or caller.username in (task.assignee, task.owner, task.completed_by)
+    )
 
 
-def listing(services: Services, caller: Caller, f: TaskFilter, offset: int, limit: int,
-            assignee_me: bool = False) -> tuple[list[HumanTask], int]:
+def listing(
+    services: Services, caller: Caller, f: TaskFilter, offset: int, limit: int, assignee_me: bool = False
+) -> tuple[list[HumanTask], int]:
     """Tasks matching `f`; staff see only tasks they hold or may work."""
     if f.sort not in SORTS:
         raise Invalid("invalid_sort", f"sort ต้องเป็นหนึ่งใน {', '.join(SORTS)}")
@@ -74,8 +78,7 @@ def listing(services: Services, caller: Caller, f: TaskFilter, offset: int, limi
         return store.listing(session, f, offset, limit)
 
 
-def _view(services: Services, session: Session, task: HumanTask, instance: ProcessInstance | None = None
-          ) -> TaskView:
+def _view(services: Services, session: Session, task: HumanTask, instance: ProcessInstance | None = None) -> TaskView:
     instance = instance or instances_store.get(session, task.instance_id)
     definition = definitions_store.by_id(session, task.definition_id)
     assert instance is not None and definition is not None
@@ -93,9 +96,11 @@ def get(services: Services, caller: Caller, task_id: str) -> TaskView:
         return _view(services, session, task)
 
 
-def _transition(services: Services, task_id: str,
-                change: Callable[[Session, HumanTask, ProcessInstance, datetime], list[NewEvent]]
-                ) -> tuple[TaskView, ProcessInstance]:
+def _transition(
+    services: Services,
+    task_id: str,
+    change: Callable[[Session, HumanTask, ProcessInstance, datetime], list[NewEvent]],
+) -> tuple[TaskView, ProcessInstance]:
     """Lock the task's instance, re-read the task, apply `change`, append its events, commit."""
     with services.db.write() as session:
         found = store.get(session, task_id)
@@ -132,8 +137,11 @@ def claim(services: Services, caller: Caller, task_id: str) -> TaskView:
         if task.assignee == caller.username:
             return []
         if task.assignee is not None:
-            raise Conflict("task_claimed", f"งานนี้มีผู้รับไปแล้ว ({task.assignee}) (task is held by someone else)",
-                           assignee=task.assignee)
+            raise Conflict(
+                "task_claimed",
+                f"งานนี้มีผู้รับไปแล้ว ({task.assignee}) (task is held by someone else)",
+                assignee=task.assignee,
+            )
         task.assignee = caller.username
         task.claimed_at = now
         return [NewEvent("task_claimed", caller.username, task.id, task.element_id)]
@@ -158,8 +166,9 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
     return _transition(services, task_id, change)[0]
 
 
-def complete(services: Services, caller: Caller, task_id: str, variables: dict[str, Any]
-             ) -> tuple[TaskView, InstanceView]:
+def complete(
+    services: Services, caller: Caller, task_id: str, variables: dict[str, Any]
+) -> tuple[TaskView, InstanceView]:
     """Complete a task with form variables and run the process to its next wait state, in one transaction."""
     next_tasks: list[HumanTask] = []
 
@@ -168,8 +177,11 @@ def complete(services: Services, caller: Caller, task_id: str, variables: dict[s
         if task.assignee is None:
             _require_candidate(caller, task)
         elif task.assignee != caller.username and not caller.is_admin:
-            raise Conflict("task_claimed", f"งานนี้อยู่กับ {task.assignee} (task is held by someone else)",
-                           assignee=task.assignee)
+            raise Conflict(
+                "task_claimed",
+                f"งานนี้อยู่กับ {task.assignee} (task is held by someone else)",
+                assignee=task.assignee,
+            )
         if instance.state != "running":
             raise Conflict("instance_not_running", f"กระบวนการอยู่ในสถานะ {instance.state} (instance not running)")
         definition = definitions_store.by_id(session, task.definition_id)
@@ -183,8 +195,7 @@ def complete(services: Services, caller: Caller, task_id: str, variables: dict[s
             events.append(NewEvent("task_claimed", caller.username, task.id, task.element_id))
         step = _run(services, definition, instance, task, variables)
         store.close(session, task, "completed", now, caller.username)
-        events.append(NewEvent("task_completed", caller.username, task.id, task.element_id,
-                               {"variables": variables}))
+        events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, {"variables": variables}))
         apply_step(services, session, instance, definition, step, caller.username, now, events)
         next_tasks.extend(store.open_for_instance(session, instance.id))
         return []  # apply_step appended this transition's events with the engine's
@@ -193,12 +204,16 @@ def complete(services: Services, caller: Caller, task_id: str, variables: dict[s
     return view, InstanceView(instance, next_tasks)
 
 
-def _run(services: Services, definition: ProcessDefinition, instance: ProcessInstance, task: HumanTask,
-         variables: dict[str, Any]) -> Any:
+def _run(
+    services: Services,
+    definition: ProcessDefinition,
+    instance: ProcessInstance,
+    task: HumanTask,
+    variables: dict[str, Any],
+) -> Any:
     try:
         return services.runtime.complete(services.process(definition), instance.engine_state, task.id, variables)
     except EngineError as err:
         raise engine_failure(err) from None
     except TaskNotReady:
-        raise Conflict("task_not_ready", "งานนี้ไม่อยู่ในสถานะพร้อมทำในกระบวนการ (task is not ready in the engine)"
-                       ) from None
+        raise Conflict("task_not_ready", "งานนี้ไม่อยู่ในสถานะพร้อมทำในกระบวนการ (task is not ready in the engine)") from None

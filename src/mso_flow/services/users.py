@@ -38,11 +38,20 @@ def _check(username: str, roles: list[str]) -> list[str]:
     roles = [r.strip() for r in roles]
     errors: list[dict[str, str]] = []
     if not _USERNAME.match(username):
-        errors.append({"field": "username", "message": "ชื่อผู้ใช้ต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข หรือ _.@- "
-                       "ไม่เกิน 100 ตัว (username: ASCII letters, digits, _.@-)"})
+        errors.append(
+            {
+                "field": "username",
+                "message": "ชื่อผู้ใช้ต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข หรือ _.@- "
+                "ไม่เกิน 100 ตัว (username: ASCII letters, digits, _.@-)",
+            }
+        )
     if not roles or any(not r or len(r) > 300 for r in roles):
-        errors.append({"field": "roles", "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร "
-                       "(at least one role, each 1-300 characters)"})
+        errors.append(
+            {
+                "field": "roles",
+                "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร (at least one role, each 1-300 characters)",
+            }
+        )
     if errors:
         raise Invalid("invalid_user", "ข้อมูลผู้ใช้ไม่ถูกต้อง (invalid user)", errors)
     return list(dict.fromkeys(roles))

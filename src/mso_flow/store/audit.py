@@ -33,8 +33,17 @@ def _timestamp(at: datetime) -> str:
 def content_hash(prev_hash: str, instance_id: str, seq: int, at: datetime, event: NewEvent) -> str:
     """SHA-256 over the predecessor's hash and this event's canonical content."""
     content = json.dumps(
-        [prev_hash, instance_id, seq, _timestamp(at), event.actor, event.type, event.task_id,
-         event.element_id, event.data or {}],
+        [
+            prev_hash,
+            instance_id,
+            seq,
+            _timestamp(at),
+            event.actor,
+            event.type,
+            event.task_id,
+            event.element_id,
+            event.data or {},
+        ],
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
@@ -52,9 +61,16 @@ def append(session: Session, instance: ProcessInstance, events: list[NewEvent], 
         digest = content_hash(head, instance.id, seq, at, event)
         session.add(
             AuditEvent(
-                instance_id=instance.id, seq=seq, at=at, actor=event.actor, type=event.type,
-                task_id=event.task_id, element_id=event.element_id, data=event.data or {},
-                prev_hash=head, hash=digest,
+                instance_id=instance.id,
+                seq=seq,
+                at=at,
+                actor=event.actor,
+                type=event.type,
+                task_id=event.task_id,
+                element_id=event.element_id,
+                data=event.data or {},
+                prev_hash=head,
+                hash=digest,
             )
         )
         head = digest

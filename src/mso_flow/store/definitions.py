@@ -23,7 +23,7 @@ def by_id(session: Session, definition_id: str) -> ProcessDefinition | None:
     return session.get(ProcessDefinition, definition_id)
 
 
-def _latest_versions() -> Select[tuple[ProcessDefinition]]:
+def _latest_versions() -> Select[ProcessDefinition]:
     newest = (
         select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
         .group_by(ProcessDefinition.key)
@@ -61,8 +61,7 @@ def versions(session: Session, key: str, offset: int, limit: int) -> tuple[list[
 
 def latest_file_hashes(session: Session) -> set[tuple[str, str]]:
     """(file name, sha256) of the latest version of every key."""
-    rows = session.execute(_latest_versions().with_only_columns(ProcessDefinition.file_name,
-                                                                ProcessDefinition.sha256))
+    rows = session.execute(_latest_versions().with_only_columns(ProcessDefinition.file_name, ProcessDefinition.sha256))
     return {(name, sha) for name, sha in rows}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import HumanTask, TaskCandidate
@@ -57,14 +57,14 @@ class TaskFilter:
     descending: bool = False
 
 
-def _candidate_in(roles: tuple[str, ...]) -> object:
+def _candidate_in(roles: tuple[str, ...]) -> ColumnElement[bool]:
     return exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.role.in_(roles))
 
 
-def query(f: TaskFilter) -> Select[tuple[HumanTask]]:
+def query(f: TaskFilter) -> Select[HumanTask]:
     """The SELECT for a task filter (shared by lists and counts)."""
     stmt = select(HumanTask)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if f.state:
         conditions.append(HumanTask.state == f.state)
     if f.assignee:
@@ -83,9 +83,7 @@ def query(f: TaskFilter) -> Select[tuple[HumanTask]]:
         conditions.append(and_(HumanTask.due_at < f.overdue_at, HumanTask.state == OPEN))
     if f.workable_by:
         username, roles = f.workable_by
-        conditions.append(
-            or_(HumanTask.assignee == username, and_(HumanTask.assignee.is_(None), _candidate_in(roles)))
-        )
+        conditions.append(or_(HumanTask.assignee == username, and_(HumanTask.assignee.is_(None), _candidate_in(roles))))
     stmt = stmt.where(*conditions)
     column = {"due_at": HumanTask.due_at, "created_at": HumanTask.created_at, "name": HumanTask.name}[f.sort]
     order = column.desc() if f.descending else column.asc()

@@ -28,8 +28,12 @@ def list_definitions(
 ) -> Page[DefinitionSummary]:
     """The latest version of each process."""
     items, total = definitions.listing(services, paging.offset, paging.limit, key=key, q=q, unit=unit)
-    return Page(items=[views.definition_summary(d, m) for d, m in items], total=total, offset=paging.offset,
-                limit=paging.limit)
+    return Page(
+        items=[views.definition_summary(d, m) for d, m in items],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
 
 
 @router.get("/{key}", response_model=DefinitionDetail)
@@ -43,14 +47,22 @@ def get_definition(key: Key, caller: CallerDep, services: ServicesDep) -> Defini
 def list_versions(key: Key, caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[DefinitionSummary]:
     """Every deployed version of a process, newest first."""
     items, total = definitions.versions(services, key, paging.offset, paging.limit)
-    return Page(items=[views.definition_summary(d, services.model(d)) for d in items], total=total,
-                offset=paging.offset, limit=paging.limit)
+    return Page(
+        items=[views.definition_summary(d, services.model(d)) for d in items],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
 
 
-@router.get("/{key}/xml", response_class=Response,
-            responses={200: {"content": {"application/xml": {}}, "description": "the BPMN file as deployed"}})
-def get_xml(key: Key, caller: CallerDep, services: ServicesDep,
-            version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+@router.get(
+    "/{key}/xml",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "the BPMN file as deployed"}},
+)
+def get_xml(
+    key: Key, caller: CallerDep, services: ServicesDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
     """The BPMN XML of a version (the latest by default), byte for byte as deployed."""
     definition = definitions.version(services, key, version)
     return Response(content=bytes(definition.bpmn_xml), media_type="application/xml")

@@ -22,8 +22,10 @@ router = APIRouter(tags=["deployments"])
     "/deployments",
     response_model=DeploymentResult,
     status_code=201,
-    responses={200: {"model": DeploymentResult, "description": "nothing changed: the existing versions"},
-               422: {"model": Problem, "description": "invalid BPMN; nothing deployed"}},
+    responses={
+        200: {"model": DeploymentResult, "description": "nothing changed: the existing versions"},
+        422: {"model": Problem, "description": "invalid BPMN; nothing deployed"},
+    },
 )
 async def deploy(
     caller: CallerDep,

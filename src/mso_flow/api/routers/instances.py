@@ -17,11 +17,20 @@ router = APIRouter(tags=["process instances"])
 InstanceId = Annotated[str, Path(max_length=64)]
 
 
-@router.post("/process-definitions/{key}/start", response_model=InstanceOut, status_code=status.HTTP_201_CREATED,
-             responses={409: {"model": Problem, "description": "an instance with this business key is running; "
-                              "its id is in `instance_id`"}})
-def start(key: Annotated[str, Path(max_length=64)], body: StartRequest, caller: CallerDep,
-          services: ServicesDep) -> InstanceOut:
+@router.post(
+    "/process-definitions/{key}/start",
+    response_model=InstanceOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {
+            "model": Problem,
+            "description": "an instance with this business key is running; its id is in `instance_id`",
+        }
+    },
+)
+def start(
+    key: Annotated[str, Path(max_length=64)], body: StartRequest, caller: CallerDep, services: ServicesDep
+) -> InstanceOut:
     """Start the latest version of a process (integrator, admin, or a role of its first lane)."""
     instance = instances.start(services, caller, key, body.business_key, body.variables)
     return views.instance(instances.get(services, caller, instance.id))
@@ -37,8 +46,9 @@ def list_instances(
     business_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[InstanceOut]:
     """Instances, newest first; staff must filter by a process they work in."""
-    items, total = instances.listing(services, caller, paging.offset, paging.limit, key=key, state=state,
-                                     business_key=business_key)
+    items, total = instances.listing(
+        services, caller, paging.offset, paging.limit, key=key, state=state, business_key=business_key
+    )
     return Page(items=[views.instance(v) for v in items], total=total, offset=paging.offset, limit=paging.limit)
 
 
@@ -56,9 +66,7 @@ def cancel(instance_id: InstanceId, body: CancelRequest, caller: CallerDep, serv
 
 
 @router.get("/process-instances/{instance_id}/audit", response_model=Page[AuditEventOut])
-def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep,
-          paging: PagingDep) -> Page[AuditEventOut]:
+def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[AuditEventOut]:
     """The instance's audit trail in order: who did what, when."""
     items, total = instances.audit(services, caller, instance_id, paging.offset, paging.limit)
-    return Page(items=[views.audit_event(e) for e in items], total=total, offset=paging.offset,
-                limit=paging.limit)
+    return Page(items=[views.audit_event(e) for e in items], total=total, offset=paging.offset, limit=paging.limit)

@@ -29,5 +29,9 @@ def create_user(body: UserCreate, caller: CallerDep, services: ServicesDep) -> U
 def list_users(caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[UserOut]:
     """Every user with their roles (admin)."""
     items, total = users.list_users(services, caller, paging.offset, paging.limit)
-    return Page(items=[UserOut(username=u.username, roles=u.roles) for u in items], total=total,
-                offset=paging.offset, limit=paging.limit)
+    return Page(
+        items=[UserOut(username=u.username, roles=u.roles) for u in items],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )

@@ -1,0 +1,33 @@
+"""A failing expression is a 422 naming the element, never a 500 and never a half-written instance."""
+
+from __future__ import annotations
+
+from tests.factory import approval
+
+
+def test_failing_condition_is_422_naming_the_gateway_and_changes_nothing(client, make_user):
+    designer = make_user("designer1", "designer")
+    staff = make_user("staff1", "เจ้าหน้าที่")
+    deployed = client.post(
+        "/api/v1/deployments",
+        headers=designer,
+        files=[("files", ("approval.bpmn", approval(condition="amount > limit")))],
+    )
+    assert deployed.status_code == 201, deployed.text
+    instance = client.post("/api/v1/process-definitions/test_approval/start", headers=staff, json={}).json()
+    task_id = instance["active_tasks"][0]["id"]
+    audit_before = client.get(f"/api/v1/process-instances/{instance['id']}/audit", headers=staff).json()
+
+    response = client.post(f"/api/v1/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": 70000}})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "urn:mso-flow:problem:process_error"
+    assert body["element_id"] == "Gateway_enter"
+    assert "เกินวงเงินหรือไม่" in body["detail"] and "limit" in body["detail"]
+
+    task = client.get(f"/api/v1/tasks/{task_id}", headers=staff).json()
+    assert task["state"] == "open" and task["assignee"] is None
+    after = client.get(f"/api/v1/process-instances/{instance['id']}", headers=staff).json()
+    assert after["variables"] == instance["variables"]
+    assert [t["id"] for t in after["active_tasks"]] == [task_id]
+    assert client.get(f"/api/v1/process-instances/{instance['id']}/audit", headers=staff).json() == audit_before
