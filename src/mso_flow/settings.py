@@ -33,6 +33,7 @@ class Settings(BaseSettings):
         default=None, description="extra non-working days (YAML list of dates) announced by the cabinet"
     )
     db_pool_size: int = 10
+    threads: int = Field(default=4, description="threads per service process that run requests")
     background: bool = Field(default=True, description="run timers, webhooks and lock sweeps in this process")
 
 

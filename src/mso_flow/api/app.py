@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from mso_flow import __version__
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = services is None
         app.state.services = services or build_services(settings)
+        # Requests run their blocking use cases in a thread pool; a few threads per process keep the GIL from
+        # thrashing between dozens of runnable threads (scale with processes, not threads).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         try:
             yield
         finally:

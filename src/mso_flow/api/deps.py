@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from mso_flow.services import users
 from mso_flow.services.context import Caller, Services
@@ -14,34 +16,40 @@ from mso_flow.services.errors import Unauthenticated
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/users or MSO_FLOW_ADMIN_TOKEN")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def get_caller(
+async def get_caller(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("no_token", "ต้องส่ง Authorization: Bearer <token> (missing bearer token)")
-    caller = users.authenticate(services, credentials.credentials)
+    token = credentials.credentials
+    caller = users.cached_caller(services, token)
+    if caller is None:
+        caller = await run_in_threadpool(users.authenticate, services, token)
     if caller is None:
         raise Unauthenticated("unknown_token", "โทเค็นไม่ถูกต้อง (unknown token)")
     return caller
 
 
+@dataclass(frozen=True)
 class Paging:
     """`?offset=&limit=` of every list (limit at most 500)."""
 
-    def __init__(
-        self,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ):
-        self.offset = offset
-        self.limit = limit
+    offset: int
+    limit: int
+
+
+async def paging(
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Paging:
+    return Paging(offset, limit)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
-PagingDep = Annotated[Paging, Depends()]
+PagingDep = Annotated[Paging, Depends(paging)]

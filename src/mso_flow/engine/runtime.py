@@ -69,6 +69,7 @@ class Step:
     timers: list[WaitingTimer]
     variables: dict[str, Any]
     waiting_messages: list[str] = field(default_factory=list)
+    was_ready: list[ReadyTask] = field(default_factory=list)  # ready user tasks before this call
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -158,6 +159,7 @@ class ProcessRuntime:
     def complete(self, process: ParsedProcess, state: str, task_id: str, data: dict[str, Any]) -> Step:
         """Complete the ready user task `task_id` with `data` and run to the next wait state."""
         workflow = self.load(process, state)
+        before = _ready(workflow)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
             raise TaskNotReady(task_id)
@@ -166,25 +168,32 @@ class ProcessRuntime:
             task.run()
         except SpiffWorkflowException as err:
             raise _engine_error(err) from None
-        return self._advance(workflow)
+        return self._advance(workflow, before)
 
     def fire_timers(self, process: ParsedProcess, state: str) -> Step:
         """Fire every timer of the instance that is due and run to the next wait state."""
         workflow = self.load(process, state)
+        before = _ready(workflow)
         workflow.refresh_timers()
-        return self._advance(workflow)
+        try:
+            workflow.do_engine_steps()  # runs what the fired timers made ready
+        except SpiffWorkflowException as err:
+            raise _engine_error(err) from None
+        return self._advance(workflow, before)
 
     def send_message(self, process: ParsedProcess, state: str, message: str, payload: dict[str, Any]) -> Step:
         """Deliver `message` to a waiting catch event or receive task of the instance."""
         workflow = self.load(process, state)
+        before = _ready(workflow)
         self._send(workflow, message, payload)
-        return self._advance(workflow)
+        return self._advance(workflow, before)
 
     def cancel(self, process: ParsedProcess, state: str) -> Step:
         """Cancel every unfinished task of the instance."""
         workflow = self.load(process, state)
+        before = _ready(workflow)
         workflow.cancel()
-        return self._describe(workflow, completed=False)
+        return self._describe(workflow, completed=False, before=before)
 
     def load(self, process: ParsedProcess, state: str) -> BpmnWorkflow:
         dct = json.loads(state)
@@ -211,44 +220,47 @@ class ProcessRuntime:
         except WorkflowException as err:
             raise LookupError(str(err)) from None
 
-    def _advance(self, workflow: BpmnWorkflow) -> Step:
+    def _advance(self, workflow: BpmnWorkflow, before: list[ReadyTask] | None = None) -> Step:
         try:
-            workflow.do_engine_steps()
-            workflow.refresh_timers()
-            workflow.do_engine_steps()
+            workflow.do_engine_steps()  # ends by refreshing timers, so a timer already due is WAITING no longer
         except SpiffWorkflowException as err:
             raise _engine_error(err) from None
-        return self._describe(workflow, completed=workflow.is_completed())
+        return self._describe(workflow, completed=workflow.is_completed(), before=before)
 
-    def _describe(self, workflow: BpmnWorkflow, completed: bool) -> Step:
-        ready = [
-            ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.task_spec.lane)
-            for t in workflow.get_tasks(state=TaskState.READY)
-            if isinstance(t.task_spec, UserTask)
-        ]
+    def _describe(self, workflow: BpmnWorkflow, completed: bool, before: list[ReadyTask] | None = None) -> Step:
+        active = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)  # one walk of the task tree
+        ready = [t for t in active if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)]
+        waiting = [t for t in active if t.state == TaskState.WAITING]
         return Step(
             state=self.dump(workflow),
             completed=completed,
-            ready_tasks=ready,
-            timers=_timers(workflow),
-            variables=_variables(workflow, ready_ids={r.id for r in ready}),
-            waiting_messages=_messages(workflow),
+            ready_tasks=[_ready_task(t) for t in ready],
+            timers=_timers(waiting),
+            variables=_variables(workflow, ready + waiting),
+            waiting_messages=sorted(
+                {t.task_spec.event_definition.name for t in _catching(waiting, MessageEventDefinition)}
+            ),
+            was_ready=before or [],
         )
 
 
-def _waiting(workflow: BpmnWorkflow, kind: type) -> list[Any]:
-    return [
-        t
-        for t in workflow.get_tasks(state=TaskState.WAITING)
-        if isinstance(getattr(t.task_spec, "event_definition", None), kind)
-    ]
+def _ready_task(task: Any) -> ReadyTask:
+    spec = task.task_spec
+    return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane)
 
 
-def _timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+def _ready(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    return [_ready_task(t) for t in workflow.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, UserTask)]
+
+
+def _catching(waiting: list[Any], kind: type) -> list[Any]:
+    return [t for t in waiting if isinstance(getattr(t.task_spec, "event_definition", None), kind)]
+
+
+def _timers(waiting: list[Any]) -> list[WaitingTimer]:
     timers = []
-    for task in _waiting(workflow, TimerEventDefinition):
-        details = task.task_spec.event_definition.details(task)
-        due = details.value
+    for task in _catching(waiting, TimerEventDefinition):
+        due = task.task_spec.event_definition.details(task).value
         due_at = None
         if isinstance(due, str):
             try:
@@ -259,20 +271,14 @@ def _timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     return timers
 
 
-def _messages(workflow: BpmnWorkflow) -> list[str]:
-    return sorted({t.task_spec.event_definition.name for t in _waiting(workflow, MessageEventDefinition)})
-
-
-def _variables(workflow: BpmnWorkflow, ready_ids: set[str]) -> dict[str, Any]:
-    """The instance's variables: the workflow's data, then the data of its open and last tasks."""
+def _variables(workflow: BpmnWorkflow, active: list[Any]) -> dict[str, Any]:
+    """The instance's variables: the workflow's data, then the data of its last and active tasks."""
     variables = dict(workflow.data)
     variables.pop("data_objects", None)
-    last = workflow.last_task
-    if last is not None:
-        variables.update(last.data)
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        if str(task.id) in ready_ids or task.state == TaskState.WAITING:
-            variables.update(task.data)
+    if workflow.last_task is not None:
+        variables.update(workflow.last_task.data)
+    for task in active:
+        variables.update(task.data)
     return {k: v for k, v in variables.items() if not k.startswith("_")}
 
 

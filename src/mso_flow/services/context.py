@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.parsing import ParsedProcess
@@ -39,37 +39,88 @@ class Caller:
 SYSTEM = Caller("system", frozenset({"admin"}))
 
 
+class TokenCache:
+    """Recently authenticated tokens (by hash), so most requests check their token without a query.
+
+    A change of a user's roles takes effect within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float = 10.0, size: int = 10_000):
+        self.ttl = timedelta(seconds=ttl)
+        self.size = size
+        self._entries: dict[str, tuple[Caller, datetime]] = {}
+
+    def get(self, token_hash: str, now: datetime) -> Caller | None:
+        entry = self._entries.get(token_hash)
+        if entry is None or entry[1] <= now:
+            return None
+        return entry[0]
+
+    def put(self, token_hash: str, caller: Caller, now: datetime) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[token_hash] = (caller, now + self.ttl)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """An immutable definition version as use cases need it: identity and the process's facts."""
+
+    id: str
+    key: str
+    version: int
+    model: ProcessDef
+
+
 @dataclass
 class Services:
-    """Database, engine runtime, working calendar, clock and the per-process caches of definitions."""
+    """Database, engine runtime, working calendar, clock and the per-process caches of definitions.
+
+    Definition versions never change once deployed, so each service process reads a version's facts and parses
+    its BPMN once, then serves every request from memory.
+    """
 
     settings: Settings
     db: Database
     runtime: ProcessRuntime = field(default_factory=ProcessRuntime)
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     clock: Callable[[], datetime] = utcnow
-    _models: dict[str, ProcessDef] = field(default_factory=dict)
+    token_cache: TokenCache = field(default_factory=TokenCache)
+    _definitions: dict[str, Definition] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def model(self, definition: ProcessDefinition) -> ProcessDef:
-        """The deployable facts of a definition version (cached; definitions never change)."""
-        cached = self._models.get(definition.id)
+    def model(self, row: ProcessDefinition) -> ProcessDef:
+        """The deployable facts of a definition row."""
+        return self.remember(row).model
+
+    def remember(self, row: ProcessDefinition) -> Definition:
+        """Cache a definition row that was read anyway."""
+        cached = self._definitions.get(row.id)
         if cached is None:
-            cached = ProcessDef.from_dict(definition.model)
+            cached = Definition(row.id, row.key, row.version, ProcessDef.from_dict(row.model))
             with self._lock:
-                self._models[definition.id] = cached
+                self._definitions[row.id] = cached
         return cached
 
-    def process(self, definition: ProcessDefinition) -> ParsedProcess:
-        """The parsed SpiffWorkflow spec of a definition version (parsed once per service process)."""
-        return self.runtime.specs.get(definition.id, definition.key, lambda: bytes(definition.bpmn_xml))
+    def definition(self, definition_id: str) -> Definition:
+        """A definition version by id, read from the database once per service process."""
+        cached = self._definitions.get(definition_id)
+        if cached is not None:
+            return cached
+        with self.db.read() as session:
+            row = definitions_store.by_id(session, definition_id)
+            if row is None:
+                raise LookupError(definition_id)
+            return self.remember(row)
 
-    def process_by_id(self, definition_id: str) -> ParsedProcess:
+    def process(self, definition_id: str) -> ParsedProcess:
+        """The parsed SpiffWorkflow spec of a definition version (parsed once per service process)."""
+
         def load() -> bytes:
             with self.db.read() as session:
-                found = definitions_store.by_id(session, definition_id)
-                if found is None:
+                row = definitions_store.by_id(session, definition_id)
+                if row is None:
                     raise LookupError(definition_id)
-                return bytes(found.bpmn_xml)
+                return bytes(row.bpmn_xml)
 
-        return self.runtime.specs.get(definition_id, definition_id.rsplit(":", 1)[0], load)
+        return self.runtime.specs.get(definition_id, self.definition(definition_id).key, load)

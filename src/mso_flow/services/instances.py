@@ -16,7 +16,6 @@ from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_names
 from mso_flow.services.progress import apply_step, candidate_roles, engine_failure
 from mso_flow.store import audit as audit_store
-from mso_flow.store import definitions as definitions_store
 from mso_flow.store import instances as store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
@@ -56,9 +55,10 @@ def _first_lane_roles(model: ProcessDef) -> set[str]:
 
 def start(
     services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
-) -> ProcessInstance:
+) -> InstanceView:
     """Start the latest version of `key` and run it to its first wait state."""
-    definition, model = definitions.latest(services, key)
+    row, model = definitions.latest(services, key)
+    definition = services.remember(row)
     if not (caller.has_any(START_ROLES) or caller.roles & _first_lane_roles(model)):
         raise Forbidden(
             "start_forbidden",
@@ -68,7 +68,7 @@ def start(
     if errors:
         raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
     try:
-        step = services.runtime.start(services.process(definition), variables)
+        step = services.runtime.start(services.process(definition.id), variables)
     except EngineError as err:
         raise engine_failure(err) from None
     now = services.clock()
@@ -96,14 +96,14 @@ def start(
                 caller.username,
                 data={"business_key": business_key, "definition_id": definition.id, "variables": variables},
             )
-            apply_step(services, session, instance, definition, step, caller.username, now, [started])
+            active = apply_step(services, session, instance, definition, step, caller.username, now, [started])
     except IntegrityError:
         if not business_key:
             raise
         with services.db.read() as session:
             _refuse_duplicate(store.active_by_business_key(session, key, business_key), business_key)
         raise
-    return instance
+    return InstanceView(instance, active)
 
 
 def _refuse_duplicate(existing: ProcessInstance | None, business_key: str) -> None:
@@ -115,21 +115,30 @@ def _refuse_duplicate(existing: ProcessInstance | None, business_key: str) -> No
         )
 
 
-def _load(services: Services, caller: Caller, instance_id: str) -> tuple[ProcessInstance, ProcessDef]:
+def _instance_not_found(instance_id: str) -> NotFound:
+    return NotFound("instance_not_found", f"ไม่พบกระบวนการที่ดำเนินการ {instance_id} (instance not found)")
+
+
+def _authorize_view(services: Services, caller: Caller, instance: ProcessInstance) -> None:
+    if not _may_view(caller, services.definition(instance.definition_id).model):
+        raise Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
+
+
+def _load(services: Services, caller: Caller, instance_id: str) -> ProcessInstance:
     with services.db.read() as session:
         instance = store.get(session, instance_id)
-        definition = definitions_store.by_id(session, instance.definition_id) if instance else None
-    if instance is None or definition is None:
-        raise NotFound("instance_not_found", f"ไม่พบกระบวนการที่ดำเนินการ {instance_id} (instance not found)")
-    model = services.model(definition)
-    if not _may_view(caller, model):
-        raise Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
-    return instance, model
+    if instance is None:
+        raise _instance_not_found(instance_id)
+    _authorize_view(services, caller, instance)
+    return instance
 
 
 def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
-    instance, _ = _load(services, caller, instance_id)
     with services.db.read() as session:
+        instance = store.get(session, instance_id)
+        if instance is None:
+            raise _instance_not_found(instance_id)
+        _authorize_view(services, caller, instance)
         return InstanceView(instance, tasks_store.open_for_instance(session, instance.id))
 
 
@@ -157,7 +166,7 @@ def listing(
 
 def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
-    instance, _ = _load(services, caller, instance_id)
+    instance = _load(services, caller, instance_id)
     if not (caller.is_admin or ("integrator" in caller.roles and instance.started_by == caller.username)):
         raise Forbidden(
             "cancel_forbidden",
@@ -168,9 +177,8 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
         instance = store.lock(session, instance_id)  # type: ignore[assignment]
         if instance.state not in ("running", "suspended"):
             raise Conflict("instance_not_running", f"กระบวนการนี้อยู่ในสถานะ {instance.state} แล้ว (not running)")
-        definition = definitions_store.by_id(session, instance.definition_id)
-        assert definition is not None
-        step = services.runtime.cancel(services.process(definition), instance.engine_state)
+        definition = services.definition(instance.definition_id)
+        step = services.runtime.cancel(services.process(definition.id), instance.engine_state)
         instance.state = "cancelled"
         instance.ended_at = now
         instance.ended_by = caller.username

@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.engine.runtime import EngineError, Step
-from mso_flow.services.context import Services
+from mso_flow.services.context import Definition, Services
 from mso_flow.services.errors import Invalid
 from mso_flow.store import audit as audit_store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.models import HumanTask, ProcessDefinition, ProcessInstance
+from mso_flow.store.models import HumanTask, ProcessInstance
 
 
 def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | None) -> list[str]:
@@ -41,27 +41,30 @@ def apply_step(
     services: Services,
     session: Session,
     instance: ProcessInstance,
-    definition: ProcessDefinition,
+    definition: Definition,
     step: Step,
     actor: str,
     now: datetime,
     events: list[NewEvent],
     after: list[NewEvent] | None = None,
+    closed_task: str | None = None,
 ) -> list[HumanTask]:
-    """Persist an engine step on a locked instance; return the tasks it created.
+    """Persist an engine step on a locked instance; return its open tasks afterwards.
 
-    `events` come before the tasks' events in the audit trail, `after` (e.g. the cancellation) after them.
+    Task rows follow the engine: user tasks that were ready before the step and are no longer (other than
+    `closed_task`, which the caller closed) are cancelled, newly ready ones are created. `events` come before
+    the tasks' events in the audit trail, `after` (e.g. the cancellation) after them.
     """
-    model = services.model(definition)
+    model = definition.model
     ready = {r.id for r in step.ready_tasks}
-    open_tasks = {t.id: t for t in tasks_store.open_for_instance(session, instance.id)}
-    for task in open_tasks.values():
-        if task.id not in ready:
-            tasks_store.close(session, task, "cancelled", now, actor)
-            events.append(NewEvent("task_cancelled", actor, task.id, task.element_id))
-    created = []
+    before = {r.id for r in step.was_ready}
+    vanished = [r for r in step.was_ready if r.id not in ready and r.id != closed_task]
+    tasks_store.cancel(session, [r.id for r in vanished], now, actor)
+    events += [NewEvent("task_cancelled", actor, r.id, r.element_id) for r in vanished]
+    still_open = tasks_store.by_ids(session, [r.id for r in step.ready_tasks if r.id in before])
+    created: list[HumanTask] = []
     for item in step.ready_tasks:
-        if item.id in open_tasks:
+        if item.id in before:
             continue
         task_def = model.user_task(item.element_id)
         due_at = services.calendar.due_at(now, task_def.standard_duration if task_def else None)
@@ -75,10 +78,10 @@ def apply_step(
             lane=item.lane,
             candidate_roles=candidate_roles(model, task_def, item.lane),
             state="open",
+            version=1,
             created_at=now,
             due_at=due_at,
         )
-        tasks_store.add(session, task)
         created.append(task)
         events.append(
             NewEvent(
@@ -89,6 +92,7 @@ def apply_step(
                 {"name": item.name, "lane": item.lane, "due_at": due_at.isoformat() if due_at else None},
             )
         )
+    tasks_store.add_many(session, created)
     instance.engine_state = step.state
     instance.variables = step.variables
     if step.completed and instance.state == "running":
@@ -97,4 +101,4 @@ def apply_step(
         instance.ended_by = actor
         events.append(NewEvent("instance_completed", actor))
     audit_store.append(session, instance, events + (after or []), now)
-    return created
+    return still_open + created

@@ -13,20 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from mso_flow.engine.model import FormField
 from mso_flow.engine.runtime import EngineError, TaskNotReady
-from mso_flow.services.context import Caller, Services
+from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.progress import apply_step, engine_failure
 from mso_flow.store import audit as audit_store
-from mso_flow.store import definitions as definitions_store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.models import HumanTask, ProcessDefinition, ProcessInstance
+from mso_flow.store.models import HumanTask, ProcessInstance
 from mso_flow.store.tasks import TaskFilter
 
 OVERSIGHT_ROLES = ("admin", "integrator")
@@ -78,11 +78,8 @@ def listing(
         return store.listing(session, f, offset, limit)
 
 
-def _view(services: Services, session: Session, task: HumanTask, instance: ProcessInstance | None = None) -> TaskView:
-    instance = instance or instances_store.get(session, task.instance_id)
-    definition = definitions_store.by_id(session, task.definition_id)
-    assert instance is not None and definition is not None
-    task_def = services.model(definition).user_task(task.element_id)
+def _view(services: Services, task: HumanTask, instance: ProcessInstance) -> TaskView:
+    task_def = services.definition(task.definition_id).model.user_task(task.element_id)
     return TaskView(task, task_def.form if task_def else (), dict(instance.variables), instance.state)
 
 
@@ -93,7 +90,9 @@ def get(services: Services, caller: Caller, task_id: str) -> TaskView:
             raise _not_found(task_id)
         if not _may_view(caller, task):
             raise Forbidden("task_forbidden", "ไม่มีสิทธิ์ดูงานนี้ (no candidate role for this task)")
-        return _view(services, session, task)
+        instance = instances_store.get(session, task.instance_id)
+        assert instance is not None
+        return _view(services, task, instance)
 
 
 def _transition(
@@ -101,20 +100,31 @@ def _transition(
     task_id: str,
     change: Callable[[Session, HumanTask, ProcessInstance, datetime], list[NewEvent]],
 ) -> tuple[TaskView, ProcessInstance]:
-    """Lock the task's instance, re-read the task, apply `change`, append its events, commit."""
+    """Lock the task and its instance, apply `change`, append its events, commit."""
+    try:
+        return _locked_transition(services, task_id, change)
+    except StaleDataError:  # a writer outside the row locks got there first; never seen under the locks
+        raise Conflict(
+            "concurrent_change", "งานนี้ถูกเปลี่ยนพร้อมกันจากที่อื่น โปรดลองใหม่ (changed concurrently; retry)"
+        ) from None
+
+
+def _locked_transition(
+    services: Services,
+    task_id: str,
+    change: Callable[[Session, HumanTask, ProcessInstance, datetime], list[NewEvent]],
+) -> tuple[TaskView, ProcessInstance]:
     with services.db.write() as session:
-        found = store.get(session, task_id)
+        found = instances_store.lock_with_task(session, task_id)
         if found is None:
             raise _not_found(task_id)
-        instance = instances_store.lock(session, found.instance_id)
-        task = store.get(session, task_id, refresh=True)
-        assert instance is not None and task is not None
+        instance, task = found
         now = services.clock()
         events = change(session, task, instance, now)
         if events:
             audit_store.append(session, instance, events, now)
         session.flush()
-        return _view(services, session, task, instance), instance
+        return _view(services, task, instance), instance
 
 
 def _require_open(task: HumanTask) -> None:
@@ -184,9 +194,8 @@ def complete(
             )
         if instance.state != "running":
             raise Conflict("instance_not_running", f"กระบวนการอยู่ในสถานะ {instance.state} (instance not running)")
-        definition = definitions_store.by_id(session, task.definition_id)
-        assert definition is not None
-        task_def = services.model(definition).user_task(task.element_id)
+        definition = services.definition(task.definition_id)
+        task_def = definition.model.user_task(task.element_id)
         check_form(task_def.form if task_def else (), variables)
         events = []
         if task.assignee is None:
@@ -194,10 +203,11 @@ def complete(
             task.claimed_at = now
             events.append(NewEvent("task_claimed", caller.username, task.id, task.element_id))
         step = _run(services, definition, instance, task, variables)
-        store.close(session, task, "completed", now, caller.username)
+        store.finish(session, task, "completed", now, caller.username)
         events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, {"variables": variables}))
-        apply_step(services, session, instance, definition, step, caller.username, now, events)
-        next_tasks.extend(store.open_for_instance(session, instance.id))
+        next_tasks.extend(
+            apply_step(services, session, instance, definition, step, caller.username, now, events, closed_task=task.id)
+        )
         return []  # apply_step appended this transition's events with the engine's
 
     view, instance = _transition(services, task_id, change)
@@ -206,13 +216,13 @@ def complete(
 
 def _run(
     services: Services,
-    definition: ProcessDefinition,
+    definition: Definition,
     instance: ProcessInstance,
     task: HumanTask,
     variables: dict[str, Any],
 ) -> Any:
     try:
-        return services.runtime.complete(services.process(definition), instance.engine_state, task.id, variables)
+        return services.runtime.complete(services.process(definition.id), instance.engine_state, task.id, variables)
     except EngineError as err:
         raise engine_failure(err) from None
     except TaskNotReady:

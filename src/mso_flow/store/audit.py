@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import AuditEvent, ProcessInstance
@@ -54,26 +54,28 @@ def content_hash(prev_hash: str, instance_id: str, seq: int, at: datetime, event
 
 def append(session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime) -> None:
     """Append events to a (locked) instance's chain and advance its head."""
-    at = at.replace(microsecond=at.microsecond)  # stored with microsecond precision on both databases
     seq, head = instance.audit_seq, instance.audit_head
+    rows = []
     for event in events:
         seq += 1
         digest = content_hash(head, instance.id, seq, at, event)
-        session.add(
-            AuditEvent(
-                instance_id=instance.id,
-                seq=seq,
-                at=at,
-                actor=event.actor,
-                type=event.type,
-                task_id=event.task_id,
-                element_id=event.element_id,
-                data=event.data or {},
-                prev_hash=head,
-                hash=digest,
-            )
+        rows.append(
+            {
+                "instance_id": instance.id,
+                "seq": seq,
+                "at": at,
+                "actor": event.actor,
+                "type": event.type,
+                "task_id": event.task_id,
+                "element_id": event.element_id,
+                "data": event.data or {},
+                "prev_hash": head,
+                "hash": digest,
+            }
         )
         head = digest
+    if rows:
+        session.execute(insert(AuditEvent), rows)
     instance.audit_seq, instance.audit_head = seq, head
 
 

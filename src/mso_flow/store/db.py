@@ -7,6 +7,8 @@ a plain transaction for queries.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -52,6 +54,9 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, pool_size)
         self.dialect = self.engine.dialect.name
+        # SQLite has one writer at a time: queue this process's writers on a lock instead of letting each
+        # poll the database lock in SQLite's busy handler (which sleeps up to 100 ms between tries).
+        self._writer = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False)
 
@@ -64,7 +69,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work that commits on success and rolls back on any exception."""
-        with self._write() as session, session.begin():
+        with self._writer, self._write() as session, session.begin():
             yield session
 
     def ping(self) -> bool:

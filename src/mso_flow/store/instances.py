@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mso_flow.store.models import ACTIVE_STATES, ProcessInstance
+from mso_flow.store.models import ACTIVE_STATES, HumanTask, ProcessInstance
 from mso_flow.store.paging import page
 
 
@@ -22,6 +22,19 @@ def lock(session: Session, instance_id: str) -> ProcessInstance | None:
         .execution_options(populate_existing=True)
     )
     return session.scalar(stmt)
+
+
+def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, HumanTask] | None:
+    """Read a task and its instance in one statement, locking both rows (PostgreSQL re-reads both once locked)."""
+    stmt = (
+        select(ProcessInstance, HumanTask)
+        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row else None
 
 
 def active_by_business_key(session: Session, key: str, business_key: str) -> ProcessInstance | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import HumanTask, TaskCandidate
@@ -21,18 +21,46 @@ def get(session: Session, task_id: str, refresh: bool = False) -> HumanTask | No
     return session.scalar(stmt)
 
 
-def add(session: Session, task: HumanTask) -> None:
-    """Insert a new open task with a candidate row per role."""
-    session.add(task)
-    session.add_all(TaskCandidate(task_id=task.id, role=role, due_at=task.due_at) for role in task.candidate_roles)
+_TASK_COLUMNS = [c.key for c in HumanTask.__table__.columns]
 
 
-def close(session: Session, task: HumanTask, state: str, at: datetime, by: str | None) -> None:
-    """Mark a task completed or cancelled and drop its candidate rows."""
+def add_many(session: Session, tasks: list[HumanTask]) -> None:
+    """Insert new open tasks and a candidate row per role (one statement per table, outside the unit of work;
+    the objects stay transient, for the caller's response)."""
+    if not tasks:
+        return
+    session.execute(insert(HumanTask), [{k: getattr(t, k) for k in _TASK_COLUMNS} for t in tasks])
+    candidates = [{"task_id": t.id, "role": r, "due_at": t.due_at} for t in tasks for r in t.candidate_roles]
+    if candidates:
+        session.execute(insert(TaskCandidate), candidates)
+
+
+def finish(session: Session, task: HumanTask, state: str, at: datetime, by: str | None) -> None:
+    """Close a loaded task (completed or cancelled) and drop its candidate rows."""
     task.state = state
     task.completed_at = at
     task.completed_by = by
     session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task.id))
+
+
+def cancel(session: Session, task_ids: list[str], at: datetime, by: str | None) -> None:
+    """Cancel open tasks by id (two statements for any number) without loading them."""
+    if not task_ids:
+        return
+    session.execute(
+        update(HumanTask)
+        .where(HumanTask.id.in_(task_ids), HumanTask.state == OPEN)
+        .values(state="cancelled", completed_at=at, completed_by=by, version=HumanTask.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
+
+
+def by_ids(session: Session, task_ids: list[str]) -> list[HumanTask]:
+    if not task_ids:
+        return []
+    stmt = select(HumanTask).where(HumanTask.id.in_(task_ids))
+    return list(session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)))
 
 
 def open_for_instance(session: Session, instance_id: str) -> list[HumanTask]:

@@ -32,8 +32,7 @@ def start(
     key: Annotated[str, Path(max_length=64)], body: StartRequest, caller: CallerDep, services: ServicesDep
 ) -> InstanceOut:
     """Start the latest version of a process (integrator, admin, or a role of its first lane)."""
-    instance = instances.start(services, caller, key, body.business_key, body.variables)
-    return views.instance(instances.get(services, caller, instance.id))
+    return views.instance(instances.start(services, caller, key, body.business_key, body.variables))
 
 
 @router.get("/process-instances", response_model=Page[InstanceOut])

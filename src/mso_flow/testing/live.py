@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 PG_SERVER = os.environ.get("MSO_FLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
