@@ -10,6 +10,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from mso_flow.authoring.bpmn_writer import write_bpmn
+from mso_flow.authoring.index import render_index
 from mso_flow.authoring.model import load_reading
 from mso_flow.engine.model import BpmnInvalid
 from mso_flow.engine.parsing import parse_document, read_xml
@@ -93,9 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument("--out", type=Path, default=REPO / "bpmn")
     check_cmd = commands.add_parser("check", help="validate and simulate BPMN files or directories")
     check_cmd.add_argument("paths", nargs="+")
+    index_cmd = commands.add_parser("index", help="write docs/processes.md from the BPMN files")
+    index_cmd.add_argument("--bpmn", type=Path, default=REPO / "bpmn")
+    index_cmd.add_argument("--out", type=Path, default=REPO / "docs" / "processes.md")
     args = parser.parse_args(argv)
     if args.command == "build":
         return 1 if build(args.paths, args.out) else 0
+    if args.command == "index":
+        args.out.write_text(render_index(args.bpmn), encoding="utf-8")
+        print(f"wrote {args.out}")
+        return 0
     return 1 if check(args.paths) else 0
 
 

@@ -105,7 +105,29 @@ def build_graph(reading: ProcessReading) -> _Graph:
     for end in reading.ends:
         if end.id in end_lanes:
             graph.kinds[end_id(end.id)] = ("endEvent", end.name, end_lanes[end.id])
+    _merge_joins(graph)
     return graph
+
+
+def join_id(node_id: str) -> str:
+    return f"Gateway_join_{node_id}"
+
+
+def _merge_joins(graph: _Graph) -> None:
+    """Route the flows converging on a task or event through a merging exclusive gateway (no fake joins)."""
+    incoming: dict[str, list[int]] = {}
+    for index, (_, _, target, _, _) in enumerate(graph.flows):
+        incoming.setdefault(target, []).append(index)
+    for target, indexes in incoming.items():
+        tag, _, lane = graph.kinds[target]
+        if len(indexes) < 2 or tag not in ("userTask", "endEvent"):
+            continue
+        join = join_id(target)
+        graph.kinds[join] = ("exclusiveGateway", "", lane)
+        for index in indexes:
+            flow_id, source, _, name, condition = graph.flows[index]
+            graph.flows[index] = (flow_id, source, join, name, condition)
+        graph.flow(join, target)
 
 
 def _columns(reading: ProcessReading, graph: _Graph) -> dict[str, int]:
@@ -113,6 +135,7 @@ def _columns(reading: ProcessReading, graph: _Graph) -> dict[str, int]:
     order = {task_id(s.id): i for i, s in enumerate(reading.steps)}
     for i, step in enumerate(reading.steps):
         order[gateway_id(step.id)] = i + 0.5  # type: ignore[assignment]
+        order[join_id(task_id(step.id))] = i - 0.25  # type: ignore[assignment]
     columns = {START_ID: 0}
     pending = [f for f in graph.flows]
     changed = True
@@ -245,7 +268,7 @@ def write_bpmn(reading: ProcessReading) -> bytes:
                 _el(lane_el, "bpmn:flowNodeRef", node_id)
 
     for node_id, (tag, name, _) in graph.kinds.items():
-        attrs: dict[str, str] = {"id": node_id, "name": name}
+        attrs: dict[str, str] = {"id": node_id, "name": name} if name else {"id": node_id}
         if tag == "exclusiveGateway" and node_id in graph.defaults:
             attrs["default"] = graph.defaults[node_id]
         if tag == "boundaryEvent":
