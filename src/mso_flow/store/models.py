@@ -155,6 +155,7 @@ class HumanTask(Base):
             sqlite_where=text("state = 'open'"),
             postgresql_where=text("state = 'open'"),
         ),
+        Index("ix_human_task_key_completed", "definition_key", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -209,3 +210,128 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class TaskComment(Base):
+    """A comment on a task (Thai text), in the order written; also recorded in the instance's audit trail."""
+
+    __tablename__ = "task_comment"
+    __table_args__ = (Index("ix_task_comment_task_id_id", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id"))
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Timer(Base):
+    """A due time the scheduler fires: a waiting timer event of an instance, or a timer start of a definition."""
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        Index(
+            "ix_timer_waiting_due",
+            "due_at",
+            sqlite_where=text("state = 'waiting'"),
+            postgresql_where=text("state = 'waiting'"),
+        ),
+        Index("ix_timer_instance_id", "instance_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"))
+    definition_id: Mapped[str] = mapped_column(String(100))
+    element_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # boundary | intermediate | start
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))  # waiting | fired | cancelled
+    fired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class MessageWait(Base):
+    """A message an instance waits for (catch event, receive task, boundary), for correlation by name."""
+
+    __tablename__ = "message_wait"
+    __table_args__ = (
+        Index("ix_message_wait_name_business_key", "name", "business_key"),
+        Index("ix_message_wait_instance_id", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class Webhook(Base):
+    """A subscriber of the service's events."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class WebhookDelivery(Base):
+    """Transactional outbox: one row per event and subscriber, written with the change that caused it."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index(
+            "ix_webhook_delivery_pending_next",
+            "next_attempt_at",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_webhook_delivery_webhook_id", "webhook_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the stable X-MSO-Delivery id
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhook.id"))
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class ExternalTask(Base):
+    """A service task that an outside worker performs (Camunda's external task pattern)."""
+
+    __tablename__ = "external_task"
+    __table_args__ = (
+        Index("ix_external_task_topic_state", "topic", "state", "lock_expires_at"),
+        Index("ix_external_task_instance_id", "instance_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    definition_id: Mapped[str] = mapped_column(String(100))
+    element_id: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))  # open | completed | cancelled
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    lock_expires_at: Mapped[datetime | None]
+    retries: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
