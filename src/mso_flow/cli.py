@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from mso_flow.services import definitions, users
+from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict, ServiceError
 from mso_flow.settings import Settings, get_settings
@@ -18,7 +19,7 @@ log = logging.getLogger("mso_flow")
 
 
 def _services(settings: Settings) -> Services:
-    return Services(settings=settings, db=Database(settings.database_url, settings.db_pool_size))
+    return Services.from_settings(settings)
 
 
 def prepare(settings: Settings) -> Services:
@@ -46,6 +47,9 @@ def _serve(args: argparse.Namespace) -> int:
     except ServiceError as err:
         for problem in err.errors or [{"message": err.message}]:
             print(_problem_line(problem), file=sys.stderr)
+        return 2
+    except CalendarFileError as err:
+        print(f"MSO_FLOW_HOLIDAYS_FILE: {err}", file=sys.stderr)
         return 2
     uvicorn.run(
         "mso_flow.api.app:create_default_app",

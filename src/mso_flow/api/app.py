@@ -14,7 +14,6 @@ from mso_flow.api.limits import BodyLimit
 from mso_flow.api.routers import definitions, deployments, health, instances, tasks, users
 from mso_flow.services.context import Services
 from mso_flow.settings import Settings, get_settings
-from mso_flow.store.db import Database
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """
@@ -27,7 +26,7 @@ answer `{"items", "total", "offset", "limit"}`. Errors are `application/problem+
 
 
 def build_services(settings: Settings) -> Services:
-    return Services(settings=settings, db=Database(settings.database_url, settings.db_pool_size))
+    return Services.from_settings(settings)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from mso_flow.engine.model import FormField, ProcessDef
 from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary, EnumValue, FormFieldOut, UserTaskInfo
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
-from mso_flow.schemas.tasks import TaskListItem, TaskOut
+from mso_flow.schemas.tasks import CommentOut, TaskListItem, TaskOut
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.progress import candidate_roles
 from mso_flow.services.tasks import TaskView
-from mso_flow.store.models import AuditEvent, HumanTask, ProcessDefinition
+from mso_flow.store.models import AuditEvent, HumanTask, ProcessDefinition, TaskComment
 
 
 def form(fields: tuple[FormField, ...]) -> list[FormFieldOut]:
@@ -122,6 +122,8 @@ def task_item(t: HumanTask) -> TaskListItem:
         element_id=t.element_id,
         lane=t.lane,
         candidate_roles=t.candidate_roles,
+        owner=t.owner,
+        delegation_state=t.delegation_state,
         state=t.state,
         assignee=t.assignee,
         process_instance_id=t.instance_id,
@@ -142,3 +144,7 @@ def audit_event(event: AuditEvent) -> AuditEventOut:
         element_id=event.element_id,
         data=event.data,
     )
+
+
+def comment(c: TaskComment) -> CommentOut:
+    return CommentOut(id=c.id, task_id=c.task_id, author=c.author, at=c.at, text=c.text)

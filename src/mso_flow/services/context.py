@@ -89,6 +89,15 @@ class Services:
     _definitions: dict[str, Definition] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        """The services of one service process: its database pool and its working calendar."""
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url, settings.db_pool_size),
+            calendar=WorkingCalendar.from_file(settings.holidays_file),
+        )
+
     def model(self, row: ProcessDefinition) -> ProcessDef:
         """The deployable facts of a definition row."""
         return self.remember(row).model

@@ -7,11 +7,13 @@ other, and of many concurrent claims of one task exactly one succeeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,10 +28,12 @@ from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
 from mso_flow.store.audit import NewEvent
+from mso_flow.store.db import is_lock_conflict
 from mso_flow.store.models import HumanTask, ProcessInstance
 from mso_flow.store.tasks import TaskFilter
 
 OVERSIGHT_ROLES = ("admin", "integrator")
+BUILT_IN_ROLES = frozenset({"admin", "designer", "integrator", "supervisor"})
 SORTS = ("due_at", "created_at", "name")
 
 
@@ -43,7 +47,7 @@ class TaskView:
     instance_state: str
 
 
-def _not_found(task_id: str) -> NotFound:
+def not_found(task_id: str) -> NotFound:
     return NotFound("task_not_found", f"ไม่พบงาน {task_id} (task not found)")
 
 
@@ -51,7 +55,7 @@ def is_candidate(caller: Caller, task: HumanTask) -> bool:
     return bool(caller.roles.intersection(task.candidate_roles))
 
 
-def _may_view(caller: Caller, task: HumanTask) -> bool:
+def may_view(caller: Caller, task: HumanTask) -> bool:
     return (
         caller.has_any(OVERSIGHT_ROLES)
         or is_candidate(caller, task)
@@ -78,7 +82,14 @@ def listing(
         return store.listing(session, f, offset, limit)
 
 
-def _view(services: Services, task: HumanTask, instance: ProcessInstance) -> TaskView:
+def counts(services: Services, caller: Caller) -> dict[str, tuple[int, int]]:
+    """(open, overdue) tasks per staff role of the caller, for inbox badges."""
+    roles = sorted(r for r in caller.roles if r not in BUILT_IN_ROLES)
+    with services.db.read() as session:
+        return store.counts_by_role(session, roles, services.clock())
+
+
+def view_of(services: Services, task: HumanTask, instance: ProcessInstance) -> TaskView:
     task_def = services.definition(task.definition_id).model.user_task(task.element_id)
     return TaskView(task, task_def.form if task_def else (), dict(instance.variables), instance.state)
 
@@ -87,29 +98,38 @@ def get(services: Services, caller: Caller, task_id: str) -> TaskView:
     with services.db.read() as session:
         task = store.get(session, task_id)
         if task is None:
-            raise _not_found(task_id)
-        if not _may_view(caller, task):
+            raise not_found(task_id)
+        if not may_view(caller, task):
             raise Forbidden("task_forbidden", "ไม่มีสิทธิ์ดูงานนี้ (no candidate role for this task)")
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
-        return _view(services, task, instance)
+        return view_of(services, task, instance)
 
 
-def _transition(
+def transition(
     services: Services,
     task_id: str,
     change: Callable[[Session, HumanTask, ProcessInstance, datetime], list[NewEvent]],
 ) -> tuple[TaskView, ProcessInstance]:
     """Lock the task and its instance, apply `change`, append its events, commit."""
+    with concurrent_changes_conflict():
+        return locked_transition(services, task_id, change)
+
+
+@contextlib.contextmanager
+def concurrent_changes_conflict() -> Iterator[None]:
+    """A writer outside our row locks, or a deadlock the database broke, becomes a 409 to retry."""
     try:
-        return _locked_transition(services, task_id, change)
-    except StaleDataError:  # a writer outside the row locks got there first; never seen under the locks
+        yield
+    except (StaleDataError, OperationalError) as err:
+        if isinstance(err, OperationalError) and not is_lock_conflict(err):
+            raise
         raise Conflict(
             "concurrent_change", "งานนี้ถูกเปลี่ยนพร้อมกันจากที่อื่น โปรดลองใหม่ (changed concurrently; retry)"
         ) from None
 
 
-def _locked_transition(
+def locked_transition(
     services: Services,
     task_id: str,
     change: Callable[[Session, HumanTask, ProcessInstance, datetime], list[NewEvent]],
@@ -117,22 +137,22 @@ def _locked_transition(
     with services.db.write() as session:
         found = instances_store.lock_with_task(session, task_id)
         if found is None:
-            raise _not_found(task_id)
+            raise not_found(task_id)
         instance, task = found
         now = services.clock()
         events = change(session, task, instance, now)
         if events:
             audit_store.append(session, instance, events, now)
         session.flush()
-        return _view(services, task, instance), instance
+        return view_of(services, task, instance), instance
 
 
-def _require_open(task: HumanTask) -> None:
+def require_open(task: HumanTask) -> None:
     if task.state != "open":
         raise Conflict("task_not_open", f"งานนี้อยู่ในสถานะ {task.state} แล้ว (task is not open)")
 
 
-def _require_candidate(caller: Caller, task: HumanTask) -> None:
+def require_candidate(caller: Caller, task: HumanTask) -> None:
     if not (caller.is_admin or is_candidate(caller, task)):
         roles = ", ".join(task.candidate_roles)
         raise Forbidden("not_candidate", f"งานนี้สำหรับบทบาท {roles} เท่านั้น (caller holds no candidate role)")
@@ -142,8 +162,8 @@ def claim(services: Services, caller: Caller, task_id: str) -> TaskView:
     """Take an open, unassigned task; exactly one of many concurrent claims wins."""
 
     def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
-        _require_candidate(caller, task)
-        _require_open(task)
+        require_candidate(caller, task)
+        require_open(task)
         if task.assignee == caller.username:
             return []
         if task.assignee is not None:
@@ -156,14 +176,14 @@ def claim(services: Services, caller: Caller, task_id: str) -> TaskView:
         task.claimed_at = now
         return [NewEvent("task_claimed", caller.username, task.id, task.element_id)]
 
-    return _transition(services, task_id, change)[0]
+    return transition(services, task_id, change)[0]
 
 
 def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
     """Give a task back to its candidates (the assignee, or an admin)."""
 
     def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
-        _require_open(task)
+        require_open(task)
         if task.assignee is None:
             raise Conflict("task_not_claimed", "งานนี้ยังไม่มีผู้รับ (task is not claimed)")
         if not (caller.is_admin or task.assignee == caller.username):
@@ -173,7 +193,7 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
         task.claimed_at = None
         return [NewEvent("task_unclaimed", caller.username, task.id, task.element_id, {"previous": previous})]
 
-    return _transition(services, task_id, change)[0]
+    return transition(services, task_id, change)[0]
 
 
 def complete(
@@ -183,9 +203,14 @@ def complete(
     next_tasks: list[HumanTask] = []
 
     def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
-        _require_open(task)
+        require_open(task)
+        if task.delegation_state == "pending":
+            raise Conflict(
+                "delegation_pending",
+                f"งานนี้มอบหมายให้ {task.assignee} อยู่ ต้องส่งคืน (resolve) ให้ {task.owner} ก่อน (delegation pending)",
+            )
         if task.assignee is None:
-            _require_candidate(caller, task)
+            require_candidate(caller, task)
         elif task.assignee != caller.username and not caller.is_admin:
             raise Conflict(
                 "task_claimed",
@@ -210,7 +235,7 @@ def complete(
         )
         return []  # apply_step appended this transition's events with the engine's
 
-    view, instance = _transition(services, task_id, change)
+    view, instance = transition(services, task_id, change)
     return view, InstanceView(instance, next_tasks)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "mso_begin_immediate"
@@ -80,3 +81,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+LOCK_CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialization failure, deadlock, lock timeout
+
+
+def is_lock_conflict(err: DBAPIError) -> bool:
+    """Whether a database error means two transactions collided (retry), not a broken statement."""
+    code = getattr(err.orig, "sqlstate", None)
+    return code in LOCK_CONFLICT_SQLSTATES or "database is locked" in str(err.orig)

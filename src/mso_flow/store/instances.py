@@ -37,6 +37,17 @@ def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, Hum
     return (row[0], row[1]) if row else None
 
 
+def lock_many(session: Session, task_ids: list[str]) -> dict[str, tuple[ProcessInstance, HumanTask]]:
+    """Lock several tasks and their instances: instances first, then tasks, each in id order (no deadlocks
+    between two bulk operations)."""
+    instance_ids = sorted(set(session.scalars(select(HumanTask.instance_id).where(HumanTask.id.in_(task_ids)))))
+    locked = select(ProcessInstance).where(ProcessInstance.id.in_(instance_ids)).order_by(ProcessInstance.id)
+    instances = {i.id: i for i in session.scalars(locked.with_for_update().execution_options(populate_existing=True))}
+    tasks = select(HumanTask).where(HumanTask.id.in_(task_ids)).order_by(HumanTask.id)
+    rows = session.scalars(tasks.with_for_update().execution_options(populate_existing=True))
+    return {t.id: (instances[t.instance_id], t) for t in rows}
+
+
 def active_by_business_key(session: Session, key: str, business_key: str) -> ProcessInstance | None:
     stmt = select(ProcessInstance).where(
         ProcessInstance.definition_key == key,

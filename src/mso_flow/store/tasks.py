@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import HumanTask, TaskCandidate
@@ -121,3 +121,15 @@ def query(f: TaskFilter) -> Select[HumanTask]:
 
 def listing(session: Session, f: TaskFilter, offset: int, limit: int) -> tuple[list[HumanTask], int]:
     return page(session, query(f), offset, limit)
+
+
+def counts_by_role(session: Session, roles: list[str], now: datetime) -> dict[str, tuple[int, int]]:
+    """(open, overdue) open tasks per role, from the candidate index alone."""
+    overdue = func.count().filter(TaskCandidate.due_at < now)
+    stmt = (
+        select(TaskCandidate.role, func.count(), overdue)
+        .where(TaskCandidate.role.in_(roles))
+        .group_by(TaskCandidate.role)
+    )
+    found = {role: (int(total), int(late)) for role, total, late in session.execute(stmt)}
+    return {role: found.get(role, (0, 0)) for role in roles}

@@ -1,17 +1,30 @@
-"""Human tasks: list, read, claim, unclaim, complete."""
+"""Human tasks: list, counts, read, claim (one or many), unclaim, complete, assign, delegate, resolve, comments."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, status
 
 from mso_flow.api import views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
-from mso_flow.schemas.tasks import CompleteRequest, CompleteResponse, TaskListItem, TaskOut
-from mso_flow.services import tasks
+from mso_flow.schemas.tasks import (
+    AssignRequest,
+    BulkClaimRequest,
+    BulkClaimResponse,
+    CommentOut,
+    CommentRequest,
+    CompleteRequest,
+    CompleteResponse,
+    DelegateRequest,
+    ResolveRequest,
+    RoleCount,
+    TaskListItem,
+    TaskOut,
+)
+from mso_flow.services import assignment, comments, tasks
 from mso_flow.services.errors import Invalid
 from mso_flow.store.tasks import TaskFilter
 
@@ -57,6 +70,19 @@ def list_tasks(
     return Page(items=[views.task_item(t) for t in items], total=total, offset=paging.offset, limit=paging.limit)
 
 
+@router.get("/counts", response_model=dict[str, RoleCount])
+def counts(caller: CallerDep, services: ServicesDep) -> dict[str, RoleCount]:
+    """Open and overdue tasks per staff role of the caller (inbox badges)."""
+    return {role: RoleCount(open=n, overdue=late) for role, (n, late) in tasks.counts(services, caller).items()}
+
+
+@router.post("/claim", response_model=BulkClaimResponse)
+def claim_all(body: BulkClaimRequest, caller: CallerDep, services: ServicesDep) -> BulkClaimResponse:
+    """Claim every task listed, or none: 409 naming the first task that could not be claimed (`task_id`,
+    `reason`)."""
+    return BulkClaimResponse(items=[views.task(v) for v in assignment.claim_all(services, caller, body.task_ids)])
+
+
 @router.get("/{task_id}", response_model=TaskOut)
 def get_task(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> TaskOut:
     """A task with its form and the instance's variables."""
@@ -80,3 +106,35 @@ def complete(task_id: TaskId, body: CompleteRequest, caller: CallerDep, services
     """Complete the task with its form's variables; the process runs on to its next wait state."""
     view, instance = tasks.complete(services, caller, task_id, body.variables)
     return CompleteResponse(task=views.task(view), instance=views.instance(instance))
+
+
+@router.post("/{task_id}/assignee", response_model=TaskOut)
+def assign(task_id: TaskId, body: AssignRequest, caller: CallerDep, services: ServicesDep) -> TaskOut:
+    """Assign or reassign (admin, or a `supervisor` holding a candidate role); the target must be a candidate
+    (422)."""
+    return views.task(assignment.assign(services, caller, task_id, body.username, body.reason))
+
+
+@router.post("/{task_id}/delegate", response_model=TaskOut)
+def delegate(task_id: TaskId, body: DelegateRequest, caller: CallerDep, services: ServicesDep) -> TaskOut:
+    """The assignee delegates: they become `owner`, the delegate `assignee`, `delegation_state: pending`."""
+    return views.task(assignment.delegate(services, caller, task_id, body.username, body.reason))
+
+
+@router.post("/{task_id}/resolve", response_model=TaskOut)
+def resolve(task_id: TaskId, caller: CallerDep, services: ServicesDep, body: ResolveRequest | None = None) -> TaskOut:
+    """The delegate gives the task back to its owner (`delegation_state: resolved`)."""
+    return views.task(assignment.resolve(services, caller, task_id, body.reason if body else None))
+
+
+@router.get("/{task_id}/comments", response_model=Page[CommentOut])
+def list_comments(task_id: TaskId, caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[CommentOut]:
+    """The task's comments, oldest first."""
+    items, total = comments.listing(services, caller, task_id, paging.offset, paging.limit)
+    return Page(items=[views.comment(c) for c in items], total=total, offset=paging.offset, limit=paging.limit)
+
+
+@router.post("/{task_id}/comments", response_model=CommentOut, status_code=status.HTTP_201_CREATED)
+def add_comment(task_id: TaskId, body: CommentRequest, caller: CallerDep, services: ServicesDep) -> CommentOut:
+    """Comment on a task you may see; recorded in the instance's audit trail too."""
+    return views.comment(comments.add(services, caller, task_id, body.text))

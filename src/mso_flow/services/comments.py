@@ -1,0 +1,46 @@
+"""Comments on tasks: Thai text in the order written, each also an event of the instance's audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mso_flow.services.context import Caller, Services
+from mso_flow.services.errors import Forbidden
+from mso_flow.services.tasks import may_view, not_found, transition
+from mso_flow.store import comments as store
+from mso_flow.store import tasks as tasks_store
+from mso_flow.store.audit import NewEvent
+from mso_flow.store.models import HumanTask, ProcessInstance, TaskComment
+
+
+def _forbidden() -> Forbidden:
+    return Forbidden("task_forbidden", "ไม่มีสิทธิ์ในงานนี้ (no candidate role for this task)")
+
+
+def add(services: Services, caller: Caller, task_id: str, text: str) -> TaskComment:
+    """Append a comment by the caller, who must be able to see the task."""
+    added: list[TaskComment] = []
+
+    def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
+        if not may_view(caller, task):
+            raise _forbidden()
+        comment = store.add(session, task, caller.username, now, text)
+        added.append(comment)
+        data = {"comment_id": comment.id, "text": text}
+        return [NewEvent("task_commented", caller.username, task.id, task.element_id, data)]
+
+    transition(services, task_id, change)
+    return added[0]
+
+
+def listing(services: Services, caller: Caller, task_id: str, offset: int, limit: int) -> tuple[list[TaskComment], int]:
+    """A task's comments, oldest first."""
+    with services.db.read() as session:
+        task = tasks_store.get(session, task_id)
+        if task is None:
+            raise not_found(task_id)
+        if not may_view(caller, task):
+            raise _forbidden()
+        return store.listing(session, task_id, offset, limit)
