@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from mso_flow import __version__
 from mso_flow.api import errors
 from mso_flow.api.limits import BodyLimit
-from mso_flow.api.routers import definitions, deployments, health, instances, tasks, users
+from mso_flow.api.routers import definitions, deployments, health, instances, reports, tasks, users
 from mso_flow.services.context import Services
 from mso_flow.settings import Settings, get_settings
 
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services
     errors.install(app)
     app.include_router(health.router)
-    for module in (users, definitions, deployments, instances, tasks):
+    for module in (users, definitions, deployments, instances, tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     return app

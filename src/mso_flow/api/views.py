@@ -148,3 +148,19 @@ def audit_event(event: AuditEvent) -> AuditEventOut:
 
 def comment(c: TaskComment) -> CommentOut:
     return CommentOut(id=c.id, task_id=c.task_id, author=c.author, at=c.at, text=c.text)
+
+
+def audit_row(e: AuditEvent) -> dict[str, object]:
+    """An audit event with its hashes, for export."""
+    return {
+        "instance_id": e.instance_id,
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "type": e.type,
+        "task_id": e.task_id,
+        "element_id": e.element_id,
+        "data": e.data,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }

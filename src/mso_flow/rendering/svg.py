@@ -155,7 +155,7 @@ class _Canvas:
     def add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
         element = etree.SubElement(parent, f"{{{SVG}}}{tag}")
         for key, value in attrs.items():
-            element.set(key.replace("_", "-"), value)
+            element.set(key.rstrip("_").replace("_", "-"), value)
         if text is not None:
             element.text = text
         return element
@@ -245,7 +245,10 @@ def _draw_shape(
     name = element.get("name") or ""
     group = canvas.add(layers["nodes"] if tag not in ("participant", "lane") else layers["pools"], "g")
     group.set("data-element-id", element_id)
-    group.set("class", tag)
+    state = " active" if element_id in marks.active else " completed" if element_id in marks.completed else ""
+    group.set("class", tag + state)
+    if name:
+        canvas.add(group, "title", name)  # the full name, also where the drawn label is shortened
     fill, stroke, width = _style(element_id, marks)
     if tag in ("participant", "lane"):
         band = 30
@@ -317,7 +320,7 @@ def _draw_shape(
         )
         canvas.text_block(group, wrap(text, w - 8), x + w / 2, y + h / 2)
     if element_id in marks.counts:
-        _badge(canvas, layers["labels"], marks.counts[element_id], x + w, y)
+        _badge(canvas, layers["labels"], element_id, marks.counts[element_id], x + w, y)
 
 
 def _user_icon(canvas: _Canvas, group: etree._Element, x: float, y: float) -> None:
@@ -442,8 +445,8 @@ def _external_label(
     canvas.text_block(layers["labels"], lines, lx + lw / 2, ly + lh / 2)
 
 
-def _badge(canvas: _Canvas, parent: etree._Element, count: int, x: float, y: float) -> None:
-    group = canvas.add(parent, "g", class_="count")
+def _badge(canvas: _Canvas, parent: etree._Element, element_id: str, count: int, x: float, y: float) -> None:
+    group = canvas.add(parent, "g", class_="count", data_count_for=element_id)
     canvas.add(group, "circle", cx=f"{x:g}", cy=f"{y:g}", r="10", fill="#1565c0")
     canvas.add(
         group,

@@ -57,3 +57,12 @@ class AuditEventOut(BaseModel):
     task_id: str | None
     element_id: str | None
     data: dict[str, Any]
+
+
+class AuditVerification(BaseModel):
+    ok: bool = Field(description="every event re-hashes to its stored hash and links to its predecessor")
+    events: int = Field(description="events found")
+    first_bad_seq: int | None = Field(default=None, description="the first event edited, removed or inserted")
+    reason: str | None = Field(
+        default=None, description="content_changed | broken_link | missing_event | head_mismatch"
+    )

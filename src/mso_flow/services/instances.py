@@ -18,7 +18,7 @@ from mso_flow.services.progress import apply_step, candidate_roles, engine_failu
 from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as store
 from mso_flow.store import tasks as tasks_store
-from mso_flow.store.audit import NewEvent
+from mso_flow.store.audit import ChainCheck, NewEvent
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
 
 START_ROLES = ("integrator", "admin")
@@ -124,7 +124,8 @@ def _authorize_view(services: Services, caller: Caller, instance: ProcessInstanc
         raise Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
 
 
-def _load(services: Services, caller: Caller, instance_id: str) -> ProcessInstance:
+def load_instance(services: Services, caller: Caller, instance_id: str) -> ProcessInstance:
+    """The instance, if the caller may see it (404 unknown, 403 no role in its process)."""
     with services.db.read() as session:
         instance = store.get(session, instance_id)
     if instance is None:
@@ -166,7 +167,7 @@ def listing(
 
 def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
-    instance = _load(services, caller, instance_id)
+    instance = load_instance(services, caller, instance_id)
     if not (caller.is_admin or ("integrator" in caller.roles and instance.started_by == caller.username)):
         raise Forbidden(
             "cancel_forbidden",
@@ -188,9 +189,27 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
         return InstanceView(instance, [])
 
 
+def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainCheck:
+    """Re-hash the instance's audit chain: an event edited, removed or inserted in the database is named."""
+    with services.db.read() as session:
+        instance = store.get(session, instance_id)
+        if instance is None:
+            raise _instance_not_found(instance_id)
+        _authorize_view(services, caller, instance)
+        events = audit_store.all_events(session, instance_id)
+        return audit_store.verify_chain(events, instance.audit_seq, instance.audit_head)
+
+
+def all_audit_events(services: Services, caller: Caller, instance_id: str) -> list[AuditEvent]:
+    """The whole audit trail of an instance, for export."""
+    load_instance(services, caller, instance_id)
+    with services.db.read() as session:
+        return audit_store.all_events(session, instance_id)
+
+
 def audit(
     services: Services, caller: Caller, instance_id: str, offset: int, limit: int
 ) -> tuple[list[AuditEvent], int]:
-    _load(services, caller, instance_id)
+    load_instance(services, caller, instance_id)
     with services.db.read() as session:
         return audit_store.listing(session, instance_id, offset, limit)

@@ -87,3 +87,34 @@ def listing(session: Session, instance_id: str, offset: int, limit: int) -> tupl
 def all_events(session: Session, instance_id: str) -> list[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The result of re-hashing an instance's audit chain."""
+
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(events: list[AuditEvent], expected_count: int, expected_head: str) -> ChainCheck:
+    """Re-hash every event in order; name the first event that was edited, removed or inserted."""
+    head = ""
+    for position, row in enumerate(events, start=1):
+        if row.seq != position:
+            return ChainCheck(False, len(events), position, "missing_event")
+        if row.prev_hash != head:
+            return ChainCheck(False, len(events), row.seq, "broken_link")
+        event = NewEvent(row.type, row.actor, row.task_id, row.element_id, row.data)
+        if content_hash(head, row.instance_id, row.seq, row.at, event) != row.hash:
+            return ChainCheck(False, len(events), row.seq, "content_changed")
+        head = row.hash
+    if len(events) < expected_count:
+        return ChainCheck(False, len(events), len(events) + 1, "missing_event")
+    if len(events) > expected_count or head != expected_head:
+        return ChainCheck(
+            False, len(events), expected_count + 1 if len(events) > expected_count else len(events), "head_mismatch"
+        )
+    return ChainCheck(True, len(events))

@@ -133,3 +133,13 @@ def counts_by_role(session: Session, roles: list[str], now: datetime) -> dict[st
     )
     found = {role: (int(total), int(late)) for role, total, late in session.execute(stmt)}
     return {role: found.get(role, (0, 0)) for role in roles}
+
+
+def element_states(session: Session, instance_id: str) -> list[tuple[str, str, int]]:
+    """(element id, task state, number of tasks) of an instance, for its diagram."""
+    stmt = (
+        select(HumanTask.element_id, HumanTask.state, func.count())
+        .where(HumanTask.instance_id == instance_id)
+        .group_by(HumanTask.element_id, HumanTask.state)
+    )
+    return [(element, state, int(n)) for element, state, n in session.execute(stmt)]

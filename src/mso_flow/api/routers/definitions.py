@@ -11,7 +11,7 @@ from mso_flow.api import views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
 from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary
-from mso_flow.services import definitions
+from mso_flow.services import definitions, diagrams
 
 router = APIRouter(prefix="/process-definitions", tags=["process definitions"])
 Key = Annotated[str, Path(max_length=64, description="process key (the BPMN process id)")]
@@ -66,3 +66,18 @@ def get_xml(
     """The BPMN XML of a version (the latest by default), byte for byte as deployed."""
     definition = definitions.version(services, key, version)
     return Response(content=bytes(definition.bpmn_xml), media_type="application/xml")
+
+
+SVG = "image/svg+xml"
+
+
+@router.get(
+    "/{key}/diagram.svg",
+    response_class=Response,
+    responses={200: {"content": {SVG: {}}, "description": "the process drawn from its BPMN DI"}},
+)
+def get_diagram(
+    key: Key, caller: CallerDep, services: ServicesDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    """The process as an SVG swimlane diagram (pool, lanes, Thai labels, gateways, flows)."""
+    return Response(content=diagrams.definition_svg(services, key, version), media_type=SVG)

@@ -1,16 +1,16 @@
-"""Process instances: start, read, list, cancel, audit."""
+"""Process instances: start, read, list, cancel, audit trail (list, verify, export), diagram."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
-from mso_flow.api import views
+from mso_flow.api import exports, views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Problem
-from mso_flow.schemas.instances import AuditEventOut, CancelRequest, InstanceOut, StartRequest
-from mso_flow.services import instances
+from mso_flow.schemas.instances import AuditEventOut, AuditVerification, CancelRequest, InstanceOut, StartRequest
+from mso_flow.services import diagrams, instances
 from mso_flow.services.instances import InstanceView
 
 router = APIRouter(tags=["process instances"])
@@ -69,3 +69,36 @@ def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, pag
     """The instance's audit trail in order: who did what, when."""
     items, total = instances.audit(services, caller, instance_id, paging.offset, paging.limit)
     return Page(items=[views.audit_event(e) for e in items], total=total, offset=paging.offset, limit=paging.limit)
+
+
+@router.get("/process-instances/{instance_id}/audit/verify", response_model=AuditVerification)
+def verify_audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep) -> AuditVerification:
+    """Re-hash the audit chain: `ok: false` names the first event edited, removed or inserted behind the API."""
+    check = instances.verify_audit(services, caller, instance_id)
+    return AuditVerification(ok=check.ok, events=check.events, first_bad_seq=check.first_bad_seq, reason=check.reason)
+
+
+@router.get(
+    "/process-instances/{instance_id}/audit/export",
+    response_class=Response,
+    responses={200: {"content": {exports.CSV: {}, exports.JSONL: {}}, "description": "every event, in order"}},
+)
+def export_audit(
+    instance_id: InstanceId,
+    caller: CallerDep,
+    services: ServicesDep,
+    format: Annotated[str, Query(pattern="^(csv|jsonl)$")] = "jsonl",
+) -> Response:
+    """The whole audit trail, with each event's hashes, as JSON lines or CSV."""
+    rows = [views.audit_row(e) for e in instances.all_audit_events(services, caller, instance_id)]
+    return exports.response(rows, format, f"audit-{instance_id}")
+
+
+@router.get(
+    "/process-instances/{instance_id}/diagram.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "the instance's progress on its diagram"}},
+)
+def get_diagram(instance_id: InstanceId, caller: CallerDep, services: ServicesDep) -> Response:
+    """The instance's process with completed (green) and active (orange) tasks and how often each ran."""
+    return Response(content=diagrams.instance_svg(services, caller, instance_id), media_type="image/svg+xml")
