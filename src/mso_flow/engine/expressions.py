@@ -91,9 +91,9 @@ def _check_compiles(expression: str) -> str | None:
 
 
 def _owner(element: etree._Element) -> etree._Element:
-    """The nearest ancestor with an id: the element a problem is reported against."""
+    """The nearest ancestor with an id that is not an event definition: the element a designer clicks on."""
     node: etree._Element | None = element
-    while node is not None and node.get("id") is None:
+    while node is not None and (node.get("id") is None or etree.QName(node).localname.endswith("EventDefinition")):
         node = node.getparent()
     return node if node is not None else element
 

@@ -22,6 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from mso_flow.engine import expressions
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
+from mso_flow.engine.structure import check_structure
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -83,6 +84,8 @@ def parse_document(xml: bytes, file: str = "<upload>") -> list[ParsedProcess]:
     root = read_xml(xml, file)
     problems = _check_ids(root, file)
     problems += expressions.normalize_document(root, file)
+    for process in root.iterfind(f"{{{BPMN_NS}}}process"):
+        problems += check_structure(process, file)
     if problems:
         raise BpmnInvalid(problems)
     parser = CamundaParser()
@@ -242,7 +245,6 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
         problems += _check_form(task, element, file)
         if task.standard_duration and not expressions.is_iso_duration(task.standard_duration):
             problems.append(_problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601"))
-    problems += _check_gateways(node, file)
     return problems
 
 
@@ -260,25 +262,4 @@ def _check_form(task: UserTaskDef, element: Any, file: str) -> list[Problem]:
             problems.append(_problem(file, element, f"{where}: type {field.type!r} is not one of {sorted(FORM_TYPES)}"))
         if field.type == "enum" and not field.enum:
             problems.append(_problem(file, element, f"{where}: an enum field needs camunda:value entries"))
-    return problems
-
-
-def _check_gateways(node: etree._Element, file: str) -> list[Problem]:
-    problems = []
-    flows = list(node.iter(f"{{{BPMN_NS}}}sequenceFlow"))
-    for gateway in node.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
-        outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
-        if len(outgoing) < 2:
-            continue
-        for flow in outgoing:
-            conditioned = flow.find("bpmn:conditionExpression", NS) is not None
-            if not conditioned and flow.get("id") != gateway.get("default"):
-                problems.append(
-                    _problem(
-                        file,
-                        flow,
-                        f"flow leaving gateway {gateway.get('id')} has neither a condition nor is the "
-                        "gateway's default flow",
-                    )
-                )
     return problems

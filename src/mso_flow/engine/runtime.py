@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -38,6 +39,14 @@ class EngineError(Exception):
         super().__init__(message)
         self.element_id = element_id
         self.element_name = element_name
+
+
+class MigrationImpossible(Exception):
+    """Elements an instance has run or waits in are missing from the target version."""
+
+    def __init__(self, element_ids: list[str]):
+        super().__init__(", ".join(element_ids))
+        self.element_ids = element_ids
 
 
 class TaskNotReady(Exception):
@@ -195,6 +204,22 @@ class ProcessRuntime:
         workflow.cancel()
         return self._describe(workflow, completed=False, before=before)
 
+    def migrate(self, old: ParsedProcess, new: ParsedProcess, state: str) -> Step:
+        """Move an instance onto another version of its process. Every task that ran or is waiting must exist
+        in `new` (matched by element id), else `MigrationImpossible` names the missing elements."""
+        workflow = self.load(old, state)
+        before = _ready(workflow)
+        diff, _ = diff_workflow(self._serializer.registry, workflow, new.spec, new.subprocess_specs)
+        missing = [t.task_spec for t in diff.removed if not _predicted(t)]
+        if missing:  # report BPMN elements, not the engine's helper specs (`X.BoundaryEventSplit`)
+            named = sorted({spec.bpmn_id for spec in missing if spec.bpmn_id})
+            raise MigrationImpossible(named or sorted({spec.name for spec in missing}))
+        migrate_workflow(diff, workflow, new.spec)
+        workflow.subprocess_specs = new.subprocess_specs
+        step = self._advance(workflow, before)
+        self.load(new, step.state)  # the migrated state must load against the new version alone
+        return step
+
     def load(self, process: ParsedProcess, state: str) -> BpmnWorkflow:
         dct = json.loads(state)
         self._serializer.migrate(dct)
@@ -242,6 +267,10 @@ class ProcessRuntime:
             ),
             was_ready=before or [],
         )
+
+
+def _predicted(task: Any) -> bool:
+    return bool(task.state & TaskState.PREDICTED_MASK)
 
 
 def _ready_task(task: Any) -> ReadyTask:

@@ -53,3 +53,19 @@ class DeploymentResult(BaseModel):
     definitions: list[DefinitionSummary]
     created: list[str] = Field(description="ids of the versions this deployment created")
     unchanged: list[str] = Field(description="ids of existing versions whose files did not change")
+
+
+class ChangesOut(BaseModel):
+    added: list[dict[str, str]]
+    removed: list[dict[str, str]]
+    renamed: list[dict[str, str]] = Field(description="{id, old_name, new_name}")
+
+
+class VersionDiffOut(BaseModel):
+    key: str
+    from_version: int
+    to_version: int
+    unchanged: bool
+    tasks: ChangesOut = Field(description="activities by element id")
+    lanes: ChangesOut = Field(description="lanes by name")
+    flows: ChangesOut = Field(description="sequence flows by source -> target")

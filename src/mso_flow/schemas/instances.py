@@ -66,3 +66,7 @@ class AuditVerification(BaseModel):
     reason: str | None = Field(
         default=None, description="content_changed | broken_link | missing_event | head_mismatch"
     )
+
+
+class MigrateRequest(Request):
+    version: int | None = Field(default=None, ge=1, description="target version; the latest when null")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
+from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import BpmnInvalid, Problem, ProcessDef
 from mso_flow.engine.parsing import ParsedProcess, parse_document
 from mso_flow.services.context import SYSTEM, Caller, Services
@@ -184,3 +185,11 @@ def versions(services: Services, key: str, offset: int, limit: int) -> tuple[lis
 def count(services: Services) -> int:
     with services.db.read() as session:
         return store.count_keys(session)
+
+
+def diff(
+    services: Services, key: str, old: int, new: int | None
+) -> tuple[ProcessDefinition, ProcessDefinition, VersionDiff]:
+    """What changed from version `old` to version `new` (the latest by default)."""
+    before, after = version(services, key, old), version(services, key, new)
+    return before, after, compare(before.bpmn_xml, after.bpmn_xml, key)

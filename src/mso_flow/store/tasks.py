@@ -143,3 +143,13 @@ def element_states(session: Session, instance_id: str) -> list[tuple[str, str, i
         .group_by(HumanTask.element_id, HumanTask.state)
     )
     return [(element, state, int(n)) for element, state, n in session.execute(stmt)]
+
+
+def retarget_open(session: Session, instance_id: str, definition_id: str) -> None:
+    """Point an instance's open tasks at another definition version (after a migration)."""
+    session.execute(
+        update(HumanTask)
+        .where(HumanTask.instance_id == instance_id, HumanTask.state == OPEN)
+        .values(definition_id=definition_id, version=HumanTask.version + 1)
+        .execution_options(synchronize_session=False)
+    )

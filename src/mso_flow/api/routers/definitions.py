@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from mso_flow.api import views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
-from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary
+from mso_flow.schemas.definitions import ChangesOut, DefinitionDetail, DefinitionSummary, VersionDiffOut
 from mso_flow.services import definitions, diagrams
 
 router = APIRouter(prefix="/process-definitions", tags=["process definitions"])
@@ -81,3 +81,24 @@ def get_diagram(
 ) -> Response:
     """The process as an SVG swimlane diagram (pool, lanes, Thai labels, gateways, flows)."""
     return Response(content=diagrams.definition_svg(services, key, version), media_type=SVG)
+
+
+@router.get("/{key}/diff", response_model=VersionDiffOut)
+def get_diff(
+    key: Key,
+    caller: CallerDep,
+    services: ServicesDep,
+    from_: Annotated[int, Query(alias="from", ge=1, description="the older version")],
+    to: Annotated[int | None, Query(ge=1, description="the newer version (latest by default)")] = None,
+) -> VersionDiffOut:
+    """What changed between two versions: tasks, lanes and flows added, removed or renamed."""
+    before, after, changes = definitions.diff(services, key, from_, to)
+    return VersionDiffOut(
+        key=key,
+        from_version=before.version,
+        to_version=after.version,
+        unchanged=changes.unchanged,
+        tasks=ChangesOut(**vars(changes.tasks)),
+        lanes=ChangesOut(**vars(changes.lanes)),
+        flows=ChangesOut(**vars(changes.flows)),
+    )

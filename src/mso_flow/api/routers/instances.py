@@ -9,8 +9,15 @@ from fastapi import APIRouter, Path, Query, Response, status
 from mso_flow.api import exports, views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Problem
-from mso_flow.schemas.instances import AuditEventOut, AuditVerification, CancelRequest, InstanceOut, StartRequest
-from mso_flow.services import diagrams, instances
+from mso_flow.schemas.instances import (
+    AuditEventOut,
+    AuditVerification,
+    CancelRequest,
+    InstanceOut,
+    MigrateRequest,
+    StartRequest,
+)
+from mso_flow.services import diagrams, instances, migration
 from mso_flow.services.instances import InstanceView
 
 router = APIRouter(tags=["process instances"])
@@ -69,6 +76,13 @@ def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, pag
     """The instance's audit trail in order: who did what, when."""
     items, total = instances.audit(services, caller, instance_id, paging.offset, paging.limit)
     return Page(items=[views.audit_event(e) for e in items], total=total, offset=paging.offset, limit=paging.limit)
+
+
+@router.post("/process-instances/{instance_id}/migrate", response_model=InstanceOut)
+def migrate(instance_id: InstanceId, body: MigrateRequest, caller: CallerDep, services: ServicesDep) -> InstanceOut:
+    """Move a running instance to another version (admin): 409 `migration_impossible` names the elements it
+    ran or waits in that the target version lacks; open tasks keep their ids and assignees."""
+    return views.instance(migration.migrate(services, caller, instance_id, body.version))
 
 
 @router.get("/process-instances/{instance_id}/audit/verify", response_model=AuditVerification)
