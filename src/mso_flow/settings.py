@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     threads: int = Field(default=4, description="threads per service process that run requests")
     background: bool = Field(default=True, description="run timers, webhooks and lock sweeps in this process")
+    scheduler_interval_seconds: float = Field(default=1.0, description="how often due timers and webhooks are polled")
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = Field(default=12, description="attempts before a delivery is marked failed")
+    webhook_backoff_seconds: float = Field(default=5.0, description="first retry delay; doubles per attempt, max 1 h")
 
 
 @functools.lru_cache(maxsize=1)

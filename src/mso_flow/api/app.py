@@ -11,8 +11,20 @@ from fastapi import FastAPI
 from mso_flow import __version__
 from mso_flow.api import errors
 from mso_flow.api.limits import BodyLimit
-from mso_flow.api.routers import definitions, deployments, health, instances, reports, tasks, users
+from mso_flow.api.routers import (
+    definitions,
+    deployments,
+    external_tasks,
+    health,
+    instances,
+    messages,
+    reports,
+    tasks,
+    users,
+    webhooks,
+)
 from mso_flow.services.context import Services
+from mso_flow.services.loops import BackgroundLoops
 from mso_flow.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -40,9 +52,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # Requests run their blocking use cases in a thread pool; a few threads per process keep the GIL from
         # thrashing between dozens of runnable threads (scale with processes, not threads).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        loops = BackgroundLoops(app.state.services) if own and settings.background else None
+        if loops:
+            loops.start()
         try:
             yield
         finally:
+            if loops:
+                loops.stop()
             if own:
                 app.state.services.db.dispose()
 
@@ -51,7 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services
     errors.install(app)
     app.include_router(health.router)
-    for module in (users, definitions, deployments, instances, tasks, reports):
+    for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     return app

@@ -17,10 +17,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from mso_flow.engine import expressions
+from mso_flow.engine.external import MsoParser
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
 from mso_flow.engine.structure import check_structure
 
@@ -88,7 +88,7 @@ def parse_document(xml: bytes, file: str = "<upload>") -> list[ParsedProcess]:
         problems += check_structure(process, file)
     if problems:
         raise BpmnInvalid(problems)
-    parser = CamundaParser()
+    parser = MsoParser()
     lines = {el.get("id"): el.sourceline for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     try:
         parser.add_bpmn_xml(root, os.path.basename(file))
@@ -245,6 +245,9 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
         problems += _check_form(task, element, file)
         if task.standard_duration and not expressions.is_iso_duration(task.standard_duration):
             problems.append(_problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601"))
+    for service in node.iter(f"{{{BPMN_NS}}}serviceTask"):
+        if service.get(f"{{{CAMUNDA_NS}}}type") == "external" and not service.get(f"{{{CAMUNDA_NS}}}topic"):
+            problems.append(_problem(file, service, "external service task needs camunda:topic"))
     return problems
 
 

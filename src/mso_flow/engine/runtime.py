@@ -28,6 +28,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from mso_flow.engine.external import SPEC_CONVERTERS, ExternalServiceTask
 from mso_flow.engine.parsing import ParsedProcess, parse_document
 from mso_flow.engine.sandbox import create_script_engine
 
@@ -68,6 +69,13 @@ class WaitingTimer:
     due_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ReadyExternal:
+    task_id: str
+    element_id: str
+    topic: str
+
+
 @dataclass
 class Step:
     """The outcome of one engine call, for the service to persist."""
@@ -78,6 +86,7 @@ class Step:
     timers: list[WaitingTimer]
     variables: dict[str, Any]
     waiting_messages: list[str] = field(default_factory=list)
+    external_tasks: list[ReadyExternal] = field(default_factory=list)
     was_ready: list[ReadyTask] = field(default_factory=list)  # ready user tasks before this call
 
 
@@ -103,6 +112,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
 def _serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    config.update(SPEC_CONVERTERS)
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -165,12 +175,16 @@ class ProcessRuntime:
         self._send(workflow, message, payload)
         return self._advance(workflow)
 
-    def complete(self, process: ParsedProcess, state: str, task_id: str, data: dict[str, Any]) -> Step:
-        """Complete the ready user task `task_id` with `data` and run to the next wait state."""
+    def complete(
+        self, process: ParsedProcess, state: str, task_id: str, data: dict[str, Any], external: bool = False
+    ) -> Step:
+        """Complete the ready user task (or, with `external`, external service task) `task_id` with `data` and
+        run to the next wait state."""
         workflow = self.load(process, state)
         before = _ready(workflow)
         task = workflow.get_task_from_id(UUID(task_id))
-        if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
+        kind = ExternalServiceTask if external else UserTask
+        if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, kind):
             raise TaskNotReady(task_id)
         task.set_data(**data)
         try:
@@ -239,7 +253,17 @@ class ProcessRuntime:
             serializer.registry._encoder_mode = False
 
     def _send(self, workflow: BpmnWorkflow, message: str, payload: dict[str, Any]) -> None:
-        event = BpmnEvent(MessageEventDefinition(message), payload)
+        """Deliver a message: its variables become data of the catching tasks, so they flow on from there."""
+        waiting = workflow.get_tasks(state=TaskState.WAITING)
+        catching = [
+            t for t in _catching(waiting, MessageEventDefinition) if t.task_spec.event_definition.name == message
+        ]
+        if not catching:
+            raise LookupError(f"the instance is not waiting for message {message!r}")
+        for task in catching:
+            task.data.update(payload)
+        definition = type(catching[0].task_spec.event_definition)(message)
+        event = BpmnEvent(definition, {"payload": payload, "result_var": "_message"})
         try:
             workflow.send_event(event)
         except WorkflowException as err:
@@ -265,6 +289,11 @@ class ProcessRuntime:
             waiting_messages=sorted(
                 {t.task_spec.event_definition.name for t in _catching(waiting, MessageEventDefinition)}
             ),
+            external_tasks=[
+                ReadyExternal(str(t.id), t.task_spec.bpmn_id, t.task_spec.topic)
+                for t in active
+                if t.state == TaskState.READY and isinstance(t.task_spec, ExternalServiceTask)
+            ],
             was_ready=before or [],
         )
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mso_flow.services import events as events_service
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, ServiceError
 from mso_flow.services.tasks import (
@@ -21,7 +22,6 @@ from mso_flow.services.tasks import (
     transition,
     view_of,
 )
-from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import users as users_store
 from mso_flow.store.audit import NewEvent
@@ -138,7 +138,7 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
             if event is not None:
                 events.setdefault(instance.id, (instance, []))[1].append(event)
         for instance, instance_events in events.values():
-            audit_store.append(session, instance, instance_events, now)
+            events_service.record(session, instance, instance_events, now)
         session.flush()
         return [view_of(services, locked[task_id][1], locked[task_id][0]) for task_id in dict.fromkeys(task_ids)]
 

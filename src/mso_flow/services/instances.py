@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from mso_flow.engine.model import ProcessDef
-from mso_flow.engine.runtime import EngineError
+from mso_flow.engine.runtime import EngineError, Step
 from mso_flow.services import definitions
-from mso_flow.services.context import Caller, Services
+from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_names
 from mso_flow.services.progress import apply_step, candidate_roles, engine_failure
@@ -71,37 +71,47 @@ def start(
         step = services.runtime.start(services.process(definition.id), variables)
     except EngineError as err:
         raise engine_failure(err) from None
+    started = {"business_key": business_key, "definition_id": definition.id, "variables": variables}
+    return persist_started(services, definition, business_key, step, caller.username, started)
+
+
+def persist_started(
+    services: Services,
+    definition: Definition,
+    business_key: str | None,
+    step: Step,
+    actor: str,
+    started: dict[str, Any],
+) -> InstanceView:
+    """Store a new instance from the engine's first step; a running instance with the same business key
+    makes it a 409 naming that instance (race-free: a unique index backs the check)."""
     now = services.clock()
     try:
         with services.db.write() as session:
             if business_key:
-                _refuse_duplicate(store.active_by_business_key(session, key, business_key), business_key)
+                _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
             instance = ProcessInstance(
                 id=str(uuid.uuid4()),
                 definition_id=definition.id,
-                definition_key=key,
+                definition_key=definition.key,
                 definition_version=definition.version,
                 business_key=business_key,
                 state="running",
                 engine_state=step.state,
                 variables=step.variables,
                 started_at=now,
-                started_by=caller.username,
+                started_by=actor,
                 audit_seq=0,
                 audit_head="",
             )
             store.add(session, instance)
-            started = NewEvent(
-                "instance_started",
-                caller.username,
-                data={"business_key": business_key, "definition_id": definition.id, "variables": variables},
-            )
-            active = apply_step(services, session, instance, definition, step, caller.username, now, [started])
+            event = NewEvent("instance_started", actor, data=started)
+            active = apply_step(services, session, instance, definition, step, actor, now, [event])
     except IntegrityError:
         if not business_key:
             raise
         with services.db.read() as session:
-            _refuse_duplicate(store.active_by_business_key(session, key, business_key), business_key)
+            _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
         raise
     return InstanceView(instance, active)
 

@@ -8,10 +8,12 @@ from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.engine.runtime import EngineError, Step
+from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
 from mso_flow.services.errors import Invalid
-from mso_flow.store import audit as audit_store
+from mso_flow.store import external_tasks as external_store
 from mso_flow.store import tasks as tasks_store
+from mso_flow.store import waits as waits_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask, ProcessInstance
 
@@ -93,6 +95,7 @@ def apply_step(
             )
         )
     tasks_store.add_many(session, created)
+    _sync_waits(session, instance, step, now, events)
     instance.engine_state = step.state
     instance.variables = step.variables
     if step.completed and instance.state == "running":
@@ -100,5 +103,18 @@ def apply_step(
         instance.ended_at = now
         instance.ended_by = actor
         events.append(NewEvent("instance_completed", actor))
-    audit_store.append(session, instance, events + (after or []), now)
+    events_service.record(session, instance, events + (after or []), now)
     return still_open + created
+
+
+def _sync_waits(session: Session, instance: ProcessInstance, step: Step, now: datetime, events: list[NewEvent]) -> None:
+    """Store what the instance now waits for: timers for the scheduler, messages, external tasks for workers."""
+    waits_store.sync_timers(
+        session, instance, [(t.task_id, t.element_id, t.due_at) for t in step.timers if t.due_at], now
+    )
+    waits_store.sync_messages(session, instance, step.waiting_messages)
+    ready = [(t.task_id, t.element_id, t.topic) for t in step.external_tasks]
+    topics = {t.task_id: t.topic for t in step.external_tasks}
+    for task_id in external_store.sync(session, instance, ready, now):
+        element = next(t.element_id for t in step.external_tasks if t.task_id == task_id)
+        events.append(NewEvent("external_task_created", "engine", task_id, element, {"topic": topics[task_id]}))

@@ -19,12 +19,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mso_flow.engine.model import FormField
 from mso_flow.engine.runtime import EngineError, TaskNotReady
+from mso_flow.services import events as events_service
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.progress import apply_step, engine_failure
-from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
 from mso_flow.store.audit import NewEvent
@@ -142,7 +142,7 @@ def locked_transition(
         now = services.clock()
         events = change(session, task, instance, now)
         if events:
-            audit_store.append(session, instance, events, now)
+            events_service.record(session, instance, events, now)
         session.flush()
         return view_of(services, task, instance), instance
 

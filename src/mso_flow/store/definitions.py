@@ -77,3 +77,11 @@ def add_deployment(session: Session, deployment: Deployment) -> None:
 def add(session: Session, definition: ProcessDefinition) -> None:
     session.add(definition)
     session.flush()
+
+
+def latest_start_messages(session: Session) -> list[tuple[str, str, list[str]]]:
+    """(definition id, key, message names of its start events) of every latest version."""
+    rows = session.execute(
+        _latest_versions().with_only_columns(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.model)
+    )
+    return [(row.id, row.key, list(row.model.get("start_messages", []))) for row in rows]

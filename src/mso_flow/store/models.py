@@ -302,6 +302,8 @@ class WebhookDelivery(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the stable X-MSO-Delivery id
     webhook_id: Mapped[str] = mapped_column(ForeignKey("webhook.id"))
     event: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    event_seq: Mapped[int | None] = mapped_column(Integer)  # the audit seq of the event, orders one instance's
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -63,7 +63,7 @@ def live_service(
 ) -> Iterator[LiveService]:
     """Start `mso-flow serve` and wait until /health answers; stop it afterwards."""
     port = free_port()
-    token = uuid.uuid4().hex
+    token = (extra_env or {}).get("MSO_FLOW_ADMIN_TOKEN") or uuid.uuid4().hex
     env = {
         **os.environ,
         "MSO_FLOW_DATABASE_URL": database_url,

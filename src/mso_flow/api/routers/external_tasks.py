@@ -1,0 +1,61 @@
+"""External tasks, Camunda style: fetch and lock by topic, complete, report failure."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from mso_flow.api.deps import CallerDep, ServicesDep
+from mso_flow.schemas.integration import (
+    ExternalCompleteRequest,
+    ExternalFailureRequest,
+    ExternalTaskOut,
+    FetchAndLockRequest,
+)
+from mso_flow.services import external_tasks
+from mso_flow.store.models import ExternalTask, ProcessInstance
+
+router = APIRouter(prefix="/external-tasks", tags=["external tasks"])
+TaskId = Annotated[str, Path(max_length=64)]
+
+
+def _out(task: ExternalTask, instance: ProcessInstance) -> ExternalTaskOut:
+    return ExternalTaskOut(
+        id=task.id,
+        topic=task.topic,
+        worker_id=task.worker_id,
+        lock_expires_at=task.lock_expires_at,
+        retries=task.retries,
+        error_message=task.error_message,
+        element_id=task.element_id,
+        process_instance_id=instance.id,
+        definition_key=instance.definition_key,
+        business_key=instance.business_key,
+        variables=instance.variables,
+    )
+
+
+@router.post("/fetch-and-lock", response_model=list[ExternalTaskOut])
+def fetch_and_lock(body: FetchAndLockRequest, caller: CallerDep, services: ServicesDep) -> list[ExternalTaskOut]:
+    """Lock free tasks of the topics for the worker (integrator or admin); an empty list when there are none."""
+    topics = [(t.name, t.lock_duration_ms) for t in body.topics]
+    locked = external_tasks.fetch_and_lock(services, caller, body.worker_id, topics, body.max_tasks)
+    return [_out(item.task, item.instance) for item in locked]
+
+
+@router.post("/{task_id}/complete", status_code=status.HTTP_204_NO_CONTENT)
+def complete(task_id: TaskId, body: ExternalCompleteRequest, caller: CallerDep, services: ServicesDep) -> Response:
+    """Complete a task the worker holds; its variables join the instance. 409 when the lock is not the worker's."""
+    external_tasks.complete(services, caller, task_id, body.worker_id, body.variables)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{task_id}/failure", response_model=ExternalTaskOut)
+def failure(task_id: TaskId, body: ExternalFailureRequest, caller: CallerDep, services: ServicesDep) -> ExternalTaskOut:
+    """Report a failed attempt: the task is fetchable again after `retry_timeout_ms`; retries 0 is an incident."""
+    task = external_tasks.failure(
+        services, caller, task_id, body.worker_id, body.error_message, body.retries, body.retry_timeout_ms
+    )
+    instance = external_tasks.instance_of(services, task)
+    return _out(task, instance)

@@ -1,0 +1,86 @@
+"""Messages, webhooks and external tasks: what other systems of the ministry send and receive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AnyHttpUrl, BaseModel, Field
+
+from mso_flow.schemas.common import Request
+
+
+class MessageRequest(Request):
+    name: str = Field(min_length=1, max_length=200, description="the BPMN message name")
+    business_key: str | None = Field(default=None, max_length=200, description="correlate by business key")
+    process_instance_id: str | None = Field(default=None, max_length=64, description="or by instance id")
+    variables: dict[str, Any] = Field(default_factory=dict, description="become variables of the instance")
+
+
+class MessageResult(BaseModel):
+    instance_id: str
+    started: bool = Field(description="extension: true when the message started a new instance")
+
+
+class WebhookRequest(Request):
+    url: AnyHttpUrl
+    events: list[str] = Field(min_length=1, max_length=50, description='event names, or ["*"] for every event')
+    secret: str = Field(min_length=16, max_length=200, description="HMAC-SHA256 key of X-MSO-Signature")
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    created_by: str
+    created_at: datetime
+
+
+class DeliveryOut(BaseModel):
+    """Extension: one outbox entry of a webhook (`GET /webhooks/{id}/deliveries`)."""
+
+    id: str = Field(description="the X-MSO-Delivery header, stable across retries")
+    event: str
+    state: str = Field(description="pending | delivered | failed")
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class TopicRequest(Request):
+    name: str = Field(min_length=1, max_length=200)
+    lock_duration_ms: int = Field(ge=1, le=24 * 3600 * 1000)
+
+
+class FetchAndLockRequest(Request):
+    worker_id: str = Field(min_length=1, max_length=200)
+    topics: list[TopicRequest] = Field(min_length=1, max_length=50)
+    max_tasks: int = Field(default=10, ge=1, le=100)
+
+
+class ExternalTaskOut(BaseModel):
+    id: str
+    topic: str
+    worker_id: str | None
+    lock_expires_at: datetime | None
+    retries: int | None
+    error_message: str | None
+    element_id: str
+    process_instance_id: str
+    definition_key: str
+    business_key: str | None
+    variables: dict[str, Any]
+
+
+class ExternalCompleteRequest(Request):
+    worker_id: str = Field(min_length=1, max_length=200)
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExternalFailureRequest(Request):
+    worker_id: str = Field(min_length=1, max_length=200)
+    error_message: str = Field(default="", max_length=4000)
+    retries: int = Field(ge=0, le=1000, description="attempts left; 0 makes an incident no worker fetches")
+    retry_timeout_ms: int = Field(default=0, ge=0, le=7 * 24 * 3600 * 1000)

@@ -1,0 +1,54 @@
+"""Background loops of a service process: fire due timers and deliver webhooks, every few seconds.
+
+Every replica may run them: timers are fired under the instance's row lock and deliveries are leased, so work
+is done once however many processes poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import httpx
+
+from mso_flow.services import timers, webhooks
+from mso_flow.services.context import Services
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundLoops:
+    """Daemon threads that poll until `stop()`."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._client = httpx.Client(follow_redirects=False)
+
+    def start(self) -> None:
+        self._spawn("mso-timers", lambda: timers.fire_due(self.services))
+        self._spawn("mso-webhooks", lambda: webhooks.deliver_due(self.services, self._client))
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=15)
+        self._client.close()
+
+    def _spawn(self, name: str, work: Callable[[], int]) -> None:
+        thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _run(self, work: Callable[[], int]) -> None:
+        interval = self.services.settings.scheduler_interval_seconds
+        while not self._stop.is_set():
+            try:
+                busy = work() > 0
+            except Exception:  # a loop must survive a database restart or a bad row
+                log.exception("background work failed")
+                busy = False
+            if not busy:
+                self._stop.wait(interval)

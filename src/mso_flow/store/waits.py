@@ -1,0 +1,103 @@
+"""What instances wait for: timers (fired by the scheduler) and messages (correlated by name and business key)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from mso_flow.store.models import MessageWait, ProcessInstance, Timer
+
+WAITING = "waiting"
+
+
+def sync_timers(
+    session: Session,
+    instance: ProcessInstance,
+    timers: Iterable[tuple[str, str, datetime]],
+    now: datetime,
+) -> None:
+    """Make the instance's waiting timer rows match the engine's (task id, element id, due at)."""
+    wanted = {task_id: (element_id, due_at) for task_id, element_id, due_at in timers}
+    stored = set(session.scalars(select(Timer.id).where(Timer.instance_id == instance.id, Timer.state == WAITING)))
+    gone = stored - wanted.keys()
+    if gone:
+        session.execute(
+            update(Timer)
+            .where(Timer.id.in_(gone))
+            .values(state="cancelled")
+            .execution_options(synchronize_session=False)
+        )
+    new = [
+        {
+            "id": task_id,
+            "instance_id": instance.id,
+            "definition_id": instance.definition_id,
+            "element_id": element_id,
+            "kind": "event",
+            "due_at": due_at,
+            "state": WAITING,
+            "created_at": now,
+        }
+        for task_id, (element_id, due_at) in wanted.items()
+        if task_id not in stored
+    ]
+    if new:
+        session.execute(insert(Timer), new)
+
+
+def sync_messages(session: Session, instance: ProcessInstance, names: Iterable[str]) -> None:
+    """Make the instance's message waits match the names its engine state waits for."""
+    session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
+    rows = [{"instance_id": instance.id, "name": n, "business_key": instance.business_key} for n in names]
+    if rows:
+        session.execute(insert(MessageWait), rows)
+
+
+def due_instances(session: Session, now: datetime, limit: int) -> list[str]:
+    """Instances with a waiting timer due by `now`, earliest first (no locks: the firing transaction locks)."""
+    stmt = (
+        select(Timer.instance_id, func.min(Timer.due_at).label("due"))
+        .where(Timer.state == WAITING, Timer.due_at <= now, Timer.instance_id.is_not(None))
+        .group_by(Timer.instance_id)
+        .order_by("due")
+        .limit(limit)
+    )
+    return [row.instance_id for row in session.execute(stmt)]
+
+
+def lock_due(session: Session, instance_id: str, now: datetime) -> list[Timer]:
+    """The instance's due waiting timers, locked; call with the instance row already locked."""
+    stmt = (
+        select(Timer)
+        .where(Timer.instance_id == instance_id, Timer.state == WAITING, Timer.due_at <= now)
+        .with_for_update()
+    )
+    return list(session.scalars(stmt))
+
+
+def mark(session: Session, timer_ids: list[str], state: str, now: datetime) -> None:
+    """Close waiting timers as `fired` (or `failed`)."""
+    session.execute(
+        update(Timer)
+        .where(Timer.id.in_(timer_ids), Timer.state == WAITING)
+        .values(state=state, fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def waiting_instances(session: Session, name: str, business_key: str) -> list[str]:
+    """Ids of the instances that wait for message `name` under `business_key`."""
+    stmt = select(MessageWait.instance_id).where(MessageWait.name == name, MessageWait.business_key == business_key)
+    return sorted(set(session.scalars(stmt)))
+
+
+def timers_of(session: Session, instance_id: str) -> list[Timer]:
+    return list(session.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.created_at)))
+
+
+def is_waiting(session: Session, instance_id: str, name: str) -> bool:
+    stmt = select(MessageWait.id).where(MessageWait.instance_id == instance_id, MessageWait.name == name).limit(1)
+    return session.scalar(stmt) is not None

@@ -1,0 +1,110 @@
+"""Webhook subscriptions and the outbox of their deliveries.
+
+A delivery row is written in the same transaction as the state change that caused it; the deliverer claims due
+rows with a lease (`next_attempt_at` pushed into the future under `FOR UPDATE SKIP LOCKED`), so each attempt is
+made by one service process, and a process that dies mid-attempt only delays the row until its lease ends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from mso_flow.store.models import Webhook, WebhookDelivery
+from mso_flow.store.paging import page
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+def add(session: Session, webhook: Webhook) -> None:
+    session.add(webhook)
+    session.flush()
+
+
+def get(session: Session, webhook_id: str) -> Webhook | None:
+    return session.get(Webhook, webhook_id)
+
+
+def listing(session: Session, offset: int, limit: int) -> tuple[list[Webhook], int]:
+    stmt = select(Webhook).where(Webhook.active.is_(True)).order_by(Webhook.created_at, Webhook.id)
+    return page(session, stmt, offset, limit)
+
+
+def deactivate(session: Session, webhook: Webhook) -> None:
+    """Stop a subscription; its pending deliveries are dropped, its history stays."""
+    webhook.active = False
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook.id, WebhookDelivery.state == PENDING)
+        .values(state=FAILED, last_error="webhook deleted")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def active(session: Session) -> list[Webhook]:
+    return list(session.scalars(select(Webhook).where(Webhook.active.is_(True))))
+
+
+def enqueue(session: Session, rows: list[tuple[str, str, str, str, int]], now: datetime) -> None:
+    """Outbox rows (webhook id, event name, JSON payload, instance id, audit seq), due at once."""
+    if rows:
+        session.execute(
+            insert(WebhookDelivery),
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "webhook_id": webhook_id,
+                    "event": event,
+                    "payload": payload,
+                    "instance_id": instance_id,
+                    "event_seq": seq,
+                    "state": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for webhook_id, event, payload, instance_id, seq in rows
+            ],
+        )
+
+
+def lease_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[tuple[WebhookDelivery, Webhook]]:
+    """Claim up to `limit` due deliveries for `lease`; other processes skip them meanwhile."""
+    stmt = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.state == PENDING, WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at, WebhookDelivery.event_seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    deliveries = list(session.scalars(stmt))
+    hooks = {
+        h.id: h for h in session.scalars(select(Webhook).where(Webhook.id.in_({d.webhook_id for d in deliveries})))
+    }
+    for delivery in deliveries:
+        delivery.next_attempt_at = now + lease
+        delivery.attempts += 1
+    return [(d, hooks[d.webhook_id]) for d in deliveries]
+
+
+def record_attempt(session: Session, delivery_id: str, attempts: int, result: dict[str, Any]) -> None:
+    """Write the outcome of attempt number `attempts` (ignored if another attempt has been leased since)."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.attempts == attempts)
+        .values(**result)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def deliveries_of(session: Session, webhook_id: str, offset: int, limit: int) -> tuple[list[WebhookDelivery], int]:
+    stmt = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook_id)
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.instance_id, WebhookDelivery.event_seq)
+    )
+    return page(session, stmt, offset, limit)
