@@ -77,3 +77,68 @@ def test_concurrent_completes_of_one_instance_do_not_lose_a_step(service):
             audit = admin.get(f"/api/v1/process-instances/{instance['id']}/audit").json()["items"]
             assert [e["type"] for e in audit].count("task_completed") == 1
             assert [e["seq"] for e in audit] == list(range(1, len(audit) + 1))
+
+
+def test_concurrent_bulk_claims_are_all_or_nothing_and_never_overlap(service):
+    """Twelve clerks each bulk-claim two neighbouring tasks of a ring at once: the winners' sets are disjoint,
+    every loser holds nothing, and each task was claimed exactly once in its audit trail."""
+    integrator = _user(service, "esaraban-e", "integrator")
+    clerks = [(f"clerk-e{i}", _user(service, f"clerk-e{i}", CLERK)) for i in range(12)]
+    with service.client(integrator) as client:
+        started = [client.post("/api/v1/process-definitions/central_saraban/start", json={}).json() for _ in range(12)]
+    task_ids = [i["active_tasks"][0]["id"] for i in started]
+    barrier = Barrier(12)
+
+    def bulk(i):
+        _, token = clerks[i]
+        with service.client(token) as client:
+            barrier.wait()
+            return client.post("/api/v1/tasks/claim", json={"task_ids": [task_ids[i], task_ids[(i + 1) % 12]]})
+
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(bulk, range(12)))
+    assert {r.status_code for r in responses} <= {200, 409}
+    winners = [i for i, r in enumerate(responses) if r.status_code == 200]
+    assert winners, "at least one bulk claim succeeds"
+    claimed = [t for i in winners for t in (task_ids[i], task_ids[(i + 1) % 12])]
+    assert len(claimed) == len(set(claimed))  # no task in two winning sets
+    with service.client() as admin:
+        for i, (username, _) in enumerate(clerks):
+            mine = {task_ids[i], task_ids[(i + 1) % 12]}
+            held = {t for t in task_ids if admin.get(f"/api/v1/tasks/{t}").json()["assignee"] == username}
+            assert held == (mine if i in winners else set())
+        for instance, task_id in zip(started, task_ids, strict=True):
+            audit = admin.get(f"/api/v1/process-instances/{instance['id']}/audit").json()["items"]
+            claims = [e["actor"] for e in audit if e["type"] == "task_claimed"]
+            assert len(claims) == (1 if task_id in claimed else 0)
+
+
+def test_concurrent_assigns_of_one_task_are_serialised(service):
+    """Eight supervisors reassign one task at once: every accepted assignment is in the audit trail, in order,
+    the last one holds the task, and the audit chain verifies."""
+    integrator = _user(service, "esaraban-f", "integrator")
+    supervisors = [_user(service, f"head-f{i}", CLERK, "supervisor") for i in range(8)]
+    targets = [f"clerk-f{i}" for i in range(8)]
+    for username in targets:
+        _user(service, username, CLERK)
+    with service.client(integrator) as client:
+        instance = client.post("/api/v1/process-definitions/central_saraban/start", json={}).json()
+    task_id = instance["active_tasks"][0]["id"]
+    barrier = Barrier(8)
+
+    def assign(i):
+        with service.client(supervisors[i]) as client:
+            barrier.wait()
+            return client.post(f"/api/v1/tasks/{task_id}/assignee", json={"username": targets[i]})
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(assign, range(8)))
+    assert {r.status_code for r in responses} <= {200, 409}
+    accepted = sum(r.status_code == 200 for r in responses)
+    assert accepted >= 1
+    with service.client() as admin:
+        audit = admin.get(f"/api/v1/process-instances/{instance['id']}/audit").json()["items"]
+        assigned = [e for e in audit if e["type"] == "task_assigned"]
+        assert len(assigned) == accepted
+        assert admin.get(f"/api/v1/tasks/{task_id}").json()["assignee"] == assigned[-1]["data"]["assignee"]
+        assert admin.get(f"/api/v1/process-instances/{instance['id']}/audit/verify").json()["ok"] is True

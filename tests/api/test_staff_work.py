@@ -239,3 +239,35 @@ def test_lane_roles_property_maps_lanes_to_ministry_roles(client, services, peop
     assert full["candidate_roles"] == ["นักจัดการงานทั่วไป", "นิติกร"]
     assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=people["a"]).status_code == 403
     assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=lawyer).json()["assignee"] == "lawyer"
+
+
+def test_the_inbox_follows_every_change_of_hands(client, clock, process, people):
+    """The inbox (open work I hold or may work, by due date) reads the candidate index: claims, unclaims,
+    assignments, delegations and completions must all show in it at once."""
+    tasks = []
+    for _ in range(3):
+        tasks.append(_start(client, people)["active_tasks"][0])
+        clock.now += timedelta(minutes=1)  # due dates one minute apart
+
+    def inbox(who):
+        body = client.get("/api/v1/tasks", headers=people[who], params={"sort": "due_at"}).json()
+        assert body["total"] == len(body["items"])
+        return [t["id"] for t in body["items"]]
+
+    ids = [t["id"] for t in tasks]
+    assert inbox("a") == ids and inbox("b") == ids
+    assert client.post(f"/api/v1/tasks/{ids[0]}/claim", headers=people["a"]).status_code == 200
+    assert inbox("a") == ids and inbox("b") == ids[1:]
+    assert client.post(f"/api/v1/tasks/{ids[0]}/unclaim", headers=people["a"]).status_code == 200
+    assert inbox("b") == ids
+    assigned = client.post(f"/api/v1/tasks/{ids[1]}/assignee", headers=people["boss"], json={"username": "somsri"})
+    assert assigned.status_code == 200
+    assert inbox("a") == [ids[0], ids[2]] and inbox("b") == ids
+    delegated = client.post(f"/api/v1/tasks/{ids[1]}/delegate", headers=people["b"], json={"username": "somchai"})
+    assert delegated.status_code == 200
+    assert inbox("a") == ids and inbox("b") == [ids[0], ids[2]]
+    assert client.post(f"/api/v1/tasks/{ids[1]}/resolve", headers=people["a"]).status_code == 200
+    assert inbox("a") == [ids[0], ids[2]] and inbox("b") == ids
+    done = client.post(f"/api/v1/tasks/{ids[2]}/complete", headers=people["a"], json={"variables": {"amount": 1}})
+    assert done.status_code == 200
+    assert inbox("a") == [ids[0]] and inbox("b") == [ids[0], ids[1]]

@@ -18,7 +18,9 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, ExclusiveGateway, InclusiveGateway, UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -126,17 +128,17 @@ class _Explorer:
                 return "completed", None
             ready = [t for t in workflow.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, UserTask)]
             if not ready:
-                if self._fire_due_timers(workflow):
+                if self._fire_due_timers(workflow) or self._deliver_messages(workflow):
                     continue
                 waiting = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING)]
                 return "dead_end", f"no ready user task; waiting: {waiting or 'nothing'}"
             task = ready[0]
             options = self.options(task)
-            if position < len(script):
+            if len(options) == 1:  # no choice, so the script holds no entry for it
+                choice = options[0]
+            elif position < len(script):
                 choice = script[position][1]
                 position += 1
-            elif len(options) == 1:
-                choice = options[0]
             else:
                 return "choice", (task.task_spec.bpmn_id, options)
             if choice == FIRE_TIMER:
@@ -162,6 +164,17 @@ class _Explorer:
             workflow.refresh_timers()
             workflow.do_engine_steps()
         return bool(timers)
+
+    def _deliver_messages(self, workflow: BpmnWorkflow) -> bool:
+        """Send the message the first waiting message event (a message start, catch or receive task) expects."""
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, MessageEventDefinition):
+                event = BpmnEvent(type(definition)(definition.name), {"payload": {}, "result_var": "_message"})
+                workflow.send_event(event)
+                workflow.do_engine_steps()
+                return True
+        return False
 
     def _record(self, workflow: BpmnWorkflow) -> None:
         for task in workflow.get_tasks():

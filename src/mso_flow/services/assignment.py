@@ -23,6 +23,7 @@ from mso_flow.services.tasks import (
     view_of,
 )
 from mso_flow.store import instances as instances_store
+from mso_flow.store import tasks as tasks_store
 from mso_flow.store import users as users_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask, ProcessInstance
@@ -67,7 +68,7 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
         if username is not None:
             _require_target_candidate(session, task, username)
         previous = task.assignee
-        task.assignee = username
+        tasks_store.set_assignee(session, task, username)
         task.claimed_at = now if username else None
         task.owner = None
         task.delegation_state = None
@@ -88,7 +89,7 @@ def delegate(services: Services, caller: Caller, task_id: str, username: str, re
             raise Invalid("delegate_to_self", "มอบหมายงานให้ตนเองไม่ได้ (cannot delegate to yourself)")
         _target_roles(session, username)
         task.owner = task.owner or caller.username
-        task.assignee = username
+        tasks_store.set_assignee(session, task, username)
         task.delegation_state = "pending"
         data = {"owner": task.owner, "delegate": username, "reason": reason}
         return [NewEvent("task_delegated", caller.username, task.id, task.element_id, data)]
@@ -106,7 +107,7 @@ def resolve(services: Services, caller: Caller, task_id: str, reason: str | None
         if task.assignee != caller.username and not caller.is_admin:
             raise Forbidden("not_delegate", "ส่งคืนงานได้เฉพาะผู้รับมอบหมาย (only the delegate may resolve)")
         delegate_name = task.assignee
-        task.assignee = task.owner
+        tasks_store.set_assignee(session, task, task.owner)
         task.delegation_state = "resolved"
         data = {"owner": task.owner, "delegate": delegate_name, "reason": reason}
         return [NewEvent("task_resolved", caller.username, task.id, task.element_id, data)]
@@ -127,7 +128,7 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
                 if found is None:
                     raise not_found(task_id)
                 instance, task = found
-                event = _claim_one(caller, task, now)
+                event = _claim_one(session, caller, task, now)
             except ServiceError as err:
                 raise Conflict(
                     "bulk_claim_failed",
@@ -143,7 +144,7 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
         return [view_of(services, locked[task_id][1], locked[task_id][0]) for task_id in dict.fromkeys(task_ids)]
 
 
-def _claim_one(caller: Caller, task: HumanTask, now: datetime) -> NewEvent | None:
+def _claim_one(session: Session, caller: Caller, task: HumanTask, now: datetime) -> NewEvent | None:
     if not (caller.is_admin or is_candidate(caller, task)):
         raise Forbidden("not_candidate", f"งานนี้สำหรับบทบาท {', '.join(task.candidate_roles)} เท่านั้น")
     require_open(task)
@@ -151,6 +152,6 @@ def _claim_one(caller: Caller, task: HumanTask, now: datetime) -> NewEvent | Non
         return None
     if task.assignee is not None:
         raise Conflict("task_claimed", f"งานนี้มีผู้รับไปแล้ว ({task.assignee})")
-    task.assignee = caller.username
+    tasks_store.set_assignee(session, task, caller.username)
     task.claimed_at = now
     return NewEvent("task_claimed", caller.username, task.id, task.element_id, {"bulk": True})

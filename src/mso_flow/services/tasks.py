@@ -172,7 +172,7 @@ def claim(services: Services, caller: Caller, task_id: str) -> TaskView:
                 f"งานนี้มีผู้รับไปแล้ว ({task.assignee}) (task is held by someone else)",
                 assignee=task.assignee,
             )
-        task.assignee = caller.username
+        store.set_assignee(session, task, caller.username)
         task.claimed_at = now
         return [NewEvent("task_claimed", caller.username, task.id, task.element_id)]
 
@@ -189,7 +189,7 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
         if not (caller.is_admin or task.assignee == caller.username):
             raise Forbidden("not_assignee", "คืนงานได้เฉพาะผู้รับงานหรือผู้ดูแลระบบ (only the assignee or an admin)")
         previous = task.assignee
-        task.assignee = None
+        store.set_assignee(session, task, None)
         task.claimed_at = None
         return [NewEvent("task_unclaimed", caller.username, task.id, task.element_id, {"previous": previous})]
 
@@ -224,7 +224,7 @@ def complete(
         check_form(task_def.form if task_def else (), variables)
         events = []
         if task.assignee is None:
-            task.assignee = caller.username
+            store.set_assignee(session, task, caller.username)
             task.claimed_at = now
             events.append(NewEvent("task_claimed", caller.username, task.id, task.element_id))
         step = _run(services, definition, instance, task, variables)

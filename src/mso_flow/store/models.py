@@ -181,14 +181,26 @@ class HumanTask(Base):
 
 
 class TaskCandidate(Base):
-    """The roles that may work an open task, one row each; rows exist only while the task is open."""
+    """The roles that may work an open task, one row each; rows exist only while the task is open, and carry
+    the task's due date and assignee so that inbox queries are answered from this index alone."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_role_due", "role", "due_at", "task_id"),)
+    __table_args__ = (
+        Index("ix_task_candidate_role_due", "role", "due_at", "task_id"),
+        Index(
+            "ix_task_candidate_unassigned",
+            "role",
+            "due_at",
+            "task_id",
+            sqlite_where=text("assignee IS NULL"),
+            postgresql_where=text("assignee IS NULL"),
+        ),
+    )
 
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(300), primary_key=True)
     due_at: Mapped[datetime | None]
+    assignee: Mapped[str | None] = mapped_column(String(100))  # the task's, so inboxes never scan other roles
 
 
 class AuditEvent(Base):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Subquery, and_, delete, exists, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import HumanTask, TaskCandidate
@@ -30,9 +31,24 @@ def add_many(session: Session, tasks: list[HumanTask]) -> None:
     if not tasks:
         return
     session.execute(insert(HumanTask), [{k: getattr(t, k) for k in _TASK_COLUMNS} for t in tasks])
-    candidates = [{"task_id": t.id, "role": r, "due_at": t.due_at} for t in tasks for r in t.candidate_roles]
+    candidates = [
+        {"task_id": t.id, "role": r, "due_at": t.due_at, "assignee": t.assignee}
+        for t in tasks
+        for r in t.candidate_roles
+    ]
     if candidates:
         session.execute(insert(TaskCandidate), candidates)
+
+
+def set_assignee(session: Session, task: HumanTask, username: str | None) -> None:
+    """Give a loaded task to `username` (None: back to the pool), keeping its candidate rows in step."""
+    task.assignee = username
+    session.execute(
+        update(TaskCandidate)
+        .where(TaskCandidate.task_id == task.id)
+        .values(assignee=username)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def finish(session: Session, task: HumanTask, state: str, at: datetime, by: str | None) -> None:
@@ -89,6 +105,21 @@ def _candidate_in(roles: tuple[str, ...]) -> ColumnElement[bool]:
     return exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.role.in_(roles))
 
 
+def _workable(f: TaskFilter) -> Subquery:
+    """(id, due_at) of the tasks a user holds or may work: unassigned candidates of their roles, from one
+    partial index, plus their own tasks. Starting from these few rows instead of every open task keeps the
+    inbox fast however much work other roles have (bench/inbox_query.py)."""
+    assert f.workable_by is not None
+    username, roles = f.workable_by
+    pool = select(TaskCandidate.task_id.label("id"), TaskCandidate.due_at).where(
+        TaskCandidate.role.in_(roles), TaskCandidate.assignee.is_(None)
+    )
+    own = select(HumanTask.id, HumanTask.due_at).where(
+        HumanTask.assignee == username, *([HumanTask.state == f.state] if f.state else [])
+    )
+    return union(pool, own).subquery("workable")
+
+
 def query(f: TaskFilter) -> Select[HumanTask]:
     """The SELECT for a task filter (shared by lists and counts)."""
     stmt = select(HumanTask)
@@ -109,18 +140,44 @@ def query(f: TaskFilter) -> Select[HumanTask]:
         conditions.append(HumanTask.due_at < f.due_before)
     if f.overdue_at:
         conditions.append(and_(HumanTask.due_at < f.overdue_at, HumanTask.state == OPEN))
+    columns: dict[str, Any] = {
+        "due_at": HumanTask.due_at,
+        "created_at": HumanTask.created_at,
+        "name": HumanTask.name,
+    }
     if f.workable_by:
-        username, roles = f.workable_by
-        conditions.append(or_(HumanTask.assignee == username, and_(HumanTask.assignee.is_(None), _candidate_in(roles))))
-    stmt = stmt.where(*conditions)
-    column = {"due_at": HumanTask.due_at, "created_at": HumanTask.created_at, "name": HumanTask.name}[f.sort]
-    order = column.desc() if f.descending else column.asc()
-    nulls_last = column.is_(None)
-    return stmt.order_by(nulls_last, order, HumanTask.id)
+        workable = _workable(f)
+        stmt = stmt.join(workable, workable.c.id == HumanTask.id)
+    return stmt.where(*conditions).order_by(*_ordering(columns[f.sort], HumanTask.id, f.descending))
+
+
+def _ordering(column: Any, tiebreak: Any, descending: bool) -> list[Any]:
+    return [column.is_(None), column.desc() if descending else column.asc(), tiebreak]
+
+
+def _is_inbox(f: TaskFilter) -> bool:
+    """The staff inbox: open work I hold or may work, by due date, with no other filter."""
+    others = (f.assignee, f.candidate_role, f.unassigned, f.definition_key, f.instance_id, f.due_before, f.overdue_at)
+    return bool(f.workable_by) and f.state == OPEN and f.sort == "due_at" and not any(others)
 
 
 def listing(session: Session, f: TaskFilter, offset: int, limit: int) -> tuple[list[HumanTask], int]:
-    return page(session, query(f), offset, limit)
+    """A page of tasks and the total. The inbox is paged on the workable rows alone (index-only), then only
+    the page's tasks are read: its cost depends on the caller's roles, not on the size of the table."""
+    if not _is_inbox(f):
+        return page(session, query(f), offset, limit)
+    workable = _workable(f)
+    ids = (
+        select(workable.c.id, workable.c.due_at)
+        .order_by(*_ordering(workable.c.due_at, workable.c.id, f.descending))
+        .offset(offset)
+        .limit(limit)
+        .subquery("inbox_page")
+    )
+    stmt = select(HumanTask).join(ids, ids.c.id == HumanTask.id)
+    items = list(session.scalars(stmt.order_by(*_ordering(ids.c.due_at, ids.c.id, f.descending))))
+    total = session.scalar(select(func.count()).select_from(workable)) or 0
+    return items, total
 
 
 def counts_by_role(session: Session, roles: list[str], now: datetime) -> dict[str, tuple[int, int]]:
