@@ -106,6 +106,7 @@ def test_webhook_events_reach_a_receiver_that_was_down(services):
     receiver = Receiver(free_port())
     with b.client(token) as client:
         hook = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["*"], "secret": SECRET}).json()
+        time.sleep(1.2)  # other service processes see a new subscription within a second (their cache's TTL)
         ids = [client.post("/api/v1/process-definitions/it_external/start", json={}).json()["id"] for _ in range(3)]
 
         def attempted() -> bool:

@@ -80,7 +80,7 @@ def test_file_follows_the_naming_conventions(path: Path) -> None:
 
 
 def test_every_reading_has_its_bpmn_file() -> None:
-    readings = sorted(EXTRACTION_DIR.rglob("*.yaml"))
+    readings = sorted(EXTRACTION_DIR.glob("*/*.yaml"))  # one directory per unit
     built = {(p.parent.name, p.stem) for p in FILES}
     for path in readings:
         reading = load_reading(path)

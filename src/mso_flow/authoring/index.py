@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from mso_flow.engine.parsing import BPMN_NS, parse_document, read_xml
 
 READINGS_MARKER = "การตีความ (readings):"
@@ -67,8 +69,19 @@ def entries(bpmn_dir: Path) -> list[IndexEntry]:
     return found
 
 
-def render_index(bpmn_dir: Path) -> str:
-    """`docs/processes.md`: a table of every process and the readings chosen where the manual is unclear."""
+def _not_encoded(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    lines = ["", "## Headings without a BPMN file", ""]
+    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        first, last = item["lines"]
+        lines.append(f"- {item['unit']}: {item['heading']} (lines {first}-{last}). {item['reason']}")
+    return lines
+
+
+def render_index(bpmn_dir: Path, not_encoded: Path | None = None) -> str:
+    """`docs/processes.md`: a table of every process, the headings left out and why, and the readings chosen
+    where the manual is unclear (`not_encoded`: docs/manual-extraction/not-encoded.yaml by default)."""
     items = entries(bpmn_dir)
     lines = [
         "# Processes of the Work Manual FY2567",
@@ -91,6 +104,7 @@ def render_index(bpmn_dir: Path) -> str:
             f"| {item.unit} | {item.name}{start} | [`{item.key}`](../{item.path}) | {item.manual_lines} | "
             f"{item.basis} | {item.user_tasks} | {item.lanes} | {item.decisions} | {item.timers} |"
         )
+    lines += _not_encoded(not_encoded or bpmn_dir.parent / "docs" / "manual-extraction" / "not-encoded.yaml")
     lines += ["", "## Readings", "", "Where the manual is damaged or ambiguous, the reading chosen for each file.", ""]
     for item in items:
         if item.readings:

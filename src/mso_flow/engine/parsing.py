@@ -17,10 +17,12 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from mso_flow.engine import expressions
-from mso_flow.engine.external import MsoParser
+from mso_flow.engine.external import ExternalServiceTask, MsoParser
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
 from mso_flow.engine.structure import check_structure
 
@@ -40,6 +42,21 @@ class ParsedProcess:
     definition: ProcessDef
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
+
+    @functools.cached_property
+    def waits_for(self) -> frozenset[str]:
+        """What an instance of this process can wait for besides user tasks: "timer", "message", "external"."""
+        kinds = set()
+        for spec in [self.spec, *self.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                definition = getattr(task_spec, "event_definition", None)
+                if isinstance(definition, TimerEventDefinition):
+                    kinds.add("timer")
+                elif isinstance(definition, MessageEventDefinition):
+                    kinds.add("message")
+                elif isinstance(task_spec, ExternalServiceTask):
+                    kinds.add("external")
+        return frozenset(kinds)
 
 
 @functools.lru_cache(maxsize=1)

@@ -139,7 +139,7 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
             if event is not None:
                 events.setdefault(instance.id, (instance, []))[1].append(event)
         for instance, instance_events in events.values():
-            events_service.record(session, instance, instance_events, now)
+            events_service.record(services, session, instance, instance_events, now)
         session.flush()
         return [view_of(services, locked[task_id][1], locked[task_id][0]) for task_id in dict.fromkeys(task_ids)]
 

@@ -7,14 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import ProcessRuntime
 from mso_flow.services.calendar import WorkingCalendar
 from mso_flow.settings import Settings
 from mso_flow.store import definitions as definitions_store
+from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.db import Database
-from mso_flow.store.models import ProcessDefinition
+from mso_flow.store.models import ProcessDefinition, Webhook
 
 
 def utcnow() -> datetime:
@@ -62,6 +65,26 @@ class TokenCache:
         self._entries[token_hash] = (caller, now + self.ttl)
 
 
+class SubscriptionCache:
+    """The active webhook subscriptions, re-read at most every `ttl` seconds (and at once after a change made
+    by this process): recording an instance's events then costs no extra query. A subscription made through
+    another service process receives events from at most `ttl` seconds after it was made."""
+
+    def __init__(self, ttl: float = 1.0):
+        self.ttl = timedelta(seconds=ttl)
+        self._hooks: list[Webhook] = []
+        self._until: datetime | None = None
+
+    def get(self, session: Session, now: datetime) -> list[Webhook]:
+        if self._until is None or now >= self._until:
+            self._hooks = webhooks_store.active(session)
+            self._until = now + self.ttl
+        return self._hooks
+
+    def invalidate(self) -> None:
+        self._until = None
+
+
 @dataclass(frozen=True)
 class Definition:
     """An immutable definition version as use cases need it: identity and the process's facts."""
@@ -86,6 +109,7 @@ class Services:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     clock: Callable[[], datetime] = utcnow
     token_cache: TokenCache = field(default_factory=TokenCache)
+    subscriptions: SubscriptionCache = field(default_factory=SubscriptionCache)
     _definitions: dict[str, Definition] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

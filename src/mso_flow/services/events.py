@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mso_flow.services.context import Services
 from mso_flow.store import audit as audit_store
 from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.audit import NewEvent
@@ -31,14 +32,16 @@ WEBHOOK_EVENTS = {
 }
 
 
-def record(session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime) -> None:
+def record(
+    services: Services, session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime
+) -> None:
     """Append `events` to the instance's audit chain and queue a delivery for every subscribed webhook."""
     first_seq = instance.audit_seq + 1
     audit_store.append(session, instance, events, at)
     published = [(WEBHOOK_EVENTS[e.type], e, first_seq + i) for i, e in enumerate(events) if e.type in WEBHOOK_EVENTS]
     if not published:
         return
-    hooks = webhooks_store.active(session)
+    hooks = services.subscriptions.get(session, at)
     rows = []
     for name, event, seq in published:
         body = None

@@ -126,9 +126,8 @@ def failure(
         task.lock_expires_at = now + timedelta(milliseconds=retry_timeout_ms)
         task.version += 1
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}
-        record(
-            session, instance, [NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)], now
-        )
+        failed = NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)
+        record(services, session, instance, [failed], now)
         session.flush()
         return task
 

@@ -95,7 +95,7 @@ def apply_step(
             )
         )
     tasks_store.add_many(session, created)
-    _sync_waits(session, instance, step, now, events)
+    _sync_waits(services, session, instance, step, now, events)
     instance.engine_state = step.state
     instance.variables = step.variables
     if step.completed and instance.state == "running":
@@ -103,18 +103,24 @@ def apply_step(
         instance.ended_at = now
         instance.ended_by = actor
         events.append(NewEvent("instance_completed", actor))
-    events_service.record(session, instance, events + (after or []), now)
+    events_service.record(services, session, instance, events + (after or []), now)
     return still_open + created
 
 
-def _sync_waits(session: Session, instance: ProcessInstance, step: Step, now: datetime, events: list[NewEvent]) -> None:
-    """Store what the instance now waits for: timers for the scheduler, messages, external tasks for workers."""
-    waits_store.sync_timers(
-        session, instance, [(t.task_id, t.element_id, t.due_at) for t in step.timers if t.due_at], now
-    )
-    waits_store.sync_messages(session, instance, step.waiting_messages)
-    ready = [(t.task_id, t.element_id, t.topic) for t in step.external_tasks]
-    topics = {t.task_id: t.topic for t in step.external_tasks}
-    for task_id in external_store.sync(session, instance, ready, now):
-        element = next(t.element_id for t in step.external_tasks if t.task_id == task_id)
-        events.append(NewEvent("external_task_created", "engine", task_id, element, {"topic": topics[task_id]}))
+def _sync_waits(
+    services: Services, session: Session, instance: ProcessInstance, step: Step, now: datetime, events: list[NewEvent]
+) -> None:
+    """Store what the instance now waits for: timers for the scheduler, messages, external tasks for workers
+    (only the kinds its process has, so a process of user tasks alone costs no query here)."""
+    kinds = services.process(instance.definition_id).waits_for
+    if "timer" in kinds:
+        timers = [(t.task_id, t.element_id, t.due_at) for t in step.timers if t.due_at]
+        waits_store.sync_timers(session, instance, timers, now)
+    if "message" in kinds:
+        waits_store.sync_messages(session, instance, step.waiting_messages)
+    if "external" in kinds:
+        topics = {t.task_id: (t.element_id, t.topic) for t in step.external_tasks}
+        ready = [(task_id, element_id, topic) for task_id, (element_id, topic) in topics.items()]
+        for task_id in external_store.sync(session, instance, ready, now):
+            element_id, topic = topics[task_id]
+            events.append(NewEvent("external_task_created", "engine", task_id, element_id, {"topic": topic}))

@@ -142,7 +142,7 @@ def locked_transition(
         now = services.clock()
         events = change(session, task, instance, now)
         if events:
-            events_service.record(session, instance, events, now)
+            events_service.record(services, session, instance, events, now)
         session.flush()
         return view_of(services, task, instance), instance
 

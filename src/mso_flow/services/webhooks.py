@@ -47,6 +47,7 @@ def create(services: Services, caller: Caller, url: str, events: list[str], secr
     )
     with services.db.write() as session:
         store.add(session, webhook)
+    services.subscriptions.invalidate()
     return webhook
 
 
@@ -68,6 +69,7 @@ def delete(services: Services, caller: Caller, webhook_id: str) -> None:
     _require_manager(caller)
     with services.db.write() as session:
         store.deactivate(session, _active(session, webhook_id))
+    services.subscriptions.invalidate()
 
 
 def deliveries(
