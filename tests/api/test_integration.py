@@ -259,3 +259,42 @@ def test_an_external_task_out_of_retries_is_an_incident_no_worker_fetches(client
         client.post("/api/v1/external-tasks/nope/complete", headers=integrator, json={"worker_id": "w1"}).status_code
         == 404
     )
+
+
+START_TIMERS = FIXTURE.parent / "start_timers.bpmn"
+
+
+def _instances(client, key, headers):
+    return client.get(f"/api/v1/process-instances?key={key}", headers=headers).json()["items"]
+
+
+def test_timer_start_events_start_one_instance_per_firing(client, services, admin):
+    definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
+    # a date already past fires at the first round; a cycle of two fires after one and after two seconds
+    assert timers.fire_due(services) == 1
+    [dated] = _instances(client, "it_date", admin)
+    assert dated["started_by"] == "timer" and [t["element_id"] for t in dated["active_tasks"]] == ["Task_it_date"]
+    assert _instances(client, "it_cycle", admin) == []
+    time.sleep(1.1)
+    assert timers.fire_due(services) == 1
+    time.sleep(1.1)
+    assert timers.fire_due(services) == 1
+    time.sleep(1.1)
+    assert timers.fire_due(services) == 0  # R2: two repetitions only
+    cycle = _instances(client, "it_cycle", admin)
+    assert len(cycle) == 2 and all(len(i["active_tasks"]) == 1 for i in cycle)
+    assert len(_instances(client, "it_date", admin)) == 1  # a date fires once
+
+
+def test_a_new_version_replaces_the_start_timers_of_the_old(client, services, admin):
+    definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
+    changed = START_TIMERS.read_bytes().replace(b"R2/PT1S", b"R1/PT2S")
+    definitions.deploy(services, SYSTEM, [("start_timers.bpmn", changed)])
+    timers.fire_due(services)  # the dated process (version 2 now) starts once
+    time.sleep(1.1)
+    assert timers.fire_due(services) == 0  # version 1's one-second cycle was cancelled
+    time.sleep(1.1)
+    assert timers.fire_due(services) == 1
+    [instance] = _instances(client, "it_cycle", admin)
+    assert instance["definition_version"] == 2
+    assert len(_instances(client, "it_date", admin)) == 1

@@ -89,6 +89,7 @@ class ProcessDef:
     user_tasks: tuple[UserTaskDef, ...]
     start_messages: tuple[str, ...] = ()
     lane_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    start_timers: tuple[tuple[str, str, str], ...] = ()  # (start event id, timeDate|timeCycle|timeDuration, text)
 
     @property
     def unit(self) -> str | None:
@@ -107,6 +108,7 @@ class ProcessDef:
             "user_tasks": [t.as_dict() for t in self.user_tasks],
             "start_messages": list(self.start_messages),
             "lane_roles": {lane: list(roles) for lane, roles in self.lane_roles.items()},
+            "start_timers": [list(t) for t in self.start_timers],
         }
 
     @classmethod
@@ -143,4 +145,5 @@ class ProcessDef:
             ),
             start_messages=tuple(data.get("start_messages", ())),
             lane_roles={lane: tuple(roles) for lane, roles in data.get("lane_roles", {}).items()},
+            start_timers=tuple((t[0], t[1], t[2]) for t in data.get("start_timers", ())),
         )

@@ -7,6 +7,7 @@ returns every executable process with its SpiffWorkflow spec and the facts the s
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import re
@@ -237,6 +238,13 @@ def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
         for start in node.iterfind("bpmn:startEvent", NS)
         for definition in start.iterfind("bpmn:messageEventDefinition", NS)
     )
+    start_timers = tuple(
+        (start.get("id") or "", _tag(expression), _literal(expression.text))
+        for start in node.iterfind("bpmn:startEvent", NS)
+        for definition in start.iterfind("bpmn:timerEventDefinition", NS)
+        for expression in definition
+        if isinstance(expression.tag, str) and _tag(expression) in ("timeDate", "timeCycle", "timeDuration")
+    )
     return ProcessDef(
         key=node.get("id") or "",
         name=node.get("name") or node.get("id") or "",
@@ -246,7 +254,17 @@ def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
         user_tasks=tuple(user_tasks),
         start_messages=tuple(m for m in start_messages if m),
         lane_roles=lane_roles,
+        start_timers=start_timers,
     )
+
+
+def _literal(text: str | None) -> str:
+    """The timer text of a normalised timer expression (a Python string literal)."""
+    try:
+        value = ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError):
+        return (text or "").strip()
+    return str(value)
 
 
 def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> list[Problem]:

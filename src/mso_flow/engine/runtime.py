@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -173,6 +173,21 @@ class ProcessRuntime:
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
         workflow.do_engine_steps()
         self._send(workflow, message, payload)
+        return self._advance(workflow)
+
+    def start_by_timer(self, process: ParsedProcess, element_id: str) -> Step:
+        """Create an instance through its timer start event `element_id`, which the scheduler found due."""
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
+        workflow.do_engine_steps()
+        past = (utcnow() - timedelta(seconds=1)).isoformat()
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            if task.task_spec.bpmn_id == element_id:
+                value = task.internal_data.get("event_value")
+                # a cycle fires once per instance: the scheduler starts a new instance for each repetition
+                task._set_internal_data(
+                    event_value=dict(value, cycles=1, next=past) if isinstance(value, dict) else past
+                )
+        workflow.refresh_timers()
         return self._advance(workflow)
 
     def complete(

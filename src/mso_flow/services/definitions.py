@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
+from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import BpmnInvalid, Problem, ProcessDef
 from mso_flow.engine.parsing import ParsedProcess, parse_document
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.store import definitions as store
+from mso_flow.store import waits as waits_store
 from mso_flow.store.models import Deployment, ProcessDefinition
 
 DEPLOYER_ROLES = ("designer", "admin")
@@ -122,9 +125,17 @@ def _store(services: Services, caller: Caller, files: list[_File], source: str) 
                     deployed_by=caller.username,
                 )
                 store.add(session, definition)
+                waits_store.schedule_start_timers(
+                    session, key, definition.id, _first_firings(process.definition, now), now
+                )
                 services.runtime.specs.put(definition.id, process)
                 results.append(Deployed(definition, created=True))
     return results
+
+
+def _first_firings(model: ProcessDef, now: datetime) -> list[tuple[str, datetime]]:
+    """(start event id, first due) of the process's timer start events; the new version replaces the old's."""
+    return [(element_id, schedule.first_due(kind, text, now)) for element_id, kind, text in model.start_timers]
 
 
 def deploy_directory(services: Services, directory: Path) -> list[Deployed]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import EngineError, Step
@@ -85,35 +86,47 @@ def persist_started(
 ) -> InstanceView:
     """Store a new instance from the engine's first step; a running instance with the same business key
     makes it a 409 naming that instance (race-free: a unique index backs the check)."""
-    now = services.clock()
     try:
         with services.db.write() as session:
             if business_key:
                 _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
-            instance = ProcessInstance(
-                id=str(uuid.uuid4()),
-                definition_id=definition.id,
-                definition_key=definition.key,
-                definition_version=definition.version,
-                business_key=business_key,
-                state="running",
-                engine_state=step.state,
-                variables=step.variables,
-                started_at=now,
-                started_by=actor,
-                audit_seq=0,
-                audit_head="",
-            )
-            store.add(session, instance)
-            event = NewEvent("instance_started", actor, data=started)
-            active = apply_step(services, session, instance, definition, step, actor, now, [event])
+            return insert_started(services, session, definition, business_key, step, actor, started)
     except IntegrityError:
         if not business_key:
             raise
         with services.db.read() as session:
             _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
         raise
-    return InstanceView(instance, active)
+
+
+def insert_started(
+    services: Services,
+    session: Session,
+    definition: Definition,
+    business_key: str | None,
+    step: Step,
+    actor: str,
+    started: dict[str, Any],
+) -> InstanceView:
+    """Add a new instance, its first tasks and its audit trail in the caller's transaction."""
+    now = services.clock()
+    instance = ProcessInstance(
+        id=str(uuid.uuid4()),
+        definition_id=definition.id,
+        definition_key=definition.key,
+        definition_version=definition.version,
+        business_key=business_key,
+        state="running",
+        engine_state=step.state,
+        variables=step.variables,
+        started_at=now,
+        started_by=actor,
+        audit_seq=0,
+        audit_head="",
+    )
+    store.add(session, instance)
+    event = NewEvent("instance_started", actor, data=started)
+    return InstanceView(instance, apply_step(services, session, instance, definition, step, actor, now, [event]))
 
 
 def _refuse_duplicate(existing: ProcessInstance | None, business_key: str) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from mso_flow.engine import schedule
 from mso_flow.engine.runtime import EngineError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict
+from mso_flow.services.instances import insert_started
 from mso_flow.services.progress import apply_step
 from mso_flow.services.tasks import concurrent_changes_conflict
 from mso_flow.store import instances as instances_store
@@ -23,10 +25,11 @@ log = logging.getLogger(__name__)
 
 
 def fire_due(services: Services, limit: int = 50) -> int:
-    """Fire the timers due now (timers missed while the service was down are due too); return how many fired."""
+    """Fire the timers due now (timers missed while the service was down are due too): start the processes
+    whose timer start event is due, then advance the instances whose timers are; return how many fired."""
+    fired = start_due(services, limit)
     with services.db.read() as session:
         instance_ids = waits_store.due_instances(session, services.clock(), limit)
-    fired = 0
     for instance_id in instance_ids:
         try:
             with concurrent_changes_conflict():
@@ -64,3 +67,28 @@ def _fire_instance(services: Services, instance_id: str) -> int:
         ]
         apply_step(services, session, instance, definition, step, ACTOR, now, events)
         return len(fired)
+
+
+def start_due(services: Services, limit: int = 20) -> int:
+    """Start one instance per due timer start event, and schedule the next repetition of a cycle."""
+    started = 0
+    with services.db.write() as session:
+        now = services.clock()
+        for timer in waits_store.lease_due_start(session, now, limit):
+            definition = services.definition(timer.definition_id)
+            try:
+                step = services.runtime.start_by_timer(services.process(definition.id), timer.element_id)
+            except EngineError as err:
+                log.warning("timer start of %s failed at %s: %s", definition.id, err.element_id, err)
+                waits_store.mark(session, [timer.id], "failed", now)
+                continue
+            waits_store.mark(session, [timer.id], "fired", now)
+            data = {"definition_id": definition.id, "timer": timer.element_id, "due_at": timer.due_at.isoformat()}
+            insert_started(services, session, definition, None, step, ACTOR, data)
+            started += 1
+            kind, text = next((k, t) for e, k, t in definition.model.start_timers if e == timer.element_id)
+            fired = waits_store.fired_count(session, definition.id, timer.element_id)
+            following = schedule.next_due(kind, text, timer.due_at, fired)
+            if following is not None:
+                waits_store.add_start_timer(session, definition.id, timer.element_id, following, now)
+    return started

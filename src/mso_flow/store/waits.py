@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from mso_flow.store.models import MessageWait, ProcessInstance, Timer
+from mso_flow.store.models import MessageWait, ProcessDefinition, ProcessInstance, Timer
 
 WAITING = "waiting"
 
@@ -101,3 +102,61 @@ def timers_of(session: Session, instance_id: str) -> list[Timer]:
 def is_waiting(session: Session, instance_id: str, name: str) -> bool:
     stmt = select(MessageWait.id).where(MessageWait.instance_id == instance_id, MessageWait.name == name).limit(1)
     return session.scalar(stmt) is not None
+
+
+START = "start"
+
+
+def schedule_start_timers(
+    session: Session, key: str, definition_id: str, firings: list[tuple[str, datetime]], now: datetime
+) -> None:
+    """A new version of process `key` replaces the waiting start timers of its older versions with its own."""
+    older = select(ProcessDefinition.id).where(ProcessDefinition.key == key, ProcessDefinition.id != definition_id)
+    session.execute(
+        update(Timer)
+        .where(Timer.kind == START, Timer.state == WAITING, Timer.definition_id.in_(older))
+        .values(state="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    for element_id, due_at in firings:
+        add_start_timer(session, definition_id, element_id, due_at, now)
+
+
+def add_start_timer(session: Session, definition_id: str, element_id: str, due_at: datetime, now: datetime) -> None:
+    session.execute(
+        insert(Timer),
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "instance_id": None,
+                "definition_id": definition_id,
+                "element_id": element_id,
+                "kind": START,
+                "due_at": due_at,
+                "state": WAITING,
+                "created_at": now,
+            }
+        ],
+    )
+
+
+def lease_due_start(session: Session, now: datetime, limit: int) -> list[Timer]:
+    """Due start timers, locked; another scheduler skips them, so each starts exactly one instance."""
+    stmt = (
+        select(Timer)
+        .where(Timer.kind == START, Timer.state == WAITING, Timer.due_at <= now)
+        .order_by(Timer.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def fired_count(session: Session, definition_id: str, element_id: str) -> int:
+    stmt = select(func.count()).where(
+        Timer.kind == START,
+        Timer.definition_id == definition_id,
+        Timer.element_id == element_id,
+        Timer.state == "fired",
+    )
+    return int(session.scalar(stmt) or 0)
