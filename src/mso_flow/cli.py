@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from mso_flow.api.app import quiet_engine_logs
 from mso_flow.services import definitions, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
@@ -113,6 +114,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_engine_logs()
     parser = argparse.ArgumentParser(prog="mso-flow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

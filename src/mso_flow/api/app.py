@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -76,4 +77,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 def create_default_app() -> FastAPI:
     """Factory for `uvicorn --factory mso_flow.api.app:create_default_app` (each worker builds its own)."""
+    quiet_engine_logs()
     return create_app()
+
+
+def quiet_engine_logs() -> None:
+    """SpiffWorkflow logs every task state change at INFO; the audit trail already records what matters, and
+    formatting those lines costs a service process a good part of its CPU."""
+    logging.getLogger("spiff").setLevel(logging.WARNING)
