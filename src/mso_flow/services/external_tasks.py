@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from mso_flow.engine.runtime import EngineError, TaskNotReady
 from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.events import record
-from mso_flow.services.forms import check_names
+from mso_flow.services.forms import require_valid_names
 from mso_flow.services.progress import apply_step, engine_failure
 from mso_flow.services.tasks import concurrent_changes_conflict
 from mso_flow.store import external_tasks as store
@@ -46,7 +46,7 @@ def fetch_and_lock(
         for topic, lock_ms in topics:
             if len(locked) >= max_tasks:
                 break
-            for task in store.lock_available(session, [topic], now, max_tasks - len(locked)):
+            for task in store.lock_available(session, topic, now, max_tasks - len(locked)):
                 task.worker_id = worker_id
                 task.lock_expires_at = now + timedelta(milliseconds=lock_ms)
                 task.version += 1
@@ -80,9 +80,7 @@ def _locked_by(session: Session, task_id: str, worker_id: str, now: datetime) ->
 def complete(services: Services, caller: Caller, task_id: str, worker_id: str, variables: dict[str, Any]) -> None:
     """Complete a locked task with the worker's `variables` and run the instance to its next wait state."""
     _require_worker(caller)
-    errors = check_names(variables)
-    if errors:
-        raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
+    require_valid_names(variables)
     with concurrent_changes_conflict(), services.db.write() as session:
         now = services.clock()
         instance, task = _locked_by(session, task_id, worker_id, now)
@@ -115,7 +113,7 @@ def failure(
     error_message: str,
     retries: int,
     retry_timeout_ms: int,
-) -> ExternalTask:
+) -> LockedTask:
     """Release a locked task after a failed attempt: fetchable again after `retry_timeout_ms` while `retries`
     remain; with 0 retries it becomes an incident (audited) that no worker fetches."""
     _require_worker(caller)
@@ -129,11 +127,4 @@ def failure(
         failed = NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)
         record(services, session, instance, [failed], now)
         session.flush()
-        return task
-
-
-def instance_of(services: Services, task: ExternalTask) -> ProcessInstance:
-    with services.db.read() as session:
-        instance = instances_store.get(session, task.instance_id)
-        assert instance is not None
-        return instance
+        return LockedTask(task, instance)

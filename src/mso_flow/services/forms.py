@@ -14,6 +14,13 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 _RESERVED = {"True", "False", "None"}
 
 
+def require_valid_names(variables: dict[str, Any]) -> None:
+    """422 naming every variable whose name a condition could not use."""
+    errors = check_names(variables)
+    if errors:
+        raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
+
+
 def check_names(variables: dict[str, Any]) -> list[dict[str, str]]:
     """Variable names must be usable in conditions: ASCII identifiers, not keywords, no leading underscore."""
     return [

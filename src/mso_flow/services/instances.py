@@ -14,7 +14,7 @@ from mso_flow.engine.runtime import EngineError, Step
 from mso_flow.services import definitions
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
-from mso_flow.services.forms import check_names
+from mso_flow.services.forms import require_valid_names
 from mso_flow.services.progress import apply_step, candidate_roles, engine_failure
 from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as store
@@ -65,9 +65,7 @@ def start(
             "start_forbidden",
             "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the process's first lane, required)",
         )
-    errors = check_names(variables)
-    if errors:
-        raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
+    require_valid_names(variables)
     try:
         step = services.runtime.start(services.process(definition.id), variables)
     except EngineError as err:

@@ -8,7 +8,7 @@ from typing import Any
 from mso_flow.engine.runtime import EngineError
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
-from mso_flow.services.forms import check_names
+from mso_flow.services.forms import require_valid_names
 from mso_flow.services.instances import persist_started
 from mso_flow.services.progress import apply_step, engine_failure
 from mso_flow.services.tasks import concurrent_changes_conflict
@@ -45,12 +45,10 @@ def send(
     the process whose start event catches it; with no receiver at all, 404."""
     if not caller.has_any(SENDER_ROLES):
         raise Forbidden("send_forbidden", "ส่งข้อความได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
-    errors = check_names(variables)
-    if errors:
-        raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
-    if instance_id is None and business_key is None:
-        raise Invalid("correlation_required", "โปรดระบุ business_key หรือ process_instance_id (one is required)")
-    if instance_id is None and business_key is not None:
+    require_valid_names(variables)
+    if instance_id is None:
+        if business_key is None:
+            raise Invalid("correlation_required", "โปรดระบุ business_key หรือ process_instance_id (one is required)")
         with services.db.read() as session:
             waiting = waits_store.waiting_instances(session, name, business_key)
         if len(waiting) > 1:
@@ -59,10 +57,9 @@ def send(
                 f"มีหลายกระบวนการรอข้อความ {name} ด้วยเลขอ้างอิงนี้ (several instances wait; send process_instance_id)",
                 instance_ids=waiting,
             )
-        instance_id = waiting[0] if waiting else None
-        if instance_id is None:
+        if not waiting:
             return _start(services, caller, name, business_key, variables)
-    assert instance_id is not None
+        instance_id = waiting[0]
     with concurrent_changes_conflict():
         _deliver(services, caller, name, instance_id, variables)
     return Correlation(instance_id, started=False)

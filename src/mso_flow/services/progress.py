@@ -119,8 +119,8 @@ def _sync_waits(
     if "message" in kinds:
         waits_store.sync_messages(session, instance, step.waiting_messages)
     if "external" in kinds:
-        topics = {t.task_id: (t.element_id, t.topic) for t in step.external_tasks}
-        ready = [(task_id, element_id, topic) for task_id, (element_id, topic) in topics.items()]
-        for task_id in external_store.sync(session, instance, ready, now):
-            element_id, topic = topics[task_id]
-            events.append(NewEvent("external_task_created", "engine", task_id, element_id, {"topic": topic}))
+        ready = {t.task_id: t for t in step.external_tasks}
+        rows = [(t.task_id, t.element_id, t.topic) for t in step.external_tasks]
+        for task_id in external_store.sync(session, instance, rows, now):
+            new = ready[task_id]
+            events.append(NewEvent("external_task_created", "engine", task_id, new.element_id, {"topic": new.topic}))

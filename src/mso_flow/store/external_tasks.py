@@ -49,12 +49,12 @@ def sync(
     return new
 
 
-def lock_available(session: Session, topics: list[str], now: datetime, limit: int) -> list[ExternalTask]:
-    """Open tasks of `topics` that no worker holds (never locked, or lock expired) and have retries left."""
+def lock_available(session: Session, topic: str, now: datetime, limit: int) -> list[ExternalTask]:
+    """Open tasks of `topic` that no worker holds (never locked, or lock expired) and have retries left."""
     stmt = (
         select(ExternalTask)
         .where(
-            ExternalTask.topic.in_(topics),
+            ExternalTask.topic == topic,
             ExternalTask.state == OPEN,
             or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at <= now),
             or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),

@@ -54,8 +54,7 @@ def complete(task_id: TaskId, body: ExternalCompleteRequest, caller: CallerDep, 
 @router.post("/{task_id}/failure", response_model=ExternalTaskOut)
 def failure(task_id: TaskId, body: ExternalFailureRequest, caller: CallerDep, services: ServicesDep) -> ExternalTaskOut:
     """Report a failed attempt: the task is fetchable again after `retry_timeout_ms`; retries 0 is an incident."""
-    task = external_tasks.failure(
+    released = external_tasks.failure(
         services, caller, task_id, body.worker_id, body.error_message, body.retries, body.retry_timeout_ms
     )
-    instance = external_tasks.instance_of(services, task)
-    return _out(task, instance)
+    return _out(released.task, released.instance)
