@@ -7,7 +7,7 @@ from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary, En
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
 from mso_flow.schemas.tasks import CommentOut, TaskListItem, TaskOut
 from mso_flow.services.instances import InstanceView
-from mso_flow.services.progress import candidate_roles
+from mso_flow.services.policy import candidate_roles
 from mso_flow.services.tasks import TaskView
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessDefinition, TaskComment
 

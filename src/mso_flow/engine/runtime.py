@@ -9,8 +9,6 @@ stored instance exactly as it was.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +27,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from mso_flow.engine.external import SPEC_CONVERTERS, ExternalServiceTask
-from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.sandbox import create_script_engine
 
 
@@ -116,29 +114,6 @@ def _serializer() -> BpmnWorkflowSerializer:
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
-class SpecCache:
-    """Parsed specs by definition id: each definition version is parsed once per process, never per request."""
-
-    def __init__(self) -> None:
-        self._specs: dict[str, ParsedProcess] = {}
-        self._lock = threading.Lock()
-
-    def get(self, definition_id: str, key: str, load_xml: Callable[[], bytes]) -> ParsedProcess:
-        cached = self._specs.get(definition_id)
-        if cached is not None:
-            return cached
-        with self._lock:
-            cached = self._specs.get(definition_id)
-            if cached is None:
-                parsed = next(p for p in parse_document(load_xml(), definition_id) if p.definition.key == key)
-                self._specs[definition_id] = cached = parsed
-        return cached
-
-    def put(self, definition_id: str, parsed: ParsedProcess) -> None:
-        with self._lock:
-            self._specs[definition_id] = parsed
-
-
 def _element(task: Any) -> tuple[str | None, str | None]:
     spec = getattr(task, "task_spec", None)
     return getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None)
@@ -156,10 +131,9 @@ def _engine_error(err: SpiffWorkflowException) -> EngineError:
 
 
 class ProcessRuntime:
-    """Stateless engine operations over stored instance state; holds only the serializer and spec cache."""
+    """Stateless engine operations over stored instance state and a parsed spec; holds only the serializer."""
 
-    def __init__(self, specs: SpecCache | None = None):
-        self.specs = specs or SpecCache()
+    def __init__(self) -> None:
         self._serializer = _serializer()
 
     def start(self, process: ParsedProcess, variables: dict[str, Any]) -> Step:

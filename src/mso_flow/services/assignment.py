@@ -10,25 +10,19 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import DelegationState
 from mso_flow.services import events as events_service
+from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, ServiceError
-from mso_flow.services.tasks import (
-    TaskView,
-    concurrent_changes_conflict,
-    is_candidate,
-    not_found,
-    require_open,
-    transition,
-    view_of,
-)
+from mso_flow.services.tasks import TaskView, not_found, require_claimable, require_open, transition, view_of
+from mso_flow.services.unit_of_work import InstanceCommand, concurrent_changes_conflict
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store import users as users_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask, ProcessInstance
 
-SUPERVISOR = "supervisor"
 MAX_BULK = 100
 
 
@@ -50,69 +44,64 @@ def _require_target_candidate(session: Session, task: HumanTask, username: str) 
         )
 
 
-def may_supervise(caller: Caller, task: HumanTask) -> bool:
-    """Admins, and supervisors who hold one of the task's candidate roles, may assign it."""
-    return caller.is_admin or (SUPERVISOR in caller.roles and is_candidate(caller, task))
-
-
 def assign(services: Services, caller: Caller, task_id: str, username: str | None, reason: str | None) -> TaskView:
     """Give an open task to `username` (or nobody), replacing any assignee; the target must be a candidate."""
 
-    def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
-        if not may_supervise(caller, task):
+    def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
+        if not policy.may_assign(caller, task):
             raise Forbidden(
                 "not_supervisor",
                 "มอบหมายงานได้เฉพาะผู้ดูแลระบบหรือหัวหน้า (supervisor) ของบทบาทนี้ (admin or the lane's supervisor only)",
             )
         require_open(task)
         if username is not None:
-            _require_target_candidate(session, task, username)
+            _require_target_candidate(command.session, task, username)
         previous = task.assignee
-        tasks_store.set_assignee(session, task, username)
-        task.claimed_at = now if username else None
+        tasks_store.set_assignee(command.session, task, username)
+        task.claimed_at = command.now if username else None
         task.owner = None
         task.delegation_state = None
         data = {"assignee": username, "previous": previous, "reason": reason}
         return [NewEvent("task_assigned", caller.username, task.id, task.element_id, data)]
 
-    return transition(services, task_id, change)[0]
+    return transition(services, caller, task_id, change)
 
 
 def delegate(services: Services, caller: Caller, task_id: str, username: str, reason: str | None) -> TaskView:
     """The assignee hands the task to a delegate and stays its owner until the delegate resolves it."""
 
-    def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
+    def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
         require_open(task)
-        if task.assignee != caller.username:
+        if not policy.may_delegate(caller, task):
             raise Forbidden("not_assignee", "มอบหมายต่อได้เฉพาะผู้รับงาน (only the assignee may delegate)")
         if username == caller.username:
             raise Invalid("delegate_to_self", "มอบหมายงานให้ตนเองไม่ได้ (cannot delegate to yourself)")
-        _target_roles(session, username)
+        _target_roles(command.session, username)
         task.owner = task.owner or caller.username
-        tasks_store.set_assignee(session, task, username)
-        task.delegation_state = "pending"
+        tasks_store.set_assignee(command.session, task, username)
+        task.delegation_state = DelegationState.PENDING
         data = {"owner": task.owner, "delegate": username, "reason": reason}
         return [NewEvent("task_delegated", caller.username, task.id, task.element_id, data)]
 
-    return transition(services, task_id, change)[0]
+    return transition(services, caller, task_id, change)
 
 
 def resolve(services: Services, caller: Caller, task_id: str, reason: str | None) -> TaskView:
     """The delegate gives the task back to its owner."""
 
-    def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
+    def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
         require_open(task)
-        if task.delegation_state != "pending":
+        if task.delegation_state != DelegationState.PENDING:
             raise Conflict("not_delegated", "งานนี้ไม่ได้อยู่ระหว่างการมอบหมาย (task has no pending delegation)")
-        if task.assignee != caller.username and not caller.is_admin:
+        if not policy.may_resolve(caller, task):
             raise Forbidden("not_delegate", "ส่งคืนงานได้เฉพาะผู้รับมอบหมาย (only the delegate may resolve)")
         delegate_name = task.assignee
-        tasks_store.set_assignee(session, task, task.owner)
-        task.delegation_state = "resolved"
+        tasks_store.set_assignee(command.session, task, task.owner)
+        task.delegation_state = DelegationState.RESOLVED
         data = {"owner": task.owner, "delegate": delegate_name, "reason": reason}
         return [NewEvent("task_resolved", caller.username, task.id, task.element_id, data)]
 
-    return transition(services, task_id, change)[0]
+    return transition(services, caller, task_id, change)
 
 
 def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[TaskView]:
@@ -141,12 +130,13 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
         for instance, instance_events in events.values():
             events_service.record(services, session, instance, instance_events, now)
         session.flush()
-        return [view_of(services, locked[task_id][1], locked[task_id][0]) for task_id in dict.fromkeys(task_ids)]
+        return [
+            view_of(services, session, locked[task_id][1], locked[task_id][0]) for task_id in dict.fromkeys(task_ids)
+        ]
 
 
 def _claim_one(session: Session, caller: Caller, task: HumanTask, now: datetime) -> NewEvent | None:
-    if not (caller.is_admin or is_candidate(caller, task)):
-        raise Forbidden("not_candidate", f"งานนี้สำหรับบทบาท {', '.join(task.candidate_roles)} เท่านั้น")
+    require_claimable(caller, task)
     require_open(task)
     if task.assignee == caller.username:
         return None

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy.orm import Session
-
+from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden
-from mso_flow.services.tasks import may_view, not_found, transition
+from mso_flow.services.tasks import not_found, transition
+from mso_flow.services.unit_of_work import InstanceCommand
 from mso_flow.store import comments as store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.models import HumanTask, ProcessInstance, TaskComment
+from mso_flow.store.models import HumanTask, TaskComment
 
 
 def _forbidden() -> Forbidden:
@@ -23,15 +21,15 @@ def add(services: Services, caller: Caller, task_id: str, text: str) -> TaskComm
     """Append a comment by the caller, who must be able to see the task."""
     added: list[TaskComment] = []
 
-    def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
-        if not may_view(caller, task):
+    def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
+        if not policy.may_view_task(caller, task):
             raise _forbidden()
-        comment = store.add(session, task, caller.username, now, text)
+        comment = store.add(command.session, task, caller.username, command.now, text)
         added.append(comment)
         data = {"comment_id": comment.id, "text": text}
         return [NewEvent("task_commented", caller.username, task.id, task.element_id, data)]
 
-    transition(services, task_id, change)
+    transition(services, caller, task_id, change)
     return added[0]
 
 
@@ -41,6 +39,6 @@ def listing(services: Services, caller: Caller, task_id: str, offset: int, limit
         task = tasks_store.get(session, task_id)
         if task is None:
             raise not_found(task_id)
-        if not may_view(caller, task):
+        if not policy.may_view_task(caller, task):
             raise _forbidden()
         return store.listing(session, task_id, offset, limit)

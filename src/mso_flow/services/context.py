@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import Role
 from mso_flow.engine.model import ProcessDef
-from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import ProcessRuntime
 from mso_flow.services.calendar import WorkingCalendar
+from mso_flow.services.repository import Definition, DefinitionRepository
 from mso_flow.settings import Settings
-from mso_flow.store import definitions as definitions_store
 from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.db import Database
 from mso_flow.store.models import ProcessDefinition, Webhook
+
+__all__ = ["SYSTEM", "Caller", "Definition", "Services", "SubscriptionCache", "TokenCache", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -33,13 +34,13 @@ class Caller:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return Role.ADMIN in self.roles
 
     def has_any(self, roles: object) -> bool:
         return self.is_admin or bool(self.roles.intersection(roles))  # type: ignore[arg-type]
 
 
-SYSTEM = Caller("system", frozenset({"admin"}))
+SYSTEM = Caller("system", frozenset({Role.ADMIN}))
 
 
 class TokenCache:
@@ -85,23 +86,10 @@ class SubscriptionCache:
         self._until = None
 
 
-@dataclass(frozen=True)
-class Definition:
-    """An immutable definition version as use cases need it: identity and the process's facts."""
-
-    id: str
-    key: str
-    version: int
-    model: ProcessDef
-
-
 @dataclass
 class Services:
-    """Database, engine runtime, working calendar, clock and the per-process caches of definitions.
-
-    Definition versions never change once deployed, so each service process reads a version's facts and parses
-    its BPMN once, then serves every request from memory.
-    """
+    """Database, engine runtime, working calendar, clock, and the caches of one service process: tokens,
+    webhook subscriptions and the definitions repository (the only cache of definitions and parsed specs)."""
 
     settings: Settings
     db: Database
@@ -110,8 +98,7 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     token_cache: TokenCache = field(default_factory=TokenCache)
     subscriptions: SubscriptionCache = field(default_factory=SubscriptionCache)
-    _definitions: dict[str, Definition] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    definitions: DefinitionRepository = field(default_factory=DefinitionRepository)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -123,37 +110,10 @@ class Services:
         )
 
     def model(self, row: ProcessDefinition) -> ProcessDef:
-        """The deployable facts of a definition row."""
-        return self.remember(row).model
-
-    def remember(self, row: ProcessDefinition) -> Definition:
-        """Cache a definition row that was read anyway."""
-        cached = self._definitions.get(row.id)
-        if cached is None:
-            cached = Definition(row.id, row.key, row.version, ProcessDef.from_dict(row.model))
-            with self._lock:
-                self._definitions[row.id] = cached
-        return cached
+        """The deployable facts of a committed definition row (for views of rows a use case returned)."""
+        return self.definitions.model(row)
 
     def definition(self, definition_id: str) -> Definition:
-        """A definition version by id, read from the database once per service process."""
-        cached = self._definitions.get(definition_id)
-        if cached is not None:
-            return cached
+        """A definition version by id, outside any transaction (inside one, use `definitions.definition`)."""
         with self.db.read() as session:
-            row = definitions_store.by_id(session, definition_id)
-            if row is None:
-                raise LookupError(definition_id)
-            return self.remember(row)
-
-    def process(self, definition_id: str) -> ParsedProcess:
-        """The parsed SpiffWorkflow spec of a definition version (parsed once per service process)."""
-
-        def load() -> bytes:
-            with self.db.read() as session:
-                row = definitions_store.by_id(session, definition_id)
-                if row is None:
-                    raise LookupError(definition_id)
-                return bytes(row.bpmn_xml)
-
-        return self.runtime.specs.get(definition_id, self.definition(definition_id).key, load)
+            return self.definitions.definition(session, definition_id)

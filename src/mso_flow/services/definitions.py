@@ -9,18 +9,19 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import BpmnInvalid, Problem, ProcessDef
 from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.services import policy
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.store import definitions as store
 from mso_flow.store import waits as waits_store
 from mso_flow.store.models import Deployment, ProcessDefinition
 
-DEPLOYER_ROLES = ("designer", "admin")
 MAX_FILES = 200
 
 
@@ -66,7 +67,7 @@ def _parse(files: list[tuple[str, bytes]]) -> tuple[list[_File], list[Problem]]:
 
 def deploy(services: Services, caller: Caller, files: list[tuple[str, bytes]], source: str = "api") -> list[Deployed]:
     """Deploy files all or nothing: a new version for each process whose file changed."""
-    if not caller.has_any(DEPLOYER_ROLES):
+    if not policy.may_deploy(caller):
         raise Forbidden("deployer_required", "ต้องมีบทบาท designer หรือ admin (role designer or admin required)")
     if not files:
         raise Invalid("no_files", "ไม่มีไฟล์ที่จะนำขึ้นระบบ (no files in field `files`)")
@@ -128,7 +129,7 @@ def _store(services: Services, caller: Caller, files: list[_File], source: str) 
                 waits_store.schedule_start_timers(
                     session, key, definition.id, _first_firings(process.definition, now), now
                 )
-                services.runtime.specs.put(definition.id, process)
+                services.definitions.created(session, definition, process)
                 results.append(Deployed(definition, created=True))
     return results
 
@@ -155,21 +156,28 @@ def deploy_directory(services: Services, directory: Path) -> list[Deployed]:
 
 
 def latest(services: Services, key: str) -> tuple[ProcessDefinition, ProcessDef]:
-    with services.db.read() as session:
-        definition = store.latest(session, key)
-    if definition is None:
-        raise NotFound("definition_not_found", f"ไม่พบกระบวนการ {key} (process definition not found)")
+    definition = version(services, key, None)
     return definition, services.model(definition)
 
 
 def version(services: Services, key: str, number: int | None) -> ProcessDefinition:
-    if number is None:
-        return latest(services, key)[0]
+    """Version `number` of `key` (the latest when None)."""
     with services.db.read() as session:
-        definition = store.by_version(session, key, number)
+        return version_in(session, key, number)
+
+
+def version_in(session: Session, key: str, number: int | None) -> ProcessDefinition:
+    """Version `number` of `key` (the latest when None), read in the caller's transaction."""
+    definition = store.latest(session, key) if number is None else store.by_version(session, key, number)
+    if definition is None and number is None:
+        raise _not_found(key)
     if definition is None:
         raise NotFound("definition_not_found", f"ไม่พบกระบวนการ {key} รุ่น {number} (version not found)")
     return definition
+
+
+def _not_found(key: str) -> NotFound:
+    return NotFound("definition_not_found", f"ไม่พบกระบวนการ {key} (process definition not found)")
 
 
 def listing(
@@ -189,7 +197,7 @@ def versions(services: Services, key: str, offset: int, limit: int) -> tuple[lis
     with services.db.read() as session:
         items, total = store.versions(session, key, offset, limit)
     if total == 0:
-        raise NotFound("definition_not_found", f"ไม่พบกระบวนการ {key} (process definition not found)")
+        raise _not_found(key)
     return items, total
 
 

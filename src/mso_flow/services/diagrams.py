@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mso_flow.domain import TaskState
 from mso_flow.rendering.svg import Marks, render_svg
 from mso_flow.services import definitions
 from mso_flow.services.context import Caller, Services
@@ -24,9 +25,9 @@ def instance_svg(services: Services, caller: Caller, instance_id: str) -> bytes:
     assert row is not None  # an instance's definition is never deleted
     marks = Marks()
     for element_id, state, count in states:
-        if state == "open":
+        if state == TaskState.OPEN:
             marks.active.add(element_id)
-        elif state == "completed":
+        elif state == TaskState.COMPLETED:
             marks.completed.add(element_id)
         marks.counts[element_id] = marks.counts.get(element_id, 0) + count
     return render_svg(row.bpmn_xml, marks)

@@ -3,25 +3,23 @@ or report a failure with the retries left. An expired lock frees the task for th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mso_flow.engine.runtime import EngineError, TaskNotReady
+from mso_flow.domain import ExternalTaskState
+from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
-from mso_flow.services.events import record
 from mso_flow.services.forms import require_valid_names
-from mso_flow.services.progress import apply_step, engine_failure
-from mso_flow.services.tasks import concurrent_changes_conflict
+from mso_flow.services.unit_of_work import instance_command
 from mso_flow.store import external_tasks as store
 from mso_flow.store import instances as instances_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import ExternalTask, ProcessInstance
-
-WORKER_ROLES = ("integrator", "admin")
 
 
 @dataclass
@@ -31,7 +29,7 @@ class LockedTask:
 
 
 def _require_worker(caller: Caller) -> None:
-    if not caller.has_any(WORKER_ROLES):
+    if not policy.may_work_external_tasks(caller):
         raise Forbidden("worker_forbidden", "เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
 
 
@@ -57,52 +55,55 @@ def fetch_and_lock(
     return locked
 
 
-def _locked_by(session: Session, task_id: str, worker_id: str, now: datetime) -> tuple[ProcessInstance, ExternalTask]:
-    """The task and its instance, locked (instance first), if `worker_id` holds a live lock on it."""
-    task = store.get(session, task_id)
-    if task is None:
-        raise NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
-    instance = instances_store.lock(session, task.instance_id)
-    task = store.lock_row(session, task_id)
-    assert instance is not None and task is not None
-    if task.state != store.OPEN:
-        raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
-    expired = task.lock_expires_at is None or task.lock_expires_at <= now
-    if task.worker_id != worker_id or expired:
-        raise Conflict(
-            "external_task_not_locked",
-            f"งานภายนอกนี้ไม่ได้ถูกล็อกโดย {worker_id} (not locked by this worker, or the lock expired)",
-            worker_id=None if expired else task.worker_id,
-        )
-    return instance, task
+def _not_found(task_id: str) -> NotFound:
+    return NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+
+
+def _lock_held_by(
+    task_id: str, worker_id: str, now: datetime
+) -> Callable[[Session], tuple[ProcessInstance, ExternalTask] | None]:
+    """Lock the task's instance, then the task, if `worker_id` holds a live lock on it."""
+
+    def lock(session: Session) -> tuple[ProcessInstance, ExternalTask] | None:
+        task = store.get(session, task_id)
+        if task is None:
+            return None
+        instance = instances_store.lock(session, task.instance_id)
+        task = store.lock_row(session, task_id)
+        assert instance is not None and task is not None
+        if task.state != ExternalTaskState.OPEN:
+            raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
+        expired = task.lock_expires_at is None or task.lock_expires_at <= now
+        if task.worker_id != worker_id or expired:
+            raise Conflict(
+                "external_task_not_locked",
+                f"งานภายนอกนี้ไม่ได้ถูกล็อกโดย {worker_id} (not locked by this worker, or the lock expired)",
+                worker_id=None if expired else task.worker_id,
+            )
+        return instance, task
+
+    return lock
+
+
+def _no_longer_ready() -> Conflict:
+    return Conflict("external_task_not_open", "งานภายนอกนี้ไม่พร้อมแล้ว (no longer ready)")
 
 
 def complete(services: Services, caller: Caller, task_id: str, worker_id: str, variables: dict[str, Any]) -> None:
     """Complete a locked task with the worker's `variables` and run the instance to its next wait state."""
     _require_worker(caller)
     require_valid_names(variables)
-    with concurrent_changes_conflict(), services.db.write() as session:
-        now = services.clock()
-        instance, task = _locked_by(session, task_id, worker_id, now)
-        definition = services.definition(instance.definition_id)
-        try:
-            step = services.runtime.complete(
-                services.process(definition.id), instance.engine_state, task_id, variables, external=True
-            )
-        except EngineError as err:
-            raise engine_failure(err) from None
-        except TaskNotReady:
-            raise Conflict("external_task_not_open", "งานภายนอกนี้ไม่พร้อมแล้ว (no longer ready)") from None
-        task.state, task.completed_at, task.lock_expires_at = "completed", now, None
-        task.version += 1
-        event = NewEvent(
-            "external_task_completed",
-            caller.username,
-            task_id,
-            task.element_id,
-            {"worker_id": worker_id, "variables": variables},
+    lock = _lock_held_by(task_id, worker_id, services.clock())
+    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
+        data = {"worker_id": worker_id, "variables": variables}
+        event = NewEvent("external_task_completed", caller.username, task_id, task.element_id, data)
+        command.advance(
+            lambda runtime, process, state: runtime.complete(process, state, task_id, variables, external=True),
+            [event],
+            not_ready=_no_longer_ready,
         )
-        apply_step(services, session, instance, definition, step, caller.username, now, [event])
+        task.state, task.completed_at, task.lock_expires_at = ExternalTaskState.COMPLETED, command.now, None
+        task.version += 1
 
 
 def failure(
@@ -117,14 +118,12 @@ def failure(
     """Release a locked task after a failed attempt: fetchable again after `retry_timeout_ms` while `retries`
     remain; with 0 retries it becomes an incident (audited) that no worker fetches."""
     _require_worker(caller)
-    with concurrent_changes_conflict(), services.db.write() as session:
-        now = services.clock()
-        instance, task = _locked_by(session, task_id, worker_id, now)
+    lock = _lock_held_by(task_id, worker_id, services.clock())
+    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
         task.retries, task.error_message, task.worker_id = retries, error_message, None
-        task.lock_expires_at = now + timedelta(milliseconds=retry_timeout_ms)
+        task.lock_expires_at = command.now + timedelta(milliseconds=retry_timeout_ms)
         task.version += 1
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}
-        failed = NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)
-        record(services, session, instance, [failed], now)
-        session.flush()
-        return LockedTask(task, instance)
+        command.record([NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)])
+        command.session.flush()
+        return LockedTask(task, command.instance)

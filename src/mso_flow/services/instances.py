@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mso_flow.engine.model import ProcessDef
-from mso_flow.engine.runtime import EngineError, Step
-from mso_flow.services import definitions
-from mso_flow.services.context import Caller, Definition, Services
-from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
+from mso_flow.services import definitions, policy
+from mso_flow.services.context import Caller, Services
+from mso_flow.services.errors import Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
-from mso_flow.services.progress import apply_step, candidate_roles, engine_failure
+from mso_flow.services.unit_of_work import instance_command, lock_instance, start_instance
 from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import ChainCheck, NewEvent
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
 
-START_ROLES = ("integrator", "admin")
-OVERSIGHT_ROLES = ("admin", "integrator", "designer")
-STATES = ("running", "completed", "cancelled", "suspended", "failed")
+STATES = tuple(InstanceState)
 
 
 @dataclass
@@ -35,23 +30,8 @@ class InstanceView:
     active_tasks: list[HumanTask]
 
 
-def process_roles(model: ProcessDef) -> set[str]:
-    """Every staff role that works some task of the process."""
-    roles: set[str] = set()
-    for task in model.user_tasks:
-        roles.update(candidate_roles(model, task, task.lane))
-    return roles
-
-
-def _may_view(caller: Caller, model: ProcessDef) -> bool:
-    return caller.has_any(OVERSIGHT_ROLES) or bool(caller.roles & process_roles(model))
-
-
-def _first_lane_roles(model: ProcessDef) -> set[str]:
-    if not model.lanes:
-        return set()
-    lane = model.lanes[0]
-    return set(model.lane_roles.get(lane) or (lane,))
+def _forbidden() -> Forbidden:
+    return Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
 
 
 def start(
@@ -59,100 +39,41 @@ def start(
 ) -> InstanceView:
     """Start the latest version of `key` and run it to its first wait state."""
     row, model = definitions.latest(services, key)
-    definition = services.remember(row)
-    if not (caller.has_any(START_ROLES) or caller.roles & _first_lane_roles(model)):
+    if not policy.may_start(caller, model):
         raise Forbidden(
             "start_forbidden",
             "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the process's first lane, required)",
         )
     require_valid_names(variables)
-    try:
-        step = services.runtime.start(services.process(definition.id), variables)
-    except EngineError as err:
-        raise engine_failure(err) from None
-    started = {"business_key": business_key, "definition_id": definition.id, "variables": variables}
-    return persist_started(services, definition, business_key, step, caller.username, started)
-
-
-def persist_started(
-    services: Services,
-    definition: Definition,
-    business_key: str | None,
-    step: Step,
-    actor: str,
-    started: dict[str, Any],
-) -> InstanceView:
-    """Store a new instance from the engine's first step; a running instance with the same business key
-    makes it a 409 naming that instance (race-free: a unique index backs the check)."""
-    try:
-        with services.db.write() as session:
-            if business_key:
-                _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
-            return insert_started(services, session, definition, business_key, step, actor, started)
-    except IntegrityError:
-        if not business_key:
-            raise
-        with services.db.read() as session:
-            _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
-        raise
-
-
-def insert_started(
-    services: Services,
-    session: Session,
-    definition: Definition,
-    business_key: str | None,
-    step: Step,
-    actor: str,
-    started: dict[str, Any],
-) -> InstanceView:
-    """Add a new instance, its first tasks and its audit trail in the caller's transaction."""
-    now = services.clock()
-    instance = ProcessInstance(
-        id=str(uuid.uuid4()),
-        definition_id=definition.id,
-        definition_key=definition.key,
-        definition_version=definition.version,
-        business_key=business_key,
-        state="running",
-        engine_state=step.state,
-        variables=step.variables,
-        started_at=now,
-        started_by=actor,
-        audit_seq=0,
-        audit_head="",
+    started = {"business_key": business_key, "definition_id": row.id, "variables": variables}
+    outcome = start_instance(
+        services,
+        row.id,
+        business_key,
+        caller.username,
+        lambda runtime, process: runtime.start(process, variables),
+        started,
     )
-    store.add(session, instance)
-    event = NewEvent("instance_started", actor, data=started)
-    return InstanceView(instance, apply_step(services, session, instance, definition, step, actor, now, [event]))
-
-
-def _refuse_duplicate(existing: ProcessInstance | None, business_key: str) -> None:
-    if existing is not None:
-        raise Conflict(
-            "duplicate_business_key",
-            f"มีกระบวนการที่ใช้เลขอ้างอิง {business_key} กำลังดำเนินการอยู่ (an instance with this business key is running)",
-            instance_id=existing.id,
-        )
+    return InstanceView(outcome.instance, outcome.open_tasks)
 
 
 def _instance_not_found(instance_id: str) -> NotFound:
     return NotFound("instance_not_found", f"ไม่พบกระบวนการที่ดำเนินการ {instance_id} (instance not found)")
 
 
-def _authorize_view(services: Services, caller: Caller, instance: ProcessInstance) -> None:
-    if not _may_view(caller, services.definition(instance.definition_id).model):
-        raise Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
+def _authorize_view(services: Services, session: Session, caller: Caller, instance: ProcessInstance) -> None:
+    if not policy.may_view_instance(caller, services.definitions.definition(session, instance.definition_id).model):
+        raise _forbidden()
 
 
 def load_instance(services: Services, caller: Caller, instance_id: str) -> ProcessInstance:
     """The instance, if the caller may see it (404 unknown, 403 no role in its process)."""
     with services.db.read() as session:
         instance = store.get(session, instance_id)
-    if instance is None:
-        raise _instance_not_found(instance_id)
-    _authorize_view(services, caller, instance)
-    return instance
+        if instance is None:
+            raise _instance_not_found(instance_id)
+        _authorize_view(services, session, caller, instance)
+        return instance
 
 
 def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
@@ -160,7 +81,7 @@ def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
         instance = store.get(session, instance_id)
         if instance is None:
             raise _instance_not_found(instance_id)
-        _authorize_view(services, caller, instance)
+        _authorize_view(services, session, caller, instance)
         return InstanceView(instance, tasks_store.open_for_instance(session, instance.id))
 
 
@@ -175,12 +96,12 @@ def listing(
 ) -> tuple[list[InstanceView], int]:
     if state and state not in STATES:
         raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(STATES)}")
-    if not caller.has_any(OVERSIGHT_ROLES):
+    if not policy.oversees_instances(caller):
         if key is None:
             raise Invalid("key_required", "โปรดระบุ key ของกระบวนการ (staff must filter by process key)")
         _, model = definitions.latest(services, key)
-        if not _may_view(caller, model):
-            raise Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
+        if not policy.may_view_instance(caller, model):
+            raise _forbidden()
     with services.db.read() as session:
         items, total = store.listing(session, offset, limit, key=key, state=state, business_key=business_key)
         return [InstanceView(i, tasks_store.open_for_instance(session, i.id)) for i in items], total
@@ -189,24 +110,24 @@ def listing(
 def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
     instance = load_instance(services, caller, instance_id)
-    if not (caller.is_admin or ("integrator" in caller.roles and instance.started_by == caller.username)):
+    if not policy.may_cancel(caller, instance):
         raise Forbidden(
             "cancel_forbidden",
             "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the integrator that started it)",
         )
-    now = services.clock()
-    with services.db.write() as session:
-        instance = store.lock(session, instance_id)  # type: ignore[assignment]
-        if instance.state not in ("running", "suspended"):
-            raise Conflict("instance_not_running", f"กระบวนการนี้อยู่ในสถานะ {instance.state} แล้ว (not running)")
-        definition = services.definition(instance.definition_id)
-        step = services.runtime.cancel(services.process(definition.id), instance.engine_state)
-        instance.state = "cancelled"
-        instance.ended_at = now
+    lock = lock_instance(instance_id)
+    with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
+        cancelled = NewEvent("instance_cancelled", caller.username, data={"reason": reason})
+        outcome = command.advance(
+            lambda runtime, process, state: runtime.cancel(process, state),
+            after=[cancelled],
+            allowed=ACTIVE_INSTANCE_STATES,
+        )
+        instance = outcome.instance
+        instance.state = InstanceState.CANCELLED
+        instance.ended_at = command.now
         instance.ended_by = caller.username
         instance.end_reason = reason
-        cancelled = NewEvent("instance_cancelled", caller.username, data={"reason": reason})
-        apply_step(services, session, instance, definition, step, caller.username, now, [], after=[cancelled])
         return InstanceView(instance, [])
 
 
@@ -216,7 +137,7 @@ def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainC
         instance = store.get(session, instance_id)
         if instance is None:
             raise _instance_not_found(instance_id)
-        _authorize_view(services, caller, instance)
+        _authorize_view(services, session, caller, instance)
         events = audit_store.all_events(session, instance_id)
         return audit_store.verify_chain(events, instance.audit_seq, instance.audit_head)
 

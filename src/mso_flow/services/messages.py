@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mso_flow.engine.runtime import EngineError
+from mso_flow.domain import InstanceState
+from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
-from mso_flow.services.instances import persist_started
-from mso_flow.services.progress import apply_step, engine_failure
-from mso_flow.services.tasks import concurrent_changes_conflict
+from mso_flow.services.unit_of_work import instance_command, lock_instance, start_instance
 from mso_flow.store import definitions as definitions_store
-from mso_flow.store import instances as instances_store
 from mso_flow.store import waits as waits_store
 from mso_flow.store.audit import NewEvent
-
-SENDER_ROLES = ("integrator", "admin")
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,7 @@ def send(
 ) -> Correlation:
     """Deliver message `name` to the instance waiting for it (by id or business key); with none waiting, start
     the process whose start event catches it; with no receiver at all, 404."""
-    if not caller.has_any(SENDER_ROLES):
+    if not policy.may_send_messages(caller):
         raise Forbidden("send_forbidden", "ส่งข้อความได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
     require_valid_names(variables)
     if instance_id is None:
@@ -60,28 +56,24 @@ def send(
         if not waiting:
             return _start(services, caller, name, business_key, variables)
         instance_id = waiting[0]
-    with concurrent_changes_conflict():
-        _deliver(services, caller, name, instance_id, variables)
+    _deliver(services, caller, name, instance_id, variables)
     return Correlation(instance_id, started=False)
 
 
 def _deliver(services: Services, caller: Caller, name: str, instance_id: str, variables: dict[str, Any]) -> None:
-    with services.db.write() as session:
-        instance = instances_store.lock(session, instance_id)
-        if instance is None or instance.state != "running" or not waits_store.is_waiting(session, instance_id, name):
+    lock = lock_instance(instance_id)
+    with instance_command(services, caller.username, lock, lambda: _nobody_waits(name)) as (command, _):
+        if command.instance.state != InstanceState.RUNNING or not waits_store.is_waiting(
+            command.session, instance_id, name
+        ):
             raise _nobody_waits(name)
-        definition = services.definition(instance.definition_id)
+        event = NewEvent("message_correlated", caller.username, data={"message": name, "variables": variables})
         try:
-            step = services.runtime.send_message(
-                services.process(definition.id), instance.engine_state, name, variables
+            command.advance(
+                lambda runtime, process, state: runtime.send_message(process, state, name, variables), [event]
             )
-        except EngineError as err:
-            raise engine_failure(err) from None
         except LookupError:
             raise _nobody_waits(name) from None
-        now = services.clock()
-        event = NewEvent("message_correlated", caller.username, data={"message": name, "variables": variables})
-        apply_step(services, session, instance, definition, step, caller.username, now, [event])
 
 
 def _start(
@@ -97,11 +89,14 @@ def _start(
             f"ข้อความ {name} เริ่มได้หลายกระบวนการ (several processes start with this message)",
             keys=sorted(k for _, k in starters),
         )
-    definition = services.definition(starters[0][0])
-    try:
-        step = services.runtime.start_by_message(services.process(definition.id), name, variables)
-    except EngineError as err:
-        raise engine_failure(err) from None
-    started = {"business_key": business_key, "definition_id": definition.id, "message": name, "variables": variables}
-    view = persist_started(services, definition, business_key, step, caller.username, started)
-    return Correlation(view.instance.id, started=True)
+    definition_id = starters[0][0]
+    started = {"business_key": business_key, "definition_id": definition_id, "message": name, "variables": variables}
+    outcome = start_instance(
+        services,
+        definition_id,
+        business_key,
+        caller.username,
+        lambda runtime, process: runtime.start_by_message(process, name, variables),
+        started,
+    )
+    return Correlation(outcome.instance.id, started=True)

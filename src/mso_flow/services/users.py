@@ -8,12 +8,12 @@ import secrets
 
 from sqlalchemy.exc import IntegrityError
 
+from mso_flow.services import policy
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid
 from mso_flow.store import users as store
 from mso_flow.store.models import User
 
-BUILTIN_ROLES = ("admin", "designer", "integrator")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 
 
@@ -39,7 +39,7 @@ def authenticate(services: Services, token: str) -> Caller | None:
 
 
 def require_admin(caller: Caller) -> None:
-    if not caller.is_admin:
+    if not policy.may_manage_users(caller):
         raise Forbidden("admin_required", "ต้องเป็นผู้ดูแลระบบ (admin role required)")
 
 

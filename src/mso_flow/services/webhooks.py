@@ -10,20 +10,20 @@ from datetime import timedelta
 
 import httpx
 
+from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid, NotFound
 from mso_flow.services.events import WEBHOOK_EVENTS
 from mso_flow.store import webhooks as store
 from mso_flow.store.models import Webhook, WebhookDelivery
 
-MANAGER_ROLES = ("integrator", "admin")
 EVENT_NAMES = frozenset(WEBHOOK_EVENTS.values()) | {"*"}
 LEASE = timedelta(seconds=60)
 log = logging.getLogger(__name__)
 
 
 def _require_manager(caller: Caller) -> None:
-    if not caller.has_any(MANAGER_ROLES):
+    if not policy.may_manage_webhooks(caller):
         raise Forbidden("webhook_forbidden", "จัดการ webhook ได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
 
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import ExternalTaskState
 from mso_flow.store.models import ExternalTask, ProcessInstance
 
-OPEN = "open"
+OPEN = ExternalTaskState.OPEN
 
 
 def sync(
@@ -29,7 +30,7 @@ def sync(
         session.execute(
             update(ExternalTask)
             .where(ExternalTask.id.in_(gone))
-            .values(state="cancelled", completed_at=now, worker_id=None, lock_expires_at=None)
+            .values(state=ExternalTaskState.CANCELLED, completed_at=now, worker_id=None, lock_expires_at=None)
             .execution_options(synchronize_session=False)
         )
     new = [task_id for task_id in wanted if task_id not in stored]

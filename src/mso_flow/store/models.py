@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mso_flow.domain import ACTIVE_INSTANCE_STATES
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -56,7 +58,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
 
 
-ACTIVE_STATES = ("running", "suspended")
+ACTIVE_STATES = ACTIVE_INSTANCE_STATES
 
 
 class User(Base):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import InstanceState, TaskState
 from mso_flow.store.models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
 
 
@@ -85,7 +86,7 @@ def step_stats(session: Session, period: Period) -> list[DurationStats]:
     """Per process and step: completed tasks, median and p90 of created → completed, share done by due time."""
     duration = seconds_between(HumanTask.created_at, HumanTask.completed_at, session.get_bind().dialect.name)
     group = (HumanTask.definition_key, HumanTask.element_id)
-    conditions = [HumanTask.state == "completed", *_unit_filter(HumanTask.definition_id, period.unit)]
+    conditions = [HumanTask.state == TaskState.COMPLETED, *_unit_filter(HumanTask.definition_id, period.unit)]
     if period.key:
         conditions.append(HumanTask.definition_key == period.key)
     if period.start:
@@ -108,7 +109,7 @@ def instance_stats(session: Session, period: Period) -> list[DurationStats]:
     """Per process: completed instances, median and p90 of start → end, share with every task on time."""
     pi = ProcessInstance
     duration = seconds_between(pi.started_at, pi.ended_at, session.get_bind().dialect.name)
-    conditions = [pi.state == "completed", *_unit_filter(pi.definition_id, period.unit)]
+    conditions = [pi.state == InstanceState.COMPLETED, *_unit_filter(pi.definition_id, period.unit)]
     if period.key:
         conditions.append(pi.definition_key == period.key)
     if period.start:
@@ -117,7 +118,7 @@ def instance_stats(session: Session, period: Period) -> list[DurationStats]:
         conditions.append(pi.ended_at < period.end)
     late = exists().where(
         HumanTask.instance_id == pi.id,
-        HumanTask.state == "completed",
+        HumanTask.state == TaskState.COMPLETED,
         HumanTask.due_at.is_not(None),
         HumanTask.completed_at > HumanTask.due_at,
     )
@@ -137,7 +138,7 @@ def overdue_by_unit(session: Session, now: datetime, unit: str | None = None) ->
     stmt = (
         select(func.coalesce(ProcessDefinition.unit, ""), func.count(), overdue)
         .join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
-        .where(HumanTask.state == "open")
+        .where(HumanTask.state == TaskState.OPEN)
         .group_by(ProcessDefinition.unit)
         .order_by(ProcessDefinition.unit)
     )

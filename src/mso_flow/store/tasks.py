@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Subquery, and_, delete, exists, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import TaskState
 from mso_flow.store.models import HumanTask, TaskCandidate
 from mso_flow.store.paging import page
 
-OPEN = "open"
+OPEN = TaskState.OPEN
 
 
 def get(session: Session, task_id: str, refresh: bool = False) -> HumanTask | None:
@@ -66,7 +67,7 @@ def cancel(session: Session, task_ids: list[str], at: datetime, by: str | None) 
     session.execute(
         update(HumanTask)
         .where(HumanTask.id.in_(task_ids), HumanTask.state == OPEN)
-        .values(state="cancelled", completed_at=at, completed_by=by, version=HumanTask.version + 1)
+        .values(state=TaskState.CANCELLED, completed_at=at, completed_by=by, version=HumanTask.version + 1)
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))

@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import TimerKind, TimerState
 from mso_flow.store.models import MessageWait, ProcessDefinition, ProcessInstance, Timer
 
-WAITING = "waiting"
+WAITING = TimerState.WAITING
 
 
 def sync_timers(
@@ -28,7 +29,7 @@ def sync_timers(
         session.execute(
             update(Timer)
             .where(Timer.id.in_(gone))
-            .values(state="cancelled")
+            .values(state=TimerState.CANCELLED)
             .execution_options(synchronize_session=False)
         )
     new = [
@@ -37,7 +38,7 @@ def sync_timers(
             "instance_id": instance.id,
             "definition_id": instance.definition_id,
             "element_id": element_id,
-            "kind": "event",
+            "kind": TimerKind.EVENT,
             "due_at": due_at,
             "state": WAITING,
             "created_at": now,
@@ -104,7 +105,7 @@ def is_waiting(session: Session, instance_id: str, name: str) -> bool:
     return session.scalar(stmt) is not None
 
 
-START = "start"
+START = TimerKind.START
 
 
 def schedule_start_timers(
@@ -115,7 +116,7 @@ def schedule_start_timers(
     session.execute(
         update(Timer)
         .where(Timer.kind == START, Timer.state == WAITING, Timer.definition_id.in_(older))
-        .values(state="cancelled")
+        .values(state=TimerState.CANCELLED)
         .execution_options(synchronize_session=False)
     )
     for element_id, due_at in firings:
@@ -157,6 +158,6 @@ def fired_count(session: Session, definition_id: str, element_id: str) -> int:
         Timer.kind == START,
         Timer.definition_id == definition_id,
         Timer.element_id == element_id,
-        Timer.state == "fired",
+        Timer.state == TimerState.FIRED,
     )
     return int(session.scalar(stmt) or 0)

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import DeliveryState
 from mso_flow.store.models import Webhook, WebhookDelivery
 from mso_flow.store.paging import page
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+PENDING, DELIVERED, FAILED = DeliveryState.PENDING, DeliveryState.DELIVERED, DeliveryState.FAILED
 
 
 def add(session: Session, webhook: Webhook) -> None:

@@ -1,0 +1,87 @@
+"""The names MSO Flow's layers share: built-in roles and the states of instances, tasks, timers, deliveries and
+external tasks.
+
+A leaf module (it imports nothing of MSO Flow), so `api`, `services`, `engine` and `store` may all use it. Every
+value equals the string stored in the database and shown in the API, so these enums change neither: a
+`StrEnum` compares equal to its string and serialises as it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Roles the service itself knows; every other role is a staff role named by a process's lanes."""
+
+    ADMIN = "admin"
+    DESIGNER = "designer"
+    INTEGRATOR = "integrator"
+    SUPERVISOR = "supervisor"
+
+
+BUILT_IN_ROLES = frozenset(Role)
+# Who sees every task (to follow up on any of them) and who sees every instance (also designers, to see how
+# their processes run).
+TASK_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR})
+INSTANCE_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.DESIGNER})
+# Systems that start processes, send messages, work external tasks and subscribe to webhooks.
+SYSTEM_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR})
+DEPLOYER_ROLES = frozenset({Role.ADMIN, Role.DESIGNER})
+
+
+class InstanceState(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    SUSPENDED = "suspended"
+    FAILED = "failed"
+
+
+ACTIVE_INSTANCE_STATES = (InstanceState.RUNNING, InstanceState.SUSPENDED)
+
+
+class TaskState(StrEnum):
+    """A human task's state."""
+
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class DelegationState(StrEnum):
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+class TimerState(StrEnum):
+    WAITING = "waiting"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class TimerKind(StrEnum):
+    EVENT = "event"  # a timer event an instance waits at (boundary or intermediate)
+    START = "start"  # a timer start event of a definition
+
+
+class DeliveryState(StrEnum):
+    """A webhook delivery's state."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class ExternalTaskState(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class DefinitionSource(StrEnum):
+    """Where a definition version came from (see docs/architecture.md, "Deploying at start-up")."""
+
+    FILE = "file"  # a file of the `bpmn/` directory, deployed at start-up
+    API = "api"  # POST /api/v1/deployments (or the CLI acting as a designer)

@@ -1,0 +1,114 @@
+"""The definitions repository: a definition version's facts and its parsed SpiffWorkflow spec, read through the
+caller's session and cached once per service process.
+
+Definition versions never change once deployed, so each service process reads a version's facts and parses its
+BPMN once. Two rules keep the cache true:
+- every read goes through the session of the caller's transaction (a use case never opens a second session
+  inside its write transaction);
+- what a session reads or creates enters the cache only when that session's transaction commits, so a
+  deployment that rolls back leaves nothing behind (its ids would otherwise be reused by the next deployment).
+Within one transaction, what it read is kept on the session, so it is read and parsed once there too.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from mso_flow.engine.model import ProcessDef
+from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.store import definitions as store
+from mso_flow.store.models import ProcessDefinition
+
+_PENDING = "mso_flow.definitions"
+
+
+@dataclass(frozen=True)
+class Definition:
+    """An immutable definition version as use cases need it: identity and the process's facts."""
+
+    id: str
+    key: str
+    version: int
+    model: ProcessDef
+
+
+class DefinitionNotFound(LookupError):
+    """No definition version has this id (an instance's definition is never deleted, so a caller's bug)."""
+
+
+class DefinitionRepository:
+    """Definition versions by id: facts (`Definition`) and parsed specs (`ParsedProcess`)."""
+
+    def __init__(self) -> None:
+        self._definitions: dict[str, Definition] = {}
+        self._specs: dict[str, ParsedProcess] = {}
+        self._lock = threading.Lock()
+
+    def definition(self, session: Session, definition_id: str) -> Definition:
+        """A definition version's facts, read with `session` unless cached."""
+        found = self._definitions.get(definition_id) or self._pending(session)[0].get(definition_id)
+        if found is not None:
+            return found
+        row = store.by_id(session, definition_id)
+        if row is None:
+            raise DefinitionNotFound(definition_id)
+        return self.of_row(session, row)
+
+    def of_row(self, session: Session, row: ProcessDefinition) -> Definition:
+        """The facts of a row the caller read anyway (cached when `session` commits)."""
+        found = self._definitions.get(row.id)
+        if found is None:
+            found = Definition(row.id, row.key, row.version, ProcessDef.from_dict(row.model))
+            self._pending(session)[0][row.id] = found
+        return found
+
+    def model(self, row: ProcessDefinition) -> ProcessDef:
+        """The facts of a committed row, outside any transaction (views of rows a use case returned)."""
+        found = self._definitions.get(row.id)
+        if found is None:
+            found = Definition(row.id, row.key, row.version, ProcessDef.from_dict(row.model))
+            with self._lock:
+                self._definitions[row.id] = found
+        return found.model
+
+    def process(self, session: Session, definition_id: str) -> ParsedProcess:
+        """A definition version's parsed spec, parsed once (cached when `session` commits)."""
+        found = self._specs.get(definition_id) or self._pending(session)[1].get(definition_id)
+        if found is not None:
+            return found
+        row = store.by_id(session, definition_id)
+        if row is None:
+            raise DefinitionNotFound(definition_id)
+        parsed = next(p for p in parse_document(bytes(row.bpmn_xml), row.id) if p.definition.key == row.key)
+        self._pending(session)[1][definition_id] = parsed
+        return parsed
+
+    def created(self, session: Session, row: ProcessDefinition, parsed: ParsedProcess) -> None:
+        """A version this transaction deployed: cached, already parsed, if and when it commits."""
+        definitions, specs = self._pending(session)
+        definitions[row.id] = Definition(row.id, row.key, row.version, parsed.definition)
+        specs[row.id] = parsed
+
+    def _pending(self, session: Session) -> tuple[dict[str, Definition], dict[str, ParsedProcess]]:
+        pending: tuple[dict[str, Definition], dict[str, ParsedProcess]] | None = session.info.get(_PENDING)
+        if pending is None:
+            pending = ({}, {})
+            session.info[_PENDING] = pending
+            event.listen(session, "after_commit", self._publish, once=True)
+            event.listen(session, "after_rollback", _forget, once=True)
+        return pending
+
+    def _publish(self, session: Session) -> None:
+        definitions, specs = session.info.pop(_PENDING, ({}, {}))
+        with self._lock:
+            self._definitions.update(definitions)
+            self._specs.update(specs)
+
+
+def _forget(session: Session, *_: Any) -> None:
+    session.info.pop(_PENDING, None)
