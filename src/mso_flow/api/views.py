@@ -36,6 +36,7 @@ def definition_summary(definition: ProcessDefinition, model: ProcessDef) -> Defi
         deployed_by=definition.deployed_by,
         sha256=definition.sha256,
         lanes=list(model.lanes),
+        source=definition.source,
     )
 
 

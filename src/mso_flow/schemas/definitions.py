@@ -40,6 +40,7 @@ class DefinitionSummary(BaseModel):
     deployed_by: str
     sha256: str
     lanes: list[str]
+    source: str = Field(default="api", description="file (deployed from bpmn/ at start-up) | api")
 
 
 class DefinitionDetail(DefinitionSummary):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import DefinitionSource
 from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import BpmnInvalid, Problem, ProcessDef
@@ -23,6 +25,7 @@ from mso_flow.store import waits as waits_store
 from mso_flow.store.models import Deployment, ProcessDefinition
 
 MAX_FILES = 200
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,11 +64,16 @@ def _parse(files: list[tuple[str, bytes]]) -> tuple[list[_File], list[Problem]]:
             if key in seen:
                 problems.append(Problem(name, None, key, f"process id {key} is also defined in {seen[key]}"))
             seen[key] = name
-        parsed.append(_File(name, xml, hashlib.sha256(xml).hexdigest(), processes))
+        parsed.append(_File(name, xml, _sha256(xml), processes))
     return parsed, problems
 
 
-def deploy(services: Services, caller: Caller, files: list[tuple[str, bytes]], source: str = "api") -> list[Deployed]:
+def deploy(
+    services: Services,
+    caller: Caller,
+    files: list[tuple[str, bytes]],
+    source: DefinitionSource = DefinitionSource.API,
+) -> list[Deployed]:
     """Deploy files all or nothing: a new version for each process whose file changed."""
     if not policy.may_deploy(caller):
         raise Forbidden("deployer_required", "ต้องมีบทบาท designer หรือ admin (role designer or admin required)")
@@ -89,7 +97,7 @@ def deploy(services: Services, caller: Caller, files: list[tuple[str, bytes]], s
         ) from None
 
 
-def _store(services: Services, caller: Caller, files: list[_File], source: str) -> list[Deployed]:
+def _store(services: Services, caller: Caller, files: list[_File], source: DefinitionSource) -> list[Deployed]:
     results: list[Deployed] = []
     now = services.clock()
     with services.db.write() as session:
@@ -124,6 +132,7 @@ def _store(services: Services, caller: Caller, files: list[_File], source: str) 
                     deployment_id=deployment.id,
                     deployed_at=now,
                     deployed_by=caller.username,
+                    source=source,
                 )
                 store.add(session, definition)
                 waits_store.schedule_start_timers(
@@ -140,19 +149,57 @@ def _first_firings(model: ProcessDef, now: datetime) -> list[tuple[str, datetime
 
 
 def deploy_directory(services: Services, directory: Path) -> list[Deployed]:
-    """Deploy every `.bpmn` file under `directory` that changed since the last deployment."""
-    paths = sorted(directory.rglob("*.bpmn"))
+    """Deploy the `.bpmn` files under `directory` (the service's `bpmn/`) at start-up, never over a designer.
+
+    The rule: a file is deployed when its content differs from the last version deployed *from that file*
+    (its path relative to `directory`); a version deployed through the API after it stays the latest until the
+    file changes again. Each such disagreement is logged as a WARNING naming the key, the file and both
+    versions, at every start.
+    """
+    files = [(str(path.relative_to(directory)), path.read_bytes()) for path in sorted(directory.rglob("*.bpmn"))]
     with services.db.read() as session:
-        known = store.latest_file_hashes(session)
-    changed = []
-    for path in paths:
-        xml = path.read_bytes()
-        name = str(path.relative_to(directory))
-        if (name, hashlib.sha256(xml).hexdigest()) not in known:
-            changed.append((name, xml))
+        last = store.last_from_files(session)
+        changed = [(name, xml) for name, xml in files if name not in last or last[name].sha256 != _sha256(xml)]
+        kept = [last[name] for name, xml in files if name in last and last[name].sha256 == _sha256(xml)]
+        latest = store.latest_by_keys(session, [row.key for row in kept])
+    for row in kept:
+        current = latest.get(row.key)
+        if current is not None and current.version > row.version and current.sha256 != row.sha256:
+            log.warning(
+                "process %s: %s is unchanged since it was deployed as version %d; version %d deployed through "
+                "the API by %s stays the latest until the file changes",
+                row.key,
+                row.file_name,
+                row.version,
+                current.version,
+                current.deployed_by,
+            )
     if not changed:
         return []
-    return deploy(services, SYSTEM, changed, source="startup")
+    deployed = deploy(services, SYSTEM, changed, source=DefinitionSource.FILE)
+    _warn_replaced(services, [d.definition for d in deployed if d.created and d.definition.version > 1])
+    return deployed
+
+
+def _sha256(xml: bytes) -> str:
+    return hashlib.sha256(xml).hexdigest()
+
+
+def _warn_replaced(services: Services, created: list[ProcessDefinition]) -> None:
+    """Log the versions deployed through the API that a changed file has just replaced as the latest."""
+    with services.db.read() as session:
+        for row in created:
+            previous = store.by_version(session, row.key, row.version - 1)
+            if previous is not None and previous.source == DefinitionSource.API:
+                log.warning(
+                    "process %s: %s changed and is deployed as version %d, replacing version %d deployed through "
+                    "the API by %s",
+                    row.key,
+                    row.file_name,
+                    row.version,
+                    previous.version,
+                    previous.deployed_by,
+                )
 
 
 def latest(services: Services, key: str) -> tuple[ProcessDefinition, ProcessDef]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import DefinitionSource
 from mso_flow.store.models import Deployment, ProcessDefinition
 from mso_flow.store.paging import page
 
@@ -59,10 +60,27 @@ def versions(session: Session, key: str, offset: int, limit: int) -> tuple[list[
     return page(session, stmt.order_by(ProcessDefinition.version.desc()), offset, limit)
 
 
-def latest_file_hashes(session: Session) -> set[tuple[str, str]]:
-    """(file name, sha256) of the latest version of every key."""
-    rows = session.execute(_latest_versions().with_only_columns(ProcessDefinition.file_name, ProcessDefinition.sha256))
-    return {(name, sha) for name, sha in rows}
+def last_from_files(session: Session) -> dict[str, ProcessDefinition]:
+    """The last version deployed from each file of the `bpmn/` directory, by file name (relative path)."""
+    newest = (
+        select(ProcessDefinition.file_name, func.max(ProcessDefinition.deployed_at).label("at"))
+        .where(ProcessDefinition.source == DefinitionSource.FILE)
+        .group_by(ProcessDefinition.file_name)
+        .subquery()
+    )
+    stmt = select(ProcessDefinition).join(
+        newest, (ProcessDefinition.file_name == newest.c.file_name) & (ProcessDefinition.deployed_at == newest.c.at)
+    )
+    rows = session.scalars(
+        stmt.where(ProcessDefinition.source == DefinitionSource.FILE).order_by(ProcessDefinition.version)
+    )
+    return {row.file_name: row for row in rows}
+
+
+def latest_by_keys(session: Session, keys: list[str]) -> dict[str, ProcessDefinition]:
+    """The latest version of each of `keys` that is deployed."""
+    rows = session.scalars(_latest_versions().where(ProcessDefinition.key.in_(keys)))
+    return {row.key: row for row in rows}
 
 
 def count_keys(session: Session) -> int:

@@ -77,7 +77,7 @@ class Deployment(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(100))
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # DefinitionSource: file | api
     files: Mapped[list[str]] = mapped_column(JSON)
 
 
@@ -99,6 +99,7 @@ class ProcessDefinition(Base):
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"))
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(8), server_default="api")  # DefinitionSource: file | api
 
 
 class ProcessInstance(Base):
