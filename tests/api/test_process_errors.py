@@ -6,12 +6,13 @@ from tests.factory import approval
 
 
 def test_failing_condition_is_422_naming_the_gateway_and_changes_nothing(client, make_user):
+    """The condition divides by zero for one amount only (the simulation at deployment tries others)."""
     designer = make_user("designer1", "designer")
     staff = make_user("staff1", "เจ้าหน้าที่")
     deployed = client.post(
         "/api/v1/deployments",
         headers=designer,
-        files=[("files", ("approval.bpmn", approval(condition="amount > limit")))],
+        files=[("files", ("approval.bpmn", approval(condition="100 / (amount - 70000) > 0")))],
     )
     assert deployed.status_code == 201, deployed.text
     instance = client.post("/api/v1/process-definitions/test_approval/start", headers=staff, json={}).json()
@@ -23,7 +24,7 @@ def test_failing_condition_is_422_naming_the_gateway_and_changes_nothing(client,
     body = response.json()
     assert body["type"] == "urn:mso-flow:problem:process_error"
     assert body["element_id"] == "Gateway_enter"
-    assert "เกินวงเงินหรือไม่" in body["detail"] and "limit" in body["detail"]
+    assert "เกินวงเงินหรือไม่" in body["detail"] and "100 / (amount - 70000)" in body["detail"]
 
     task = client.get(f"/api/v1/tasks/{task_id}", headers=staff).json()
     assert task["state"] == "open" and task["assignee"] is None

@@ -5,7 +5,7 @@ conditions read (both booleans, every enum value, a few numbers), and at each ta
 may also let the timer fire. Every distinct choice is explored depth-first, with each decision taken at most
 `max_visits` times on one path, so loops are entered and left. It reports the flows never taken, the user tasks
 never reached, executions that stop without reaching an end (dead ends) and choices from which no end can be
-reached (loops without an exit).
+reached (loops without an exit). External service tasks are completed as their workers would, with no data.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.parsing import BPMN_NS, ParsedProcess
 from mso_flow.engine.sandbox import create_script_engine
 
@@ -128,7 +129,11 @@ class _Explorer:
                 return "completed", None
             ready = [t for t in workflow.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, UserTask)]
             if not ready:
-                if self._fire_due_timers(workflow) or self._deliver_messages(workflow):
+                if (
+                    self._complete_external(workflow)
+                    or self._fire_due_timers(workflow)
+                    or self._deliver_messages(workflow)
+                ):
                     continue
                 waiting = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING)]
                 return "dead_end", f"no ready user task; waiting: {waiting or 'nothing'}"
@@ -143,7 +148,7 @@ class _Explorer:
                 return "choice", (task.task_spec.bpmn_id, options)
             if choice == FIRE_TIMER:
                 for timer in self._boundary_timers(task):
-                    timer._set_internal_data(event_value=_past())
+                    _make_due(timer)
                 workflow.refresh_timers()
                 workflow.do_engine_steps()
                 continue
@@ -152,6 +157,15 @@ class _Explorer:
             workflow.do_engine_steps()
         return "dead_end", f"more than {MAX_STEPS} steps: a loop without an exit"
 
+    def _complete_external(self, workflow: BpmnWorkflow) -> bool:
+        """Complete the ready external service tasks, as their workers would."""
+        ready = [t for t in workflow.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, ExternalServiceTask)]
+        for task in ready:
+            task.run()
+        if ready:
+            workflow.do_engine_steps()
+        return bool(ready)
+
     def _fire_due_timers(self, workflow: BpmnWorkflow) -> bool:
         timers = [
             t
@@ -159,7 +173,7 @@ class _Explorer:
             if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
         ]
         for timer in timers:
-            timer._set_internal_data(event_value=_past())
+            _make_due(timer)
         if timers:
             workflow.refresh_timers()
             workflow.do_engine_steps()
@@ -236,6 +250,13 @@ class _Explorer:
         """Past the visit budget, keep only choices not yet taken at this element on this path."""
         taken = [c for e, c in script if e == element]
         return [o for o in options if o not in taken][:1]
+
+
+def _make_due(timer: Any) -> None:
+    """Make a waiting timer due now (a cycle fires once: that is enough to explore where it leads)."""
+    value = timer.internal_data.get("event_value")
+    past = _past()
+    timer._set_internal_data(event_value=dict(value, cycles=1, next=past) if isinstance(value, dict) else past)
 
 
 def _past() -> str:

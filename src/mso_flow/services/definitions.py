@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import DefinitionSource
 from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
-from mso_flow.engine.model import BpmnInvalid, Problem, ProcessDef
-from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.engine.model import Problem, ProcessDef
+from mso_flow.engine.verdict import CheckedFile, check_files
 from mso_flow.services import policy
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -36,36 +36,10 @@ class Deployed:
     created: bool
 
 
-@dataclass
-class _File:
-    name: str
-    xml: bytes
-    sha256: str
-    processes: list[ParsedProcess]
-
-
 def problems_of(files: list[tuple[str, bytes]]) -> list[Problem]:
-    """Every validation problem of a set of files, as `mso-flow validate` and the deployment API report them."""
-    return _parse(files)[1]
-
-
-def _parse(files: list[tuple[str, bytes]]) -> tuple[list[_File], list[Problem]]:
-    parsed: list[_File] = []
-    problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    for name, xml in files:
-        try:
-            processes = parse_document(xml, name)
-        except BpmnInvalid as err:
-            problems += err.problems
-            continue
-        for process in processes:
-            key = process.definition.key
-            if key in seen:
-                problems.append(Problem(name, None, key, f"process id {key} is also defined in {seen[key]}"))
-            seen[key] = name
-        parsed.append(_File(name, xml, _sha256(xml), processes))
-    return parsed, problems
+    """Every problem of a set of files, as `mso-flow validate` and the deployment API report them (one verdict:
+    `engine.verdict.check_files`, simulation included)."""
+    return check_files(files)[1]
 
 
 def deploy(
@@ -81,7 +55,9 @@ def deploy(
         raise Invalid("no_files", "ไม่มีไฟล์ที่จะนำขึ้นระบบ (no files in field `files`)")
     if len(files) > MAX_FILES:
         raise Invalid("too_many_files", f"นำขึ้นได้ครั้งละไม่เกิน {MAX_FILES} ไฟล์ (at most {MAX_FILES} files)")
-    parsed, problems = _parse(files)
+    # A designer's deployment gets the whole verdict; start-up deploys files CI has simulated already and keeps
+    # the costly simulation out of every service start (docs/architecture.md, "One verdict").
+    parsed, problems = check_files(files, simulate_runs=source == DefinitionSource.API)
     if problems:
         raise Invalid(
             "invalid_bpmn",
@@ -97,7 +73,7 @@ def deploy(
         ) from None
 
 
-def _store(services: Services, caller: Caller, files: list[_File], source: DefinitionSource) -> list[Deployed]:
+def _store(services: Services, caller: Caller, files: list[CheckedFile], source: DefinitionSource) -> list[Deployed]:
     results: list[Deployed] = []
     now = services.clock()
     with services.db.write() as session:
@@ -106,7 +82,8 @@ def _store(services: Services, caller: Caller, files: list[_File], source: Defin
             for process in file.processes:
                 key = process.definition.key
                 latest = store.latest(session, key)
-                if latest is not None and latest.sha256 == file.sha256:
+                sha256 = _sha256(file.xml)
+                if latest is not None and latest.sha256 == sha256:
                     results.append(Deployed(latest, created=False))
                     continue
                 if deployment is None:
@@ -127,7 +104,7 @@ def _store(services: Services, caller: Caller, files: list[_File], source: Defin
                     unit=process.definition.unit,
                     file_name=file.name,
                     bpmn_xml=file.xml,
-                    sha256=file.sha256,
+                    sha256=sha256,
                     model=process.definition.as_dict(),
                     deployment_id=deployment.id,
                     deployed_at=now,
