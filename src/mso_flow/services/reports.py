@@ -68,7 +68,7 @@ def kpi(services: Services, caller: Caller, period: Period) -> list[ProcessKpi]:
         models: dict[str, ProcessDef | None] = {}
         for key in sorted({s.key for s in steps} | set(instances)):
             row = definitions_store.latest(session, key)
-            models[key] = services.model(row) if row else None
+            models[key] = services.definitions.of_row(session, row).model if row else None
     reports = {key: _process(key, models[key], instances.get(key)) for key in models}
     for stat in steps:
         model = models[stat.key]
