@@ -13,6 +13,7 @@ role do, unless a rule says otherwise.
 from __future__ import annotations
 
 from mso_flow.domain import (
+    BUILT_IN_ROLES,
     DEPLOYER_ROLES,
     INSTANCE_OVERSIGHT_ROLES,
     SYSTEM_ROLES,
@@ -52,7 +53,7 @@ def first_lane_roles(model: ProcessDef) -> set[str]:
 
 def staff_roles(caller: Caller) -> list[str]:
     """The caller's staff roles (not built-in ones), sorted: what an inbox counts."""
-    return sorted(r for r in caller.roles if r not in set(Role))
+    return sorted(r for r in caller.roles if r not in BUILT_IN_ROLES)
 
 
 # --- tasks -----------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from datetime import datetime
 import isodate
 
 from mso_flow.engine.model import ProcessDef
+from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Invalid
+from mso_flow.services.errors import Forbidden, Invalid
 from mso_flow.store import definitions as definitions_store
 from mso_flow.store import reports as store
 from mso_flow.store.reports import DurationStats, Period
@@ -61,6 +62,8 @@ def _check_period(start: datetime | None, end: datetime | None) -> None:
 
 def kpi(services: Services, caller: Caller, period: Period) -> list[ProcessKpi]:
     """Per process and per step: count, median and p90 duration, standard duration, share on time."""
+    if not policy.may_read_reports(caller):
+        raise Forbidden("reports_forbidden", "ไม่มีสิทธิ์ดูรายงาน (not allowed to read reports)")
     _check_period(period.start, period.end)
     with services.db.read() as session:
         steps = store.step_stats(session, period)

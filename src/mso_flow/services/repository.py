@@ -54,10 +54,7 @@ class DefinitionRepository:
         found = self._definitions.get(definition_id) or self._pending(session)[0].get(definition_id)
         if found is not None:
             return found
-        row = store.by_id(session, definition_id)
-        if row is None:
-            raise DefinitionNotFound(definition_id)
-        return self.of_row(session, row)
+        return self.of_row(session, _read(session, definition_id))
 
     def of_row(self, session: Session, row: ProcessDefinition) -> Definition:
         """The facts of a row the caller read anyway (cached when `session` commits)."""
@@ -81,9 +78,7 @@ class DefinitionRepository:
         found = self._specs.get(definition_id) or self._pending(session)[1].get(definition_id)
         if found is not None:
             return found
-        row = store.by_id(session, definition_id)
-        if row is None:
-            raise DefinitionNotFound(definition_id)
+        row = _read(session, definition_id)
         parsed = next(p for p in parse_document(bytes(row.bpmn_xml), row.id) if p.definition.key == row.key)
         self._pending(session)[1][definition_id] = parsed
         return parsed
@@ -108,6 +103,13 @@ class DefinitionRepository:
         with self._lock:
             self._definitions.update(definitions)
             self._specs.update(specs)
+
+
+def _read(session: Session, definition_id: str) -> ProcessDefinition:
+    row = store.by_id(session, definition_id)
+    if row is None:
+        raise DefinitionNotFound(definition_id)
+    return row
 
 
 def _forget(session: Session, *_: Any) -> None:
