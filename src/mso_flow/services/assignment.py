@@ -1,27 +1,24 @@
 """Who holds a task: assignment by a supervisor, delegation and resolution (Camunda's owner / assignee model),
 and bulk claims that take all the tasks asked for or none.
 
-Every transition runs under the row locks of `tasks.transition` and is audited with its actor and reason.
+Every transition is an instance command (`services/unit_of_work.py`): it runs under the row locks of its task and
+instance and is audited with its actor and reason.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import DelegationState
-from mso_flow.services import events as events_service
 from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, ServiceError
 from mso_flow.services.tasks import TaskView, not_found, require_claimable, require_open, transition, view_of
-from mso_flow.services.unit_of_work import InstanceCommand, concurrent_changes_conflict
-from mso_flow.store import instances as instances_store
+from mso_flow.services.unit_of_work import InstanceCommand, task_commands
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store import users as users_store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.models import HumanTask, ProcessInstance
+from mso_flow.store.models import HumanTask
 
 MAX_BULK = 100
 
@@ -106,18 +103,15 @@ def resolve(services: Services, caller: Caller, task_id: str, reason: str | None
 
 def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[TaskView]:
     """Claim every task, or none: 409 naming the first task that cannot be claimed and why."""
-    ordered = sorted(dict.fromkeys(task_ids))
-    with concurrent_changes_conflict(), services.db.write() as session:
-        locked = instances_store.lock_many(session, ordered)
-        now = services.clock()
-        events: dict[str, tuple[ProcessInstance, list[NewEvent]]] = {}
+    with task_commands(services, caller.username, task_ids) as locked:
+        events: dict[str, tuple[InstanceCommand, list[NewEvent]]] = {}
         for task_id in task_ids:
             found = locked.get(task_id)
             try:
                 if found is None:
                     raise not_found(task_id)
-                instance, task = found
-                event = _claim_one(session, caller, task, now)
+                command, task = found
+                event = _claim_one(command, caller, task)
             except ServiceError as err:
                 raise Conflict(
                     "bulk_claim_failed",
@@ -126,22 +120,24 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
                     reason=err.code,
                 ) from None
             if event is not None:
-                events.setdefault(instance.id, (instance, []))[1].append(event)
-        for instance, instance_events in events.values():
-            events_service.record(services, session, instance, instance_events, now)
-        session.flush()
-        return [
-            view_of(services, session, locked[task_id][1], locked[task_id][0]) for task_id in dict.fromkeys(task_ids)
-        ]
+                events.setdefault(command.instance.id, (command, []))[1].append(event)
+        for command, instance_events in events.values():
+            command.record(instance_events)
+        views = []
+        for task_id in dict.fromkeys(task_ids):
+            command, task = locked[task_id]
+            command.session.flush()
+            views.append(view_of(services, command.session, task, command.instance))
+        return views
 
 
-def _claim_one(session: Session, caller: Caller, task: HumanTask, now: datetime) -> NewEvent | None:
+def _claim_one(command: InstanceCommand, caller: Caller, task: HumanTask) -> NewEvent | None:
     require_claimable(caller, task)
     require_open(task)
     if task.assignee == caller.username:
         return None
     if task.assignee is not None:
         raise Conflict("task_claimed", f"งานนี้มีผู้รับไปแล้ว ({task.assignee})")
-    tasks_store.set_assignee(session, task, caller.username)
-    task.claimed_at = now
+    tasks_store.set_assignee(command.session, task, caller.username)
+    task.claimed_at = command.now
     return NewEvent("task_claimed", caller.username, task.id, task.element_id, {"bulk": True})

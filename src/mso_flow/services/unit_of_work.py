@@ -2,9 +2,10 @@
 
 An instance command runs in one write transaction:
 
-1. `instance_command` locks the instance row (`SELECT … FOR UPDATE`; its `lock_version` column catches a writer
-   outside our locks) together with the row the command is about (a human task, an external task), and gets
-   the instance's definition from the definitions repository through the same session;
+1. `instance_command` (`task_commands` for several tasks at once) locks the instance row (`SELECT … FOR
+   UPDATE`; its `lock_version` column catches a writer outside our locks) together with the row the command is
+   about (a human task, an external task), and gets the instance's definition from the definitions repository
+   through the same session;
 2. the use case checks and changes its own rows (the task's assignee, the form) on the `InstanceCommand`;
 3. `InstanceCommand.advance` checks the instance's state, runs one engine step on the definition's parsed spec,
    persists it (closes vanished task rows, inserts newly ready ones with their candidates and due dates, syncs
@@ -225,6 +226,26 @@ def instance_command(
             raise missing()
         instance, row = found
         yield InstanceCommand(services, session, instance, actor, services.clock()), row
+        session.flush()
+
+
+@contextlib.contextmanager
+def task_commands(
+    services: Services, actor: str, task_ids: list[str]
+) -> Iterator[dict[str, tuple[InstanceCommand, HumanTask]]]:
+    """Lock several human tasks and their instances in one write transaction (instances first, then tasks, each
+    in id order, so two bulk commands never deadlock); yield task id -> (its instance's command, the task) for
+    the tasks that exist. Commits when the block ends."""
+    with concurrent_changes_conflict(), services.db.write() as session:
+        locked = instances_store.lock_many(session, sorted(set(task_ids)))
+        now = services.clock()
+        commands: dict[str, InstanceCommand] = {}
+        found: dict[str, tuple[InstanceCommand, HumanTask]] = {}
+        for task_id, (instance, task) in locked.items():
+            if instance.id not in commands:
+                commands[instance.id] = InstanceCommand(services, session, instance, actor, now)
+            found[task_id] = (commands[instance.id], task)
+        yield found
         session.flush()
 
 
