@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
+from mso_flow.domain import Role
 from mso_flow.services import definitions, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
@@ -28,7 +29,7 @@ def prepare(settings: Settings) -> Services:
     services = _services(settings)
     migrate.upgrade(services.db.engine, settings.migrations_dir)
     if settings.admin_token:
-        users.ensure_user(services, "admin", ["admin"], settings.admin_token)
+        users.ensure_user(services, "admin", [Role.ADMIN], settings.admin_token)
     if settings.deploy_on_start and settings.bpmn_dir.is_dir():
         try:
             deployed = definitions.deploy_directory(services, settings.bpmn_dir)
