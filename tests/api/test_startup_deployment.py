@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from mso_flow.cli import prepare
+from mso_flow.services.errors import Invalid
 from mso_flow.settings import Settings
+from tests.api.test_one_verdict import CASES
 from tests.conftest import MIGRATIONS, SARABAN
 
 FILE = "central/central_saraban.bpmn"
@@ -36,8 +38,8 @@ def restart(database_url: str, bpmn_dir: Path) -> None:
     prepare(settings).db.dispose()
 
 
-def latest(client, headers) -> dict:
-    response = client.get("/api/v1/process-definitions/central_saraban", headers=headers)
+def latest(client, headers, key: str = "central_saraban") -> dict:
+    response = client.get(f"/api/v1/process-definitions/{key}", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -95,3 +97,22 @@ def test_a_designer_deployment_before_the_file_is_replaced_once_then_kept(client
     assert deploy_through_api(client, designer, ORIGINAL) == 4
     restart(database_url, bpmn_dir)
     assert latest(client, designer)["version"] == 4
+
+
+def test_start_up_checks_conditions_and_leaves_the_simulation_to_ci(client, make_user, database_url, tmp_path):
+    """The costly simulation is not run at every start (docs/architecture.md, "One verdict"); the cheap checks
+    are, so a misspelt enum value stops the start with the same located problem `validate` prints."""
+    designer = make_user("designer1", "designer")
+    never_true, _, _ = CASES["never_true.bpmn"]
+    (tmp_path / "leave.bpmn").write_text(never_true, encoding="utf-8")
+    restart(database_url, tmp_path)
+    assert latest(client, designer, "leave_request")["source"] == "file"
+
+    misspelt, element_id, words = CASES["misspelt_enum.bpmn"]
+    (tmp_path / "leave.bpmn").write_text(misspelt, encoding="utf-8")
+    with pytest.raises(Invalid) as failed:
+        restart(database_url, tmp_path)
+    [problem] = failed.value.errors
+    assert (problem["file"], problem["element_id"]) == ("leave.bpmn", element_id)
+    assert all(word in problem["message"] for word in words)
+    assert latest(client, designer, "leave_request")["version"] == 1
