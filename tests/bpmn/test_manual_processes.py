@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from mso_flow.authoring.__main__ import check_file
-from mso_flow.authoring.index import render_index
-from mso_flow.authoring.model import load_reading
+from tools.manual_to_bpmn.__main__ import check_file
+from tools.manual_to_bpmn.index import render_index
+from tools.manual_to_bpmn.model import load_reading
 from mso_flow.cli import prepare
 from mso_flow.engine.parsing import BPMN_NS, parse_document
 from mso_flow.services import definitions
@@ -90,7 +90,7 @@ def test_every_reading_has_its_bpmn_file() -> None:
 
 def test_the_index_lists_every_file_and_is_current() -> None:
     index = (ROOT / "docs" / "processes.md").read_text(encoding="utf-8")
-    assert index == render_index(BPMN_DIR), "run: python -m mso_flow.authoring index"
+    assert index == render_index(BPMN_DIR), "run: python -m tools.manual_to_bpmn index"
     for path in FILES:
         assert f"(../bpmn/{_ids(path)})" in index
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from mso_flow import __version__
-from mso_flow.authoring.layout import SIZES, Diagram, Node, layout
-from mso_flow.authoring.model import ProcessReading, Step
+from tools.manual_to_bpmn.layout import SIZES, Diagram, Node, layout
+from tools.manual_to_bpmn.model import ProcessReading, Step
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
