@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from mso_flow.engine import expressions
 from mso_flow.engine.model import BpmnInvalid
 from mso_flow.engine.parsing import parse_document, read_xml
 from mso_flow.engine.simulation import simulate
@@ -20,6 +21,7 @@ def check_file(path: Path) -> list[str]:
     except BpmnInvalid as err:
         return [str(p) for p in err.problems]
     root = read_xml(xml, str(path))
+    expressions.normalize_document(root, str(path))  # conditions as the engine runs them (JUEL → Python)
     problems = []
     for process in processes:
         report = simulate(process, root)
