@@ -69,7 +69,7 @@ def apply_step(
         if item.id in before:
             continue
         task_def = model.user_task(item.element_id)
-        due_at = services.calendar.due_at(now, task_def.standard_duration if task_def else None)
+        due_at = services.calendar.due_for(task_def, now, instance.started_at)
         task = HumanTask(
             id=item.id,
             instance_id=instance.id,
