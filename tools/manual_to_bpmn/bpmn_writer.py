@@ -67,10 +67,12 @@ class _Graph:
         name: str | None = None,
         condition: str | None = None,
         inferred: str | None = None,
+        inherit: bool = True,
     ) -> str:
+        """Add a flow; it is inferred when said so or (with `inherit`) when its source or target is."""
         flow_id = f"Flow_{len(self.flows) + 1}"
         self.flows.append((flow_id, source, target, name, condition))
-        reason = inferred or self.inferred.get(source) or self.inferred.get(target)
+        reason = inferred or (self.inferred.get(source) or self.inferred.get(target) if inherit else None)
         if reason:
             self.inferred[flow_id] = reason
         return flow_id
@@ -161,9 +163,10 @@ def _merge_joins(graph: _Graph) -> None:
         for index in indexes:
             flow_id, source, _, name, condition = graph.flows[index]
             graph.flows[index] = (flow_id, source, join, name, condition)
-        if any(graph.flows[index][0] in graph.inferred for index in indexes):
+        merged = [graph.inferred.get(graph.flows[index][0]) for index in indexes]
+        if any(merged):
             graph.inferred[join] = JOIN_REASON
-        graph.flow(join, target, inferred=graph.inferred.get(join))
+        graph.flow(join, target, inferred=merged[0] if all(merged) else None, inherit=False)
 
 
 def _columns(reading: ProcessReading, graph: _Graph) -> dict[str, int]:

@@ -6,10 +6,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from lxml import etree
 
-from mso_flow.engine.parsing import BPMN_NS, parse_document, read_xml
+from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, parse_document, read_xml
 
 READINGS_MARKER = "การตีความ (readings):"
+COUNTED = {"userTask", "exclusiveGateway", "startEvent", "endEvent", "boundaryEvent", "sequenceFlow", "lane"}
+
+
+def is_inferred(element: etree._Element) -> bool:
+    """Whether an element carries `source=inferred` (the manual does not draw it)."""
+    return any(
+        prop.get("name") == "source" and prop.get("value") == "inferred"
+        for prop in element.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")
+    )
+
+
+def provenance_counts(process: etree._Element) -> tuple[int, int]:
+    """(elements the manual draws, elements added by reading) among a process's tasks, gateways, events, flows
+    and lanes."""
+    counted = [e for e in process.iter() if isinstance(e.tag, str) and etree.QName(e).localname in COUNTED]
+    inferred = sum(1 for e in counted if is_inferred(e))
+    return len(counted) - inferred, inferred
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,8 @@ class IndexEntry:
     timers: int
     message_start: bool
     readings: tuple[str, ...]
+    from_manual: int
+    inferred: int
 
 
 def _readings(documentation: str | None) -> tuple[str, ...]:
@@ -64,6 +84,8 @@ def entries(bpmn_dir: Path) -> list[IndexEntry]:
                     timers=sum(1 for _ in element.iter(f"{{{BPMN_NS}}}timerEventDefinition")),
                     message_start=bool(definition.start_messages),
                     readings=_readings(definition.documentation),
+                    from_manual=provenance_counts(element)[0],
+                    inferred=provenance_counts(element)[1],
                 )
             )
     return found
@@ -77,6 +99,30 @@ def _not_encoded(path: Path) -> list[str]:
         first, last = item["lines"]
         lines.append(f"- {item['unit']}: {item['heading']} (lines {first}-{last}). {item['reason']}")
     return lines
+
+
+def _units(items: list[IndexEntry]) -> list[str]:
+    lines = [
+        "",
+        "## What the manual draws and what reading added, per unit",
+        "",
+        "Elements are user tasks, gateways, events, sequence flows and lanes; *inferred* ones carry",
+        "`source=inferred` and an `inferred_reason`, and the service draws them dashed.",
+        "",
+        "| unit | processes | from the manual | inferred |",
+        "|---|---:|---:|---:|",
+    ]
+    units: dict[str, list[IndexEntry]] = {}
+    for item in items:
+        units.setdefault(item.unit, []).append(item)
+    for unit, group in units.items():
+        manual, inferred = sum(i.from_manual for i in group), sum(i.inferred for i in group)
+        lines.append(f"| {unit} | {len(group)} | {manual} | {inferred} |")
+    return lines
+
+
+def _rules(path: Path) -> list[str]:
+    return ["", path.read_text(encoding="utf-8").strip()] if path.is_file() else []
 
 
 def render_index(bpmn_dir: Path, not_encoded: Path | None = None) -> str:
@@ -95,16 +141,24 @@ def render_index(bpmn_dir: Path, not_encoded: Path | None = None) -> str:
         f"{sum(i.user_tasks for i in items)} user tasks, {sum(i.decisions for i in items)} decisions, "
         f"{sum(i.timers for i in items)} deadline timers.",
         "",
-        "| unit | process (Thai title) | key / file | manual lines | basis | tasks | lanes | decisions | timers |",
-        "|---|---|---|---|---|---:|---:|---:|---:|",
+        f"{sum(i.from_manual for i in items)} elements drawn by the manual, {sum(i.inferred for i in items)} added by "
+        "reading (inferred).",
+        "",
+        "| unit | process (Thai title) | key / file | manual lines | basis | tasks | lanes | decisions | timers "
+        "| manual | inferred |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for item in items:
         start = " (message start)" if item.message_start else ""
         lines.append(
             f"| {item.unit} | {item.name}{start} | [`{item.key}`](../{item.path}) | {item.manual_lines} | "
-            f"{item.basis} | {item.user_tasks} | {item.lanes} | {item.decisions} | {item.timers} |"
+            f"{item.basis} | {item.user_tasks} | {item.lanes} | {item.decisions} | {item.timers} "
+            f"| {item.from_manual} | {item.inferred} |"
         )
-    lines += _not_encoded(not_encoded or bpmn_dir.parent / "docs" / "manual-extraction" / "not-encoded.yaml")
+    extraction = bpmn_dir.parent / "docs" / "manual-extraction"
+    lines += _units(items)
+    lines += _rules(extraction / "RULES.md")
+    lines += _not_encoded(not_encoded or extraction / "not-encoded.yaml")
     lines += ["", "## Readings", "", "Where the manual is damaged or ambiguous, the reading chosen for each file.", ""]
     for item in items:
         if item.readings:
