@@ -8,25 +8,18 @@ from pathlib import Path
 import yaml
 from lxml import etree
 
-from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, parse_document, read_xml
+from mso_flow.engine.parsing import BPMN_NS, parse_document, read_xml
+from mso_flow.rendering.svg import inferred_reason
 
 READINGS_MARKER = "การตีความ (readings):"
 COUNTED = {"userTask", "exclusiveGateway", "startEvent", "endEvent", "boundaryEvent", "sequenceFlow", "lane"}
-
-
-def is_inferred(element: etree._Element) -> bool:
-    """Whether an element carries `source=inferred` (the manual does not draw it)."""
-    return any(
-        prop.get("name") == "source" and prop.get("value") == "inferred"
-        for prop in element.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")
-    )
 
 
 def provenance_counts(process: etree._Element) -> tuple[int, int]:
     """(elements the manual draws, elements added by reading) among a process's tasks, gateways, events, flows
     and lanes."""
     counted = [e for e in process.iter() if isinstance(e.tag, str) and etree.QName(e).localname in COUNTED]
-    inferred = sum(1 for e in counted if is_inferred(e))
+    inferred = sum(1 for e in counted if inferred_reason(e) is not None)
     return len(counted) - inferred, inferred
 
 

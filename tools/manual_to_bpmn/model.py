@@ -101,7 +101,7 @@ class Deadline(_Strict):
     @model_validator(mode="after")
     def _escalation(self) -> Deadline:
         if (self.counted_from == "task") != bool(self.escalate_lane and self.escalation):
-            raise ValueError("a deadline counted from the task escalates (escalate_lane, escalation); one from receipt not")
+            raise ValueError("a deadline from the task escalates (escalate_lane, escalation), one from receipt not")
         return self
 
 

@@ -257,9 +257,7 @@ def _dash_inferred(canvas: _Canvas, inferred: dict[str, str]) -> None:
                 child.set("stroke-dasharray", INFERRED_DASH)
 
 
-def _legend(
-    canvas: _Canvas, items: list[tuple[etree._Element, str]], elements: dict[str, etree._Element]
-) -> None:
+def _legend(canvas: _Canvas, items: list[tuple[etree._Element, str]], elements: dict[str, etree._Element]) -> None:
     """List the inferred elements under the diagram, growing the canvas to fit."""
     min_x, min_y, width, height = (float(v) for v in canvas.root.get("viewBox", "0 0 0 0").split())
     line = FONT_SIZE + 5
