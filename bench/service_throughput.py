@@ -31,7 +31,7 @@ from mso_flow.store.models import ProcessInstance
 from mso_flow.testing.live import ROOT, live_service, postgres_database
 
 KEY = "central_saraban"
-CLERK, HEAD = "เจ้าหน้าที่งานสารบรรณ", "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+CLERK, HEAD = "เจ้าหน้าที่งานสารบรรณ", "หัวหน้าฝ่ายสารบรรณ"
 # the 7 steps of the manual's flowchart, routed through the supervisor (step ๕)
 PATH = [
     ("Task_receive", CLERK, {"subject": "ขอความอนุเคราะห์ข้อมูล", "speed": "urgent"}),

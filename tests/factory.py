@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mso_flow.authoring.bpmn_writer import write_bpmn
-from mso_flow.authoring.model import ProcessReading
+from tools.manual_to_bpmn.bpmn_writer import write_bpmn
+from tools.manual_to_bpmn.model import ProcessReading
 
 
 def reading(

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     holidays_file: Path | None = Field(
         default=None, description="extra non-working days (YAML list of dates) announced by the cabinet"
     )
+    roles_file: Path | None = Field(
+        default_factory=lambda: _project_dir("bpmn") / "roles.yaml",
+        description="YAML map of lane names (composite cells included) to the ministry's role names",
+    )
     db_pool_size: int = 10
     threads: int = Field(default=4, description="threads per service process that run requests")
     background: bool = Field(default=True, description="run timers, webhooks and lock sweeps in this process")

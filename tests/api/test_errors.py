@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
-HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+HEAD = "หัวหน้าฝ่ายสารบรรณ"
 
 
 @pytest.fixture

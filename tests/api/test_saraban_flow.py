@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
-HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+HEAD = "หัวหน้าฝ่ายสารบรรณ"
 OWNER = "เจ้าของเรื่อง"
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mso_flow.engine.model import FormField, ProcessDef
+from mso_flow.engine.model import FormField, ProcessDef, UserTaskDef
 from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary, EnumValue, FormFieldOut, UserTaskInfo
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
-from mso_flow.schemas.tasks import CommentOut, TaskListItem, TaskOut
+from mso_flow.schemas.tasks import CommentOut, ManualStepOut, TaskListItem, TaskOut
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.policy import candidate_roles
 from mso_flow.services.tasks import TaskView
@@ -92,7 +92,25 @@ def instance(view: InstanceView) -> InstanceOut:
     )
 
 
-def task(view: TaskView) -> TaskOut:
+def manual_step(step: UserTaskDef | None) -> ManualStepOut | None:
+    """The manual's text, references and duration wording of a task's step."""
+    if step is None:
+        return None
+    return ManualStepOut(
+        text=step.documentation,
+        section=step.manual_section,
+        lines=step.manual_lines,
+        duration_text=step.manual_duration,
+        standard_duration=step.standard_duration,
+        duration_basis=step.duration_basis,
+        deadline=step.deadline,
+        deadline_from=step.deadline_from,
+        source=step.source or "manual",
+        inferred_reason=step.inferred_reason,
+    )
+
+
+def task(view: TaskView, step: UserTaskDef | None = None) -> TaskOut:
     t = view.task
     return TaskOut(
         id=t.id,
@@ -113,6 +131,7 @@ def task(view: TaskView) -> TaskOut:
         completed_by=t.completed_by,
         form=form(view.form),
         variables=view.variables,
+        manual=manual_step(step),
     )
 
 

@@ -62,6 +62,23 @@ class UserTaskDef:
     form: tuple[FormField, ...] = ()
     candidate_groups: tuple[str, ...] = ()
     assignee: str | None = None
+    duration_basis: str | None = None  # "working" | "calendar": how days of standard_duration and deadline count
+    deadline: str | None = None  # ISO-8601 time limit ("ภายใน X") counted from `deadline_from`
+    deadline_from: str | None = None  # "receipt" (the instance's start) | "task" (the task's creation)
+    manual_section: str | None = None
+    manual_lines: str | None = None  # "first-last" lines of the manual the step is read from
+    source: str | None = None  # "inferred" when the manual does not draw the step, else None
+    inferred_reason: str | None = None
+
+    EXTRA = (
+        "duration_basis",
+        "deadline",
+        "deadline_from",
+        "manual_section",
+        "manual_lines",
+        "source",
+        "inferred_reason",
+    )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +91,7 @@ class UserTaskDef:
             "form": [f.as_dict() for f in self.form],
             "candidate_groups": list(self.candidate_groups),
             "assignee": self.assignee,
+            **{name: getattr(self, name) for name in self.EXTRA},
         }
 
 
@@ -90,6 +108,7 @@ class ProcessDef:
     start_messages: tuple[str, ...] = ()
     lane_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     start_timers: tuple[tuple[str, str, str], ...] = ()  # (start event id, timeDate|timeCycle|timeDuration, text)
+    split_lanes: tuple[str, ...] = ()  # composite lanes the roles file does not name, offered to each part
 
     @property
     def unit(self) -> str | None:
@@ -109,6 +128,7 @@ class ProcessDef:
             "start_messages": list(self.start_messages),
             "lane_roles": {lane: list(roles) for lane, roles in self.lane_roles.items()},
             "start_timers": [list(t) for t in self.start_timers],
+            "split_lanes": list(self.split_lanes),
         }
 
     @classmethod
@@ -140,10 +160,12 @@ class ProcessDef:
                     ),
                     candidate_groups=tuple(t.get("candidate_groups", ())),
                     assignee=t.get("assignee"),
+                    **{name: t.get(name) for name in UserTaskDef.EXTRA},
                 )
                 for t in data.get("user_tasks", [])
             ),
             start_messages=tuple(data.get("start_messages", ())),
             lane_roles={lane: tuple(roles) for lane, roles in data.get("lane_roles", {}).items()},
             start_timers=tuple((t[0], t[1], t[2]) for t in data.get("start_timers", ())),
+            split_lanes=tuple(data.get("split_lanes", ())),
         )

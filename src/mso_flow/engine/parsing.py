@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from mso_flow.engine import expressions
 from mso_flow.engine.external import ExternalServiceTask, MsoParser
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
+from mso_flow.engine.roles import RoleMap, default_role_map
 from mso_flow.engine.structure import check_structure
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -34,6 +36,10 @@ FORM_TYPES = {"string", "long", "boolean", "date", "enum"}
 _ASCII_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+DURATION_BASES = ("working", "calendar")
+DEADLINE_FROM = ("receipt", "task")
+SOURCES = ("manual", "inferred")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -97,8 +103,12 @@ def read_xml(xml: bytes, file: str) -> etree._Element:
     return root
 
 
-def parse_document(xml: bytes, file: str = "<upload>") -> list[ParsedProcess]:
-    """Validate a BPMN document and return its executable processes, or raise `BpmnInvalid`."""
+def parse_document(xml: bytes, file: str = "<upload>", roles: RoleMap | None = None) -> list[ParsedProcess]:
+    """Validate a BPMN document and return its executable processes, or raise `BpmnInvalid`.
+
+    Lanes get their roles from `roles` (by default the roles file of the settings; see `engine/roles.py`); a
+    composite lane it had to split is logged as a warning and listed in `ProcessDef.split_lanes`.
+    """
     root = read_xml(xml, file)
     problems = _check_ids(root, file)
     problems += expressions.normalize_document(root, file)
@@ -130,8 +140,16 @@ def parse_document(xml: bytes, file: str = "<upload>") -> list[ParsedProcess]:
         except SpiffWorkflowException as err:
             problems.append(Problem(file, node.sourceline, key, str(err)))
             continue
-        definition = describe_process(node, root)
+        definition = describe_process(node, root, roles if roles is not None else default_role_map())
         problems += _check_process(node, definition, file)
+        for lane in definition.split_lanes:
+            log.warning(
+                "%s: %s: lane %r is not in the roles file; offered to each part: %s",
+                file,
+                key,
+                lane,
+                ", ".join(definition.lane_roles[lane]),
+            )
         parsed.append(ParsedProcess(definition, spec, subprocess_specs))
     if problems:
         raise BpmnInvalid(problems)
@@ -206,15 +224,30 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
     return tuple(fields)
 
 
-def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
+def _lane_roles(node: etree._Element, roles: RoleMap) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Lane name → roles (only lanes that are not simply their own role), and the composite lanes split."""
+    lane_roles: dict[str, tuple[str, ...]] = {}
+    split: list[str] = []
+    for lane in node.iter(f"{{{BPMN_NS}}}lane"):
+        name = lane.get("name") or lane.get("id") or ""
+        own = _split_list(_properties(lane).get("roles"))
+        if own:
+            lane_roles[name] = own
+            continue
+        mapped, was_split = roles.roles_for(name)
+        if mapped is not None:
+            lane_roles[name] = mapped
+        if was_split:
+            split.append(name)
+    return lane_roles, tuple(dict.fromkeys(split))
+
+
+def describe_process(node: etree._Element, root: etree._Element, roles: RoleMap | None = None) -> ProcessDef:
     """Read the deployable facts of a process element (name, lanes, user tasks, forms, properties)."""
     lane_of = _lane_of(node)
     lanes = tuple(lane.get("name") or lane.get("id") or "" for lane in node.iter(f"{{{BPMN_NS}}}lane"))
-    lane_roles = {
-        lane.get("name") or lane.get("id") or "": _split_list(_properties(lane).get("roles"))
-        for lane in node.iter(f"{{{BPMN_NS}}}lane")
-        if _properties(lane).get("roles")
-    }
+    lane_roles, split_lanes = _lane_roles(node, roles or RoleMap())
+    process_props = _properties(node)
     user_tasks = []
     for task in node.iter(f"{{{BPMN_NS}}}userTask"):
         props = _properties(task)
@@ -230,6 +263,13 @@ def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
                 form=_form(task),
                 candidate_groups=_split_list(task.get(f"{{{CAMUNDA_NS}}}candidateGroups")),
                 assignee=task.get(f"{{{CAMUNDA_NS}}}assignee"),
+                duration_basis=props.get("duration_basis") or None,
+                deadline=props.get("deadline") or None,
+                deadline_from=props.get("deadline_from") or None,
+                manual_section=props.get("manual_section") or process_props.get("manual_section") or None,
+                manual_lines=props.get("manual_lines") or process_props.get("manual_lines") or None,
+                source=props.get("source") or None,
+                inferred_reason=props.get("inferred_reason") or None,
             )
         )
     messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
@@ -249,12 +289,13 @@ def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
         key=node.get("id") or "",
         name=node.get("name") or node.get("id") or "",
         documentation=_documentation(node),
-        properties=_properties(node),
+        properties=process_props,
         lanes=lanes,
         user_tasks=tuple(user_tasks),
         start_messages=tuple(m for m in start_messages if m),
         lane_roles=lane_roles,
         start_timers=start_timers,
+        split_lanes=split_lanes,
     )
 
 
@@ -280,6 +321,15 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
         problems += _check_form(task, element, file)
         if task.standard_duration and not expressions.is_iso_duration(task.standard_duration):
             problems.append(_problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601"))
+        if task.deadline and not expressions.is_iso_duration(task.deadline):
+            problems.append(_problem(file, element, f"deadline {task.deadline!r} is not ISO-8601"))
+        for name, value, allowed in (
+            ("duration_basis", task.duration_basis, DURATION_BASES),
+            ("deadline_from", task.deadline_from, DEADLINE_FROM),
+            ("source", task.source, SOURCES),
+        ):
+            if value is not None and value not in allowed:
+                problems.append(_problem(file, element, f"{name} {value!r} is not one of {', '.join(allowed)}"))
     for service in node.iter(f"{{{BPMN_NS}}}serviceTask"):
         if service.get(f"{{{CAMUNDA_NS}}}type") == "external" and not service.get(f"{{{CAMUNDA_NS}}}topic"):
             problems.append(_problem(file, service, "external service task needs camunda:topic"))

@@ -2,6 +2,8 @@
 
 An instance view marks elements: `completed` (green), `active` (orange, thick) and step counts (a badge).
 The drawing follows bpmn.io's shapes closely enough that a manager recognises the modeler's diagram.
+Elements the source document does not draw (`camunda:property name="source" value="inferred"`) are drawn dashed,
+with class `inferred`, and listed with their `inferred_reason` in a legend under the diagram.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+INFERRED_DASH = "7 4"
+LEGEND_TITLE = "เส้นประ: ไม่มีในผังของคู่มือ เพิ่มจากการตีความ (dashed: not drawn by the manual, added by reading)"
 SVG = "http://www.w3.org/2000/svg"
 FONT = "Garuda, Tahoma, 'Noto Sans Thai', sans-serif"
 FONT_SIZE = 11
@@ -225,7 +230,55 @@ def render_svg(xml: bytes, marks: Marks | None = None) -> bytes:
         element = elements.get(edge.get("bpmnElement") or "")
         if element is not None:
             _draw_edge(canvas, layers, element, edge, elements, marks)
+    inferred = {key: reason for key, el in elements.items() if (reason := inferred_reason(el)) is not None}
+    if inferred:
+        _dash_inferred(canvas, inferred)
+        _legend(canvas, [(elements[key], reason) for key, reason in inferred.items()], elements)
     return etree.tostring(canvas.root, xml_declaration=True, encoding="UTF-8")
+
+
+def inferred_reason(element: etree._Element) -> str | None:
+    """The reason an element was added by reading (`source=inferred`), or None for an element the source draws."""
+    props = {
+        prop.get("name"): prop.get("value") or ""
+        for prop in element.iterfind(f"{{{BPMN}}}extensionElements/{{{CAMUNDA}}}properties/{{{CAMUNDA}}}property")
+    }
+    return props.get("inferred_reason", "") if props.get("source") == "inferred" else None
+
+
+def _dash_inferred(canvas: _Canvas, inferred: dict[str, str]) -> None:
+    for group in canvas.root.iter(f"{{{SVG}}}g"):
+        element_id = group.get("data-element-id")
+        if element_id not in inferred:
+            continue
+        group.set("class", f"{group.get('class', '')} inferred".strip())
+        for child in group:
+            if child.get("stroke") and child.tag != f"{{{SVG}}}title":
+                child.set("stroke-dasharray", INFERRED_DASH)
+
+
+def _legend(canvas: _Canvas, items: list[tuple[etree._Element, str]], elements: dict[str, etree._Element]) -> None:
+    """List the inferred elements under the diagram, growing the canvas to fit."""
+    min_x, min_y, width, height = (float(v) for v in canvas.root.get("viewBox", "0 0 0 0").split())
+    line = FONT_SIZE + 5
+    top = min_y + height + 10
+    group = canvas.add(canvas.root, "g", class_="legend")
+    canvas.add(group, "text", LEGEND_TITLE, x=f"{min_x + 10:g}", y=f"{top + line:g}", font_weight="bold")
+    names = {key: el.get("name") or key for key, el in elements.items()}
+    for index, (element, reason) in enumerate(items, start=2):
+        kind = etree.QName(element).localname
+        name = element.get("name") or ""
+        if not name and kind == "sequenceFlow":
+            source, target = element.get("sourceRef") or "", element.get("targetRef") or ""
+            name = f"{names.get(source, source)} → {names.get(target, target)}"
+        text = f"- {name or element.get('id')} ({kind} {element.get('id')}): {reason}"
+        canvas.add(group, "text", text, x=f"{min_x + 10:g}", y=f"{top + index * line:g}")
+    grown = height + 10 + (len(items) + 2) * line
+    canvas.root.set("viewBox", f"{min_x:g} {min_y:g} {width:g} {grown:g}")
+    canvas.root.set("height", f"{grown:g}")
+    background = canvas.root.find(f"{{{SVG}}}rect")
+    if background is not None:
+        background.set("height", f"{grown:g}")
 
 
 def _style(element_id: str, marks: Marks) -> tuple[str, str, str]:

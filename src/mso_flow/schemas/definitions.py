@@ -54,6 +54,9 @@ class DeploymentResult(BaseModel):
     definitions: list[DefinitionSummary]
     created: list[str] = Field(description="ids of the versions this deployment created")
     unchanged: list[str] = Field(description="ids of existing versions whose files did not change")
+    warnings: list[str] = Field(
+        default_factory=list, description="composite lanes the roles file does not name, offered to each part"
+    )
 
 
 class ChangesOut(BaseModel):

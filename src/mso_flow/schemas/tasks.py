@@ -12,6 +12,21 @@ from mso_flow.schemas.definitions import FormFieldOut
 from mso_flow.schemas.instances import InstanceOut
 
 
+class ManualStepOut(BaseModel):
+    """What the Work Manual says of the step a task carries out (or that the step was added by reading it)."""
+
+    text: str | None = Field(description="the manual's text for the step (its detail column)")
+    section: str | None = Field(description="the manual's section (กระบวนการ heading)")
+    lines: str | None = Field(description="lines of work-manual-2567.txt the step is read from, e.g. 922-970")
+    duration_text: str | None = Field(description="the manual's own wording of the duration, e.g. ๓ วันทำการ")
+    standard_duration: str | None = Field(description="ISO-8601 standard duration read from it, e.g. P3D")
+    duration_basis: str | None = Field(description="working | calendar: how its days are counted")
+    deadline: str | None = Field(description="ISO-8601 time limit ('ภายใน X'), counted from deadline_from")
+    deadline_from: str | None = Field(description="receipt (the case's start) | task (the task's creation)")
+    source: str = Field(description="manual | inferred (the manual does not draw this step)")
+    inferred_reason: str | None = Field(description="why the step was added, when inferred")
+
+
 class TaskOut(BaseModel):
     id: str
     name: str
@@ -31,6 +46,7 @@ class TaskOut(BaseModel):
     completed_by: str | None
     form: list[FormFieldOut]
     variables: dict[str, Any]
+    manual: ManualStepOut | None = Field(default=None, description="the manual's step, when the process has it")
 
 
 class TaskListItem(BaseModel):

@@ -7,6 +7,10 @@ The rule (also in the README):
   country TH) and the extra days in the operator's file are not working days. A week (`P1W`) is 5 working days.
 - Months and years (`P1M`) are calendar months from the creation time; a due date that falls on a non-working
   day moves to the next working day.
+- A task whose `duration_basis` is `calendar` counts its days (and weeks of 7 days) on the calendar; a due date
+  that falls on a non-working day moves to the next working day, as statutory periods do.
+- A task with a `deadline` ("ภายใน X") is due at the deadline counted from `deadline_from`: the receipt of the
+  case (the instance's start) or the task's creation; with a standard duration too, the earlier date wins.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from zoneinfo import ZoneInfo
 import holidays
 import isodate
 import yaml
+
+from mso_flow.engine.model import UserTaskDef
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 _DURATION = re.compile(
@@ -88,7 +94,16 @@ class WorkingCalendar:
             day += timedelta(days=1)
         return day
 
-    def due_at(self, start: datetime, duration: str | None) -> datetime | None:
+    def due_for(self, task: UserTaskDef | None, created: datetime, received: datetime) -> datetime | None:
+        """The due date of a task created at `created` in a case received at `received`."""
+        if task is None:
+            return None
+        basis = task.duration_basis or "working"
+        standard = self.due_at(created, task.standard_duration, basis)
+        deadline = self.due_at(received if task.deadline_from == "receipt" else created, task.deadline, basis)
+        return min((d for d in (standard, deadline) if d is not None), default=None)
+
+    def due_at(self, start: datetime, duration: str | None, basis: str = "working") -> datetime | None:
         """`start` plus an ISO-8601 standard duration under the rule of this module; None without a duration."""
         if not duration:
             return None
@@ -102,6 +117,12 @@ class WorkingCalendar:
         if months:
             shifted = local + isodate.Duration(months=months)
             local = datetime.combine(self.next_working_day(shifted.date()), shifted.timetz())
+        if basis == "calendar":
+            days = int(parts["weeks"]) * 7 + int(parts["days"])
+            if days:
+                shifted = local + timedelta(days=days)
+                local = datetime.combine(self.next_working_day(shifted.date()), shifted.timetz())
+            return (local + clock).astimezone(start.tzinfo)
         days = int(parts["weeks"]) * 5 + int(parts["days"])
         if days:
             local = datetime.combine(self.add_working_days(local.date(), days), local.timetz())

@@ -366,7 +366,7 @@ def _persist(
         if item.id in before:
             continue
         task_def = model.user_task(item.element_id)
-        due_at = services.calendar.due_at(now, task_def.standard_duration if task_def else None)
+        due_at = services.calendar.due_for(task_def, now, instance.started_at)
         created.append(
             HumanTask(
                 id=item.id,

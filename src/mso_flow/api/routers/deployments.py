@@ -45,6 +45,14 @@ async def deploy(
         definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in deployed],
         created=[d.definition.id for d in deployed if d.created],
         unchanged=[d.definition.id for d in deployed if not d.created],
+        warnings=[
+            f"{d.definition.id}: ช่อง (lane) {lane!r} ไม่มีในไฟล์บทบาท จึงมอบให้แต่ละส่วน: {', '.join(model.lane_roles[lane])} "
+            f"(lane not in the roles file; offered to each part)"
+            for d in deployed
+            if d.created
+            for model in [services.model(d.definition)]
+            for lane in model.split_lanes
+        ],
     )
     status = 201 if result.created else 200
     return JSONResponse(result.model_dump(mode="json"), status_code=status)

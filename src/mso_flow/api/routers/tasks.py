@@ -25,10 +25,19 @@ from mso_flow.schemas.tasks import (
     TaskOut,
 )
 from mso_flow.services import assignment, comments, tasks
+from mso_flow.services.context import Services
 from mso_flow.services.errors import Invalid
 from mso_flow.store.tasks import TaskFilter
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+def _task(services: Services, view: tasks.TaskView) -> TaskOut:
+    """A task with the manual's step it carries out."""
+    step = services.definition(view.task.definition_id).model.user_task(view.task.element_id)
+    return views.task(view, step)
+
+
 TaskId = Annotated[str, Path(max_length=64)]
 
 
@@ -80,51 +89,51 @@ def counts(caller: CallerDep, services: ServicesDep) -> dict[str, RoleCount]:
 def claim_all(body: BulkClaimRequest, caller: CallerDep, services: ServicesDep) -> BulkClaimResponse:
     """Claim every task listed, or none: 409 naming the first task that could not be claimed (`task_id`,
     `reason`)."""
-    return BulkClaimResponse(items=[views.task(v) for v in assignment.claim_all(services, caller, body.task_ids)])
+    return BulkClaimResponse(items=[_task(services, v) for v in assignment.claim_all(services, caller, body.task_ids)])
 
 
 @router.get("/{task_id}", response_model=TaskOut)
 def get_task(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> TaskOut:
     """A task with its form and the instance's variables."""
-    return views.task(tasks.get(services, caller, task_id))
+    return _task(services, tasks.get(services, caller, task_id))
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
 def claim(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> TaskOut:
     """Take the task: 403 without a candidate role, 409 when someone else holds it or it is closed."""
-    return views.task(tasks.claim(services, caller, task_id))
+    return _task(services, tasks.claim(services, caller, task_id))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
 def unclaim(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> TaskOut:
     """Give the task back to its candidates (the assignee or an admin)."""
-    return views.task(tasks.unclaim(services, caller, task_id))
+    return _task(services, tasks.unclaim(services, caller, task_id))
 
 
 @router.post("/{task_id}/complete", response_model=CompleteResponse)
 def complete(task_id: TaskId, body: CompleteRequest, caller: CallerDep, services: ServicesDep) -> CompleteResponse:
     """Complete the task with its form's variables; the process runs on to its next wait state."""
     view, instance = tasks.complete(services, caller, task_id, body.variables)
-    return CompleteResponse(task=views.task(view), instance=views.instance(instance))
+    return CompleteResponse(task=_task(services, view), instance=views.instance(instance))
 
 
 @router.post("/{task_id}/assignee", response_model=TaskOut)
 def assign(task_id: TaskId, body: AssignRequest, caller: CallerDep, services: ServicesDep) -> TaskOut:
     """Assign or reassign (admin, or a `supervisor` holding a candidate role); the target must be a candidate
     (422)."""
-    return views.task(assignment.assign(services, caller, task_id, body.username, body.reason))
+    return _task(services, assignment.assign(services, caller, task_id, body.username, body.reason))
 
 
 @router.post("/{task_id}/delegate", response_model=TaskOut)
 def delegate(task_id: TaskId, body: DelegateRequest, caller: CallerDep, services: ServicesDep) -> TaskOut:
     """The assignee delegates: they become `owner`, the delegate `assignee`, `delegation_state: pending`."""
-    return views.task(assignment.delegate(services, caller, task_id, body.username, body.reason))
+    return _task(services, assignment.delegate(services, caller, task_id, body.username, body.reason))
 
 
 @router.post("/{task_id}/resolve", response_model=TaskOut)
 def resolve(task_id: TaskId, caller: CallerDep, services: ServicesDep, body: ResolveRequest | None = None) -> TaskOut:
     """The delegate gives the task back to its owner (`delegation_state: resolved`)."""
-    return views.task(assignment.resolve(services, caller, task_id, body.reason if body else None))
+    return _task(services, assignment.resolve(services, caller, task_id, body.reason if body else None))
 
 
 @router.get("/{task_id}/comments", response_model=Page[CommentOut])

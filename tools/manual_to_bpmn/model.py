@@ -30,9 +30,14 @@ class Start(_Strict):
     message: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
 
 
+Reason = Field(default=None, min_length=3, description="set when the manual does not draw it: why it was added")
+Basis = Literal["working", "calendar"]
+
+
 class Lane(_Strict):
     id: str = Field(pattern=ASCII_ID)
     name: str = Field(min_length=1)
+    inferred: str | None = Reason
 
 
 class FormField(_Strict):
@@ -61,6 +66,7 @@ class Branch(_Strict):
     condition: str | None = None
     default: bool = False
     to: str
+    inferred: str | None = Reason
 
     @model_validator(mode="after")
     def _condition_or_default(self) -> Branch:
@@ -72,6 +78,7 @@ class Branch(_Strict):
 class Decision(_Strict):
     name: str = Field(min_length=1)
     branches: list[Branch] = Field(min_length=2)
+    inferred: str | None = Reason
 
     @model_validator(mode="after")
     def _one_default(self) -> Decision:
@@ -81,10 +88,21 @@ class Decision(_Strict):
 
 
 class Deadline(_Strict):
+    """A time limit the manual states ("ภายใน X"). Counted from the step's start it is a boundary timer that alerts
+    a supervisor; counted from the receipt of the case it is a due date from the instance's start (no timer)."""
+
     duration: str = Field(pattern=r"^P")
     text: str
-    escalate_lane: str
-    escalation: str = Field(min_length=1)
+    counted_from: Literal["task", "receipt"] = "task"
+    basis: Basis = "calendar"
+    escalate_lane: str | None = None
+    escalation: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _escalation(self) -> Deadline:
+        if (self.counted_from == "task") != bool(self.escalate_lane and self.escalation):
+            raise ValueError("a deadline from the task escalates (escalate_lane, escalation), one from receipt not")
+        return self
 
 
 class Step(_Strict):
@@ -94,6 +112,9 @@ class Step(_Strict):
     lane: str
     duration: str | None = Field(default=None, pattern=r"^P")
     duration_text: str = ""
+    duration_basis: Basis | None = None
+    lines: tuple[int, int] | None = None  # the manual's lines of the step, when located
+    inferred: str | None = Reason
     detail: str = ""
     form: list[FormField] = []
     next: str | None = None
@@ -145,7 +166,7 @@ class ProcessReading(_Strict):
             for branch in step.decision.branches if step.decision else []:
                 if branch.to not in targets:
                     raise ValueError(f"step {step.id}: branch {branch.name!r} goes to unknown {branch.to!r}")
-            if step.deadline and step.deadline.escalate_lane not in lane_ids:
+            if step.deadline and step.deadline.escalate_lane and step.deadline.escalate_lane not in lane_ids:
                 raise ValueError(f"step {step.id}: unknown escalate_lane {step.deadline.escalate_lane!r}")
         return self
 

@@ -1,6 +1,6 @@
 """Render the PNG screenshots of docs/images/ from the service's own SVG diagrams.
 
-    pip install -e '.[docs]' && python docs/render_screenshots.py
+    pip install -e '.[docs]' && python tools/render_screenshots.py
 
 Deploys bpmn/ into a throw-away SQLite database, renders the สารบรรณ process as designed, and drives one 1300
 hotline case (started by the hotline's message, screened, recorded, referred) to render its instance diagram

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from mso_flow import __version__
-from mso_flow.authoring.layout import SIZES, Diagram, Node, layout
-from mso_flow.authoring.model import ProcessReading, Step
+from tools.manual_to_bpmn.layout import SIZES, Diagram, Node, layout
+from tools.manual_to_bpmn.model import ProcessReading, Step
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -58,11 +58,28 @@ class _Graph:
     flows: list[tuple[str, str, str, str | None, str | None]] = field(default_factory=list)
     defaults: dict[str, str] = field(default_factory=dict)  # gateway id -> default flow id
     boundaries: dict[str, tuple[str, Step]] = field(default_factory=dict)  # timer id -> (task id, step)
+    inferred: dict[str, str] = field(default_factory=dict)  # node or flow id -> why it was added by reading
 
-    def flow(self, source: str, target: str, name: str | None = None, condition: str | None = None) -> str:
+    def flow(
+        self,
+        source: str,
+        target: str,
+        name: str | None = None,
+        condition: str | None = None,
+        inferred: str | None = None,
+        inherit: bool = True,
+    ) -> str:
+        """Add a flow; it is inferred when said so or (with `inherit`) when its source or target is."""
         flow_id = f"Flow_{len(self.flows) + 1}"
         self.flows.append((flow_id, source, target, name, condition))
+        reason = inferred or (self.inferred.get(source) or self.inferred.get(target) if inherit else None)
+        if reason:
+            self.inferred[flow_id] = reason
         return flow_id
+
+
+ESCALATION_REASON = "คู่มือกำหนดเวลาแต่ไม่ได้วาดการติดตามเมื่อเกินกำหนด (the manual states the time limit, not the follow-up)"
+JOIN_REASON = "รวมเส้นทางที่เพิ่มจากการตีความ (merges a path added by reading)"
 
 
 def _target(reading: ProcessReading, target: str) -> str:
@@ -76,6 +93,11 @@ def build_graph(reading: ProcessReading) -> _Graph:
     graph.kinds[START_ID] = ("startEvent", reading.start.name, first_lane)
     graph.flow(START_ID, task_id(reading.steps[0].id))
     end_lanes: dict[str, str] = {}
+    for step in reading.steps:
+        if step.inferred:
+            graph.inferred[task_id(step.id)] = step.inferred
+        if step.decision is not None and step.decision.inferred:
+            graph.inferred[gateway_id(step.id)] = step.decision.inferred
     for index, step in enumerate(reading.steps):
         graph.kinds[task_id(step.id)] = ("userTask", step.name, step.lane)
         source = task_id(step.id)
@@ -89,24 +111,38 @@ def build_graph(reading: ProcessReading) -> _Graph:
             if branch is None:
                 graph.flow(source, _target(reading, target))
                 continue
-            flow_id = graph.flow(source, _target(reading, target), branch.name, branch.condition)
+            flow_id = graph.flow(source, _target(reading, target), branch.name, branch.condition, branch.inferred)
             if branch.default:
                 graph.defaults[source] = flow_id
-        if step.deadline is not None:
+        deadline = step.deadline
+        if deadline is not None and deadline.counted_from == "task":
+            assert deadline.escalation is not None and deadline.escalate_lane is not None
             timer = f"Timer_{step.id}"
             escalation = f"Task_{step.id}_escalation"
             escalated = f"EndEvent_{step.id}_escalated"
-            graph.kinds[timer] = ("boundaryEvent", f"เกินกำหนด: {step.deadline.text}", step.lane)
-            graph.kinds[escalation] = ("userTask", step.deadline.escalation, step.deadline.escalate_lane)
-            graph.kinds[escalated] = ("endEvent", "ติดตามเรื่องแล้ว", step.deadline.escalate_lane)
+            graph.kinds[timer] = ("boundaryEvent", f"เกินกำหนด: {deadline.text}", step.lane)
+            graph.kinds[escalation] = ("userTask", deadline.escalation, deadline.escalate_lane)
+            graph.kinds[escalated] = ("endEvent", "ติดตามเรื่องแล้ว", deadline.escalate_lane)
+            graph.inferred[escalation] = graph.inferred[escalated] = ESCALATION_REASON
             graph.boundaries[timer] = (task_id(step.id), step)
             graph.flow(timer, escalation)
             graph.flow(escalation, escalated)
     for end in reading.ends:
         if end.id in end_lanes:
             graph.kinds[end_id(end.id)] = ("endEvent", end.name, end_lanes[end.id])
+    _mark_ends(graph)
     _merge_joins(graph)
     return graph
+
+
+def _mark_ends(graph: _Graph) -> None:
+    """An end event reached only by flows added by reading was added by reading too."""
+    for node_id, (tag, _, _) in graph.kinds.items():
+        incoming = [flow_id for flow_id, _, target, _, _ in graph.flows if target == node_id]
+        if tag == "endEvent" and node_id not in graph.inferred and incoming:
+            reasons = [graph.inferred.get(flow_id) for flow_id in incoming]
+            if all(reasons):
+                graph.inferred[node_id] = reasons[0] or ""
 
 
 def join_id(node_id: str) -> str:
@@ -127,7 +163,10 @@ def _merge_joins(graph: _Graph) -> None:
         for index in indexes:
             flow_id, source, _, name, condition = graph.flows[index]
             graph.flows[index] = (flow_id, source, join, name, condition)
-        graph.flow(join, target)
+        merged = [graph.inferred.get(graph.flows[index][0]) for index in indexes]
+        if any(merged):
+            graph.inferred[join] = JOIN_REASON
+        graph.flow(join, target, inferred=merged[0] if all(merged) else None, inherit=False)
 
 
 def _columns(reading: ProcessReading, graph: _Graph) -> dict[str, int]:
@@ -185,6 +224,11 @@ def _properties(parent: etree._Element, values: dict[str, str]) -> None:
         _el(props, "camunda:property", name=name, value=value)
 
 
+def provenance(reason: str | None) -> dict[str, str]:
+    """The properties that mark an element the manual does not draw (none for an element it draws)."""
+    return {"source": "inferred", "inferred_reason": reason} if reason else {}
+
+
 def _process_documentation(reading: ProcessReading) -> str:
     source = reading.source
     basis = "ผังขั้นตอนกระบวนการ (flowchart)" if source.basis == "flowchart" else "ตารางขั้นตอนการดำเนินการ"
@@ -202,6 +246,26 @@ def _process_documentation(reading: ProcessReading) -> str:
         lines.append("การตีความ (readings):")
         lines += [f"- {r}" for r in reading.readings]
     return "\n".join(line for line in lines if line)
+
+
+def _step_properties(reading: ProcessReading, step: Step, inferred: str | None) -> dict[str, str]:
+    """The manual's facts of a step: number, durations and how they count, deadline, line references."""
+    props = {"manual_step": step.no}
+    if step.duration:
+        props["standard_duration"] = step.duration
+    if step.duration_text:
+        props["manual_duration"] = step.duration_text
+    deadline = step.deadline
+    basis = deadline.basis if deadline else step.duration_basis
+    if basis:
+        props["duration_basis"] = basis
+    if deadline:
+        props["deadline"] = deadline.duration
+        props["deadline_from"] = deadline.counted_from
+        props["deadline_text"] = deadline.text
+    if step.lines:
+        props["manual_lines"] = f"{step.lines[0]}-{step.lines[1]}"
+    return {**props, **provenance(inferred)}
 
 
 def _form(task: etree._Element, step: Step) -> None:
@@ -263,6 +327,8 @@ def write_bpmn(reading: ProcessReading) -> bytes:
     lane_set = _el(process, "bpmn:laneSet", id=f"LaneSet_{reading.key}")
     for lane in reading.lanes:
         lane_el = _el(lane_set, "bpmn:lane", id=f"Lane_{lane.id}", name=lane.name)
+        if lane.inferred:
+            _properties(lane_el, provenance(lane.inferred))
         for node_id, (_, _, node_lane) in graph.kinds.items():
             if node_lane == lane.id:
                 _el(lane_el, "bpmn:flowNodeRef", node_id)
@@ -280,12 +346,7 @@ def write_bpmn(reading: ProcessReading) -> bytes:
             _el(element, "bpmn:documentation", (f"ลำดับ {step.no}: " if step.no else "") + step.detail)
             if step.form:
                 _form(element, step)
-            props = {"manual_step": step.no}
-            if step.duration:
-                props["standard_duration"] = step.duration
-            if step.duration_text:
-                props["manual_duration"] = step.duration_text
-            _properties(element, props)
+            _properties(element, _step_properties(reading, step, graph.inferred.get(node_id)))
         elif node_id.endswith("_escalation"):
             deadline_step = graph.boundaries[node_id.replace("Task_", "Timer_").removesuffix("_escalation")][1]
             assert deadline_step.deadline is not None
@@ -294,6 +355,9 @@ def write_bpmn(reading: ProcessReading) -> bytes:
                 "bpmn:documentation",
                 f"งานติดตามเมื่อลำดับ {deadline_step.no} เกินกำหนด ({deadline_step.deadline.text})",
             )
+            _properties(element, provenance(graph.inferred.get(node_id)))
+        elif node_id in graph.inferred:
+            _properties(element, provenance(graph.inferred[node_id]))
         for flow_id in incoming[node_id]:
             _el(element, "bpmn:incoming", flow_id)
         for flow_id in outgoing[node_id]:
@@ -316,6 +380,8 @@ def write_bpmn(reading: ProcessReading) -> bytes:
         if flow_name:
             attrs["name"] = flow_name
         flow = _el(process, "bpmn:sequenceFlow", **attrs)
+        if flow_id in graph.inferred:
+            _properties(flow, provenance(graph.inferred[flow_id]))
         if condition:
             _el(flow, "bpmn:conditionExpression", condition, xsi__type="bpmn:tFormalExpression")
 

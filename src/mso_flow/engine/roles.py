@@ -1,0 +1,94 @@
+"""Roles people can hold, from the lanes of the processes and the ministry's roles file.
+
+The roles file (`bpmn/roles.yaml`, setting `MSO_FLOW_ROLES_FILE`) maps a lane name, exactly as a process names it,
+to the role names of the ministry whose holders work that lane:
+
+    lanes:
+      "พมจ./กองทุน": [พมจ., กองทุน]
+
+The rule when a process is parsed (`lane_roles`):
+- a lane the file names gets the file's roles;
+- a lane the file does not name stays its own role (a designer's new lane deploys without touching the file);
+- a composite lane ("A/B/C") the file does not name is offered to each of its parts, and the deployment is warned
+  that the lane was split (`ProcessDef.split_lanes`).
+A lane's own `camunda:property name="roles"` in the BPMN wins over all of these.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mso_flow.engine.model import ProcessDef
+
+COMPOSITE_SEPARATOR = "/"
+
+
+class RolesFileError(ValueError):
+    """The roles file cannot be read."""
+
+
+@dataclass(frozen=True)
+class RoleMap:
+    """Lane name → the ministry's role names for it."""
+
+    lanes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def roles_for(self, lane: str) -> tuple[tuple[str, ...] | None, bool]:
+        """(roles, split): the roles of a lane (None: the lane is its own role) and whether it was split."""
+        if lane in self.lanes:
+            return self.lanes[lane], False
+        parts = split_composite(lane)
+        if len(parts) > 1:
+            return parts, True
+        return None, False
+
+
+def split_composite(lane: str) -> tuple[str, ...]:
+    """The parts of a composite lane "A/B/C" (one part for an ordinary lane)."""
+    parts = [part.strip() for part in lane.split(COMPOSITE_SEPARATOR)]
+    return tuple(dict.fromkeys(part for part in parts if part))
+
+
+def load_role_map(path: Path | None) -> RoleMap:
+    """Read a roles file; a missing file (or None) is an empty map."""
+    if path is None or not path.is_file():
+        return RoleMap()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise RolesFileError(f"{path}: {err}") from err
+    lanes = data.get("lanes", {}) if isinstance(data, dict) else None
+    if not isinstance(lanes, dict):
+        raise RolesFileError(f"{path}: expected a mapping `lanes: {{lane name: [role, ...]}}`")
+    mapped: dict[str, tuple[str, ...]] = {}
+    for lane, roles in lanes.items():
+        values = [roles] if isinstance(roles, str) else roles
+        if not isinstance(values, list) or not values or not all(isinstance(r, str) and r.strip() for r in values):
+            raise RolesFileError(f"{path}: lane {lane!r}: give a role name or a non-empty list of role names")
+        mapped[str(lane)] = tuple(dict.fromkeys(r.strip() for r in values))
+    return RoleMap(mapped)
+
+
+@functools.lru_cache(maxsize=1)
+def default_role_map() -> RoleMap:
+    """The roles file of the service's settings, read once per process."""
+    from mso_flow.settings import get_settings  # settings are read lazily: the engine needs none to import
+
+    return load_role_map(get_settings().roles_file)
+
+
+def known_roles(processes: Iterable[ProcessDef]) -> list[str]:
+    """Every role that may work a task of these processes: the mapped roles of their lanes, lanes that are their
+    own role, and candidate groups; sorted, without duplicates."""
+    roles: set[str] = set()
+    for process in processes:
+        for lane in process.lanes:
+            roles.update(process.lane_roles.get(lane) or (lane,))
+        for task in process.user_tasks:
+            roles.update(task.candidate_groups)
+    return sorted(role for role in roles if role)
