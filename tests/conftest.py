@@ -95,7 +95,7 @@ def make_user(services: Services) -> Callable[..., dict[str, str]]:
     """Create a user with roles; return the Authorization header of its token."""
 
     def make(username: str, *roles: str) -> dict[str, str]:
-        _, token = users.create_user(services, SYSTEM, username, list(roles))
+        _, token = users.create_user(services, SYSTEM, username, list(roles), force=True)
         return {"Authorization": f"Bearer {token}"}
 
     return make
