@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
@@ -15,6 +17,7 @@ from mso_flow.services.errors import Conflict, ServiceError
 from mso_flow.settings import Settings, get_settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
+from mso_flow.telemetry import logs, metrics
 
 log = logging.getLogger("mso_flow")
 
@@ -52,6 +55,11 @@ def _serve(args: argparse.Namespace) -> int:
     except CalendarFileError as err:
         print(f"MSO_FLOW_HOLIDAYS_FILE: {err}", file=sys.stderr)
         return 2
+    if args.workers > 1 or metrics.multiprocess_dir():
+        # workers are separate processes: each writes its metrics to this directory and a scrape sums them
+        directory = metrics.multiprocess_dir() or tempfile.mkdtemp(prefix="mso-flow-metrics-")
+        metrics.prepare_multiprocess_dir(directory)
+        os.environ[metrics.MULTIPROC_ENV] = directory
     uvicorn.run(
         "mso_flow.api.app:create_default_app",
         factory=True,
@@ -59,6 +67,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=logs.config(settings.log_format, args.log_level),
+        access_log=False,  # the service logs each request itself (mso_flow.access), with its id and user
         proxy_headers=True,
     )
     return 0
@@ -136,7 +146,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure("json" if os.environ.get("MSO_FLOW_LOG_FORMAT", "").lower() == "json" else "text")
     quiet_engine_logs()
     parser = argparse.ArgumentParser(prog="mso-flow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -12,7 +12,12 @@ HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
 
 
 def test_users_commands_manage_roles_activity_and_tokens(services, saraban):
-    env = {**os.environ, "MSO_FLOW_DATABASE_URL": services.settings.database_url, "USER": "operator1", "LOGNAME": "operator1"}
+    env = {
+        **os.environ,
+        "MSO_FLOW_DATABASE_URL": services.settings.database_url,
+        "USER": "operator1",
+        "LOGNAME": "operator1",
+    }
 
     def run(*args: str):
         return _run("users", *args, env=env)

@@ -20,7 +20,9 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def _create(client, admin, username, *roles, force=False):
-    return client.post("/api/v1/users", headers=admin, json={"username": username, "roles": list(roles), "force": force})
+    return client.post(
+        "/api/v1/users", headers=admin, json={"username": username, "roles": list(roles), "force": force}
+    )
 
 
 def test_known_roles_come_from_the_deployed_lanes_and_the_built_in_roles(client, admin, saraban):
