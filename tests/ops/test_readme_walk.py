@@ -55,7 +55,7 @@ def scrape(url: str) -> dict[tuple[str, frozenset], float]:
 
 def test_the_readme_walk_completes_the_instance(service):
     env = {
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        **os.environ,
         "MSO_FLOW_URL": service.url,
         "MSO_FLOW_ADMIN_TOKEN": service.admin_token,
     }
