@@ -33,8 +33,15 @@ def readme_walk() -> str:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def service(request, tmp_path_factory):
-    env = {"MSO_FLOW_LOG_FORMAT": "json", "MSO_FLOW_METRICS_TOKEN": METRICS_TOKEN}
     logs = tmp_path_factory.mktemp("walk")
+    metrics_dir = logs / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_999999.db").write_bytes(b"left by an earlier run")  # serve must clear it
+    env = {
+        "MSO_FLOW_LOG_FORMAT": "json",
+        "MSO_FLOW_METRICS_TOKEN": METRICS_TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
     if request.param == "sqlite":
         url = f"sqlite:///{logs / 'walk.db'}"
         with live_service(url, logs, workers=2, extra_env=env, log_level="info") as live:
@@ -82,6 +89,11 @@ def test_the_readme_walk_completes_the_instance(service):
     health = ("mso_flow_http_requests_total", frozenset({"method": "GET", "route": "/health", "status": "200"}.items()))
     completed = ("mso_flow_instances_completed_total", frozenset({"process": "central_saraban"}.items()))
     complete_route = frozenset({"method": "POST", "route": "/api/v1/tasks/{task_id}/complete", "status": "200"}.items())
+    metrics_dir = Path(service.log).parent / "metrics"
+    # each worker writes its own files there (an unlabelled histogram makes one at start-up), which a scrape sums
+    writers = {path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("histogram_*.db")}
+    assert len(writers) == 2
+    assert not (metrics_dir / "counter_999999.db").exists()  # an earlier run's file was cleared at start
     assert samples[completed] == 1
     assert samples[("mso_flow_http_requests_total", complete_route)] == 7
     assert samples[health] >= 40  # the service's own start-up probes count too
