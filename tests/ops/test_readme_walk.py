@@ -91,8 +91,9 @@ def test_the_readme_walk_completes_the_instance(service):
     complete_route = frozenset({"method": "POST", "route": "/api/v1/tasks/{task_id}/complete", "status": "200"}.items())
     metrics_dir = Path(service.log).parent / "metrics"
     # each worker writes its own files there (an unlabelled histogram makes one at start-up), which a scrape sums
+    # (uvicorn may have replaced a worker that was slow to start: its files stay and count)
     writers = {path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("histogram_*.db")}
-    assert len(writers) == 2
+    assert len(writers) >= 2
     assert not (metrics_dir / "counter_999999.db").exists()  # an earlier run's file was cleared at start
     assert samples[completed] == 1
     assert samples[("mso_flow_http_requests_total", complete_route)] == 7
