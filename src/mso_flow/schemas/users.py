@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mso_flow.schemas.common import Request
 
@@ -34,6 +34,8 @@ class UserPut(UserUpdate):
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     username: str
     roles: list[str]
     active: bool = True
@@ -51,12 +53,16 @@ class TokenOut(BaseModel):
 
 
 class RoleSourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     process_key: str
     process_name: str
     lane: str | None
 
 
 class RoleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     role: str
     built_in: bool
     description: str | None = None

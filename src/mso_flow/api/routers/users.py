@@ -13,7 +13,6 @@ from mso_flow.schemas.instances import AuditEventOut, AuditVerification
 from mso_flow.schemas.users import (
     Me,
     RoleOut,
-    RoleSourceOut,
     TokenOut,
     UserCreate,
     UserCreated,
@@ -29,13 +28,7 @@ Username = Annotated[str, Path(max_length=100)]
 
 
 def _user(user: User) -> UserOut:
-    return UserOut(
-        username=user.username,
-        roles=user.roles,
-        active=user.active,
-        created_at=user.created_at,
-        token_created_at=user.token_created_at,
-    )
+    return UserOut.model_validate(user)
 
 
 @router.get("/me", response_model=Me)
@@ -48,17 +41,7 @@ def me(caller: CallerDep) -> Me:
 def roles(caller: CallerDep, services: ServicesDep) -> list[RoleOut]:
     """Every known role: the built-in ones and the lane roles of the latest deployed processes, with where each
     comes from."""
-    return [
-        RoleOut(
-            role=r.role,
-            built_in=r.built_in,
-            description=r.description,
-            sources=[
-                RoleSourceOut(process_key=s.process_key, process_name=s.process_name, lane=s.lane) for s in r.sources
-            ],
-        )
-        for r in users.known_roles(services, caller)
-    ]
+    return [RoleOut.model_validate(role) for role in users.known_roles(services, caller)]
 
 
 @router.post("/users", response_model=UserCreated, status_code=status.HTTP_201_CREATED)
