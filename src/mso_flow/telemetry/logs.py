@@ -12,6 +12,7 @@ import logging.config
 from contextvars import ContextVar
 from typing import Any, Literal
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 LogFormat = Literal["json", "text"]
@@ -48,6 +49,7 @@ def formatter(log_format: LogFormat = "text") -> logging.Formatter:
             timestamp="time",
             rename_fields={"levelname": "level", "name": "logger"},
             json_ensure_ascii=False,
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's ANSI-coloured copy of the message
         )
     return logging.Formatter(TEXT)
 
