@@ -3,6 +3,8 @@ and revocation taking effect at once in every worker, and the admin audit chain.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import insert
 
 from mso_flow.services import users
@@ -166,3 +168,18 @@ def test_the_admin_audit_chain_records_every_change_and_catches_a_forged_event(c
         )
     check = client.get("/api/v1/audit/admin/verify", headers=admin).json()
     assert check["ok"] is False and check["first_bad_seq"] == last["seq"] + 1
+
+
+def test_concurrent_administration_keeps_one_unbroken_admin_chain(services: Services, saraban):
+    operator = users.cli_caller()
+
+    def create(n: int) -> str:
+        _, token = users.create_user(services, operator, f"clerk{n}", [CLERK])
+        users.update_user(services, operator, f"clerk{n}", roles=[CLERK, HEAD])
+        return token
+
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(create, range(16)))
+    assert all(users.authenticate(services, t).roles == {CLERK, HEAD} for t in tokens)
+    check = users.verify_admin_audit(services, operator)
+    assert check.ok and check.events == 32

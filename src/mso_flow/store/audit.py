@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,7 +115,7 @@ def append_admin(session: Session, events: list[NewEvent], at: datetime) -> None
         session.execute(insert(AuditEvent), rows)
 
 
-def _admin_events() -> Any:
+def _admin_events() -> Select[AuditEvent]:
     return select(AuditEvent).where(AuditEvent.instance_id.is_(None)).order_by(AuditEvent.seq)
 
 
