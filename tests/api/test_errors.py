@@ -180,7 +180,9 @@ def test_users_admin_only_and_unique(client, make_user, admin):
         403,
         "admin_required",
     )
-    created = client.post("/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["นิติกร"], "force": True})
+    created = client.post(
+        "/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["นิติกร"], "force": True}
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
