@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -43,8 +44,6 @@ def prepare(settings: Settings) -> Services:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     settings = get_settings()
     try:
         prepare(settings).db.dispose()
@@ -55,11 +54,24 @@ def _serve(args: argparse.Namespace) -> int:
     except CalendarFileError as err:
         print(f"MSO_FLOW_HOLIDAYS_FILE: {err}", file=sys.stderr)
         return 2
+    own_directory = None
     if args.workers > 1 or metrics.multiprocess_dir():
         # workers are separate processes: each writes its metrics to this directory and a scrape sums them
         directory = metrics.multiprocess_dir() or tempfile.mkdtemp(prefix="mso-flow-metrics-")
+        own_directory = None if metrics.multiprocess_dir() else directory
         metrics.prepare_multiprocess_dir(directory)
         os.environ[metrics.MULTIPROC_ENV] = directory
+    try:
+        _run_uvicorn(args, settings)
+    finally:
+        if own_directory:
+            shutil.rmtree(own_directory, ignore_errors=True)
+    return 0
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "mso_flow.api.app:create_default_app",
         factory=True,
@@ -71,7 +83,6 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,  # the service logs each request itself (mso_flow.access), with its id and user
         proxy_headers=True,
     )
-    return 0
 
 
 def _problem_line(problem: dict) -> str:
