@@ -6,6 +6,7 @@ database per test session on `MSO_FLOW_TEST_PG` (default postgresql+psycopg://po
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from mso_flow.api.app import create_app
 from mso_flow.services import definitions, users
@@ -29,6 +31,52 @@ MIGRATIONS = ROOT / "migrations"
 SARABAN = BPMN_DIR / "central" / "central_saraban.bpmn"
 PG_SERVER = os.environ.get("MSO_FLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 BACKENDS = os.environ.get("MSO_FLOW_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+@functools.cache
+def postgres_unreachable() -> str | None:
+    """Why the PostgreSQL tests cannot run here (one line), or None when the server answers."""
+    engine = create_engine(f"{PG_SERVER}/postgres", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return None
+    except OperationalError:
+        return (
+            f"PostgreSQL at {PG_SERVER} is not reachable: skipping PostgreSQL tests; start it with "
+            "`pg_ctlcluster 15 main start` (or set MSO_FLOW_TEST_BACKENDS=sqlite)"
+        )
+    finally:
+        engine.dispose()
+
+
+# PostgreSQL tests run when asked for and reachable; otherwise one line says why (no connection traceback).
+PG_SKIPPED = (
+    "MSO_FLOW_TEST_BACKENDS excludes postgresql: skipping PostgreSQL tests"
+    if "postgresql" not in BACKENDS
+    else postgres_unreachable()
+)
+BACKENDS = [b for b in BACKENDS if b != "postgresql" or not PG_SKIPPED]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: needs the PostgreSQL server (skipped with one line when absent)")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return PG_SKIPPED
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_SKIPPED:
+        skip = pytest.mark.skip(reason=PG_SKIPPED)
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if PG_SKIPPED and "postgresql" in os.environ.get("MSO_FLOW_TEST_BACKENDS", "postgresql"):
+        terminalreporter.write_line(PG_SKIPPED, yellow=True)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -95,7 +143,7 @@ def make_user(services: Services) -> Callable[..., dict[str, str]]:
     """Create a user with roles; return the Authorization header of its token."""
 
     def make(username: str, *roles: str) -> dict[str, str]:
-        _, token = users.create_user(services, SYSTEM, username, list(roles))
+        _, token = users.create_user(services, SYSTEM, username, list(roles), force=True)
         return {"Authorization": f"Bearer {token}"}
 
     return make

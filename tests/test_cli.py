@@ -35,9 +35,9 @@ def test_validate_prints_file_line_element_message(tmp_path):
 def test_users_create_prints_a_token_once(tmp_path):
     env = {**os.environ, "MSO_FLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     assert _run("db", "upgrade", env=env).returncode == 0
-    created = _run("users", "create", "somsri", "--role", "นิติกร", "--role", "supervisor", env=env)
+    created = _run("users", "create", "somsri", "--role", "นิติกร", "--role", "supervisor", "--force", env=env)
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     assert len(token) >= 40
-    again = _run("users", "create", "somsri", "--role", "x", env=env)
+    again = _run("users", "create", "somsri", "--role", "x", "--force", env=env)
     assert again.returncode == 1 and "somsri" in again.stderr

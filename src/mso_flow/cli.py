@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
@@ -16,6 +19,7 @@ from mso_flow.services.errors import Conflict, ServiceError
 from mso_flow.settings import Settings, get_settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
+from mso_flow.telemetry import logs, metrics
 
 log = logging.getLogger("mso_flow")
 
@@ -41,8 +45,6 @@ def prepare(settings: Settings) -> Services:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     settings = get_settings()
     try:
         prepare(settings).db.dispose()
@@ -53,6 +55,24 @@ def _serve(args: argparse.Namespace) -> int:
     except CalendarFileError as err:
         print(f"MSO_FLOW_HOLIDAYS_FILE: {err}", file=sys.stderr)
         return 2
+    own_directory = None
+    if args.workers > 1 or metrics.multiprocess_dir():
+        # workers are separate processes: each writes its metrics to this directory and a scrape sums them
+        directory = metrics.multiprocess_dir() or tempfile.mkdtemp(prefix="mso-flow-metrics-")
+        own_directory = None if metrics.multiprocess_dir() else directory
+        metrics.prepare_multiprocess_dir(directory)
+        os.environ[metrics.MULTIPROC_ENV] = directory
+    try:
+        _run_uvicorn(args, settings)
+    finally:
+        if own_directory:
+            shutil.rmtree(own_directory, ignore_errors=True)
+    return 0
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "mso_flow.api.app:create_default_app",
         factory=True,
@@ -60,9 +80,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=logs.config(settings.log_format, args.log_level),
+        access_log=False,  # the service logs each request itself (mso_flow.access), with its id and user
         proxy_headers=True,
     )
-    return 0
 
 
 def _problem_line(problem: dict) -> str:
@@ -85,13 +106,36 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _users(args: argparse.Namespace) -> int:
+    """User administration as the operator `cli:<login>`; every change lands in the admin audit chain."""
     services = _services(get_settings())
+    operator = users.cli_caller()
+    command = args.users_command
     try:
-        token = users.create_user_cli(services, args.username, args.role)
+        if command == "create":
+            print(users.create_user_cli(services, args.username, args.role, args.force))
+        elif command == "list":
+            items, _ = users.list_users(services, operator, 0, 10_000)
+            for user in items:
+                state = "active" if user.active else "inactive"
+                token = "token" if user.token_hash else "no-token"
+                print(f"{user.username}\t{state}\t{token}\t{', '.join(user.roles)}")
+        elif command == "roles":
+            for role in users.known_roles(services, operator):
+                where = "built-in" if role.built_in else ", ".join(sorted({s.process_key for s in role.sources}))
+                print(f"{role.role}\t{where}")
+        elif command == "set-roles":
+            users.update_user(services, operator, args.username, roles=args.role, force=args.force)
+        elif command in ("activate", "deactivate"):
+            users.update_user(services, operator, args.username, active=command == "activate")
+        elif command == "rotate-token":
+            print(users.rotate_token(services, operator, args.username))
+        elif command == "revoke-token":
+            users.revoke_token(services, operator, args.username)
     except ServiceError as err:
         print(err.message, file=sys.stderr)
         return 1
-    print(token)
+    finally:
+        services.db.dispose()
     return 0
 
 
@@ -114,7 +158,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure("json" if os.environ.get("MSO_FLOW_LOG_FORMAT", "").lower() == "json" else "text")
     quiet_engine_logs()
     parser = argparse.ArgumentParser(prog="mso-flow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,11 +177,25 @@ def main(argv: list[str] | None = None) -> int:
     revision.add_argument("-m", "--message", required=True)
     db.set_defaults(run=_db)
 
-    user_cmd = commands.add_parser("users", help="manage users")
+    user_cmd = commands.add_parser("users", help="manage users (audited in the admin chain)")
     user_commands = user_cmd.add_subparsers(dest="users_command", required=True)
     create = user_commands.add_parser("create", help="create a user and print its token once")
     create.add_argument("username")
     create.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
+    create.add_argument("--force", action="store_true", help="accept roles that are not known roles")
+    user_commands.add_parser("list", help="username, active, token or not, roles (tab-separated)")
+    user_commands.add_parser("roles", help="the known roles and the processes they come from")
+    set_roles = user_commands.add_parser("set-roles", help="replace a user's roles")
+    set_roles.add_argument("username")
+    set_roles.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
+    set_roles.add_argument("--force", action="store_true", help="accept roles that are not known roles")
+    for name, text in (
+        ("deactivate", "refuse the user's token from now on"),
+        ("activate", "accept the user's token again"),
+        ("rotate-token", "print a new token once; the old one stops working"),
+        ("revoke-token", "the user's token stops working (rotate-token issues a new one)"),
+    ):
+        user_commands.add_parser(name, help=text).add_argument("username")
     user_cmd.set_defaults(run=_users)
 
     validate = commands.add_parser("validate", help="check BPMN files as a deployment would")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = Field(default=12, description="attempts before a delivery is marked failed")
     webhook_backoff_seconds: float = Field(default=5.0, description="first retry delay; doubles per attempt, max 1 h")
+    metrics_token: str | None = Field(
+        default=None, description="bearer token of GET /metrics; unset: /metrics answers loopback clients only"
+    )
+    log_format: Literal["json", "text"] = Field(default="text", description="json: one JSON object per log line")
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ import pytest
 from mso_flow.testing.live import live_service, postgres_database
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")

@@ -180,13 +180,15 @@ def test_users_admin_only_and_unique(client, make_user, admin):
         403,
         "admin_required",
     )
-    created = client.post("/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["นิติกร"]})
+    created = client.post(
+        "/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["นิติกร"], "force": True}
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me == {"username": "somchai", "roles": ["นิติกร"]}
     _problem(
-        client.post("/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["x"]}),
+        client.post("/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["x"], "force": True}),
         409,
         "user_exists",
     )

@@ -145,7 +145,9 @@ def test_export_as_json_lines_and_csv(client, process, people):
     assert json.loads(created["data"])["lane"] == STAFF
     assert client.get(url, headers=people["admin"], params={"format": "xml"}).status_code == 422
     assert client.get(url, headers=people["clerk"]).status_code == 200
-    outsider = client.post("/api/v1/users", headers=people["admin"], json={"username": "x", "roles": ["อื่น"]})
+    outsider = client.post(
+        "/api/v1/users", headers=people["admin"], json={"username": "x", "roles": ["อื่น"], "force": True}
+    )
     other = {"Authorization": f"Bearer {outsider.json()['token']}"}
     assert client.get(url, headers=other).status_code == 403
 

@@ -21,7 +21,7 @@ from tests.receiver import Receiver
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "integration.bpmn"
 ENV = {"MSO_FLOW_SCHEDULER_INTERVAL_SECONDS": "0.2", "MSO_FLOW_WEBHOOK_BACKOFF_SECONDS": "0.5"}
 SECRET = "secret-of-the-complaints-portal"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")

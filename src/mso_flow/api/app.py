@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from mso_flow import __version__
 from mso_flow.api import errors
 from mso_flow.api.limits import BodyLimit
+from mso_flow.api.observe import Observe
 from mso_flow.api.routers import (
     definitions,
     deployments,
@@ -19,6 +20,7 @@ from mso_flow.api.routers import (
     health,
     instances,
     messages,
+    metrics,
     reports,
     tasks,
     users,
@@ -27,6 +29,7 @@ from mso_flow.api.routers import (
 from mso_flow.services.context import Services
 from mso_flow.services.loops import BackgroundLoops
 from mso_flow.settings import Settings, get_settings
+from mso_flow.telemetry import logs
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """
@@ -69,16 +72,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(Observe)  # outermost: sees every request, including refused bodies
     return app
 
 
 def create_default_app() -> FastAPI:
     """Factory for `uvicorn --factory mso_flow.api.app:create_default_app` (each worker builds its own)."""
+    settings = get_settings()
+    logs.configure(settings.log_format)
     quiet_engine_logs()
-    return create_app()
+    return create_app(settings)
 
 
 def quiet_engine_logs() -> None:

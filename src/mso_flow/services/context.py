@@ -43,29 +43,6 @@ class Caller:
 SYSTEM = Caller("system", frozenset({Role.ADMIN}))
 
 
-class TokenCache:
-    """Recently authenticated tokens (by hash), so most requests check their token without a query.
-
-    A change of a user's roles takes effect within `ttl` seconds.
-    """
-
-    def __init__(self, ttl: float = 10.0, size: int = 10_000):
-        self.ttl = timedelta(seconds=ttl)
-        self.size = size
-        self._entries: dict[str, tuple[Caller, datetime]] = {}
-
-    def get(self, token_hash: str, now: datetime) -> Caller | None:
-        entry = self._entries.get(token_hash)
-        if entry is None or entry[1] <= now:
-            return None
-        return entry[0]
-
-    def put(self, token_hash: str, caller: Caller, now: datetime) -> None:
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[token_hash] = (caller, now + self.ttl)
-
-
 class SubscriptionCache:
     """The active webhook subscriptions, re-read at most every `ttl` seconds (and at once after a change made
     by this process): recording an instance's events then costs no extra query. A subscription made through
@@ -96,7 +73,6 @@ class Services:
     runtime: ProcessRuntime = field(default_factory=ProcessRuntime)
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     clock: Callable[[], datetime] = utcnow
-    token_cache: TokenCache = field(default_factory=TokenCache)
     subscriptions: SubscriptionCache = field(default_factory=SubscriptionCache)
     definitions: DefinitionRepository = field(default_factory=DefinitionRepository)
 

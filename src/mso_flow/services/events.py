@@ -1,8 +1,10 @@
-"""Record what happened to an instance: the audit trail, and the webhook outbox in the same transaction."""
+"""Record what happened to an instance: the audit trail, and the webhook outbox in the same transaction; count
+instances started and completed (on commit) and log each event with the instance id, never its data."""
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -12,6 +14,22 @@ from mso_flow.store import audit as audit_store
 from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import ProcessInstance
+from mso_flow.telemetry import metrics
+
+log = logging.getLogger("mso_flow.engine")
+COUNTED = {"instance_started": metrics.INSTANCES_STARTED, "instance_completed": metrics.INSTANCES_COMPLETED}
+# a line per instance-level event at INFO; task-level events at DEBUG (several per request)
+LOGGED_AT_INFO = frozenset(
+    {
+        "instance_started",
+        "instance_completed",
+        "instance_cancelled",
+        "instance_migrated",
+        "timer_fired",
+        "message_correlated",
+        "external_task_failed",
+    }
+)
 
 # audit event type -> webhook event name
 WEBHOOK_EVENTS = {
@@ -38,6 +56,7 @@ def record(
     """Append `events` to the instance's audit chain and queue a delivery for every subscribed webhook."""
     first_seq = instance.audit_seq + 1
     audit_store.append(session, instance, events, at)
+    _observe(session, instance, events)
     published = [(WEBHOOK_EVENTS[e.type], e, first_seq + i) for i, e in enumerate(events) if e.type in WEBHOOK_EVENTS]
     if not published:
         return
@@ -50,6 +69,28 @@ def record(
                 body = body or _payload(name, event, instance, at, seq)
                 rows.append((hook.id, name, body, instance.id, seq))
     webhooks_store.enqueue(session, rows, at)
+
+
+def _observe(session: Session, instance: ProcessInstance, events: list[NewEvent]) -> None:
+    for event in events:
+        if event.type in COUNTED:
+            metrics.count_on_commit(session, COUNTED[event.type], instance.definition_key)
+        level = logging.INFO if event.type in LOGGED_AT_INFO else logging.DEBUG
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "%s %s",
+                event.type,
+                instance.id,
+                extra={
+                    "event": event.type,
+                    "instance_id": instance.id,
+                    "process_key": instance.definition_key,
+                    "task_id": event.task_id,
+                    "element_id": event.element_id,
+                    "actor": event.actor,
+                },
+            )
 
 
 def _payload(name: str, event: NewEvent, instance: ProcessInstance, at: datetime, seq: int) -> str:

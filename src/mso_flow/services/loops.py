@@ -38,17 +38,21 @@ class BackgroundLoops:
         self._client.close()
 
     def _spawn(self, name: str, work: Callable[[], int]) -> None:
-        thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
+        thread = threading.Thread(target=self._run, args=(name, work), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def _run(self, work: Callable[[], int]) -> None:
+    def _run(self, name: str, work: Callable[[], int]) -> None:
+        """Poll `work`; what it does to an instance is logged with the instance id by `services.events`."""
         interval = self.services.settings.scheduler_interval_seconds
         while not self._stop.is_set():
             try:
-                busy = work() > 0
+                done = work()
+                busy = done > 0
+                if busy:
+                    log.debug("%s: %d done", name, done, extra={"loop": name, "done": done})
             except Exception:  # a loop must survive a database restart or a bad row
-                log.exception("background work failed")
+                log.exception("background work failed in %s", name, extra={"loop": name})
                 busy = False
             if not busy:
                 self._stop.wait(interval)

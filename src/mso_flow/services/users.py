@@ -1,41 +1,48 @@
-"""Users, tokens and who may do what with them."""
+"""Users, tokens and who may do what with them; every administrative change is recorded in the admin audit chain.
+
+Tokens are 256-bit random secrets (`secrets.token_urlsafe(32)`) stored as one unsalted SHA-256: a salt and a slow
+hash defend guessable secrets (passwords) against dictionary attacks, and a uniformly random 256-bit token has no
+dictionary; the digest is also what makes the lookup one indexed equality. Every request looks its token up in
+the database (no cache), so a revoked or rotated token, or a deactivated user, is refused by every worker as soon
+as the change commits (`bench/token_lookup.py` measures the cost of that query).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from mso_flow.services import policy
+from mso_flow.services import roles as roles_service
 from mso_flow.services.context import SYSTEM, Caller, Services
-from mso_flow.services.errors import Conflict, Forbidden, Invalid
+from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.store import audit as audit_store
 from mso_flow.store import users as store
-from mso_flow.store.models import User
+from mso_flow.store.audit import ChainCheck, NewEvent
+from mso_flow.store.models import AuditEvent, User
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 
 
 def hash_token(token: str) -> str:
-    """Tokens are random 256-bit secrets, so one SHA-256 (no salt, no stretching) is enough to store them."""
+    """SHA-256 of a high-entropy random token (see the module docstring for why no salt)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def cached_caller(services: Services, token: str) -> Caller | None:
-    """The caller of a token authenticated in the last few seconds, without touching the database."""
-    return services.token_cache.get(hash_token(token), services.clock())
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def authenticate(services: Services, token: str) -> Caller | None:
-    """The caller a bearer token belongs to, or None; remembered for a few seconds."""
-    token_hash = hash_token(token)
+    """The caller a bearer token belongs to, or None (unknown, revoked or rotated token; deactivated user)."""
     with services.db.read() as session:
-        user = store.by_token_hash(session, token_hash)
-        caller = Caller(user.username, frozenset(user.roles)) if user else None
-    if caller is not None:
-        services.token_cache.put(token_hash, caller, services.clock())
-    return caller
+        found = store.active_by_token_hash(session, hash_token(token))
+    return Caller(found[0], frozenset(found[1])) if found else None
 
 
 def require_admin(caller: Caller) -> None:
@@ -43,39 +50,80 @@ def require_admin(caller: Caller) -> None:
         raise Forbidden("admin_required", "ต้องเป็นผู้ดูแลระบบ (admin role required)")
 
 
-def _check(username: str, roles: list[str]) -> list[str]:
-    roles = [r.strip() for r in roles]
-    errors: list[dict[str, str]] = []
+def _check_username(username: str) -> None:
     if not _USERNAME.match(username):
-        errors.append(
-            {
-                "field": "username",
-                "message": "ชื่อผู้ใช้ต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข หรือ _.@- "
-                "ไม่เกิน 100 ตัว (username: ASCII letters, digits, _.@-)",
-            }
+        raise Invalid(
+            "invalid_user",
+            "ข้อมูลผู้ใช้ไม่ถูกต้อง (invalid user)",
+            [
+                {
+                    "field": "username",
+                    "message": "ชื่อผู้ใช้ต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข หรือ _.@- "
+                    "ไม่เกิน 100 ตัว (username: ASCII letters, digits, _.@-)",
+                }
+            ],
         )
+
+
+def _check_roles(services: Services, roles: list[str], force: bool) -> list[str]:
+    """Roles stripped and de-duplicated; unknown ones refused (422 naming the closest known) unless forced."""
+    roles = list(dict.fromkeys(r.strip() for r in roles))
     if not roles or any(not r or len(r) > 300 for r in roles):
-        errors.append(
-            {
-                "field": "roles",
-                "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร (at least one role, each 1-300 characters)",
-            }
+        raise Invalid(
+            "invalid_user",
+            "ข้อมูลผู้ใช้ไม่ถูกต้อง (invalid user)",
+            [
+                {
+                    "field": "roles",
+                    "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร "
+                    "(at least one role, each 1-300 characters)",
+                }
+            ],
         )
-    if errors:
-        raise Invalid("invalid_user", "ข้อมูลผู้ใช้ไม่ถูกต้อง (invalid user)", errors)
-    return list(dict.fromkeys(roles))
+    if force:
+        return roles
+    known = roles_service.known_roles(services)
+    unknown = [r for r in roles if r not in known]
+    if unknown:
+        suggestions = {role: roles_service.closest(role, known) for role in unknown}
+        hints = "; ".join(f"{role} → {', '.join(near) or '-'}" for role, near in suggestions.items())
+        raise Invalid(
+            "unknown_role",
+            f"ไม่รู้จักบทบาท: {hints} (unknown role → closest known roles; GET /api/v1/roles lists them, "
+            '"force": true creates the user anyway)',
+            [
+                {"field": "roles", "role": role, "closest": near, "message": f"ไม่รู้จักบทบาท {role} (unknown role)"}
+                for role, near in suggestions.items()
+            ],
+        )
+    return roles
 
 
-def create_user(services: Services, caller: Caller, username: str, roles: list[str]) -> tuple[User, str]:
-    """Create a user; the token is returned this once and only its hash is stored."""
+def _audit(session: Session, services: Services, caller: Caller, type_: str, data: dict[str, Any]) -> None:
+    audit_store.append_admin(session, [NewEvent(type_, caller.username, data=data)], services.clock())
+
+
+def _user(session: Session, username: str, lock: bool = True) -> User:
+    user = store.by_username(session, username, lock=lock)
+    if user is None:
+        raise NotFound("user_not_found", f"ไม่พบผู้ใช้ {username} (user not found)")
+    return user
+
+
+def create_user(
+    services: Services, caller: Caller, username: str, roles: list[str], force: bool = False
+) -> tuple[User, str]:
+    """Create a user; the token is returned this once and only its hash is stored. Unknown roles need `force`."""
     require_admin(caller)
-    roles = _check(username, roles)
-    token = secrets.token_urlsafe(32)
+    _check_username(username)
+    roles = _check_roles(services, roles, force)
+    token = new_token()
     try:
         with services.db.write() as session:
             if store.by_username(session, username):
                 raise Conflict("user_exists", f"มีผู้ใช้ชื่อ {username} อยู่แล้ว (user exists)")
             user = store.add(session, username, roles, hash_token(token), services.clock())
+            _audit(session, services, caller, "user_created", {"username": username, "roles": roles, "forced": force})
     except IntegrityError:
         raise Conflict("user_exists", f"มีผู้ใช้ชื่อ {username} อยู่แล้ว (user exists)") from None
     return user, token
@@ -87,18 +135,117 @@ def list_users(services: Services, caller: Caller, offset: int, limit: int) -> t
         return store.listing(session, offset, limit)
 
 
-def ensure_user(services: Services, username: str, roles: list[str], token: str) -> None:
-    """Make `username` exist with these roles and this token (bootstrap admin, operator CLI)."""
+def get_user(services: Services, caller: Caller, username: str) -> User:
+    """A user (admin, or the user themself)."""
+    if caller.username != username:
+        require_admin(caller)
+    with services.db.read() as session:
+        return _user(session, username, lock=False)
+
+
+def update_user(
+    services: Services,
+    caller: Caller,
+    username: str,
+    roles: list[str] | None = None,
+    active: bool | None = None,
+    force: bool = False,
+) -> User:
+    """Replace a user's roles and/or (de)activate them; a deactivated user's token is refused at once."""
+    require_admin(caller)
+    if roles is not None:
+        roles = _check_roles(services, roles, force)
+    if active is False and username == caller.username:
+        raise Conflict("deactivate_self", "ปิดบัญชีของตนเองไม่ได้ (you cannot deactivate yourself)")
     with services.db.write() as session:
-        user = store.by_username(session, username)
+        user = _user(session, username)
+        if roles is not None and roles != user.roles:
+            before, user.roles = user.roles, roles
+            _audit(
+                session,
+                services,
+                caller,
+                "user_roles_changed",
+                {"username": username, "before": before, "after": roles, "forced": force},
+            )
+        if active is not None and active != user.active:
+            user.active = active
+            _audit(
+                session, services, caller, "user_activated" if active else "user_deactivated", {"username": username}
+            )
+    return user
+
+
+def _may_manage_token(caller: Caller, username: str) -> None:
+    if caller.username != username:
+        require_admin(caller)
+
+
+def rotate_token(services: Services, caller: Caller, username: str) -> str:
+    """A new token for a user (admin, or the user themself); the old one is refused from the commit on."""
+    _may_manage_token(caller, username)
+    token = new_token()
+    with services.db.write() as session:
+        user = _user(session, username)
+        user.token_hash, user.token_created_at = hash_token(token), services.clock()
+        _audit(session, services, caller, "user_token_rotated", {"username": username})
+    return token
+
+
+def revoke_token(services: Services, caller: Caller, username: str) -> None:
+    """Revoke a user's token (admin, or the user themself); `rotate_token` issues a new one."""
+    _may_manage_token(caller, username)
+    with services.db.write() as session:
+        user = _user(session, username)
+        if user.token_hash is not None:
+            user.token_hash, user.token_created_at = None, None
+            _audit(session, services, caller, "user_token_revoked", {"username": username})
+
+
+def known_roles(services: Services, caller: Caller) -> list[roles_service.KnownRole]:
+    """The roles users may hold (any authenticated caller: staff see which roles exist)."""
+    return list(roles_service.known_roles(services).values())
+
+
+def admin_audit(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+    """The admin audit chain, oldest first (admin)."""
+    require_admin(caller)
+    with services.db.read() as session:
+        return audit_store.admin_listing(session, offset, limit)
+
+
+def verify_admin_audit(services: Services, caller: Caller) -> ChainCheck:
+    """Re-hash the admin audit chain (admin)."""
+    require_admin(caller)
+    with services.db.read() as session:
+        return audit_store.verify_admin(session)
+
+
+def ensure_user(services: Services, username: str, roles: list[str], token: str) -> None:
+    """Make `username` exist, active, with these roles and this token (bootstrap admin); audited when it changes."""
+    token_hash = hash_token(token)
+    with services.db.write() as session:
+        user = store.by_username(session, username, lock=True)
         if user is None:
-            store.add(session, username, roles, hash_token(token), services.clock())
-        else:
-            user.token_hash = hash_token(token)
+            store.add(session, username, roles, token_hash, services.clock())
+            _audit(session, services, SYSTEM, "user_created", {"username": username, "roles": roles, "forced": True})
+            return
+        changed = user.token_hash != token_hash or not set(roles) <= set(user.roles) or not user.active
+        if changed:
+            user.token_hash, user.token_created_at = token_hash, services.clock()
             user.roles = sorted(set(user.roles) | set(roles))
+            user.active = True
+            _audit(session, services, SYSTEM, "user_bootstrapped", {"username": username, "roles": user.roles})
 
 
-def create_user_cli(services: Services, username: str, roles: list[str]) -> str:
+def cli_caller() -> Caller:
+    """The operator at the command line, as the admin chain records them."""
+    import getpass
+
+    return Caller(f"cli:{getpass.getuser()}", frozenset({"admin"}))
+
+
+def create_user_cli(services: Services, username: str, roles: list[str], force: bool = False) -> str:
     """Create a user from the operator's command line; return its token."""
-    _, token = create_user(services, SYSTEM, username, roles)
+    _, token = create_user(services, cli_caller(), username, roles, force)
     return token

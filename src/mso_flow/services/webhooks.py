@@ -16,6 +16,7 @@ from mso_flow.services.errors import Forbidden, Invalid, NotFound
 from mso_flow.services.events import WEBHOOK_EVENTS
 from mso_flow.store import webhooks as store
 from mso_flow.store.models import Webhook, WebhookDelivery
+from mso_flow.telemetry import metrics
 
 EVENT_NAMES = frozenset(WEBHOOK_EVENTS.values()) | {"*"}
 LEASE = timedelta(seconds=60)
@@ -97,11 +98,11 @@ def deliver_due(services: Services, client: httpx.Client, limit: int = 20) -> in
     settings = services.settings
     with services.db.write() as session:
         leased = [
-            (d.id, d.attempts, d.event, d.payload, w.url, w.secret)
+            (d.id, d.attempts, d.event, d.payload, w.url, w.secret, d.created_at)
             for d, w in store.lease_due(session, services.clock(), LEASE, limit)
         ]
     delivered = 0
-    for delivery_id, attempts, event, payload, url, secret in leased:
+    for delivery_id, attempts, event, payload, url, secret, created_at in leased:
         body = payload.encode()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
@@ -119,6 +120,7 @@ def deliver_due(services: Services, client: httpx.Client, limit: int = 20) -> in
         if error is None:
             result = {"state": store.DELIVERED, "delivered_at": now, "last_error": None}
             delivered += 1
+            metrics.WEBHOOK_DELIVERY_SECONDS.observe(max(0.0, (now - created_at).total_seconds()))
         elif attempts >= settings.webhook_max_attempts:
             result = {"state": store.FAILED, "last_error": error}
         else:

@@ -1,4 +1,5 @@
-"""The append-only audit trail: a hash chain per instance; there is no update or delete path."""
+"""The append-only audit trail: a hash chain per instance, and the `admin` chain of user administration (rows
+with no instance, its head in `audit_chain`); there is no update or delete path."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mso_flow.store.models import AuditEvent, ProcessInstance
+from mso_flow.store.models import AuditChain, AuditEvent, ProcessInstance
 from mso_flow.store.paging import page
 
 
@@ -30,7 +32,7 @@ def _timestamp(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
-def content_hash(prev_hash: str, instance_id: str, seq: int, at: datetime, event: NewEvent) -> str:
+def content_hash(prev_hash: str, instance_id: str | None, seq: int, at: datetime, event: NewEvent) -> str:
     """SHA-256 over the predecessor's hash and this event's canonical content."""
     content = json.dumps(
         [
@@ -52,16 +54,17 @@ def content_hash(prev_hash: str, instance_id: str, seq: int, at: datetime, event
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def append(session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime) -> None:
-    """Append events to a (locked) instance's chain and advance its head."""
-    seq, head = instance.audit_seq, instance.audit_head
+def _chain_rows(
+    instance_id: str | None, seq: int, head: str, events: list[NewEvent], at: datetime
+) -> tuple[list[dict[str, Any]], int, str]:
+    """The rows that extend a chain at (`seq`, `head`), and its new seq and head."""
     rows = []
     for event in events:
         seq += 1
-        digest = content_hash(head, instance.id, seq, at, event)
+        digest = content_hash(head, instance_id, seq, at, event)
         rows.append(
             {
-                "instance_id": instance.id,
+                "instance_id": instance_id,
                 "seq": seq,
                 "at": at,
                 "actor": event.actor,
@@ -74,9 +77,57 @@ def append(session: Session, instance: ProcessInstance, events: list[NewEvent], 
             }
         )
         head = digest
+    return rows, seq, head
+
+
+def append(session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime) -> None:
+    """Append events to a (locked) instance's chain and advance its head."""
+    rows, seq, head = _chain_rows(instance.id, instance.audit_seq, instance.audit_head, events, at)
     if rows:
         session.execute(insert(AuditEvent), rows)
     instance.audit_seq, instance.audit_head = seq, head
+
+
+ADMIN_CHAIN = "admin"
+
+
+def admin_head(session: Session, lock: bool = False) -> AuditChain:
+    """The head of the admin chain (created at its first event); `lock` serialises appenders on PostgreSQL."""
+    stmt = select(AuditChain).where(AuditChain.name == ADMIN_CHAIN)
+    chain = session.scalar(stmt.with_for_update() if lock else stmt)
+    if chain is not None:
+        return chain
+    try:
+        with session.begin_nested():
+            session.add(AuditChain(name=ADMIN_CHAIN, seq=0, head=""))
+    except IntegrityError:  # another transaction created it first
+        pass
+    chain = session.scalar(stmt.with_for_update() if lock else stmt)
+    assert chain is not None
+    return chain
+
+
+def append_admin(session: Session, events: list[NewEvent], at: datetime) -> None:
+    """Append user-administration events to the admin chain (rows without an instance)."""
+    chain = admin_head(session, lock=True)
+    rows, chain.seq, chain.head = _chain_rows(None, chain.seq, chain.head, events, at)
+    if rows:
+        session.execute(insert(AuditEvent), rows)
+
+
+def _admin_events() -> Select[AuditEvent]:
+    return select(AuditEvent).where(AuditEvent.instance_id.is_(None)).order_by(AuditEvent.seq)
+
+
+def admin_listing(session: Session, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+    return page(session, _admin_events(), offset, limit)
+
+
+def verify_admin(session: Session) -> ChainCheck:
+    """Re-hash the admin chain against its stored head."""
+    chain = session.scalar(select(AuditChain).where(AuditChain.name == ADMIN_CHAIN))
+    seq, head = (chain.seq, chain.head) if chain else (0, "")
+    return verify_chain(list(session.scalars(_admin_events())), seq, head)
 
 
 def listing(session: Session, instance_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:

@@ -103,3 +103,9 @@ def latest_start_messages(session: Session) -> list[tuple[str, str, list[str]]]:
         _latest_versions().with_only_columns(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.model)
     )
     return [(row.id, row.key, list(row.model.get("start_messages", []))) for row in rows]
+
+
+def latest_ids(session: Session) -> list[str]:
+    """The id of the latest version of every key, by key."""
+    stmt = _latest_versions().with_only_columns(ProcessDefinition.id).order_by(ProcessDefinition.key)
+    return list(session.scalars(stmt))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,8 +68,10 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     roles: Mapped[list[str]] = mapped_column(JSON)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # NULL: token revoked
     created_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    token_created_at: Mapped[datetime | None]
 
 
 class Deployment(Base):
@@ -210,12 +213,21 @@ class AuditEvent(Base):
     """Append-only history: each event carries the hash of its predecessor and of its own content."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq"),
+        Index(
+            "uq_audit_event_admin_seq",
+            "seq",
+            unique=True,
+            sqlite_where=text("instance_id IS NULL"),
+            postgresql_where=text("instance_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
-    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"))  # NULL: the admin chain
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(100))
@@ -225,6 +237,16 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The head of an audit chain that belongs to no instance (`admin`: user administration)."""
+
+    __tablename__ = "audit_chain"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head: Mapped[str] = mapped_column(String(64), default="")
 
 
 class TaskComment(Base):

@@ -11,12 +11,20 @@ from mso_flow.store.models import User
 from mso_flow.store.paging import page
 
 
+def active_by_token_hash(session: Session, token_hash: str) -> tuple[str, list[str]] | None:
+    """(username, roles) of the active user holding this token: one indexed lookup per request."""
+    stmt = select(User.username, User.roles).where(User.token_hash == token_hash, User.active.is_(True))
+    row = session.execute(stmt).first()
+    return (row.username, list(row.roles)) if row else None
+
+
 def by_token_hash(session: Session, token_hash: str) -> User | None:
     return session.scalar(select(User).where(User.token_hash == token_hash))
 
 
-def by_username(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == username))
+def by_username(session: Session, username: str, lock: bool = False) -> User | None:
+    stmt = select(User).where(User.username == username)
+    return session.scalar(stmt.with_for_update() if lock else stmt)
 
 
 def by_usernames(session: Session, usernames: list[str]) -> list[User]:
@@ -24,7 +32,7 @@ def by_usernames(session: Session, usernames: list[str]) -> list[User]:
 
 
 def add(session: Session, username: str, roles: list[str], token_hash: str, now: datetime) -> User:
-    user = User(username=username, roles=roles, token_hash=token_hash, created_at=now)
+    user = User(username=username, roles=roles, token_hash=token_hash, created_at=now, token_created_at=now)
     session.add(user)
     session.flush()
     return user

@@ -60,6 +60,7 @@ def live_service(
     workers: int = 4,
     bpmn_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    log_level: str = "warning",
 ) -> Iterator[LiveService]:
     """Start `mso-flow serve` and wait until /health answers; stop it afterwards."""
     port = free_port()
@@ -84,7 +85,7 @@ def live_service(
                 "--workers",
                 str(workers),
                 "--log-level",
-                "warning",
+                log_level,
             ],
             env=env,
             stdout=out,

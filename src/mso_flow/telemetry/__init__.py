@@ -1,0 +1,1 @@
+"""Operations telemetry of a service process: Prometheus metrics and structured logs (no project imports)."""

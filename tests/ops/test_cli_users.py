@@ -1,0 +1,52 @@
+"""`mso-flow users …`: the operator's user administration, on the same rules and audit chain as the API."""
+
+from __future__ import annotations
+
+import os
+
+from mso_flow.services import users
+from tests.test_cli import _run
+
+CLERK = "เจ้าหน้าที่งานสารบรรณ"
+HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+
+
+def test_users_commands_manage_roles_activity_and_tokens(services, saraban):
+    env = {
+        **os.environ,
+        "MSO_FLOW_DATABASE_URL": services.settings.database_url,
+        "USER": "operator1",
+        "LOGNAME": "operator1",
+    }
+
+    def run(*args: str):
+        return _run("users", *args, env=env)
+
+    roles = run("roles")
+    assert roles.returncode == 0
+    assert f"{CLERK}\t{saraban}" in roles.stdout.splitlines() and "admin\tbuilt-in" in roles.stdout.splitlines()
+    refused = run("create", "somchai", "--role", "เจ้าหน้าที่สารบรรณ")
+    assert refused.returncode == 1 and CLERK in refused.stderr
+    token = run("create", "somchai", "--role", CLERK).stdout.strip()
+    assert users.authenticate(services, token).roles == {CLERK}
+    assert run("set-roles", "somchai", "--role", CLERK, "--role", HEAD).returncode == 0
+    assert users.authenticate(services, token).roles == {CLERK, HEAD}
+    assert run("deactivate", "somchai").returncode == 0
+    assert users.authenticate(services, token) is None
+    assert run("list").stdout.splitlines() == [f"somchai\tinactive\ttoken\t{CLERK}, {HEAD}"]
+    assert run("activate", "somchai").returncode == 0
+    new = run("rotate-token", "somchai").stdout.strip()
+    assert users.authenticate(services, token) is None and users.authenticate(services, new) is not None
+    assert run("revoke-token", "somchai").returncode == 0
+    assert users.authenticate(services, new) is None
+    missing = run("deactivate", "nobody")
+    assert missing.returncode == 1 and "nobody" in missing.stderr
+    trail, _ = users.admin_audit(services, users.cli_caller(), 0, 100)
+    assert [(e.actor, e.type) for e in trail] == [
+        ("cli:operator1", "user_created"),
+        ("cli:operator1", "user_roles_changed"),
+        ("cli:operator1", "user_deactivated"),
+        ("cli:operator1", "user_activated"),
+        ("cli:operator1", "user_token_rotated"),
+        ("cli:operator1", "user_token_revoked"),
+    ]
