@@ -8,7 +8,7 @@ from mso_flow.services import users
 from tests.test_cli import _run
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
-HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+HEAD = "หัวหน้าฝ่ายสารบรรณ"
 
 
 def test_users_commands_manage_roles_activity_and_tokens(services, saraban):

@@ -13,7 +13,7 @@ from mso_flow.store.db import Database
 from mso_flow.store.models import AuditEvent
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
-HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+HEAD = "หัวหน้าฝ่ายสารบรรณ"
 MISSPELT = "เจ้าหน้าที่สารบรรณ"
 
 
