@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
-from mso_flow.services import definitions, users
+from mso_flow.services import anchoring, definitions, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict, ServiceError
 from mso_flow.settings import Settings, get_settings
-from mso_flow.store import migrate
+from mso_flow.store import migrate, roles
 from mso_flow.store.db import Database
 
 log = logging.getLogger("mso_flow")
@@ -26,7 +27,8 @@ def _services(settings: Settings) -> Services:
 def prepare(settings: Settings) -> Services:
     """Upgrade the database, make the bootstrap admin exist, and deploy the changed files of `bpmn/`."""
     services = _services(settings)
-    migrate.upgrade(services.db.engine, settings.migrations_dir)
+    upgrade_schema(settings)
+    anchoring.signer(settings)  # create the audit signing key once, before worker processes start
     if settings.admin_token:
         users.ensure_user(services, "admin", ["admin"], settings.admin_token)
     if settings.deploy_on_start and settings.bpmn_dir.is_dir():
@@ -39,9 +41,23 @@ def prepare(settings: Settings) -> Services:
     return services
 
 
+def upgrade_schema(settings: Settings) -> None:
+    """Migrate as the schema's owner (`migration_database_url`, else the service's URL), then grant the service
+    role its rights if it is a different role."""
+    owner = Database(settings.migration_database_url or settings.database_url, pool_size=1)
+    try:
+        migrate.upgrade(owner.engine, settings.migrations_dir)
+        if settings.service_database_role:
+            roles.grant_service_role(owner.engine, settings.service_database_role)
+    finally:
+        owner.dispose()
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    os.environ["MSO_FLOW_LISTEN_PORT"] = str(args.port)  # webhooks never call the service itself
+    get_settings.cache_clear()
     settings = get_settings()
     try:
         prepare(settings).db.dispose()
@@ -74,9 +90,7 @@ def _problem_line(problem: dict) -> str:
 def _db(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.db_command == "upgrade":
-        database = Database(settings.database_url)
-        migrate.upgrade(database.engine, settings.migrations_dir)
-        database.dispose()
+        upgrade_schema(settings)
         print("database is at the latest revision")
     else:
         migrate.revision(settings.database_url, settings.migrations_dir, args.message)

@@ -79,7 +79,8 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
 
 
 def delegate(services: Services, caller: Caller, task_id: str, username: str, reason: str | None) -> TaskView:
-    """The assignee hands the task to a delegate and stays its owner until the delegate resolves it."""
+    """The assignee hands the task to a delegate, who must hold one of its candidate roles, and stays its owner
+    until the delegate resolves it."""
 
     def change(session: Session, task: HumanTask, instance: ProcessInstance, now: datetime) -> list[NewEvent]:
         require_open(task)
@@ -87,7 +88,7 @@ def delegate(services: Services, caller: Caller, task_id: str, username: str, re
             raise Forbidden("not_assignee", "มอบหมายต่อได้เฉพาะผู้รับงาน (only the assignee may delegate)")
         if username == caller.username:
             raise Invalid("delegate_to_self", "มอบหมายงานให้ตนเองไม่ได้ (cannot delegate to yourself)")
-        _target_roles(session, username)
+        _require_target_candidate(session, task, username)
         task.owner = task.owner or caller.username
         tasks_store.set_assignee(session, task, username)
         task.delegation_state = "pending"

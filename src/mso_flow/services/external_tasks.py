@@ -47,7 +47,7 @@ def fetch_and_lock(
             if len(locked) >= max_tasks:
                 break
             for task in store.lock_available(session, topic, now, max_tasks - len(locked)):
-                task.worker_id = worker_id
+                task.worker_id, task.locked_by = worker_id, caller.username
                 task.lock_expires_at = now + timedelta(milliseconds=lock_ms)
                 task.version += 1
                 instance = instances_store.get(session, task.instance_id)
@@ -57,8 +57,11 @@ def fetch_and_lock(
     return locked
 
 
-def _locked_by(session: Session, task_id: str, worker_id: str, now: datetime) -> tuple[ProcessInstance, ExternalTask]:
-    """The task and its instance, locked (instance first), if `worker_id` holds a live lock on it."""
+def _locked_by(
+    session: Session, caller: Caller, task_id: str, worker_id: str, now: datetime
+) -> tuple[ProcessInstance, ExternalTask]:
+    """The task and its instance, locked (instance first), if `worker_id` of the caller holds a live lock on it.
+    A lock held by anyone else is never described (not even its worker id)."""
     task = store.get(session, task_id)
     if task is None:
         raise NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
@@ -68,11 +71,10 @@ def _locked_by(session: Session, task_id: str, worker_id: str, now: datetime) ->
     if task.state != store.OPEN:
         raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
     expired = task.lock_expires_at is None or task.lock_expires_at <= now
-    if task.worker_id != worker_id or expired:
+    if task.worker_id != worker_id or task.locked_by != caller.username or expired:
         raise Conflict(
             "external_task_not_locked",
             f"งานภายนอกนี้ไม่ได้ถูกล็อกโดย {worker_id} (not locked by this worker, or the lock expired)",
-            worker_id=None if expired else task.worker_id,
         )
     return instance, task
 
@@ -83,7 +85,7 @@ def complete(services: Services, caller: Caller, task_id: str, worker_id: str, v
     require_valid_names(variables)
     with concurrent_changes_conflict(), services.db.write() as session:
         now = services.clock()
-        instance, task = _locked_by(session, task_id, worker_id, now)
+        instance, task = _locked_by(session, caller, task_id, worker_id, now)
         definition = services.definition(instance.definition_id)
         try:
             step = services.runtime.complete(
@@ -119,8 +121,8 @@ def failure(
     _require_worker(caller)
     with concurrent_changes_conflict(), services.db.write() as session:
         now = services.clock()
-        instance, task = _locked_by(session, task_id, worker_id, now)
-        task.retries, task.error_message, task.worker_id = retries, error_message, None
+        instance, task = _locked_by(session, caller, task_id, worker_id, now)
+        task.retries, task.error_message, task.worker_id, task.locked_by = retries, error_message, None, None
         task.lock_expires_at = now + timedelta(milliseconds=retry_timeout_ms)
         task.version += 1
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}
