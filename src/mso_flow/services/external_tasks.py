@@ -74,7 +74,7 @@ def _locked_by(
     if task.worker_id != worker_id or task.locked_by != caller.username or expired:
         raise Conflict(
             "external_task_not_locked",
-            f"งานภายนอกนี้ไม่ได้ถูกล็อกโดย {worker_id} (not locked by this worker, or the lock expired)",
+            "งานภายนอกนี้ไม่ได้ถูกล็อกโดยผู้ปฏิบัติงานนี้ของท่าน (not locked by this worker of yours, or the lock expired)",
         )
     return instance, task
 
