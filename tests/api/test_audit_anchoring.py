@@ -48,7 +48,9 @@ def _verify(client: TestClient, admin: dict[str, str], instance_id: str) -> dict
     return dict(response.json())
 
 
-def test_a_chain_rewritten_consistently_in_sql_is_caught_by_the_signed_head(client, services, saraban, admin, make_user):
+def test_a_chain_rewritten_consistently_in_sql_is_caught_by_the_signed_head(
+    client, services, saraban, admin, make_user
+):
     clerk = make_user("somchai", CLERK)
     instance_id = _walk(client, admin, clerk)
     before = _verify(client, admin, instance_id)
@@ -97,7 +99,9 @@ def test_a_chain_rewritten_consistently_in_sql_is_caught_by_the_signed_head(clie
 def test_a_missing_signature_is_not_accepted(client, services, saraban, admin, make_user):
     instance_id = _walk(client, admin, make_user("somchai", CLERK))
     with services.db.engine.begin() as connection:
-        connection.execute(text("UPDATE process_instance SET audit_signature = NULL WHERE id = :id"), {"id": instance_id})
+        connection.execute(
+            text("UPDATE process_instance SET audit_signature = NULL WHERE id = :id"), {"id": instance_id}
+        )
     assert _verify(client, admin, instance_id)["reason"] == "unsigned_head"
 
 

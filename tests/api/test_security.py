@@ -253,7 +253,12 @@ def test_last_error_is_a_category_and_redirects_are_not_followed(client, service
         name: {d["last_error"] for d in _deliveries(client, first, hook) if d["attempts"]}
         for name, hook in hooks.items()
     }
-    assert errors == {"denied": {"http_4xx"}, "broken": {"http_5xx"}, "redirecting": {"http_3xx"}, "refused": {"refused"}}
+    assert errors == {
+        "denied": {"http_4xx"},
+        "broken": {"http_5xx"},
+        "redirecting": {"http_3xx"},
+        "refused": {"refused"},
+    }
     assert receiver.received == []  # the redirect's target was never called
 
 

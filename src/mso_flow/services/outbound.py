@@ -72,7 +72,7 @@ def _host_addresses(host: str | None, port: int | None) -> set[tuple[Address, in
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         return set()
-    return {(_plain(ipaddress.ip_address(info[4][0].split("%")[0])), port) for info in infos}
+    return {(_plain(_address_of(info[4][0])), port) for info in infos}
 
 
 def _own_endpoints(settings: Settings) -> frozenset[tuple[Address, int]]:
@@ -131,7 +131,12 @@ def resolve(host: str, port: int) -> list[Address]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return []
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return [_address_of(info[4][0]) for info in infos]
+
+
+def _address_of(host: str | int) -> Address:
+    """The address of a getaddrinfo result (an IPv6 zone `%eth0` dropped)."""
+    return ipaddress.ip_address(str(host).split("%")[0])
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):

@@ -136,7 +136,9 @@ class Deliverer:
         with self.services.db.write() as session:
             store.record_attempt(session, item.id, item.attempts, result)
             cooldown = timedelta(seconds=settings.webhook_breaker_cooldown_seconds)
-            store.note_outcome(session, item.webhook_id, error is None, now, settings.webhook_breaker_failures, cooldown)
+            store.note_outcome(
+                session, item.webhook_id, error is None, now, settings.webhook_breaker_failures, cooldown
+            )
             if error is not None and behind:
                 due = result.get("next_attempt_at", now)
                 store.release(session, [(b.id, b.attempts) for b in behind], due)
