@@ -108,6 +108,13 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    services = _services(get_settings())
+    signed = anchoring.sign_unsigned_heads(services)
+    print(f"signed {signed} audit heads with key {anchoring.signer(services.settings).key_id}")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     files = []
     for raw in args.files:
@@ -152,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("username")
     create.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
     user_cmd.set_defaults(run=_users)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser("sign-unsigned", help="sign the heads that predate anchoring (once, after upgrading)")
+    audit.set_defaults(run=_audit)
 
     validate = commands.add_parser("validate", help="check BPMN files as a deployment would")
     validate.add_argument("files", nargs="+")

@@ -16,12 +16,17 @@ import logging
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mso_flow.settings import Settings
+from mso_flow.store import audit as audit_store
+
+if TYPE_CHECKING:
+    from mso_flow.services.context import Services
 
 SCHEME = "ed25519"
 log = logging.getLogger(__name__)
@@ -102,3 +107,14 @@ def _signer_at(path: Path) -> AuditSigner:
 def signer(settings: Settings) -> AuditSigner:
     """The signer of this service process (the key file is read once per process)."""
     return _signer_at(settings.audit_signing_key_file.resolve())
+
+
+def sign_unsigned_heads(services: Services) -> int:
+    """Sign every head that has no signature (instances recorded before anchoring existed): run once, right
+    after upgrading, since it vouches for those chains as they stand at that moment. Returns how many."""
+    key = signer(services.settings)
+    with services.db.write() as session:
+        instances = audit_store.unsigned_heads(session)
+        for instance in instances:
+            instance.audit_signature = key.sign(instance.id, instance.audit_seq, instance.audit_head)
+        return len(instances)
