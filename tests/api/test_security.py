@@ -4,6 +4,7 @@ itself, webhook filters and timestamped signatures (issue 16), delegation only t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -337,6 +338,41 @@ def test_a_receiver_slower_than_the_deadline_delays_only_itself(client, services
         for target in healthy:
             target.stop()
     assert [len(target.received) for target in healthy] == [2, 2]
+
+
+def test_the_background_deliverer_keeps_serving_others_while_a_receiver_hangs(client, services, first):
+    """The service's own loop does not wait for a hanging sequence: later events reach the healthy receiver
+    while the slow attempt is still within its deadline."""
+    from mso_flow.services.webhook_delivery import Deliverer  # a module that main does not have
+
+    services.settings.webhook_timeout_seconds = 60.0
+    services.settings.scheduler_interval_seconds = 0.1
+    slow, healthy, stop = Trickle(), Receiver(free_port()).start(), threading.Event()
+    loop = threading.Thread(target=lambda: asyncio.run(Deliverer(services).run(stop)), daemon=True)
+    try:
+        with peer(slow.respond) as sloth:
+            _subscribe(client, first, sloth.url, events=["instance.started"])
+            _subscribe(client, first, healthy.url, events=["instance.started"])
+            loop.start()
+            for expected in (1, 2, 3):
+                _start(client, first)
+                _wait_until(lambda n=expected: len(healthy.received) == n)
+            assert slow.began_at is not None and slow.hung_up_at is None  # still hanging on the first event
+            assert sloth.hits == 1
+            slow.release.set()
+    finally:
+        slow.release.set()
+        stop.set()
+        loop.join(timeout=30)
+        healthy.stop()
+    assert not loop.is_alive()
+
+
+def _wait_until(check: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)
 
 
 # 4. webhooks that fit integrators
