@@ -53,7 +53,7 @@ def record(
         bodies: dict[bool, str] = {}
         for hook in hooks:
             if name in hook.events or "*" in hook.events:
-                with_variables = hook.include_variables is not False
+                with_variables = hook.include_variables
                 if with_variables not in bodies:
                     bodies[with_variables] = _payload(name, event, instance, at, seq, with_variables)
                 rows.append((hook.id, name, bodies[with_variables], instance.id, seq))

@@ -88,15 +88,19 @@ class Deliverer:
 
     async def _sequence(self, client: httpx.AsyncClient, webhook_id: str, items: list[Leased]) -> int:
         """Deliver one subscription's deliveries in order until the first failure; return how many arrived."""
+        delivered = 0
         try:
             for position, item in enumerate(items):
                 error = await self._attempt(client, item)
                 await asyncio.to_thread(self._record, item, error, items[position + 1 :])
                 if error is not None:
-                    return position
-            return len(items)
+                    break
+                delivered += 1
+        except Exception:  # a database error: the leases run out and the deliveries are tried again
+            log.exception("webhook delivery to subscription %s failed", webhook_id)
         finally:
             self._busy.discard(webhook_id)
+        return delivered
 
     async def _attempt(self, client: httpx.AsyncClient, item: Leased) -> str | None:
         """One POST within the overall deadline; None when the receiver answered 2xx, else the category."""
