@@ -23,6 +23,7 @@ ENV = {
     "MSO_FLOW_SCHEDULER_INTERVAL_SECONDS": "0.2",
     "MSO_FLOW_WEBHOOK_BACKOFF_SECONDS": "0.5",
     "MSO_FLOW_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+    "MSO_FLOW_WEBHOOK_BREAKER_COOLDOWN_SECONDS": "1",  # the dead receiver comes back: try it again soon
 }
 SECRET = "secret-of-the-complaints-portal"
 pytestmark = pytest.mark.slow

@@ -55,13 +55,14 @@ class Deliverer:
     def __init__(self, services: Services, batch: int = 50):
         self.services = services
         self.batch = batch
-        self.policy = outbound.AddressPolicy.from_settings(services.settings)
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[int]] = set()
         self._slots: asyncio.Semaphore | None = None
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=outbound.GuardedTransport(self.policy), follow_redirects=False)
+        """An HTTP client for this deliverer's loop: checked addresses only, no redirects."""
+        policy = outbound.AddressPolicy.from_settings(self.services.settings)  # may resolve names: not at start-up
+        return httpx.AsyncClient(transport=outbound.GuardedTransport(policy), follow_redirects=False)
 
     async def poll(self, client: httpx.AsyncClient) -> list[asyncio.Task[int]]:
         """Lease due deliveries and start a sequence per subscription; return the started sequences."""
