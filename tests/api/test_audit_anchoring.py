@@ -15,8 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from mso_flow.api.app import create_app
-from mso_flow.cli import upgrade_schema
-from mso_flow.services import anchoring, definitions, users
+from mso_flow.services import definitions, users
 from mso_flow.services.context import SYSTEM, Services
 from mso_flow.store import audit as audit_store
 from mso_flow.store.audit import NewEvent
@@ -97,6 +96,8 @@ def test_a_chain_rewritten_consistently_in_sql_is_caught_by_the_signed_head(
 
 
 def test_a_missing_signature_is_not_accepted(client, services, saraban, admin, make_user):
+    from mso_flow.services import anchoring  # modules that main does not have: imported where needed
+
     instance_id = _walk(client, admin, make_user("somchai", CLERK))
     with services.db.engine.begin() as connection:
         connection.execute(
@@ -110,6 +111,8 @@ def test_a_missing_signature_is_not_accepted(client, services, saraban, admin, m
 
 
 def test_the_signing_key_is_created_once_private_to_the_service(tmp_path):
+    from mso_flow.services import anchoring
+
     path = tmp_path / "keys" / "audit.pem"
     first = anchoring.load_or_create(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -137,6 +140,8 @@ def service_role(services) -> Iterator[str]:
 
 
 def test_the_service_role_cannot_truncate_disable_or_rewrite_the_audit_trail(services, service_role):
+    from mso_flow.cli import upgrade_schema
+
     owner_url = services.settings.database_url
     service_url = make_url(owner_url).set(username=service_role).render_as_string(hide_password=False)
     settings = services.settings.model_copy(

@@ -297,7 +297,7 @@ class Trickle:
 
 
 def test_a_receiver_slower_than_the_deadline_delays_only_itself(client, services, first, admin):
-    services.settings.webhook_timeout_seconds = 3.0
+    services.settings.webhook_timeout_seconds = 5.0
     services.settings.webhook_breaker_failures = 1
     slow = Trickle()
     healthy = [Receiver(free_port()).start(), Receiver(free_port()).start()]
