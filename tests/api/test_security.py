@@ -246,12 +246,14 @@ def test_last_error_is_a_category_and_redirects_are_not_followed(client, service
         peer(unauthorised) as denied,
         peer(_answer(503, b"upstream db-internal down")) as broken,
         peer(_answer(302, Location=receiver.url)) as redirecting,
+        peer(_answer(204)) as plain,
     ):
         hooks = {
             "denied": _subscribe(client, first, denied.url),
             "broken": _subscribe(client, first, broken.url),
             "redirecting": _subscribe(client, first, redirecting.url),
             "refused": _subscribe(client, first, f"http://127.0.0.1:{free_port()}/hook"),
+            "tls": _subscribe(client, first, plain.url.replace("http://", "https://")),  # no TLS there
         }
         _start(client, first)
         assert deliver_due(services) == 0
@@ -264,6 +266,7 @@ def test_last_error_is_a_category_and_redirects_are_not_followed(client, service
         "broken": {"http_5xx"},
         "redirecting": {"http_3xx"},
         "refused": {"refused"},
+        "tls": {"tls"},
     }
     assert receiver.received == []  # the redirect's target was never called
 
