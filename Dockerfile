@@ -12,12 +12,16 @@ ENV PYTHONUNBUFFERED=1 \
     MSO_FLOW_DATABASE_URL=sqlite:////data/mso_flow.db
 RUN useradd --system --uid 10001 --home-dir /app mso \
     && mkdir -p /data && chown mso /data
+# the audit signing key lives apart from the database (its own volume; created at first start, mode 0600)
+ENV MSO_FLOW_AUDIT_SIGNING_KEY_FILE=/keys/audit-ed25519.pem
+RUN mkdir -p /keys && chown mso /keys && chmod 700 /keys
 COPY --from=build /install /usr/local
 WORKDIR /app
 COPY bpmn ./bpmn
 COPY migrations ./migrations
 USER mso
 VOLUME ["/data"]
+VOLUME ["/keys"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
 # `serve` applies the Alembic migrations and deploys the changed BPMN files before it listens.

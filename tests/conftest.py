@@ -119,8 +119,14 @@ def clean(database: Database) -> None:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, bpmn_dir=BPMN_DIR, migrations_dir=MIGRATIONS, admin_token=None)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        bpmn_dir=BPMN_DIR,
+        migrations_dir=MIGRATIONS,
+        admin_token=None,
+        audit_signing_key_file=tmp_path_factory.getbasetemp() / "audit-ed25519.pem",
+    )
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
 from mso_flow.domain import Role
-from mso_flow.services import definitions, users
+from mso_flow.services import anchoring, definitions, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict, ServiceError
 from mso_flow.settings import Settings, get_settings
-from mso_flow.store import migrate
+from mso_flow.store import migrate, roles
 from mso_flow.store.db import Database
 from mso_flow.telemetry import logs, metrics
 
@@ -31,7 +31,8 @@ def _services(settings: Settings) -> Services:
 def prepare(settings: Settings) -> Services:
     """Upgrade the database, make the bootstrap admin exist, and deploy the changed files of `bpmn/`."""
     services = _services(settings)
-    migrate.upgrade(services.db.engine, settings.migrations_dir)
+    upgrade_schema(settings)
+    anchoring.signer(settings)  # create the audit signing key once, before worker processes start
     if settings.admin_token:
         users.ensure_user(services, "admin", [Role.ADMIN], settings.admin_token)
     if settings.deploy_on_start and settings.bpmn_dir.is_dir():
@@ -44,7 +45,21 @@ def prepare(settings: Settings) -> Services:
     return services
 
 
+def upgrade_schema(settings: Settings) -> None:
+    """Migrate as the schema's owner (`migration_database_url`, else the service's URL), then grant the service
+    role its rights if it is a different role."""
+    owner = Database(settings.migration_database_url or settings.database_url, pool_size=1)
+    try:
+        migrate.upgrade(owner.engine, settings.migrations_dir)
+        if settings.service_database_role:
+            roles.grant_service_role(owner.engine, settings.service_database_role)
+    finally:
+        owner.dispose()
+
+
 def _serve(args: argparse.Namespace) -> int:
+    os.environ["MSO_FLOW_LISTEN_PORT"] = str(args.port)  # webhooks never call the service itself
+    get_settings.cache_clear()
     settings = get_settings()
     try:
         prepare(settings).db.dispose()
@@ -96,9 +111,7 @@ def _problem_line(problem: dict) -> str:
 def _db(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.db_command == "upgrade":
-        database = Database(settings.database_url)
-        migrate.upgrade(database.engine, settings.migrations_dir)
-        database.dispose()
+        upgrade_schema(settings)
         print("database is at the latest revision")
     else:
         migrate.revision(settings.database_url, settings.migrations_dir, args.message)
@@ -136,6 +149,13 @@ def _users(args: argparse.Namespace) -> int:
         return 1
     finally:
         services.db.dispose()
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    services = _services(get_settings())
+    signed = anchoring.sign_unsigned_heads(services)
+    print(f"signed {signed} audit heads with key {anchoring.signer(services.settings).key_id}")
     return 0
 
 
@@ -197,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     ):
         user_commands.add_parser(name, help=text).add_argument("username")
     user_cmd.set_defaults(run=_users)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser("sign-unsigned", help="sign the heads that predate anchoring (once, after upgrading)")
+    audit.set_defaults(run=_audit)
 
     validate = commands.add_parser("validate", help="check BPMN files as a deployment would")
     validate.add_argument("files", nargs="+")

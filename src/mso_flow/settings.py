@@ -48,6 +48,23 @@ class Settings(BaseSettings):
         default=None, description="bearer token of GET /metrics; unset: /metrics answers loopback clients only"
     )
     log_format: Literal["json", "text"] = Field(default="text", description="json: one JSON object per log line")
+    webhook_allowed_networks: str = Field(
+        default="", description="comma-separated CIDRs of internal receivers webhooks may reach (else public only)"
+    )
+    webhook_concurrency: int = Field(default=8, description="deliveries made at the same time per service process")
+    webhook_breaker_failures: int = Field(default=5, description="consecutive failures that pause a subscription")
+    webhook_breaker_cooldown_seconds: float = Field(default=60.0, description="how long a paused subscription waits")
+    listen_port: int | None = Field(default=None, description="set by `mso-flow serve`: webhooks never call it")
+    audit_signing_key_file: Path = Field(
+        default=Path("mso_flow_audit_ed25519.pem"),
+        description="Ed25519 private key (PEM) that signs audit heads; created with mode 0600 if absent",
+    )
+    migration_database_url: str | None = Field(
+        default=None, description="URL of the role that owns the schema (migrations); default: database_url"
+    )
+    service_database_role: str | None = Field(
+        default=None, description="PostgreSQL role the service connects as; granted its rights after migrations"
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,11 +8,11 @@ import json
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from mso_flow.services import definitions, timers, webhooks
+from mso_flow.services import definitions, timers
 from mso_flow.services.context import SYSTEM
+from mso_flow.services.webhook_delivery import deliver_due
 from mso_flow.testing.live import free_port
 from tests.receiver import Receiver
 
@@ -146,6 +146,7 @@ def test_a_timer_of_a_finished_instance_never_fires(client, services, integrator
 
 def test_webhooks_reach_a_receiver_that_was_down_signed_with_a_stable_delivery_id(client, services, integrator, admin):
     services.settings.webhook_backoff_seconds = 0.2
+    services.settings.webhook_allowed_networks = "127.0.0.1/32"
     receiver = Receiver(free_port())  # not listening yet
     secret = "s3cret-of-the-eservice"
     created = client.post(
@@ -161,22 +162,23 @@ def test_webhooks_reach_a_receiver_that_was_down_signed_with_a_stable_delivery_i
     assert [d["event"] for d in outbox] == ["instance.started", "task.created"]
     assert {d["state"] for d in outbox} == {"pending"}
 
-    with httpx.Client() as http:
-        assert webhooks.deliver_due(services, http) == 0  # the receiver is down
-        failed = client.get(f"/api/v1/webhooks/{hook}/deliveries", headers=integrator).json()["items"]
-        assert {d["attempts"] for d in failed} == {1} and all(d["last_error"] for d in failed)
-        receiver.start()
-        try:
-            time.sleep(0.3)
-            assert webhooks.deliver_due(services, http) == 2
-            assert webhooks.deliver_due(services, http) == 0
-        finally:
-            receiver.stop()
+    assert deliver_due(services) == 0  # the receiver is down
+    failed = client.get(f"/api/v1/webhooks/{hook}/deliveries", headers=integrator).json()["items"]
+    # the first failure ends the subscription's sequence: the second delivery waits behind it, unattempted
+    assert [(d["attempts"], d["last_error"]) for d in failed] == [(1, "refused"), (0, None)]
+    receiver.start()
+    try:
+        time.sleep(0.3)
+        assert deliver_due(services) == 2
+        assert deliver_due(services) == 0
+    finally:
+        receiver.stop()
     done = client.get(f"/api/v1/webhooks/{hook}/deliveries", headers=integrator).json()["items"]
-    assert {d["state"] for d in done} == {"delivered"} and {d["attempts"] for d in done} == {2}
+    assert {d["state"] for d in done} == {"delivered"} and [d["attempts"] for d in done] == [2, 1]
     assert sorted(h["x-mso-delivery"] for h, _ in receiver.received) == sorted(d["id"] for d in done)
     for headers, body in receiver.received:
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        signed = headers["x-mso-timestamp"].encode() + b"." + body
+        expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
         assert headers["x-mso-signature"] == expected
         assert headers["x-mso-event"] == json.loads(body)["event"]
     started = next(e for e in receiver.events() if e["event"] == "instance.started")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
@@ -26,6 +26,13 @@ class WebhookRequest(Request):
     url: AnyHttpUrl
     events: list[str] = Field(min_length=1, max_length=50, description='event names, or ["*"] for every event')
     secret: str = Field(min_length=16, max_length=200, description="HMAC-SHA256 key of X-MSO-Signature")
+    process_keys: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=200, description="only instances of these process keys (default: every process)"
+    )
+    units: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=100, description="only processes of these units, by code or Thai name (default: all)"
+    )
+    include_variables: bool = Field(default=True, description="false: payloads leave out `data.variables`")
 
 
 class WebhookOut(BaseModel):
@@ -34,6 +41,10 @@ class WebhookOut(BaseModel):
     events: list[str]
     created_by: str
     created_at: datetime
+    process_keys: list[str] | None = None
+    units: list[str] | None = None
+    include_variables: bool = True
+    paused_until: datetime | None = Field(default=None, description="the circuit breaker holds deliveries until")
 
 
 class DeliveryOut(BaseModel):

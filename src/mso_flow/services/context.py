@@ -18,7 +18,7 @@ from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.db import Database
 from mso_flow.store.models import ProcessDefinition, Webhook
 
-__all__ = ["SYSTEM", "Caller", "Definition", "Services", "SubscriptionCache", "TokenCache", "utcnow"]
+__all__ = ["SYSTEM", "Caller", "Definition", "Services", "SubscriptionCache", "utcnow"]
 
 
 def utcnow() -> datetime:

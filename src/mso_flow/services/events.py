@@ -1,4 +1,5 @@
-"""Record what happened to an instance: the audit trail, and the webhook outbox in the same transaction; count
+"""Record what happened to an instance: the audit trail (its head signed), and the webhook outbox in the same
+transaction (for the subscriptions whose process and unit filters match, with or without variables); count
 instances started and completed (on commit) and log each event with the instance id, never its data."""
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mso_flow.services import anchoring
 from mso_flow.services.context import Services
 from mso_flow.store import audit as audit_store
 from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.models import ProcessInstance
+from mso_flow.store.models import ProcessInstance, Webhook
 from mso_flow.telemetry import metrics
 
 log = logging.getLogger("mso_flow.engine")
@@ -57,17 +59,23 @@ def record(
     first_seq = instance.audit_seq + 1
     audit_store.append(session, instance, events, at)
     _observe(session, instance, events)
+    if events:
+        instance.audit_signature = anchoring.signer(services.settings).sign(
+            instance.id, instance.audit_seq, instance.audit_head
+        )
     published = [(WEBHOOK_EVENTS[e.type], e, first_seq + i) for i, e in enumerate(events) if e.type in WEBHOOK_EVENTS]
     if not published:
         return
-    hooks = services.subscriptions.get(session, at)
+    hooks = [h for h in services.subscriptions.get(session, at) if _concerns(services, session, h, instance)]
     rows = []
     for name, event, seq in published:
-        body = None
+        bodies: dict[bool, str] = {}
         for hook in hooks:
             if name in hook.events or "*" in hook.events:
-                body = body or _payload(name, event, instance, at, seq)
-                rows.append((hook.id, name, body, instance.id, seq))
+                with_variables = hook.include_variables
+                if with_variables not in bodies:
+                    bodies[with_variables] = _payload(name, event, instance, at, seq, with_variables)
+                rows.append((hook.id, name, bodies[with_variables], instance.id, seq))
     webhooks_store.enqueue(session, rows, at)
 
 
@@ -93,7 +101,23 @@ def _observe(session: Session, instance: ProcessInstance, events: list[NewEvent]
             )
 
 
-def _payload(name: str, event: NewEvent, instance: ProcessInstance, at: datetime, seq: int) -> str:
+def _concerns(services: Services, session: Session, hook: Webhook, instance: ProcessInstance) -> bool:
+    """Whether the instance is of a process and unit the subscription asked for (None: any)."""
+    if hook.process_keys is not None and instance.definition_key not in hook.process_keys:
+        return False
+    if hook.units is not None:
+        properties = services.definitions.definition(session, instance.definition_id).model.properties
+        if not {properties.get("unit"), properties.get("unit_name")} & set(hook.units):
+            return False
+    return True
+
+
+def _payload(
+    name: str, event: NewEvent, instance: ProcessInstance, at: datetime, seq: int, with_variables: bool
+) -> str:
+    data = dict(event.data or {})
+    if not with_variables:
+        data.pop("variables", None)
     return json.dumps(
         {
             "event": name,
@@ -106,7 +130,7 @@ def _payload(name: str, event: NewEvent, instance: ProcessInstance, at: datetime
             "business_key": instance.business_key,
             "task_id": event.task_id,
             "element_id": event.element_id,
-            "data": event.data or {},
+            "data": data,
         },
         ensure_ascii=False,
         default=str,

@@ -45,7 +45,7 @@ def fetch_and_lock(
             if len(locked) >= max_tasks:
                 break
             for task in store.lock_available(session, topic, now, max_tasks - len(locked)):
-                task.worker_id = worker_id
+                task.worker_id, task.locked_by = worker_id, caller.username
                 task.lock_expires_at = now + timedelta(milliseconds=lock_ms)
                 task.version += 1
                 instance = instances_store.get(session, task.instance_id)
@@ -60,9 +60,10 @@ def _not_found(task_id: str) -> NotFound:
 
 
 def _lock_held_by(
-    task_id: str, worker_id: str, now: datetime
+    caller: Caller, task_id: str, worker_id: str, now: datetime
 ) -> Callable[[Session], tuple[ProcessInstance, ExternalTask] | None]:
-    """Lock the task's instance, then the task, if `worker_id` holds a live lock on it."""
+    """Lock the task's instance, then the task, if `worker_id` of the caller holds a live lock on it. A lock held
+    by anyone else is never described (not even its worker id)."""
 
     def lock(session: Session) -> tuple[ProcessInstance, ExternalTask] | None:
         task = store.get(session, task_id)
@@ -74,11 +75,10 @@ def _lock_held_by(
         if task.state != ExternalTaskState.OPEN:
             raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
         expired = task.lock_expires_at is None or task.lock_expires_at <= now
-        if task.worker_id != worker_id or expired:
+        if task.worker_id != worker_id or task.locked_by != caller.username or expired:
             raise Conflict(
                 "external_task_not_locked",
-                f"งานภายนอกนี้ไม่ได้ถูกล็อกโดย {worker_id} (not locked by this worker, or the lock expired)",
-                worker_id=None if expired else task.worker_id,
+                "งานภายนอกนี้ไม่ได้ถูกล็อกโดยผู้ปฏิบัติงานนี้ของท่าน (not locked by this worker of yours, or the lock expired)",
             )
         return instance, task
 
@@ -93,7 +93,7 @@ def complete(services: Services, caller: Caller, task_id: str, worker_id: str, v
     """Complete a locked task with the worker's `variables` and run the instance to its next wait state."""
     _require_worker(caller)
     require_valid_names(variables)
-    lock = _lock_held_by(task_id, worker_id, services.clock())
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
     with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
         data = {"worker_id": worker_id, "variables": variables}
         event = NewEvent("external_task_completed", caller.username, task_id, task.element_id, data)
@@ -118,9 +118,9 @@ def failure(
     """Release a locked task after a failed attempt: fetchable again after `retry_timeout_ms` while `retries`
     remain; with 0 retries it becomes an incident (audited) that no worker fetches."""
     _require_worker(caller)
-    lock = _lock_held_by(task_id, worker_id, services.clock())
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
     with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
-        task.retries, task.error_message, task.worker_id = retries, error_message, None
+        task.retries, task.error_message, task.worker_id, task.locked_by = retries, error_message, None, None
         task.lock_expires_at = command.now + timedelta(milliseconds=retry_timeout_ms)
         task.version += 1
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
-from mso_flow.services import definitions, policy
+from mso_flow.services import anchoring, definitions, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -132,14 +132,21 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
 
 
 def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainCheck:
-    """Re-hash the instance's audit chain: an event edited, removed or inserted in the database is named."""
+    """Re-hash the instance's audit chain: an event edited, removed or inserted in the database is named; and
+    check the head's signature, which nobody without the service's key can recompute."""
     with services.db.read() as session:
         instance = store.get(session, instance_id)
         if instance is None:
             raise _instance_not_found(instance_id)
         _authorize_view(services, session, caller, instance)
         events = audit_store.all_events(session, instance_id)
-        return audit_store.verify_chain(events, instance.audit_seq, instance.audit_head)
+        check = audit_store.verify_chain(events, instance.audit_seq, instance.audit_head)
+        unsigned = anchoring.signer(services.settings).problem(
+            instance.id, instance.audit_seq, instance.audit_head, instance.audit_signature
+        )
+        if check.ok and unsigned:  # a chain rewritten consistently, head included, but not re-signable
+            return ChainCheck(False, check.events, None, unsigned)
+        return check
 
 
 def all_audit_events(services: Services, caller: Caller, instance_id: str) -> list[AuditEvent]:

@@ -1,4 +1,5 @@
-"""Background loops of a service process: fire due timers and deliver webhooks, every few seconds.
+"""Background loops of a service process: fire due timers every few seconds, and deliver webhooks (an event
+loop of its own: see `webhook_delivery`).
 
 Every replica may run them: timers are fired under the instance's row lock and deliveries are leased, so work
 is done once however many processes poll.
@@ -6,14 +7,14 @@ is done once however many processes poll.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
 
-import httpx
-
-from mso_flow.services import timers, webhooks
+from mso_flow.services import timers
 from mso_flow.services.context import Services
+from mso_flow.services.webhook_delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +26,20 @@ class BackgroundLoops:
         self.services = services
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._client = httpx.Client(follow_redirects=False)
 
     def start(self) -> None:
         self._spawn("mso-timers", lambda: timers.fire_due(self.services))
-        self._spawn("mso-webhooks", lambda: webhooks.deliver_due(self.services, self._client))
+        deliverer = Deliverer(self.services)
+        thread = threading.Thread(
+            target=lambda: asyncio.run(deliverer.run(self._stop)), name="mso-webhooks", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=15)
-        self._client.close()
 
     def _spawn(self, name: str, work: Callable[[], int]) -> None:
         thread = threading.Thread(target=self._run, args=(name, work), name=name, daemon=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from mso_flow.services.context import Services
 from mso_flow.domain import Role
+from mso_flow.services.context import Services
 from mso_flow.services.policy import candidate_roles
 from mso_flow.store import definitions as definitions_store
 

@@ -1,26 +1,23 @@
-"""Webhook subscriptions, and delivery of the outbox: signed, retried with backoff, one attempt at a time."""
+"""Webhook subscriptions: each belongs to the integrator who made it (admins see all), reaches only addresses
+the outbound policy permits, and may be narrowed to processes and units and leave variables out of payloads.
+The signature of a delivery covers its timestamp and body. Delivery itself is `services/webhook_delivery.py`."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import uuid
-from datetime import timedelta
 
-import httpx
+from sqlalchemy.orm import Session
 
-from mso_flow.services import policy
+from mso_flow.services import outbound, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid, NotFound
 from mso_flow.services.events import WEBHOOK_EVENTS
 from mso_flow.store import webhooks as store
 from mso_flow.store.models import Webhook, WebhookDelivery
-from mso_flow.telemetry import metrics
 
 EVENT_NAMES = frozenset(WEBHOOK_EVENTS.values()) | {"*"}
-LEASE = timedelta(seconds=60)
-log = logging.getLogger(__name__)
 
 
 def _require_manager(caller: Caller) -> None:
@@ -28,8 +25,18 @@ def _require_manager(caller: Caller) -> None:
         raise Forbidden("webhook_forbidden", "จัดการ webhook ได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
 
 
-def create(services: Services, caller: Caller, url: str, events: list[str], secret: str) -> Webhook:
-    """Subscribe `url` to `events` ("*" for all)."""
+def create(
+    services: Services,
+    caller: Caller,
+    url: str,
+    events: list[str],
+    secret: str,
+    process_keys: list[str] | None = None,
+    units: list[str] | None = None,
+    include_variables: bool = True,
+) -> Webhook:
+    """Subscribe `url` to `events` ("*" for all) of the processes in `process_keys` and `units` (None: all),
+    owned by the caller. The URL must resolve to an address outbound calls may reach."""
     _require_manager(caller)
     unknown = sorted(set(events) - EVENT_NAMES)
     if unknown or not events:
@@ -37,6 +44,7 @@ def create(services: Services, caller: Caller, url: str, events: list[str], secr
             "unknown_events",
             f"ไม่รู้จักเหตุการณ์ {', '.join(unknown) or '(ว่าง)'} (known: {', '.join(sorted(EVENT_NAMES))})",
         )
+    _require_reachable(services, url)
     webhook = Webhook(
         id=str(uuid.uuid4()),
         url=url,
@@ -45,6 +53,10 @@ def create(services: Services, caller: Caller, url: str, events: list[str], secr
         created_by=caller.username,
         created_at=services.clock(),
         active=True,
+        process_keys=sorted(set(process_keys)) if process_keys is not None else None,
+        units=sorted(set(units)) if units is not None else None,
+        include_variables=include_variables,
+        consecutive_failures=0,
     )
     with services.db.write() as session:
         store.add(session, webhook)
@@ -52,15 +64,36 @@ def create(services: Services, caller: Caller, url: str, events: list[str], secr
     return webhook
 
 
+def _require_reachable(services: Services, url: str) -> None:
+    try:
+        outbound.AddressPolicy.from_settings(services.settings).check_url(url)
+    except outbound.Unresolved:
+        raise Invalid("webhook_url_unresolved", f"ไม่พบที่อยู่ของ {url} (the host does not resolve)") from None
+    except outbound.BlockedAddress:
+        raise Invalid(
+            "webhook_address_blocked",
+            "ส่ง webhook ไปยังที่อยู่ภายใน (loopback, private, link-local) หรือตัวบริการเองไม่ได้ "
+            "(the URL resolves to an address outbound calls may not reach; see MSO_FLOW_WEBHOOK_ALLOWED_NETWORKS)",
+        ) from None
+
+
+def _owner(caller: Caller) -> str | None:
+    """Whose webhooks the caller sees: their own; admins see every webhook (None)."""
+    return None if caller.is_admin else caller.username
+
+
 def listing(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[Webhook], int]:
+    """The active webhooks the caller owns (all of them for an admin)."""
     _require_manager(caller)
     with services.db.read() as session:
-        return store.listing(session, offset, limit)
+        return store.listing(session, offset, limit, owner=_owner(caller))
 
 
-def _active(session: object, webhook_id: str) -> Webhook:
-    webhook = store.get(session, webhook_id)  # type: ignore[arg-type]
-    if webhook is None or not webhook.active:
+def _visible(session: Session, caller: Caller, webhook_id: str) -> Webhook:
+    """An active webhook of the caller's; another's is reported as missing (404), never as forbidden."""
+    webhook = store.get(session, webhook_id)
+    owner = _owner(caller)
+    if webhook is None or not webhook.active or (owner is not None and webhook.created_by != owner):
         raise NotFound("webhook_not_found", f"ไม่พบ webhook {webhook_id} (webhook not found)")
     return webhook
 
@@ -69,7 +102,7 @@ def delete(services: Services, caller: Caller, webhook_id: str) -> None:
     """Unsubscribe; deliveries not yet made are dropped."""
     _require_manager(caller)
     with services.db.write() as session:
-        store.deactivate(session, _active(session, webhook_id))
+        store.deactivate(session, _visible(session, caller, webhook_id))
     services.subscriptions.invalidate()
 
 
@@ -78,55 +111,11 @@ def deliveries(
 ) -> tuple[list[WebhookDelivery], int]:
     _require_manager(caller)
     with services.db.read() as session:
-        _active(session, webhook_id)
+        _visible(session, caller, webhook_id)
         return store.deliveries_of(session, webhook_id, offset, limit)
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The `X-MSO-Signature` header value: `sha256=` and the hex HMAC-SHA256 of the body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def backoff(attempts: int, base: float) -> timedelta:
-    """Delay before the next attempt: base · 2^(attempts-1), at most one hour."""
-    return timedelta(seconds=min(base * 2 ** (attempts - 1), 3600.0))
-
-
-def deliver_due(services: Services, client: httpx.Client, limit: int = 20) -> int:
-    """Make one attempt for each due delivery (leased, so no other process attempts it meanwhile); return how
-    many reached their receiver."""
-    settings = services.settings
-    with services.db.write() as session:
-        leased = [
-            (d.id, d.attempts, d.event, d.payload, w.url, w.secret, d.created_at)
-            for d, w in store.lease_due(session, services.clock(), LEASE, limit)
-        ]
-    delivered = 0
-    for delivery_id, attempts, event, payload, url, secret, created_at in leased:
-        body = payload.encode()
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "X-MSO-Event": event,
-            "X-MSO-Delivery": delivery_id,
-            "X-MSO-Signature": signature(secret, body),
-            "X-MSO-Attempt": str(attempts),
-        }
-        try:
-            response = client.post(url, content=body, headers=headers, timeout=settings.webhook_timeout_seconds)
-            error = None if response.is_success else f"HTTP {response.status_code}"
-        except httpx.HTTPError as err:
-            error = f"{type(err).__name__}: {err}"
-        now = services.clock()
-        if error is None:
-            result = {"state": store.DELIVERED, "delivered_at": now, "last_error": None}
-            delivered += 1
-            metrics.WEBHOOK_DELIVERY_SECONDS.observe(max(0.0, (now - created_at).total_seconds()))
-        elif attempts >= settings.webhook_max_attempts:
-            result = {"state": store.FAILED, "last_error": error}
-        else:
-            result = {"next_attempt_at": now + backoff(attempts, settings.webhook_backoff_seconds), "last_error": error}
-        if error:
-            log.info("webhook delivery %s attempt %d failed: %s", delivery_id, attempts, error)
-        with services.db.write() as session:
-            store.record_attempt(session, delivery_id, attempts, result)
-    return delivered
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The `X-MSO-Signature` header value: `sha256=` and the hex HMAC-SHA256 of `timestamp` "." body, where
+    `timestamp` is the `X-MSO-Timestamp` header (Unix seconds), so a replayed old delivery can be refused."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()

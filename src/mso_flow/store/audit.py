@@ -130,6 +130,12 @@ def verify_admin(session: Session) -> ChainCheck:
     return verify_chain(list(session.scalars(_admin_events())), seq, head)
 
 
+def unsigned_heads(session: Session) -> list[ProcessInstance]:
+    """Instances with events whose head carries no signature, locked."""
+    stmt = select(ProcessInstance).where(ProcessInstance.audit_signature.is_(None), ProcessInstance.audit_seq > 0)
+    return list(session.scalars(stmt.with_for_update()))
+
+
 def listing(session: Session, instance_id: str, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
     stmt = select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
     return page(session, stmt, offset, limit)

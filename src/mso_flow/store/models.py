@@ -137,6 +137,8 @@ class ProcessInstance(Base):
     end_reason: Mapped[str | None] = mapped_column(Text)
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
+    # Ed25519 signature of (id, audit_seq, audit_head) by a key the database does not hold (services/anchoring.py)
+    audit_signature: Mapped[str | None] = mapped_column(Text, default=None)
 
     __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012  (optimistic lock on every update)
 
@@ -320,6 +322,11 @@ class Webhook(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(default=True)
+    process_keys: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None: every process
+    units: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None: every unit
+    include_variables: Mapped[bool] = mapped_column(default=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)  # the circuit breaker's count
+    paused_until: Mapped[datetime | None] = mapped_column(default=None)  # the breaker is open until then
 
 
 class WebhookDelivery(Base):
@@ -366,6 +373,7 @@ class ExternalTask(Base):
     topic: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16))  # open | completed | cancelled
     worker_id: Mapped[str | None] = mapped_column(String(200))
+    locked_by: Mapped[str | None] = mapped_column(String(100), default=None)  # the user whose worker holds the lock
     lock_expires_at: Mapped[datetime | None]
     retries: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(Text)

@@ -44,7 +44,7 @@ def outbox(session: Session) -> dict[str, int]:
         .where(WebhookDelivery.state.in_(states))
         .group_by(WebhookDelivery.state)
     )
-    counts = {state: 0 for state in states}
+    counts: dict[str, int] = {str(state): 0 for state in states}
     counts.update({state: int(n) for state, n in session.execute(stmt)})
     return counts
 

@@ -8,6 +8,7 @@ made by one service process, and a process that dies mid-attempt only delays the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,8 +31,11 @@ def get(session: Session, webhook_id: str) -> Webhook | None:
     return session.get(Webhook, webhook_id)
 
 
-def listing(session: Session, offset: int, limit: int) -> tuple[list[Webhook], int]:
+def listing(session: Session, offset: int, limit: int, owner: str | None = None) -> tuple[list[Webhook], int]:
+    """Active webhooks, of `owner` only when given."""
     stmt = select(Webhook).where(Webhook.active.is_(True)).order_by(Webhook.created_at, Webhook.id)
+    if owner is not None:
+        stmt = stmt.where(Webhook.created_by == owner)
     return page(session, stmt, offset, limit)
 
 
@@ -73,15 +77,25 @@ def enqueue(session: Session, rows: list[tuple[str, str, str, str, int]], now: d
         )
 
 
-def lease_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[tuple[WebhookDelivery, Webhook]]:
-    """Claim up to `limit` due deliveries for `lease`; other processes skip them meanwhile."""
+def lease_due(
+    session: Session, now: datetime, lease: timedelta, limit: int, busy: Collection[str] = ()
+) -> list[tuple[WebhookDelivery, Webhook]]:
+    """Claim up to `limit` due deliveries for `lease`; other processes skip them meanwhile. Deliveries of the
+    webhooks in `busy` (being delivered already) and of webhooks paused by their circuit breaker wait."""
+    paused = select(Webhook.id).where(Webhook.paused_until > now)
     stmt = (
         select(WebhookDelivery)
-        .where(WebhookDelivery.state == PENDING, WebhookDelivery.next_attempt_at <= now)
+        .where(
+            WebhookDelivery.state == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookDelivery.webhook_id.not_in(paused),
+        )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at, WebhookDelivery.event_seq)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if busy:
+        stmt = stmt.where(WebhookDelivery.webhook_id.not_in(list(busy)))
     deliveries = list(session.scalars(stmt))
     hooks = {
         h.id: h for h in session.scalars(select(Webhook).where(Webhook.id.in_({d.webhook_id for d in deliveries})))
@@ -100,6 +114,33 @@ def record_attempt(session: Session, delivery_id: str, attempts: int, result: di
         .values(**result)
         .execution_options(synchronize_session=False)
     )
+
+
+def release(session: Session, leased: list[tuple[str, int]], due: datetime) -> None:
+    """Give back leased deliveries (id, attempts) unattempted, due again at `due`."""
+    for delivery_id, attempts in leased:
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.attempts == attempts)
+            .values(attempts=attempts - 1, next_attempt_at=due)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def note_outcome(
+    session: Session, webhook_id: str, ok: bool, now: datetime, threshold: int, cooldown: timedelta
+) -> None:
+    """The circuit breaker: a success closes it; the `threshold`-th consecutive failure (and every one after,
+    such as the probe after a pause) pauses the webhook until `now + cooldown`."""
+    webhook = session.get(Webhook, webhook_id, with_for_update=True, populate_existing=True)
+    if webhook is None:
+        return
+    if ok:
+        webhook.consecutive_failures, webhook.paused_until = 0, None
+    else:
+        webhook.consecutive_failures += 1
+        if webhook.consecutive_failures >= threshold:
+            webhook.paused_until = now + cooldown
 
 
 def deliveries_of(session: Session, webhook_id: str, offset: int, limit: int) -> tuple[list[WebhookDelivery], int]:

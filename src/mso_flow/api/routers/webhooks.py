@@ -1,4 +1,4 @@
-"""Webhook subscriptions (integrator or admin)."""
+"""Webhook subscriptions (integrator or admin; each sees its own, an admin all)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,20 @@ def _out(webhook: object) -> WebhookOut:
 
 @router.post("", response_model=WebhookOut, status_code=status.HTTP_201_CREATED)
 def create_webhook(body: WebhookRequest, caller: CallerDep, services: ServicesDep) -> WebhookOut:
-    """Subscribe a URL to events. Each delivery is a signed JSON POST, retried with backoff until it succeeds."""
-    return _out(webhooks.create(services, caller, str(body.url), body.events, body.secret))
+    """Subscribe a URL to events (of some processes or units). Each delivery is a JSON POST signed over its
+    timestamp and body, retried with backoff until it succeeds. The URL must not resolve to an internal address
+    (loopback, private, link-local) unless allowlisted. The webhook belongs to its creator."""
+    created = webhooks.create(
+        services,
+        caller,
+        str(body.url),
+        body.events,
+        body.secret,
+        process_keys=body.process_keys,
+        units=body.units,
+        include_variables=body.include_variables,
+    )
+    return _out(created)
 
 
 @router.get("", response_model=Page[WebhookOut])
