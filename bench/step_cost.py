@@ -54,7 +54,7 @@ import httpx
 import psycopg
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mso_flow.engine.parsing import ParsedProcess, parse_document
 from mso_flow.engine.runtime import ProcessRuntime
@@ -71,7 +71,7 @@ KEY = "central_saraban"
 BPMN = ROOT / "bpmn/central/central_saraban.bpmn"
 CLERK, HEAD = "เจ้าหน้าที่งานสารบรรณ", "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
 # the 7 steps of the manual's flowchart, routed through the supervisor (step ๕)
-PATH = [
+PATH: list[tuple[str, str, dict[str, Any]]] = [
     ("Task_receive", CLERK, {"subject": "ขอความอนุเคราะห์ข้อมูล", "speed": "urgent"}),
     ("Task_check", CLERK, {"documents_complete": True}),
     ("Task_register", CLERK, {}),
@@ -96,6 +96,7 @@ class Run:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
     sql: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     sizes: list[int] = field(default_factory=list)
+    statements: dict[str, list[str]] = field(default_factory=dict)  # the SQL of the first request of each kind
 
     @property
     def rate(self) -> float:
@@ -154,6 +155,8 @@ FLOOR_SCHEMA = [
     "CREATE TABLE floor_task (id VARCHAR(36) PRIMARY KEY, instance_id VARCHAR(36) NOT NULL, "
     "assignee VARCHAR(64), state VARCHAR(16) NOT NULL)",
 ]
+
+INSERT_TASK = "INSERT INTO floor_task (id, instance_id, state) VALUES (?, ?, 'ready')"
 
 
 class FloorDb:
@@ -222,9 +225,7 @@ def floor_run(backend: str, target: str, count: int, warmup: int) -> Run:
             current["state"] = state = runtime.dump(workflow)
             with db.transaction():
                 db.execute("INSERT INTO floor_instance (id, version, state) VALUES (?, 1, ?)", instance_id, state)
-                db.execute(
-                    "INSERT INTO floor_task (id, instance_id, state) VALUES (?, ?, 'ready')", current["task"], instance_id
-                )
+                db.execute(INSERT_TASK, current["task"], instance_id)
 
         counted(run, "start", start)
         for _element, _role, variables in PATH:
@@ -251,11 +252,7 @@ def floor_run(backend: str, target: str, count: int, warmup: int) -> Run:
                     )
                     db.execute("UPDATE floor_task SET state = 'completed' WHERE id = ?", done)
                     if current["task"]:
-                        db.execute(
-                            "INSERT INTO floor_task (id, instance_id, state) VALUES (?, ?, 'ready')",
-                            current["task"],
-                            instance_id,
-                        )
+                        db.execute(INSERT_TASK, current["task"], instance_id)
                 current["version"] += 1
 
             counted(run, "claim", claim)
@@ -277,7 +274,7 @@ def floor_run(backend: str, target: str, count: int, warmup: int) -> Run:
 # ---------------------------------------------------------------- (b) the service layer in-process
 
 
-def inproc_run(database_url: str, count: int, warmup: int) -> Run:
+def inproc_run(database_url: str, count: int, warmup: int, show_sql: bool) -> Run:
     os.environ[SQL_STATS_ENV] = "1"  # this engine counts (the timed HTTP servers do not)
     settings = Settings(database_url=database_url, bpmn_dir=ROOT / "bpmn")
     database = Database(database_url)
@@ -288,10 +285,21 @@ def inproc_run(database_url: str, count: int, warmup: int) -> Run:
     integrator = Caller("integrator", frozenset({"integrator"}))
     users.ensure_user(services, "integrator", ["integrator"], "x")
 
+    capture: list[str] | None = None
+
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def _capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if capture is not None:
+            capture.append(" ".join(statement.split()))
+
     def call(run: Run, kind: str, action: Callable[[], Any]) -> Any:
+        nonlocal capture
+        capture = [] if show_sql and kind not in run.statements else None
         with counting_sql() as counts, run.timed(kind):
             result = action()
         run.sql[kind].append((counts.statements, counts.commits))
+        if capture is not None:
+            run.statements[kind], capture = capture, None
         return result
 
     def one(number: int, run: Run) -> None:
@@ -377,7 +385,7 @@ def service_runs(
     env = {SQL_STATS_ENV: "1" if stats else "0"}
     runs = []
     with live_service(database_url, tmp, workers=workers, bpmn_dir=bpmn_dir, extra_env=env) as live:
-        tokens = {}
+        tokens: dict[str, str] = {}
         with live.client() as admin:
             for name, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):
                 username = f"bench-{len(tokens)}"
@@ -422,10 +430,9 @@ def run_line(run: Run, floor: Run | None) -> str:
     if floor and floor.rate and run.cpu_ms:
         ratio = f"  {run.rate / floor.rate:5.0%} {run.cpu_ms / floor.cpu_ms:6.1f}x"
     client = f"{run.client_cpu / requests * 1000:5.2f}" if run.client_cpu else "    -"
-    return (
-        f"{run.label:<34} {run.instances:5d} {run.rate:8.1f} {run.cpu_ms:8.1f} {run.cpu_ms / REQUESTS_PER_INSTANCE:7.2f}"
-        f" {client}  {lat}{ratio}"
-    )
+    per_request = run.cpu_ms / REQUESTS_PER_INSTANCE
+    figures = f"{run.instances:5d} {run.rate:8.1f} {run.cpu_ms:8.1f} {per_request:7.2f} {client}"
+    return f"{run.label:<34} {figures}  {lat}{ratio}"
 
 
 HEADER = (
@@ -455,6 +462,10 @@ def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, l
         for run in ([floor] if floor else []) + others.get(backend, []):
             if any(run.sql.values()):
                 lines.append(f"  {run.label:<32} {sql_text(run)}")
+        for run in others.get(backend, []):
+            for kind, statements in run.statements.items():
+                lines.append(f"  SQL of the first {kind} of the {run.label} (BEGIN included, COMMIT not):")
+                lines += [f"    {sql[:150]}" for sql in statements]
         lines.append("stored engine state per instance, UTF-8 bytes (all runs of one server share its database):")
         seen: set[int] = set()
         for run in ([floor] if floor else []) + others.get(backend, []):
@@ -475,6 +486,7 @@ def main() -> None:
     parser.add_argument("--stats-instances", type=int, default=3, help="instances of the SQL-counting pass (0: none)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--skip", default="", help="comma list of parts to skip: floor, inproc, service")
+    parser.add_argument("--show-sql", action="store_true", help="list the SQL of one in-process request per kind")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     args = parser.parse_args()
     args.backends = [b for b in args.backends.split(",") if b]
@@ -506,7 +518,7 @@ def main() -> None:
             floor = floors.get(backend)
             if "inproc" not in skip:
                 with database(backend, tmp) as url:
-                    others[backend].append(inproc_run(url, args.floor_instances, args.warmup))
+                    others[backend].append(inproc_run(url, args.floor_instances, args.warmup, args.show_sql))
                 print(run_line(others[backend][-1], floor), flush=True)
             if "service" in skip:
                 continue
