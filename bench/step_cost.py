@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime
 import os
 import platform
@@ -44,7 +45,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -274,7 +275,10 @@ def floor_run(backend: str, target: str, count: int, warmup: int) -> Run:
 # ---------------------------------------------------------------- (b) the service layer in-process
 
 
-def inproc_run(database_url: str, count: int, warmup: int, show_sql: bool) -> Run:
+def inproc_run(
+    database_url: str, count: int, warmup: int, show_sql: bool = False, profiler: cProfile.Profile | None = None
+) -> Run:
+    """The service layer in-process; `profiler`, if given, runs during the timed loop only."""
     os.environ[SQL_STATS_ENV] = "1"  # this engine counts (the timed HTTP servers do not)
     settings = Settings(database_url=database_url, bpmn_dir=ROOT / "bpmn")
     database = Database(database_url)
@@ -315,8 +319,9 @@ def inproc_run(database_url: str, count: int, warmup: int, show_sql: bool) -> Ru
         one(-1 - i, Run("warm-up"))
     run = Run("in-process service layer")
     began, cpu = time.perf_counter(), time.process_time()
-    for i in range(count):
-        one(i, run)
+    with profiler or nullcontext():
+        for i in range(count):
+            one(i, run)
     run.seconds, run.cpu = time.perf_counter() - began, time.process_time() - cpu
     run.sizes = service_state_sizes(database_url)
     database.dispose()
