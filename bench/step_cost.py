@@ -1,7 +1,8 @@
 """What a step of the สารบรรณ process costs: the service over HTTP against the engine's own floor, same run.
 
 The workload is `central_saraban` (bpmn/central/central_saraban.bpmn) along its 7 user tasks: start, then for
-each task claim + complete (15 requests an instance), the path of the old bench/service_throughput.py, which this replaces.
+each task claim + complete (15 requests an instance): the path of bench/service_throughput.py, which this
+replaces.
 
 (a) floor     SpiffWorkflow 3.2 alone, 1 client: the parsed spec cached in memory, the state serialized without
               the spec exactly as engine/runtime.py does (`ProcessRuntime.load`/`dump`, sandboxed script
