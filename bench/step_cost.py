@@ -16,7 +16,8 @@ replaces.
               2 and 4 workers, 1 / 8 / 16 concurrent clients.
 
 It reports instances/s, CPU ms per instance (floor and in-proc: this process; service: utime+stime of the
-server's whole process tree from /proc, children included), p50/p95 per request kind, SQL statements and
+server's whole process tree from /proc, children included, minus its idle rate (background loops, measured once
+every worker has started) times the run's duration), p50/p95 per request kind, SQL statements and
 commits per request kind (a separate short pass with MSO_FLOW_SQL_STATS=1, read from the X-SQL-* headers, so
 the timed runs carry no counter), the stored engine state per instance, and the ratios service / floor.
 
@@ -92,7 +93,8 @@ class Run:
 
     label: str
     seconds: float = 0.0
-    cpu: float = 0.0  # of whoever runs the steps (this process, or the server's process tree)
+    cpu: float = 0.0  # of whoever runs the steps (this process, or the server's process tree net of idle)
+    idle: float = 0.0  # the server's CPU seconds per second while idle (background loops), already subtracted
     client_cpu: float = 0.0
     instances: int = 0
     latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
@@ -381,6 +383,20 @@ async def drive(url: str, tokens: dict[str, str], count: int, clients: int, run:
         await asyncio.gather(*(worker(client) for _ in range(clients)))
 
 
+def settle(pid: int, workers: int, limit: float = 60.0) -> float:
+    """Wait until every worker has started (the first one answering /health does not mean all have), then
+    return the server's idle CPU rate (background loops polling), in CPU seconds per second."""
+    deadline = time.monotonic() + limit
+    rate = 0.0
+    while time.monotonic() < deadline:
+        before = tree_cpu(pid)
+        time.sleep(1.0)
+        rate = tree_cpu(pid) - before
+        if rate <= 0.015 * workers + 0.01:
+            break
+    return rate
+
+
 def service_runs(
     backend: str, database_url: str, workers: int, clients: list[int], count: int, warmup: int, tmp: Path, stats: bool
 ) -> list[Run]:
@@ -400,13 +416,14 @@ def service_runs(
                 tokens[name] = response.json()["token"]
         # warm every worker process: parse and cache the spec, fill pools and token caches
         asyncio.run(drive(live.url, tokens, max(warmup, 2 * workers), max(clients), Run("warm-up"), "warm"))
+        idle = settle(live.process.pid, workers)
         for n in clients:
             label = f"{backend} {workers}w {n}c" + (" (SQL counted)" if stats else "")
-            run = Run(label)
+            run = Run(label, idle=idle)
             began, cpu, client_cpu = time.perf_counter(), tree_cpu(live.process.pid), time.process_time()
             asyncio.run(drive(live.url, tokens, count, n, run, f"run{n}"))
             run.seconds = time.perf_counter() - began
-            run.cpu = tree_cpu(live.process.pid) - cpu
+            run.cpu = tree_cpu(live.process.pid) - cpu - idle * run.seconds
             run.client_cpu = time.process_time() - client_cpu
             runs.append(run)
     sizes = service_state_sizes(database_url)
@@ -452,7 +469,7 @@ def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, l
     load = os.getloadavg()
     lines = [
         f"# bench/step_cost.py  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC  {platform.node()}  "
-        f"{os.cpu_count()} cores  load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
+        f"{os.cpu_count()} cores  load average (1 min) at the start {args.load_at_start:.1f}, end {load[0]:.1f}",
         f"# python {' '.join(sys.argv)}",
         *(f"# {line}" if line else "#" for line in doc.splitlines()),
         "",
@@ -472,6 +489,14 @@ def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, l
             for kind, statements in run.statements.items():
                 lines.append(f"  SQL of the first {kind} of the {run.label} (BEGIN included, COMMIT not):")
                 lines += [f"    {sql[:150]}" for sql in statements]
+        idle = {
+            run.label.rsplit(" ", 1)[0]: run.idle
+            for run in others.get(backend, [])
+            if run.idle and "SQL counted" not in run.label
+        }
+        if idle:
+            rates = ", ".join(f"{label} {rate * 1000:.0f}" for label, rate in idle.items())
+            lines.append(f"server idle CPU (ms/s, subtracted above): {rates}")
         lines.append("stored engine state per instance, UTF-8 bytes (all runs of one server share its database):")
         seen: set[int] = set()
         for run in ([floor] if floor else []) + others.get(backend, []):
@@ -495,6 +520,7 @@ def main() -> None:
     parser.add_argument("--show-sql", action="store_true", help="list the SQL of one in-process request per kind")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     args = parser.parse_args()
+    args.load_at_start = os.getloadavg()[0]
     args.backends = [b for b in args.backends.split(",") if b]
     clients = [int(c) for c in args.clients.split(",") if c]
     skip = set(args.skip.split(","))
