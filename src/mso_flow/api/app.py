@@ -29,6 +29,7 @@ from mso_flow.api.routers import (
 from mso_flow.services.context import Services
 from mso_flow.services.loops import BackgroundLoops
 from mso_flow.settings import Settings, get_settings
+from mso_flow.store.db import sql_stats_enabled
 from mso_flow.telemetry import logs
 
 API_PREFIX = "/api/v1"
@@ -76,6 +77,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    if sql_stats_enabled():  # benchmarks only: X-SQL-Statements / X-SQL-Commits on every response
+        from mso_flow.api.sql_stats import SqlStatsHeaders
+
+        app.add_middleware(SqlStatsHeaders)
     app.add_middleware(Observe)  # outermost: sees every request, including refused bodies
     return app
 

@@ -3,14 +3,20 @@
 `Database.write()` opens a transaction that may write; on SQLite it starts with `BEGIN IMMEDIATE` so that
 concurrent writers queue on the database lock instead of failing to upgrade a read lock. `Database.read()` is
 a plain transaction for queries.
+
+With `MSO_FLOW_SQL_STATS=1` in the environment (for benchmarks), every engine counts the SQL statements and
+commits run inside `counting_sql()` blocks; without it nothing is registered and nothing is counted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -19,6 +25,47 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "mso_begin_immediate"
+SQL_STATS_ENV = "MSO_FLOW_SQL_STATS"
+
+
+@dataclass
+class SqlCounts:
+    """Statements (not counting the BEGIN this module emits) and commits of one unit of counting."""
+
+    statements: int = 0
+    commits: int = 0
+
+
+_sql_counts: ContextVar[SqlCounts | None] = ContextVar("mso_flow_sql_counts", default=None)
+
+
+def sql_stats_enabled() -> bool:
+    return os.environ.get(SQL_STATS_ENV, "") not in ("", "0")
+
+
+@contextmanager
+def counting_sql() -> Iterator[SqlCounts]:
+    """Count the statements and commits of this context (and of threads started from it with a copy of it)."""
+    counts = SqlCounts()
+    token = _sql_counts.set(counts)
+    try:
+        yield counts
+    finally:
+        _sql_counts.reset(token)
+
+
+def _count_sql(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        counts = _sql_counts.get()
+        if counts is not None and not statement.startswith("BEGIN"):
+            counts.statements += 1
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(_conn: Any) -> None:
+        counts = _sql_counts.get()
+        if counts is not None:
+            counts.commits += 1
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -44,8 +91,11 @@ def create_db_engine(url: str, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_setup(engine)
-        return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    if sql_stats_enabled():
+        _count_sql(engine)
+    return engine
 
 
 class Database:

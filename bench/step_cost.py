@@ -1,0 +1,574 @@
+"""What a step of the สารบรรณ process costs: the service over HTTP against the engine's own floor, same run.
+
+The workload is `central_saraban` (bpmn/central/central_saraban.bpmn) along its 7 user tasks: start, then for
+each task claim + complete (15 requests an instance): the path of the former bench/service_throughput.py, which this
+replaces.
+
+(a) floor     SpiffWorkflow 3.2 alone, 1 client: the parsed spec cached in memory, the state serialized without
+              the spec exactly as engine/runtime.py does (`ProcessRuntime.load`/`dump`, sandboxed script
+              engine), raw DB-API (sqlite3 / psycopg) on the same kind of database. start = engine start + INSERT
+              instance + INSERT task row + COMMIT; claim = UPDATE task row + COMMIT; complete = deserialize the
+              state text + engine step + serialize + UPDATE instance state (optimistic version) + UPDATE the
+              done task row + INSERT the next task row + COMMIT. No SELECT: the floor keeps the state text.
+(b) in-proc   the service layer called in-process (services.instances.start / tasks.claim / tasks.complete),
+              1 thread, no HTTP: separates the service layer's cost from HTTP's.
+(c) service   `mso-flow serve` over HTTP (httpx clients on this machine), SQLite with 1 worker, PostgreSQL with
+              2 and 4 workers, 1 / 8 / 16 concurrent clients.
+
+It reports instances/s, CPU ms per instance (floor and in-proc: this process; service: utime+stime of the
+server's whole process tree from /proc, children included, minus its idle rate (background loops, measured once
+every worker has started) times the run's duration), p50/p95 per request kind, SQL statements and
+commits per request kind (a separate short pass with MSO_FLOW_SQL_STATS=1, read from the X-SQL-* headers, so
+the timed runs carry no counter), the stored engine state per instance, and the ratios service / floor.
+
+Not covered: PostgreSQL's own server CPU (every CPU figure is the database client's side only), the HTTP
+clients' CPU beyond a per-request figure (they share the 2 cores with the server, so high client counts
+understate the service), other processes, timers, messages, gateways beyond this path, list/inbox queries,
+web views, large variables, long instance histories, network latency (everything is on 127.0.0.1).
+
+Quick check (under a minute):   python bench/step_cost.py
+Full run (quiet machine):       python bench/step_cost.py --instances 200 --floor-instances 500 \\
+                                    --write bench/results-step-cost.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import datetime
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import httpx
+import psycopg
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import event, select
+
+from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.engine.runtime import ProcessRuntime
+from mso_flow.engine.sandbox import create_script_engine
+from mso_flow.services import definitions, instances, tasks, users
+from mso_flow.services.context import SYSTEM, Caller, Services
+from mso_flow.settings import Settings
+from mso_flow.store import migrate
+from mso_flow.store.db import SQL_STATS_ENV, Database, counting_sql
+from mso_flow.store.models import ProcessInstance
+from mso_flow.testing.live import ROOT, live_service, postgres_database
+
+KEY = "central_saraban"
+BPMN = ROOT / "bpmn/central/central_saraban.bpmn"
+CLERK, HEAD = "เจ้าหน้าที่งานสารบรรณ", "หัวหน้าฝ่ายสารบรรณ"
+# the 7 steps of the manual's flowchart, routed through the supervisor (step ๕)
+PATH: list[tuple[str, str, dict[str, Any]]] = [
+    ("Task_receive", CLERK, {"subject": "ขอความอนุเคราะห์ข้อมูล", "speed": "urgent"}),
+    ("Task_check", CLERK, {"documents_complete": True}),
+    ("Task_register", CLERK, {}),
+    ("Task_sort", CLERK, {"importance": "important"}),
+    ("Task_review", HEAD, {"orders": "ดำเนินการ"}),
+    ("Task_record", CLERK, {}),
+    ("Task_send", CLERK, {}),
+]
+KINDS = ("start", "claim", "complete")
+REQUESTS_PER_INSTANCE = 1 + 2 * len(PATH)
+
+
+@dataclass
+class Run:
+    """One measured run: wall time, CPU, latencies and SQL counts per request kind, stored state sizes."""
+
+    label: str
+    seconds: float = 0.0
+    cpu: float = 0.0  # of whoever runs the steps (this process, or the server's process tree net of idle)
+    idle: float = 0.0  # the server's CPU seconds per second while idle (background loops), already subtracted
+    client_cpu: float = 0.0
+    instances: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    sql: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    sizes: list[int] = field(default_factory=list)
+    statements: dict[str, list[str]] = field(default_factory=dict)  # the SQL of the first request of each kind
+
+    @property
+    def rate(self) -> float:
+        return self.instances / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / self.instances * 1000 if self.instances else 0.0
+
+    @contextmanager
+    def timed(self, kind: str) -> Iterator[None]:
+        began = time.perf_counter()
+        yield
+        self.latencies[kind].append(time.perf_counter() - began)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+# ---------------------------------------------------------------- CPU of a process tree
+
+
+def tree_cpu(root: int) -> float:
+    """utime + stime (+ reaped children's) in seconds of `root` and all its live descendants."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, ppid in parents.items():
+        children[ppid].append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(children[pid])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- (a) the floor: SpiffWorkflow + raw DB-API
+
+FLOOR_SCHEMA = [
+    "CREATE TABLE floor_instance (id VARCHAR(36) PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL)",
+    "CREATE TABLE floor_task (id VARCHAR(36) PRIMARY KEY, instance_id VARCHAR(36) NOT NULL, "
+    "assignee VARCHAR(64), state VARCHAR(16) NOT NULL)",
+]
+
+INSERT_TASK = "INSERT INTO floor_task (id, instance_id, state) VALUES (?, ?, 'ready')"
+
+
+class FloorDb:
+    """One DB-API connection, counting its statements and commits per request kind."""
+
+    def __init__(self, backend: str, target: str):
+        self.backend = backend
+        if backend == "sqlite":
+            self.conn: Any = sqlite3.connect(target, isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                self.conn.execute(f"PRAGMA {pragma}")
+            self.mark = "?"
+        else:
+            self.conn = psycopg.connect(target.replace("+psycopg", ""))
+            self.mark = "%s"
+        self.statements = self.commits = 0
+        with self.transaction():
+            for ddl in FLOOR_SCHEMA:
+                self.execute(ddl)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.backend == "sqlite":
+            self.conn.execute("BEGIN IMMEDIATE")
+        yield
+        self.conn.commit()
+        self.commits += 1
+
+    def execute(self, sql: str, *params: Any) -> None:
+        self.conn.execute(sql.replace("?", self.mark), params)
+        self.statements += 1
+
+    def counts(self) -> tuple[int, int]:
+        return self.statements, self.commits
+
+    def states(self) -> list[int]:
+        return [len(row[0].encode()) for row in self.conn.execute("SELECT state FROM floor_instance").fetchall()]
+
+
+def parsed_process() -> ParsedProcess:
+    return next(p for p in parse_document(BPMN.read_bytes(), "central/central_saraban.bpmn") if p.definition.key == KEY)
+
+
+def floor_run(backend: str, target: str, count: int, warmup: int) -> Run:
+    process, runtime, db = parsed_process(), ProcessRuntime(), FloorDb(backend, target)
+
+    def ready(workflow: BpmnWorkflow) -> str:
+        tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
+        return str(tasks[0].id) if tasks else ""
+
+    def counted(run: Run, kind: str, action: Callable[[], None]) -> None:
+        before = db.counts()
+        with run.timed(kind):
+            action()
+        after = db.counts()
+        run.sql[kind].append((after[0] - before[0], after[1] - before[1]))
+
+    def one(run: Run) -> None:
+        instance_id = str(uuid.uuid4())
+        current: dict[str, Any] = {"task": "", "state": "", "version": 1}
+
+        def start() -> None:
+            workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
+            workflow.do_engine_steps()
+            current["task"] = ready(workflow)
+            current["state"] = state = runtime.dump(workflow)
+            with db.transaction():
+                db.execute("INSERT INTO floor_instance (id, version, state) VALUES (?, 1, ?)", instance_id, state)
+                db.execute(INSERT_TASK, current["task"], instance_id)
+
+        counted(run, "start", start)
+        for _element, _role, variables in PATH:
+
+            def claim() -> None:
+                with db.transaction():
+                    db.execute("UPDATE floor_task SET assignee = ? WHERE id = ?", "clerk", current["task"])
+
+            def complete(variables: dict[str, Any] = variables) -> None:
+                workflow = runtime.load(process, current["state"])  # from its text, as a service loads it
+                task = workflow.get_task_from_id(uuid.UUID(current["task"]))
+                task.set_data(**variables)
+                task.run()
+                workflow.do_engine_steps()
+                done, current["task"] = current["task"], ready(workflow)
+                current["state"] = state = runtime.dump(workflow)
+                with db.transaction():
+                    db.execute(
+                        "UPDATE floor_instance SET state = ?, version = ? WHERE id = ? AND version = ?",
+                        state,
+                        current["version"] + 1,
+                        instance_id,
+                        current["version"],
+                    )
+                    db.execute("UPDATE floor_task SET state = 'completed' WHERE id = ?", done)
+                    if current["task"]:
+                        db.execute(INSERT_TASK, current["task"], instance_id)
+                current["version"] += 1
+
+            counted(run, "claim", claim)
+            counted(run, "complete", complete)
+        run.instances += 1
+
+    for _ in range(warmup):
+        one(Run("warm-up"))
+    run = Run(f"floor {backend}")
+    began, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        one(run)
+    run.seconds, run.cpu = time.perf_counter() - began, time.process_time() - cpu
+    run.sizes = db.states()
+    db.conn.close()
+    return run
+
+
+# ---------------------------------------------------------------- (b) the service layer in-process
+
+
+def inproc_run(
+    database_url: str, count: int, warmup: int, show_sql: bool = False, profiler: cProfile.Profile | None = None
+) -> Run:
+    """The service layer in-process; `profiler`, if given, runs during the timed loop only."""
+    os.environ[SQL_STATS_ENV] = "1"  # this engine counts (the timed HTTP servers do not)
+    settings = Settings(database_url=database_url, bpmn_dir=ROOT / "bpmn")
+    database = Database(database_url)
+    migrate.upgrade(database.engine, settings.migrations_dir)
+    services = Services(settings=settings, db=database)
+    definitions.deploy(services, SYSTEM, [("central/central_saraban.bpmn", BPMN.read_bytes())])
+    callers = {CLERK: Caller("clerk", frozenset({CLERK})), HEAD: Caller("head", frozenset({HEAD}))}
+    integrator = Caller("integrator", frozenset({"integrator"}))
+    users.ensure_user(services, "integrator", ["integrator"], "x")
+
+    capture: list[str] | None = None
+
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def _capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if capture is not None:
+            capture.append(" ".join(statement.split()))
+
+    def call(run: Run, kind: str, action: Callable[[], Any]) -> Any:
+        nonlocal capture
+        capture = [] if show_sql and kind not in run.statements else None
+        with counting_sql() as counts, run.timed(kind):
+            result = action()
+        run.sql[kind].append((counts.statements, counts.commits))
+        if capture is not None:
+            run.statements[kind], capture = capture, None
+        return result
+
+    def one(number: int, run: Run) -> None:
+        view = call(run, "start", lambda: instances.start(services, integrator, KEY, f"inproc-{number}", {}))
+        task_id = view.active_tasks[0].id
+        for _element, role, variables in PATH:
+            call(run, "claim", lambda: tasks.claim(services, callers[role], task_id))  # noqa: B023
+            _, view = call(run, "complete", lambda: tasks.complete(services, callers[role], task_id, variables))  # noqa: B023
+            task_id = view.active_tasks[0].id if view.active_tasks else ""
+        run.instances += 1
+
+    for i in range(warmup):
+        one(-1 - i, Run("warm-up"))
+    run = Run("in-process service layer")
+    began, cpu = time.perf_counter(), time.process_time()
+    with profiler or nullcontext():
+        for i in range(count):
+            one(i, run)
+    run.seconds, run.cpu = time.perf_counter() - began, time.process_time() - cpu
+    run.sizes = service_state_sizes(database_url)
+    database.dispose()
+    del os.environ[SQL_STATS_ENV]
+    return run
+
+
+def service_state_sizes(database_url: str) -> list[int]:
+    database = Database(database_url)
+    with database.read() as session:
+        sizes = [len(s.encode()) for s in session.scalars(select(ProcessInstance.engine_state))]
+    database.dispose()
+    return sizes
+
+
+# ---------------------------------------------------------------- (c) the service over HTTP
+
+
+async def drive(url: str, tokens: dict[str, str], count: int, clients: int, run: Run, prefix: str) -> None:
+    """`count` instances through the 7 steps with `clients` concurrent clients."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def post(client: httpx.AsyncClient, kind: str, path: str, token: str, body: dict | None) -> dict:
+        began = time.perf_counter()
+        response = await client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+        run.latencies[kind].append(time.perf_counter() - began)
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"{kind} {path}: {response.status_code} {response.text}")
+        if "x-sql-statements" in response.headers:
+            run.sql[kind].append((int(response.headers["x-sql-statements"]), int(response.headers["x-sql-commits"])))
+        return response.json()  # type: ignore[no-any-return]
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                number = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            body = {"business_key": f"{prefix}-{number}"}
+            instance = await post(client, "start", f"/api/v1/process-definitions/{KEY}/start", tokens["start"], body)
+            active = instance["active_tasks"]
+            for element, role, variables in PATH:
+                task = active[0]
+                assert task["element_id"] == element, (task, element)
+                await post(client, "claim", f"/api/v1/tasks/{task['id']}/claim", tokens[role], None)
+                done = await post(
+                    client, "complete", f"/api/v1/tasks/{task['id']}/complete", tokens[role], {"variables": variables}
+                )
+                active = done["instance"]["active_tasks"]
+            run.instances += 1
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+
+
+def settle(pid: int, workers: int, limit: float = 60.0) -> float:
+    """Wait until every worker has started (the first one answering /health does not mean all have), then
+    return the server's idle CPU rate (background loops polling), in CPU seconds per second."""
+    deadline = time.monotonic() + limit
+    rate = 0.0
+    while time.monotonic() < deadline:
+        before = tree_cpu(pid)
+        time.sleep(1.0)
+        rate = tree_cpu(pid) - before
+        if rate <= 0.015 * workers + 0.01:
+            break
+    return rate
+
+
+def service_runs(
+    backend: str, database_url: str, workers: int, clients: list[int], count: int, warmup: int, tmp: Path, stats: bool
+) -> list[Run]:
+    """One server; one timed run per client count (or, with `stats`, one counted 1-client run)."""
+    bpmn_dir = tmp / f"bpmn-{uuid.uuid4().hex[:6]}"  # only this process: the server starts in seconds
+    (bpmn_dir / "central").mkdir(parents=True)
+    shutil.copy(BPMN, bpmn_dir / "central")
+    env = {SQL_STATS_ENV: "1" if stats else "0"}
+    runs = []
+    with live_service(database_url, tmp, workers=workers, bpmn_dir=bpmn_dir, extra_env=env) as live:
+        tokens: dict[str, str] = {}
+        with live.client() as admin:
+            for name, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):
+                username = f"bench-{len(tokens)}"
+                response = admin.post("/api/v1/users", json={"username": username, "roles": roles})
+                response.raise_for_status()
+                tokens[name] = response.json()["token"]
+        # warm every worker process: parse and cache the spec, fill pools and token caches
+        asyncio.run(drive(live.url, tokens, max(warmup, 2 * workers), max(clients), Run("warm-up"), "warm"))
+        idle = settle(live.process.pid, workers)
+        for n in clients:
+            label = f"{backend} {workers}w {n}c" + (" (SQL counted)" if stats else "")
+            run = Run(label, idle=idle)
+            began, cpu, client_cpu = time.perf_counter(), tree_cpu(live.process.pid), time.process_time()
+            asyncio.run(drive(live.url, tokens, count, n, run, f"run{n}"))
+            run.seconds = time.perf_counter() - began
+            run.cpu = tree_cpu(live.process.pid) - cpu - idle * run.seconds
+            run.client_cpu = time.process_time() - client_cpu
+            runs.append(run)
+    sizes = service_state_sizes(database_url)
+    for run in runs:
+        run.sizes = sizes
+    return runs
+
+
+# ---------------------------------------------------------------- report
+
+
+def sql_text(run: Run) -> str:
+    parts = []
+    for kind in KINDS:
+        counts = run.sql[kind]
+        if counts:
+            statements = statistics.mean(c[0] for c in counts)
+            commits = statistics.mean(c[1] for c in counts)
+            parts.append(f"{kind} {statements:.1f}/{commits:.1f}")
+    return ", ".join(parts) if parts else "-"
+
+
+def run_line(run: Run, floor: Run | None) -> str:
+    requests = run.instances * REQUESTS_PER_INSTANCE
+    lat = "  ".join(f"{pct(run.latencies[k], 0.5):6.1f}/{pct(run.latencies[k], 0.95):6.1f}" for k in KINDS)
+    ratio = ""
+    if floor and floor.rate and run.cpu_ms:
+        ratio = f"  {run.rate / floor.rate:5.0%} {run.cpu_ms / floor.cpu_ms:6.1f}x"
+    client = f"{run.client_cpu / requests * 1000:5.2f}" if run.client_cpu else "    -"
+    per_request = run.cpu_ms / REQUESTS_PER_INSTANCE
+    figures = f"{run.instances:5d} {run.rate:8.1f} {run.cpu_ms:8.1f} {per_request:7.2f} {client}"
+    return f"{run.label:<34} {figures}  {lat}{ratio}"
+
+
+HEADER = (
+    f"{'run':<34} {'inst':>5} {'inst/s':>8} {'CPUms/i':>8} {'ms/req':>7} {'cli':>5}  "
+    f"{'start p50/p95':>13}  {'claim p50/p95':>13}  {'compl p50/p95':>13}  {'vs floor: inst/s  CPU'}"
+)
+
+
+def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, list[Run]]) -> str:
+    doc = (__doc__ or "").split("\n\nQuick check")[0]
+    load = os.getloadavg()
+    lines = [
+        f"# bench/step_cost.py  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC  {platform.node()}  "
+        f"{os.cpu_count()} cores  load average (1 min) at the start {args.load_at_start:.1f}, end {load[0]:.1f}",
+        f"# python {' '.join(sys.argv)}",
+        *(f"# {line}" if line else "#" for line in doc.splitlines()),
+        "",
+        "CPUms/i = CPU ms per instance (15 requests); ms/req = the same per request; cli = client CPU ms per request;",
+        "latencies in ms; 'vs floor' = instances/s as a share of the floor's, CPU per instance as a multiple of it.",
+    ]
+    for backend in args.backends:
+        floor = floors.get(backend)
+        lines += ["", f"== {backend} ==", HEADER]
+        for run in ([floor] if floor else []) + others.get(backend, []):
+            lines.append(run_line(run, floor if run is not floor else None))
+        lines.append("SQL statements/commits per request (mean):")
+        for run in ([floor] if floor else []) + others.get(backend, []):
+            if any(run.sql.values()):
+                lines.append(f"  {run.label:<32} {sql_text(run)}")
+        for run in others.get(backend, []):
+            for kind, statements in run.statements.items():
+                lines.append(f"  SQL of the first {kind} of the {run.label} (BEGIN included, COMMIT not):")
+                lines += [f"    {sql[:150]}" for sql in statements]
+        idle = {
+            run.label.rsplit(" ", 1)[0]: run.idle
+            for run in others.get(backend, [])
+            if run.idle and "SQL counted" not in run.label
+        }
+        if idle:
+            rates = ", ".join(f"{label} {rate * 1000:.0f}" for label, rate in idle.items())
+            lines.append(f"server idle CPU (ms/s, subtracted above): {rates}")
+        lines.append("stored engine state per instance, UTF-8 bytes (all runs of one server share its database):")
+        seen: set[int] = set()
+        for run in ([floor] if floor else []) + others.get(backend, []):
+            if run.sizes and id(run.sizes) not in seen:
+                seen.add(id(run.sizes))
+                lines.append(f"  {run.label:<32} mean {statistics.mean(run.sizes):7.0f}  max {max(run.sizes):7d}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma list of sqlite, postgresql")
+    parser.add_argument("--clients", default="1,8,16", help="comma list of concurrent HTTP clients")
+    parser.add_argument("--sqlite-workers", default="1", help="comma list of server processes on SQLite")
+    parser.add_argument("--pg-workers", default="2,4", help="comma list of server processes on PostgreSQL")
+    parser.add_argument("--instances", type=int, default=16, help="instances per HTTP run")
+    parser.add_argument("--floor-instances", type=int, default=50, help="instances of the floor and in-proc runs")
+    parser.add_argument("--stats-instances", type=int, default=3, help="instances of the SQL-counting pass (0: none)")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: floor, inproc, service")
+    parser.add_argument("--show-sql", action="store_true", help="list the SQL of one in-process request per kind")
+    parser.add_argument("--write", type=Path, help="also write the report to this file")
+    args = parser.parse_args()
+    args.load_at_start = os.getloadavg()[0]
+    args.backends = [b for b in args.backends.split(",") if b]
+    clients = [int(c) for c in args.clients.split(",") if c]
+    skip = set(args.skip.split(","))
+    workers = {
+        "sqlite": [int(w) for w in args.sqlite_workers.split(",") if w],
+        "postgresql": [int(w) for w in args.pg_workers.split(",") if w],
+    }
+    floors: dict[str, Run] = {}
+    others: dict[str, list[Run]] = defaultdict(list)
+
+    @contextmanager
+    def database(backend: str, tmp: Path) -> Iterator[str]:
+        if backend == "sqlite":
+            yield f"sqlite:///{tmp / f'{uuid.uuid4().hex[:8]}.db'}"
+        else:
+            with postgres_database() as url:
+                yield url
+
+    with TemporaryDirectory() as name:
+        tmp = Path(name)
+        for backend in args.backends:
+            if "floor" not in skip:
+                with database(backend, tmp) as url:
+                    target = url.removeprefix("sqlite:///")
+                    floors[backend] = floor_run(backend, target, args.floor_instances, args.warmup)
+                print(run_line(floors[backend], None), flush=True)
+            floor = floors.get(backend)
+            if "inproc" not in skip:
+                with database(backend, tmp) as url:
+                    others[backend].append(inproc_run(url, args.floor_instances, args.warmup, args.show_sql))
+                print(run_line(others[backend][-1], floor), flush=True)
+            if "service" in skip:
+                continue
+            for count in workers[backend]:
+                with database(backend, tmp) as url:
+                    runs = service_runs(backend, url, count, clients, args.instances, args.warmup, tmp, stats=False)
+                for run in runs:
+                    print(run_line(run, floor), flush=True)
+                others[backend] += runs
+            if args.stats_instances:
+                with database(backend, tmp) as url:
+                    runs = service_runs(backend, url, 1, [1], args.stats_instances, 1, tmp, stats=True)
+                others[backend] += runs
+    text = report(args, floors, others)
+    print(text)
+    if args.write:
+        args.write.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
