@@ -230,6 +230,7 @@ def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
                 form=_form(task),
                 candidate_groups=_split_list(task.get(f"{{{CAMUNDA_NS}}}candidateGroups")),
                 assignee=task.get(f"{{{CAMUNDA_NS}}}assignee"),
+                candidate_users=_split_list(task.get(f"{{{CAMUNDA_NS}}}candidateUsers")),
             )
         )
     messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
@@ -275,8 +276,15 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
     elements = {el.get("id"): el for el in node.iter() if isinstance(el.tag, str) and el.get("id")}
     for task in definition.user_tasks:
         element = elements.get(task.element_id)
-        if task.lane is None:
-            problems.append(_problem(file, element, "user task is not in any lane"))
+        if task.lane is None and not (task.candidate_groups or task.candidate_users or task.assignee):
+            problems.append(
+                _problem(
+                    file,
+                    element,
+                    "user task is not in any lane and names no camunda:candidateGroups, camunda:candidateUsers "
+                    "or camunda:assignee: nobody could ever work it",
+                )
+            )
         problems += _check_form(task, element, file)
         if task.standard_duration and not expressions.is_iso_duration(task.standard_duration):
             problems.append(_problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601"))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.engine.runtime import EngineError, Step
+from mso_flow.services import candidates
 from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
 from mso_flow.services.errors import Invalid
@@ -19,12 +20,14 @@ from mso_flow.store.models import HumanTask, ProcessInstance
 
 
 def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | None) -> list[str]:
-    """The roles that may work a task: its lane's roles (the lane name unless mapped) and candidate groups."""
+    """The roles that may work a task: its lane's roles (the lane name unless mapped), candidate groups, and
+    the personal roles of its candidate users."""
     roles: list[str] = []
     if lane:
         roles += list(model.lane_roles.get(lane) or (lane,))
     if task is not None:
         roles += list(task.candidate_groups)
+    roles += candidates.user_roles(task)
     return list(dict.fromkeys(roles))
 
 
@@ -70,6 +73,10 @@ def apply_step(
             continue
         task_def = model.user_task(item.element_id)
         due_at = services.calendar.due_at(now, task_def.standard_duration if task_def else None)
+        assignee = candidates.initial_assignee(task_def, step.variables)
+        roles = candidate_roles(model, task_def, item.lane)
+        if assignee:
+            roles = list(dict.fromkeys([*roles, candidates.personal_role(assignee)]))
         task = HumanTask(
             id=item.id,
             instance_id=instance.id,
@@ -78,7 +85,9 @@ def apply_step(
             element_id=item.element_id,
             name=item.name,
             lane=item.lane,
-            candidate_roles=candidate_roles(model, task_def, item.lane),
+            candidate_roles=roles,
+            assignee=assignee,
+            claimed_at=now if assignee else None,
             state="open",
             version=1,
             created_at=now,

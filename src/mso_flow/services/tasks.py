@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from mso_flow.engine.model import FormField
 from mso_flow.engine.runtime import EngineError, TaskNotReady
 from mso_flow.services import events as events_service
+from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
@@ -52,7 +53,7 @@ def not_found(task_id: str) -> NotFound:
 
 
 def is_candidate(caller: Caller, task: HumanTask) -> bool:
-    return bool(caller.roles.intersection(task.candidate_roles))
+    return bool(roles_of(caller).intersection(task.candidate_roles))
 
 
 def may_view(caller: Caller, task: HumanTask) -> bool:
@@ -72,10 +73,10 @@ def listing(
     if assignee_me:
         f.assignee = caller.username
     if not caller.has_any(OVERSIGHT_ROLES):
-        if f.candidate_role and f.candidate_role not in caller.roles:
+        if f.candidate_role and f.candidate_role not in roles_of(caller):
             raise Forbidden("role_forbidden", f"คุณไม่มีบทบาท {f.candidate_role} (you do not hold this role)")
         if f.assignee is None and f.candidate_role is None:
-            f.workable_by = (caller.username, tuple(sorted(caller.roles)))
+            f.workable_by = (caller.username, tuple(sorted(roles_of(caller))))
         elif f.assignee not in (None, caller.username) and f.candidate_role is None:
             raise Forbidden("tasks_forbidden", "ดูได้เฉพาะงานของตนเองหรือบทบาทของตน (staff see their own tasks)")
     with services.db.read() as session:

@@ -8,6 +8,7 @@ import secrets
 
 from sqlalchemy.exc import IntegrityError
 
+from mso_flow.services.candidates import is_personal
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid
 from mso_flow.store import users as store
@@ -54,11 +55,12 @@ def _check(username: str, roles: list[str]) -> list[str]:
                 "ไม่เกิน 100 ตัว (username: ASCII letters, digits, _.@-)",
             }
         )
-    if not roles or any(not r or len(r) > 300 for r in roles):
+    if not roles or any(not r or len(r) > 300 or is_personal(r) for r in roles):
         errors.append(
             {
                 "field": "roles",
-                "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร (at least one role, each 1-300 characters)",
+                "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร ไม่ขึ้นต้นด้วย user: "
+                "(at least one role, each 1-300 characters, none starting with user:)",
             }
         )
     if errors:
