@@ -128,3 +128,91 @@ def failure(
         record(services, session, instance, [failed], now)
         session.flush()
         return LockedTask(task, instance)
+
+
+def bpmn_error(
+    services: Services,
+    caller: Caller,
+    task_id: str,
+    worker_id: str,
+    code: str,
+    message: str | None,
+    variables: dict[str, Any],
+) -> bool:
+    """The worker reports a business error `code`: an error boundary event on the task that catches it takes
+    the process on (True); with none, the task becomes an incident (retries 0, audited) for staff (False)."""
+    _require_worker(caller)
+    require_valid_names(variables)
+    with concurrent_changes_conflict(), services.db.write() as session:
+        now = services.clock()
+        instance, task = _locked_by(session, task_id, worker_id, now)
+        definition = services.definition(instance.definition_id)
+        data = {"worker_id": worker_id, "error_code": code, "error_message": message, "variables": variables}
+        try:
+            step = services.runtime.throw_error(
+                services.process(definition.id), instance.engine_state, task_id, code, variables
+            )
+        except EngineError as err:
+            raise engine_failure(err) from None
+        except TaskNotReady:
+            raise Conflict("external_task_not_open", "งานภายนอกนี้ไม่พร้อมแล้ว (no longer ready)") from None
+        except LookupError:
+            task.retries, task.worker_id, task.lock_expires_at = 0, None, None
+            task.error_message = f"BPMN error {code}: {message or ''}".strip()
+            task.version += 1
+            incident = NewEvent(
+                "external_task_failed",
+                caller.username,
+                task_id,
+                task.element_id,
+                data | {"incident": True, "retries": 0, "uncaught_error": True},
+            )
+            record(services, session, instance, [incident], now)
+            return False
+        task.state, task.completed_at, task.lock_expires_at = "completed", now, None
+        task.error_message = f"BPMN error {code}: {message or ''}".strip()
+        task.version += 1
+        event = NewEvent("external_task_bpmn_error", caller.username, task_id, task.element_id, data)
+        apply_step(services, session, instance, definition, step, caller.username, now, [event])
+        return True
+
+
+def extend_lock(services: Services, caller: Caller, task_id: str, worker_id: str, duration_ms: int) -> None:
+    """Push a held lock `duration_ms` past now (the worker needs longer)."""
+    _require_worker(caller)
+    with concurrent_changes_conflict(), services.db.write() as session:
+        now = services.clock()
+        _, task = _locked_by(session, task_id, worker_id, now)
+        task.lock_expires_at = now + timedelta(milliseconds=duration_ms)
+        task.version += 1
+
+
+def unlock(services: Services, caller: Caller, task_id: str) -> None:
+    """Release a task's lock whoever holds it (an operator's decision), so any worker may fetch it."""
+    _require_worker(caller)
+    with concurrent_changes_conflict(), services.db.write() as session:
+        task = store.lock_row(session, task_id)
+        if task is None:
+            raise NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+        task.worker_id, task.lock_expires_at = None, None
+        task.version += 1
+
+
+def get(services: Services, caller: Caller, task_id: str) -> LockedTask:
+    _require_worker(caller)
+    with services.db.read() as session:
+        task = store.get(session, task_id)
+        if task is None:
+            raise NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+        instance = instances_store.get(session, task.instance_id)
+        assert instance is not None
+        return LockedTask(task, instance)
+
+
+def listing(
+    services: Services, caller: Caller, offset: int, limit: int, **filters: Any
+) -> tuple[list[ExternalTask], int]:
+    """External tasks by `store.listing` filters (topic, worker_id, instance_id, locked, with_retries_left)."""
+    _require_worker(caller)
+    with services.db.read() as session:
+        return store.listing(session, services.clock(), offset, limit, **filters)

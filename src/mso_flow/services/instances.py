@@ -234,3 +234,22 @@ def audit(
     load_instance(services, caller, instance_id)
     with services.db.read() as session:
         return audit_store.listing(session, instance_id, offset, limit)
+
+
+def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
+    """Set variables of a running instance (admin, or an integrator): what its next steps read."""
+    instance = load_instance(services, caller, instance_id)
+    if not caller.has_any(START_ROLES):
+        raise Forbidden("variables_forbidden", "แก้ตัวแปรได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
+    require_valid_names(variables)
+    with services.db.write() as session:
+        instance = store.lock(session, instance_id)  # type: ignore[assignment]
+        if instance.state != "running":
+            raise Conflict("instance_not_running", f"กระบวนการนี้อยู่ในสถานะ {instance.state} แล้ว (not running)")
+        definition = services.definition(instance.definition_id)
+        step = services.runtime.set_variables(services.process(definition.id), instance.engine_state, variables)
+        now = services.clock()
+        event = NewEvent("variables_set", caller.username, data={"variables": variables})
+        return InstanceView(
+            instance, apply_step(services, session, instance, definition, step, caller.username, now, [event])
+        )

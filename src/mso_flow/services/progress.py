@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.engine.runtime import EngineError, Step
-from mso_flow.services import candidates
+from mso_flow.services import candidates, wakeups
 from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
 from mso_flow.services.errors import Invalid
@@ -130,6 +130,8 @@ def _sync_waits(
     if "external" in kinds:
         ready = {t.task_id: t for t in step.external_tasks}
         rows = [(t.task_id, t.element_id, t.topic) for t in step.external_tasks]
-        for task_id in external_store.sync(session, instance, rows, now):
+        new_ids = external_store.sync(session, instance, rows, now)
+        wakeups.created(session, {ready[task_id].topic for task_id in new_ids})
+        for task_id in new_ids:
             new = ready[task_id]
             events.append(NewEvent("external_task_created", "engine", task_id, new.element_id, {"topic": new.topic}))
