@@ -10,7 +10,7 @@ import anyio
 from fastapi import FastAPI
 
 from mso_flow import __version__
-from mso_flow.api import errors
+from mso_flow.api import engine_rest, errors
 from mso_flow.api.limits import BodyLimit
 from mso_flow.api.routers import (
     definitions,
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health.router)
     for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.mount(engine_rest.PREFIX, engine_rest.create(app))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     return app
 

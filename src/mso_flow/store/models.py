@@ -77,6 +77,7 @@ class Deployment(Base):
     deployed_by: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(16))
     files: Mapped[list[str]] = mapped_column(JSON)
+    name: Mapped[str | None] = mapped_column(String(300))
 
 
 class ProcessDefinition(Base):

@@ -44,8 +44,7 @@ def parse_date(text: str) -> datetime:
     if parsed is None or parsed.tzinfo is None:
         raise BadRequest(
             "invalid_date",
-            f"วันที่ {text!r} ไม่ถูกต้อง ต้องมีเขตเวลา เช่น 2026-11-30T17:20:00.000+0700 "
-            "(expected yyyy-MM-dd'T'HH:mm:ss.SSSZ)",
+            f"วันที่ {text!r} ไม่ถูกต้อง ต้องมีเขตเวลา เช่น 2026-11-30T17:20:00.000+0700 (expected yyyy-MM-dd'T'HH:mm:ss.SSSZ)",
         )
     return parsed
 
