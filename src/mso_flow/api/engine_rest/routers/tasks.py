@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from mso_flow.api.engine_rest import dto
@@ -68,14 +68,14 @@ def _query(services: Services, caller: Caller, q: TaskQuery, offset: int, limit:
 
 @router.get("/task")
 async def listing(
-    services: ServicesDep, caller: CallerDep, page: PageDep, q: Annotated[TaskQuery, Query()]
+    services: ServicesDep, caller: CallerDep, page: PageDep, q: Annotated[TaskQuery, Depends()]
 ) -> list[dict[str, Any]]:
     items, _ = await run_in_threadpool(_query, services, caller, q, page.offset, page.limit)
     return [dto.task(t) for t in items]
 
 
 @router.get("/task/count")
-async def count(services: ServicesDep, caller: CallerDep, q: Annotated[TaskQuery, Query()]) -> dict[str, int]:
+async def count(services: ServicesDep, caller: CallerDep, q: Annotated[TaskQuery, Depends()]) -> dict[str, int]:
     _, total = await run_in_threadpool(_query, services, caller, q, 0, 0)
     return {"count": total}
 
