@@ -42,6 +42,11 @@ def people(basic):
     }
 
 
+def _secret(basic_header: dict[str, str]) -> str:
+    """The API token inside a Basic header."""
+    return base64.b64decode(basic_header["Authorization"].split()[1]).decode().split(":", 1)[1]
+
+
 def _modeler_deploy(client, headers, files, name="loan"):
     """The request Camunda Modeler's Deploy button sends."""
     data = {
@@ -100,8 +105,7 @@ def test_authentication_is_http_basic_with_camunda_errors(client, people, basic)
     assert missing.headers["www-authenticate"].startswith("Basic")
     assert missing.json()["type"] == "AuthenticationException"
     assert client.get(f"{ROOT}/version", headers=people["worker"]).json() == {"version": "7.22.0"}
-    token = people["worker"]["Authorization"].split()[1]
-    name, secret = base64.b64decode(token).decode().split(":", 1)
+    secret = _secret(people["worker"])
     other = base64.b64encode(f"designer:{secret}".encode()).decode()  # someone else's token
     assert client.get(f"{ROOT}/version", headers={"Authorization": f"Basic {other}"}).status_code == 401
     assert client.get(f"{ROOT}/version", headers={"Authorization": "Basic !!!"}).status_code == 401
@@ -376,3 +380,24 @@ def test_long_poll_returns_a_task_created_while_it_waits(client, people, deploye
     assert not waiter.is_alive()
     assert [t["processInstanceId"] for t in found] == [instance]
     assert _fetch(client, people, asyncResponseTimeout=200) == []  # nothing left: the poll times out empty
+
+
+def test_v1_api_offers_the_same_bpmn_error_extend_lock_and_unlock(client, people, deployed):
+    bearer = {"Authorization": f"Bearer {_secret(people['worker'])}"}
+    instance = _start(client, people)["id"]
+    fetch = {"worker_id": "v1", "max_tasks": 1, "topics": [{"name": "credit-check", "lock_duration_ms": 60000}]}
+    [task] = client.post("/api/v1/external-tasks/fetch-and-lock", headers=bearer, json=fetch).json()
+    extend = {"worker_id": "v1", "lock_duration_ms": 1000}
+    assert (
+        client.post(f"/api/v1/external-tasks/{task['id']}/extend-lock", headers=bearer, json=extend).status_code == 204
+    )
+    assert client.post(f"/api/v1/external-tasks/{task['id']}/unlock", headers=bearer).status_code == 204
+    [again] = client.post("/api/v1/external-tasks/fetch-and-lock", headers=bearer, json=fetch).json()
+    error = {"worker_id": "v1", "error_code": "REJECTED", "variables": {"reason": "หนี้ค้าง"}}
+    caught = client.post(f"/api/v1/external-tasks/{again['id']}/bpmn-error", headers=bearer, json=error)
+    assert caught.status_code == 200 and caught.json() == {"caught": True}
+    view = client.get(f"/api/v1/process-instances/{instance}/audit?limit=50", headers=bearer).json()["items"]
+    assert "external_task_bpmn_error" in [e["type"] for e in view]
+    gone = client.post(f"/api/v1/external-tasks/{again['id']}/unlock", headers=bearer)
+    assert gone.status_code == 409  # the task is closed: nothing to unlock
+    assert client.post("/api/v1/external-tasks/nope/unlock", headers=bearer).status_code == 404

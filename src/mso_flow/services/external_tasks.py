@@ -194,6 +194,8 @@ def unlock(services: Services, caller: Caller, task_id: str) -> None:
         task = store.lock_row(session, task_id)
         if task is None:
             raise NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+        if task.state != store.OPEN:
+            raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
         task.worker_id, task.lock_expires_at = None, None
         task.version += 1
 
