@@ -5,6 +5,7 @@ completing a task after a failure it retries, the Tasklist flow, a correlated me
 from __future__ import annotations
 
 import base64
+import importlib.util
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from camunda.external_task.external_task_worker import ExternalTaskWorker, NoExt
 from mso_flow.testing.live import LiveService, live_service, postgres_database
 
 LOAN = Path(__file__).resolve().parents[1] / "fixtures" / "camunda_loan.bpmn"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "camunda_worker.py"
 pytestmark = pytest.mark.slow
 
 
@@ -135,6 +137,26 @@ def test_camunda_tools_run_a_process_end_to_end(service):
         assert variables["checkedBy"]["value"] == "เครดิตบูโร" and variables["score"]["value"] == 720
         operations = integrator.get("/history/user-operation", params={"processInstanceId": instance}).json()
         assert "HandleFailure" in [o["operationType"] for o in operations]
+
+
+def test_the_example_worker_works_as_shipped(service):
+    spec = importlib.util.spec_from_file_location("camunda_worker", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    worker_user = _user(service, "example-worker", "integrator")
+    with _camunda(service, worker_user) as integrator:
+        started = integrator.post(
+            "/process-definition/key/camunda_loan/start",
+            json={"variables": {"applicant": {"value": "นายมานะ", "type": "String"}}},
+        )
+        assert started.status_code == 200, started.text
+        instance = started.json()["id"]
+        config = example.CONFIG | {"auth_basic": {"username": worker_user[0], "password": worker_user[1]}}
+        worker = ExternalTaskWorker("example-1", f"{service.url}/engine-rest", config | {"asyncResponseTimeout": 5000})
+        worker.fetch_and_execute(example.TOPIC, example.check_credit)
+        variables = integrator.get(f"/history/variable-instance?processInstanceId={instance}").json()
+        assert {v["name"]: v["value"] for v in variables}["checkedBy"] == "เครดิตบูโร"
 
 
 def test_wrong_basic_credentials_are_refused(service):
