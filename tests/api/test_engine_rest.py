@@ -401,3 +401,9 @@ def test_v1_api_offers_the_same_bpmn_error_extend_lock_and_unlock(client, people
     gone = client.post(f"/api/v1/external-tasks/{again['id']}/unlock", headers=bearer)
     assert gone.status_code == 409  # the task is closed: nothing to unlock
     assert client.post("/api/v1/external-tasks/nope/unlock", headers=bearer).status_code == 404
+
+
+def test_personal_roles_cannot_be_granted(client, admin):
+    response = client.post("/api/v1/users", headers=admin, json={"username": "mallory", "roles": ["user:kanya"]})
+    assert response.status_code == 422
+    assert "user:" in response.json()["errors"][0]["message"]

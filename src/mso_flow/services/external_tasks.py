@@ -187,13 +187,17 @@ def extend_lock(services: Services, caller: Caller, task_id: str, worker_id: str
         task.version += 1
 
 
+def _not_found(task_id: str) -> NotFound:
+    return NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+
+
 def unlock(services: Services, caller: Caller, task_id: str) -> None:
     """Release a task's lock whoever holds it (an operator's decision), so any worker may fetch it."""
     _require_worker(caller)
     with concurrent_changes_conflict(), services.db.write() as session:
         task = store.lock_row(session, task_id)
         if task is None:
-            raise NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+            raise _not_found(task_id)
         if task.state != store.OPEN:
             raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
         task.worker_id, task.lock_expires_at = None, None
@@ -205,7 +209,7 @@ def get(services: Services, caller: Caller, task_id: str) -> LockedTask:
     with services.db.read() as session:
         task = store.get(session, task_id)
         if task is None:
-            raise NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+            raise _not_found(task_id)
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
         return LockedTask(task, instance)
