@@ -407,3 +407,17 @@ def test_personal_roles_cannot_be_granted(client, admin):
     response = client.post("/api/v1/users", headers=admin, json={"username": "mallory", "roles": ["user:kanya"]})
     assert response.status_code == 422
     assert "user:" in response.json()["errors"][0]["message"]
+
+
+def test_candidate_starters_may_start_and_nobody_else(client, people, deployed):
+    start = f"{ROOT}/process-definition/key/camunda_loan/start"
+    by_user = client.post(start, headers=people["requester"], json={"businessKey": "SELF-1"})  # candidateStarterUsers
+    assert by_user.status_code == 200, by_user.text
+    by_group = client.post(start, headers=people["officer"], json={})  # candidateStarterGroups
+    assert by_group.status_code == 200
+    refused = client.post(start, headers=people["outsider"], json={})
+    assert refused.status_code == 403 and refused.json()["type"] == "AuthorizationException"
+    unknown = client.post(f"{ROOT}/process-definition/key/nope/start", headers=people["worker"], json={})
+    assert unknown.status_code == 404
+    duplicate = client.post(start, headers=people["requester"], json={"businessKey": "SELF-1"})
+    assert duplicate.status_code == 409 and "SELF-1" in duplicate.json()["message"]

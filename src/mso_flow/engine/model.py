@@ -92,6 +92,8 @@ class ProcessDef:
     start_messages: tuple[str, ...] = ()
     lane_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     start_timers: tuple[tuple[str, str, str], ...] = ()  # (start event id, timeDate|timeCycle|timeDuration, text)
+    starter_groups: tuple[str, ...] = ()  # camunda:candidateStarterGroups
+    starter_users: tuple[str, ...] = ()  # camunda:candidateStarterUsers
 
     @property
     def unit(self) -> str | None:
@@ -111,6 +113,8 @@ class ProcessDef:
             "start_messages": list(self.start_messages),
             "lane_roles": {lane: list(roles) for lane, roles in self.lane_roles.items()},
             "start_timers": [list(t) for t in self.start_timers],
+            "starter_groups": list(self.starter_groups),
+            "starter_users": list(self.starter_users),
         }
 
     @classmethod
@@ -149,4 +153,6 @@ class ProcessDef:
             start_messages=tuple(data.get("start_messages", ())),
             lane_roles={lane: tuple(roles) for lane, roles in data.get("lane_roles", {}).items()},
             start_timers=tuple((t[0], t[1], t[2]) for t in data.get("start_timers", ())),
+            starter_groups=tuple(data.get("starter_groups", ())),
+            starter_users=tuple(data.get("starter_users", ())),
         )

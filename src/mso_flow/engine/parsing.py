@@ -256,6 +256,8 @@ def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
         start_messages=tuple(m for m in start_messages if m),
         lane_roles=lane_roles,
         start_timers=start_timers,
+        starter_groups=_split_list(node.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")),
+        starter_users=_split_list(node.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers")),
     )
 
 

@@ -2,7 +2,8 @@
 
 A named user is a candidate through a personal role `user:<username>` stored with the task's candidate roles
 (so inbox, claim and permission checks need no second mechanism); every caller implicitly holds their own
-personal role, and no real role may start with `user:`. An `assignee` (a user name, or `${variable}` naming a
+personal role, and no real role may start with `user:`. Process starters (`candidateStarterGroups`,
+`candidateStarterUsers`) are matched the same way. An `assignee` (a user name, or `${variable}` naming a
 process variable that holds one) becomes the task's assignee when the task is created.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mso_flow.engine.model import UserTaskDef
+from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.services.context import Caller
 
 PERSONAL_PREFIX = "user:"
@@ -47,3 +48,9 @@ def initial_assignee(task: UserTaskDef | None, variables: dict[str, Any]) -> str
     match = _VARIABLE.match(task.assignee.strip())
     value = variables.get(match.group(1)) if match else task.assignee.strip()
     return value if isinstance(value, str) and _USERNAME.match(value) else None
+
+
+def may_start(caller: Caller, model: ProcessDef) -> bool:
+    """Camunda's `candidateStarterGroups` / `candidateStarterUsers` of the process name the caller."""
+    starters = set(model.starter_groups) | {personal_role(u) for u in model.starter_users}
+    return bool(roles_of(caller) & starters)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import EngineError, Step
 from mso_flow.services import definitions
+from mso_flow.services.candidates import may_start
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -60,10 +61,11 @@ def start(
     """Start the latest version of `key` and run it to its first wait state."""
     row, model = definitions.latest(services, key)
     definition = services.remember(row)
-    if not (caller.has_any(START_ROLES) or caller.roles & _first_lane_roles(model)):
+    if not (caller.has_any(START_ROLES) or caller.roles & _first_lane_roles(model) or may_start(caller, model)):
         raise Forbidden(
             "start_forbidden",
-            "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the process's first lane, required)",
+            "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, a role of the process's first lane, or a "
+            "candidate starter, required)",
         )
     require_valid_names(variables)
     try:

@@ -24,7 +24,7 @@ FIELDS = {
     "tenant-id",
     "deployment-activation-time",
 }
-BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml", ".xml")
+OTHER_RESOURCES = (".dmn", ".form", ".cmmn", ".html", ".json", ".js", ".png", ".svg")
 SOURCE_LENGTH = 16
 
 
@@ -38,7 +38,7 @@ async def create(request: Request, services: ServicesDep, caller: CallerDep) -> 
     for field, value in form.multi_items():
         if isinstance(value, UploadFile):
             resource = value.filename or field
-            if not resource.lower().endswith(BPMN_SUFFIXES):
+            if resource.lower().endswith(OTHER_RESOURCES):
                 raise BadRequest(
                     "unsupported_resource",
                     f"รองรับเฉพาะไฟล์ BPMN: {resource} (only BPMN resources can be deployed; forms and DMN cannot)",
