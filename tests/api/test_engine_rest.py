@@ -3,6 +3,7 @@ typed variables, the Tasklist flow, messages, external tasks, history, authentic
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.services import users
+from mso_flow.services import users, wakeups
 from mso_flow.services.context import SYSTEM
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -421,3 +422,29 @@ def test_candidate_starters_may_start_and_nobody_else(client, people, deployed):
     assert unknown.status_code == 404
     duplicate = client.post(start, headers=people["requester"], json={"businessKey": "SELF-1"})
     assert duplicate.status_code == 409 and "SELF-1" in duplicate.json()["message"]
+
+
+def test_waiting_fetches_wake_on_tasks_created_by_another_replica(services, settings):
+    """A NOTIFY from another service process (here: a plain connection) wakes this process's waiters."""
+    if services.db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite there is one service process")
+    listener = wakeups.listen(settings.database_url)
+    assert listener is not None
+
+    async def wait_for_notify() -> bool:
+        with wakeups.SIGNAL.waiting(["credit-check"]) as created:
+            for _ in range(50):  # until the listener is connected: repeat the NOTIFY
+                with services.db.write() as session:
+                    wakeups.created(session, ["credit-check", "ตรวจเครดิต"])
+                    session.info.clear()  # only the NOTIFY may wake us, not this process's own commit hook
+                try:
+                    await asyncio.wait_for(created.wait(), timeout=0.2)
+                    return True
+                except TimeoutError:
+                    continue
+        return False
+
+    try:
+        assert asyncio.run(wait_for_notify())
+    finally:
+        listener.stop()

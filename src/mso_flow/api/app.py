@@ -24,6 +24,7 @@ from mso_flow.api.routers import (
     users,
     webhooks,
 )
+from mso_flow.services import wakeups
 from mso_flow.services.context import Services
 from mso_flow.services.loops import BackgroundLoops
 from mso_flow.settings import Settings, get_settings
@@ -56,9 +57,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         loops = BackgroundLoops(app.state.services) if own and settings.background else None
         if loops:
             loops.start()
+        listener = wakeups.listen(settings.database_url) if own else None
         try:
             yield
         finally:
+            if listener:
+                listener.stop()
             if loops:
                 loops.stop()
             if own:

@@ -2,13 +2,16 @@
 
 A transaction that creates external tasks names their topics (`created`); when it commits, every fetch of
 this process waiting on one of those topics is woken through its event loop. Waiters hold an `asyncio.Event`
-only: no thread and no database connection. Tasks created by other service processes are found by the
-waiters' own short poll.
+only: no thread and no database connection. On PostgreSQL the topics are also sent with NOTIFY, and each
+service process LISTENs (`listen`, one connection per process) so that fetches waiting in other processes and
+replicas wake as well. Tasks that become free without being created (an expired lock, a retry timeout) are
+found by the waiters' own short poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -16,7 +19,10 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from mso_flow.store import notify as notify_store
+
 _KEY = "mso_flow.created_topics"
+CHANNEL = "mso_flow_external_tasks"
 
 
 class TopicSignal:
@@ -58,7 +64,26 @@ SIGNAL = TopicSignal()
 
 def created(session: Session, topics: Iterable[str]) -> None:
     """Remember that this transaction creates external tasks of `topics`; waiters wake when it commits."""
-    session.info.setdefault(_KEY, set()).update(topics)
+    names = set(topics)
+    if not names:
+        return
+    session.info.setdefault(_KEY, set()).update(names)
+    notify_store.notify(session, CHANNEL, json.dumps(sorted(names), ensure_ascii=False))
+
+
+def _notified(payload: str) -> None:
+    try:
+        topics = json.loads(payload)
+    except ValueError:  # cut at PostgreSQL's payload limit: wake nobody, the short poll finds the tasks
+        return
+    SIGNAL.notify(topics)
+
+
+def listen(database_url: str) -> notify_store.Listener | None:
+    """Wake this process's waiting fetches when another process or replica creates tasks (PostgreSQL only)."""
+    if not database_url.startswith("postgresql"):
+        return None
+    return notify_store.Listener(database_url, CHANNEL, _notified).start()
 
 
 @event.listens_for(Session, "after_commit")
