@@ -147,6 +147,10 @@ async def count(
 
 @router.get("/external-task/{task_id}")
 async def get(task_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    found = await run_in_threadpool(external_tasks.get, services, caller, task_id)
-    key = services.definition(found.task.definition_id).key
-    return dto.external_task(found.task, key, found.instance.business_key)
+
+    def read() -> dict[str, Any]:
+        found = external_tasks.get(services, caller, task_id)
+        key = services.definition(found.task.definition_id).key
+        return dto.external_task(found.task, key, found.instance.business_key)
+
+    return await run_in_threadpool(read)

@@ -81,8 +81,8 @@ async def process_instance_count(
 
 @router.get("/history/process-instance/{instance_id}")
 async def process_instance(instance_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    instance = await run_in_threadpool(instances.load_instance, services, caller, instance_id)
-    return dto.historic_instance(instance, services.definition(instance.definition_id).model.name)
+    [item], _ = await run_in_threadpool(_instances, services, caller, 0, 1, instance_id, None, None, None)
+    return item
 
 
 @router.get("/history/task")

@@ -80,15 +80,16 @@ async def count(services: ServicesDep, caller: CallerDep, q: Annotated[TaskQuery
     return {"count": total}
 
 
-def _description(services: Services, task: HumanTask) -> str | None:
+def _described(services: Services, caller: Caller, task_id: str) -> dict[str, Any]:
+    """The task with its BPMN documentation as Camunda's `description`."""
+    task = tasks.get(services, caller, task_id).task
     task_def = services.definition(task.definition_id).model.user_task(task.element_id)
-    return task_def.documentation if task_def else None
+    return dto.task(task, task_def.documentation if task_def else None)
 
 
 @router.get("/task/{task_id}")
 async def get(task_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    view = await run_in_threadpool(tasks.get, services, caller, task_id)
-    return dto.task(view.task, _description(services, view.task))
+    return await run_in_threadpool(_described, services, caller, task_id)
 
 
 @router.get("/task/{task_id}/form-variables")
