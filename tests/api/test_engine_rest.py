@@ -448,3 +448,19 @@ def test_waiting_fetches_wake_on_tasks_created_by_another_replica(services, sett
         assert asyncio.run(wait_for_notify())
     finally:
         listener.stop()
+
+
+def test_users_and_groups_are_mso_flow_users_and_roles(client, people):
+    mine = client.get(f"{ROOT}/group", headers=people["officer"]).json()
+    assert mine == [{"id": "loan_officers", "name": "loan_officers", "type": "WORKFLOW"}]
+    colleagues = client.get(f"{ROOT}/user", params={"memberOfGroup": "loan_officers"}, headers=people["officer"])
+    assert [u["id"] for u in colleagues.json()] == ["officer", "officer2"]
+    count = client.get(f"{ROOT}/user/count", params={"memberOfGroup": "loan_officers"}, headers=people["worker"])
+    assert count.json() == {"count": 2}
+    assert client.get(f"{ROOT}/user/officer/profile", headers=people["officer"]).json()["id"] == "officer"
+    other_role = client.get(f"{ROOT}/user", params={"memberOfGroup": "accounting"}, headers=people["officer"])
+    assert other_role.status_code == 403 and other_role.json()["type"] == "AuthorizationException"
+    assert client.get(f"{ROOT}/user/kanya/profile", headers=people["officer"]).status_code == 403
+    assert client.get(f"{ROOT}/user/nobody/profile", headers=people["worker"]).status_code == 404
+    everyone = client.get(f"{ROOT}/user", headers=people["worker"]).json()
+    assert {"designer", "kanya", "somsri"} <= {u["id"] for u in everyone}

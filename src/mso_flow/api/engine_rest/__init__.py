@@ -14,6 +14,7 @@ from mso_flow.api.engine_rest.routers import (
     engine,
     external_tasks,
     history,
+    identity,
     instances,
     messages,
     tasks,
@@ -33,6 +34,6 @@ def create(parent: FastAPI) -> FastAPI:
     )
     app.state.parent = parent
     errors.install(app)
-    for module in (engine, deployments, definitions, instances, tasks, messages, external_tasks, history):
+    for module in (engine, deployments, definitions, instances, tasks, messages, external_tasks, history, identity):
         app.include_router(module.router)
     return app
