@@ -218,6 +218,8 @@ def test_tasklist_flow_the_camunda_way(client, people, deployed):
     assert task["id"] in [t["id"] for t in officer_view.json()]
     as_user = client.get(f"{ROOT}/task", params={"candidateUser": "kanya"}, headers=people["kanya"]).json()
     assert task["id"] in [t["id"] for t in as_user]  # a named candidate user
+    assert client.get(f"{ROOT}/process-instance/{instance}", headers=people["kanya"]).status_code == 200
+    assert client.get(f"{ROOT}/process-instance/{instance}", headers=people["outsider"]).status_code == 403
     count = client.get(f"{ROOT}/task/count", params={"processInstanceId": instance}, headers=people["worker"])
     assert count.json() == {"count": 1}
     detail = client.get(f"{ROOT}/task/{task['id']}", headers=people["officer"]).json()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import EngineError, Step
 from mso_flow.services import definitions
-from mso_flow.services.candidates import may_start
+from mso_flow.services.candidates import may_start, roles_of
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -45,7 +45,7 @@ def process_roles(model: ProcessDef) -> set[str]:
 
 
 def _may_view(caller: Caller, model: ProcessDef) -> bool:
-    return caller.has_any(OVERSIGHT_ROLES) or bool(caller.roles & process_roles(model))
+    return caller.has_any(OVERSIGHT_ROLES) or bool(roles_of(caller) & process_roles(model))
 
 
 def _first_lane_roles(model: ProcessDef) -> set[str]:
