@@ -11,6 +11,7 @@ found by the waiters' own short poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Iterator
@@ -55,7 +56,7 @@ class TopicSignal:
         with self._lock:
             waiters = {w for name in topics for w in self._waiters.get(name, ())}
         for loop, ready in waiters:
-            if not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the waiter's loop closed meanwhile
                 loop.call_soon_threadsafe(ready.set)
 
 
