@@ -222,3 +222,11 @@ def listing(
     _require_worker(caller)
     with services.db.read() as session:
         return store.listing(session, services.clock(), offset, limit, **filters)
+
+
+def any_available(services: Services, caller: Caller, topics: list[str]) -> bool:
+    """Whether a fetch of `topics` would lock something now: a read-only look for waiting fetches, so that
+    waiting costs no write transaction."""
+    _require_worker(caller)
+    with services.db.read() as session:
+        return store.any_available(session, topics, services.clock())

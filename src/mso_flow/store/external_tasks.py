@@ -109,3 +109,14 @@ def listing(
     elif with_retries_left is False:
         stmt = stmt.where(not_(has_retries))
     return page(session, stmt.order_by(ExternalTask.created_at, ExternalTask.id), offset, limit)
+
+
+def any_available(session: Session, topics: list[str], now: datetime) -> bool:
+    """Whether some task of `topics` is free to lock (a read, for waiting fetches)."""
+    stmt = select(ExternalTask.id).where(
+        ExternalTask.topic.in_(topics),
+        ExternalTask.state == OPEN,
+        or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at <= now),
+        or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
+    )
+    return session.scalar(stmt.limit(1)) is not None

@@ -51,10 +51,14 @@ async def fetch_and_lock(
 ) -> list[dict[str, Any]]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (body.async_response_timeout or 0) / 1000
-    with SIGNAL.waiting(t.topic_name for t in body.topics) as created:
+    topics = [t.topic_name for t in body.topics]
+    with SIGNAL.waiting(topics) as created:
+        looked = False
         while True:
             created.clear()  # before looking, so a task committed meanwhile wakes the next wait
-            found = await run_in_threadpool(_fetch, services, caller, body)
+            free = not looked or await run_in_threadpool(external_tasks.any_available, services, caller, topics)
+            found = await run_in_threadpool(_fetch, services, caller, body) if free else []
+            looked = True
             remaining = deadline - loop.time()
             if found or remaining <= 0 or await request.is_disconnected():
                 return found
