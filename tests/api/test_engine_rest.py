@@ -466,3 +466,48 @@ def test_users_and_groups_are_mso_flow_users_and_roles(client, people):
     assert client.get(f"{ROOT}/user/nobody/profile", headers=people["worker"]).status_code == 404
     everyone = client.get(f"{ROOT}/user", headers=people["worker"]).json()
     assert {"designer", "kanya", "somsri"} <= {u["id"] for u in everyone}
+
+
+FORM = """<bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="approved" label="อนุมัติ" type="boolean" />
+          <camunda:formField id="amount" label="amount" type="long" defaultValue="50000" />
+          <camunda:formField id="startOn" label="startOn" type="date" />
+        </camunda:formData>
+      </bpmn:extensionElements>
+      <bpmn:incoming>Flow_2</bpmn:incoming>""".encode()
+
+
+def test_generated_form_fields_take_camunda_typed_values(client, people):
+    with_form = LOAN.replace(b"<bpmn:incoming>Flow_2</bpmn:incoming>", FORM, 1)
+    assert _modeler_deploy(client, people["designer"], [("camunda_loan.bpmn", with_form)]).status_code == 200
+    instance = _start(client, people)["id"]
+    _pass_check(client, people, instance)
+    task = _task(client, people, instance, "Task_approve")
+    form = client.get(f"{ROOT}/task/{task['id']}/form-variables", headers=people["officer"]).json()
+    assert form == {
+        "approved": {"type": "Boolean", "value": None, "valueInfo": {}},
+        "amount": {"type": "Long", "value": 50000, "valueInfo": {}},
+        "startOn": {"type": "Date", "value": None, "valueInfo": {}},
+    }
+    wrong = client.post(
+        f"{ROOT}/task/{task['id']}/complete",
+        headers=people["officer"],
+        json={"variables": {"approved": {"value": "yes", "type": "String"}}},
+    )
+    assert wrong.status_code == 400 and "approved" in wrong.json()["message"]
+    done = client.post(
+        f"{ROOT}/task/{task['id']}/submit-form",
+        headers=people["officer"],
+        json={
+            "variables": {
+                "approved": {"value": True, "type": "Boolean"},
+                "amount": {"value": 75000, "type": "Long"},
+                "startOn": {"value": "2027-01-04T00:00:00.000+0700", "type": "Date"},
+            }
+        },
+    )
+    assert done.status_code == 204, done.text
+    variables = client.get(f"{ROOT}/process-instance/{instance}/variables", headers=people["worker"]).json()
+    assert variables["startOn"] == {"type": "Date", "value": "2027-01-04T00:00:00.000+0700", "valueInfo": {}}
+    assert variables["amount"]["value"] == 75000

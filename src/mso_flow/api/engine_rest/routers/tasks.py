@@ -14,6 +14,7 @@ from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep
 from mso_flow.api.engine_rest.schemas import CompleteRequest, ResolveRequest, UserIdRequest
 from mso_flow.api.engine_rest.variables import from_typed, to_typed
+from mso_flow.engine.model import FormField
 from mso_flow.services import assignment, task_queries, tasks
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import BadRequest
@@ -92,6 +93,20 @@ async def get(task_id: str, services: ServicesDep, caller: CallerDep) -> dict[st
     return await run_in_threadpool(_described, services, caller, task_id)
 
 
+def _default(field: FormField) -> Any:
+    """A form field's `defaultValue` (text in the BPMN) as a value of the field's type."""
+    if field.default is None:
+        return None
+    if field.type == "long":
+        try:
+            return int(field.default)
+        except ValueError:
+            return field.default
+    if field.type == "boolean":
+        return field.default.strip().lower() == "true"
+    return field.default
+
+
 @router.get("/task/{task_id}/form-variables")
 async def form_variables(
     task_id: str,
@@ -107,10 +122,10 @@ async def form_variables(
     for field in view.form:
         if names is not None and field.id not in names:
             continue
-        value = view.variables.get(field.id, field.default)
+        value = view.variables.get(field.id, _default(field))
         typed = to_typed({field.id: value})[field.id]
-        if value is None:
-            typed["type"] = FORM_TYPES.get(field.type, "String")
+        if value is None or (field.type == "long" and typed["type"] == "Integer"):
+            typed["type"] = FORM_TYPES.get(field.type, "String")  # the form's type names the empty or small value
         result[field.id] = typed
     return result
 
