@@ -1,4 +1,5 @@
-"""deployments keep the name their client gave them (Camunda's deployment-name)
+"""deployments keep the name their client gave them (Camunda's deployment-name); failed external tasks keep
+the worker's error details
 
 Revision ID: 0010
 Revises: 0004
@@ -19,8 +20,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("deployment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("name", sa.String(length=300), nullable=True))
+    with op.batch_alter_table("external_task", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("error_details", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("external_task", schema=None) as batch_op:
+        batch_op.drop_column("error_details")
     with op.batch_alter_table("deployment", schema=None) as batch_op:
         batch_op.drop_column("name")

@@ -318,11 +318,19 @@ def test_external_task_failure_retries_bpmn_error_and_locks(client, people, depl
     failed = client.post(
         f"{ROOT}/external-task/{task['id']}/failure",
         headers=people["worker"],
-        json={"workerId": "w1", "errorMessage": "บริการเครดิตไม่ตอบ", "retries": 2, "retryTimeout": 0},
+        json={
+            "workerId": "w1",
+            "errorMessage": "บริการเครดิตไม่ตอบ",
+            "errorDetails": "Traceback: เชื่อมต่อไม่ได้",
+            "retries": 2,
+            "retryTimeout": 0,
+        },
     )
     assert failed.status_code == 204
     [again] = _fetch(client, people, worker="w2")
     assert again["id"] == task["id"] and again["retries"] == 2 and again["errorMessage"] == "บริการเครดิตไม่ตอบ"
+    details = client.get(f"{ROOT}/external-task/{task['id']}/errorDetails", headers=people["worker"])
+    assert details.status_code == 200 and details.text == "Traceback: เชื่อมต่อไม่ได้"
     assert client.post(f"{ROOT}/external-task/{task['id']}/unlock", headers=people["worker"]).status_code == 204
     listed = client.get(
         f"{ROOT}/external-task", params={"topicName": "credit-check", "notLocked": "true"}, headers=people["worker"]

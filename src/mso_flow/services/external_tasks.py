@@ -113,6 +113,7 @@ def failure(
     error_message: str,
     retries: int,
     retry_timeout_ms: int,
+    error_details: str | None = None,
 ) -> LockedTask:
     """Release a locked task after a failed attempt: fetchable again after `retry_timeout_ms` while `retries`
     remain; with 0 retries it becomes an incident (audited) that no worker fetches."""
@@ -121,6 +122,7 @@ def failure(
         now = services.clock()
         instance, task = _locked_by(session, task_id, worker_id, now)
         task.retries, task.error_message, task.worker_id = retries, error_message, None
+        task.error_details = error_details
         task.lock_expires_at = now + timedelta(milliseconds=retry_timeout_ms)
         task.version += 1
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}

@@ -348,5 +348,6 @@ class ExternalTask(Base):
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    error_details: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -135,7 +135,7 @@ def external_task(row: ExternalTask, definition_key: str, business_key: str | No
         "activityId": row.element_id,
         "activityInstanceId": row.id,
         "errorMessage": row.error_message,
-        "errorDetails": None,
+        "errorDetails": row.error_details,
         "executionId": row.instance_id,
         "id": row.id,
         "lockExpirationTime": optional_date(row.lock_expires_at),

@@ -13,6 +13,7 @@ import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from mso_flow.api.engine_rest import dto
@@ -77,7 +78,15 @@ async def complete(task_id: str, body: ExternalCompleteRequest, services: Servic
 async def failure(task_id: str, body: FailureRequest, services: ServicesDep, caller: CallerDep) -> Response:
     message = body.error_message or "(no error message)"
     await run_in_threadpool(
-        external_tasks.failure, services, caller, task_id, body.worker_id, message, body.retries, body.retry_timeout
+        external_tasks.failure,
+        services,
+        caller,
+        task_id,
+        body.worker_id,
+        message,
+        body.retries,
+        body.retry_timeout,
+        body.error_details,
     )
     return Response(status_code=NO_CONTENT)
 
@@ -158,3 +167,9 @@ async def get(task_id: str, services: ServicesDep, caller: CallerDep) -> dict[st
         return dto.external_task(found.task, key, found.instance.business_key)
 
     return await run_in_threadpool(read)
+
+
+@router.get("/external-task/{task_id}/errorDetails", response_class=PlainTextResponse)
+async def error_details(task_id: str, services: ServicesDep, caller: CallerDep) -> str:
+    found = await run_in_threadpool(external_tasks.get, services, caller, task_id)
+    return found.task.error_details or ""
