@@ -10,7 +10,7 @@ import anyio
 from fastapi import FastAPI
 
 from mso_flow import __version__
-from mso_flow.api import errors
+from mso_flow.api import engine_rest, errors
 from mso_flow.api.limits import BodyLimit
 from mso_flow.api.observe import Observe
 from mso_flow.api.routers import (
@@ -26,6 +26,7 @@ from mso_flow.api.routers import (
     users,
     webhooks,
 )
+from mso_flow.services import wakeups
 from mso_flow.services.context import Services
 from mso_flow.services.loops import BackgroundLoops
 from mso_flow.settings import Settings, get_settings
@@ -60,9 +61,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         loops = BackgroundLoops(app.state.services) if own and settings.background else None
         if loops:
             loops.start()
+        listener = wakeups.listen(settings.database_url) if own else None
         try:
             yield
         finally:
+            if listener:
+                listener.stop()
             if loops:
                 loops.stop()
             if own:
@@ -76,6 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(metrics.router)
     for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.mount(engine_rest.PREFIX, engine_rest.create(app))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     if sql_stats_enabled():  # benchmarks only: X-SQL-Statements / X-SQL-Commits on every response
         from mso_flow.api.sql_stats import SqlStatsHeaders

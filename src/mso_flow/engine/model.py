@@ -79,6 +79,7 @@ class UserTaskDef:
         "source",
         "inferred_reason",
     )
+    candidate_users: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class UserTaskDef:
             "candidate_groups": list(self.candidate_groups),
             "assignee": self.assignee,
             **{name: getattr(self, name) for name in self.EXTRA},
+            "candidate_users": list(self.candidate_users),
         }
 
 
@@ -109,6 +111,8 @@ class ProcessDef:
     lane_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     start_timers: tuple[tuple[str, str, str], ...] = ()  # (start event id, timeDate|timeCycle|timeDuration, text)
     split_lanes: tuple[str, ...] = ()  # composite lanes the roles file does not name, offered to each part
+    starter_groups: tuple[str, ...] = ()  # camunda:candidateStarterGroups
+    starter_users: tuple[str, ...] = ()  # camunda:candidateStarterUsers
 
     @property
     def unit(self) -> str | None:
@@ -129,6 +133,8 @@ class ProcessDef:
             "lane_roles": {lane: list(roles) for lane, roles in self.lane_roles.items()},
             "start_timers": [list(t) for t in self.start_timers],
             "split_lanes": list(self.split_lanes),
+            "starter_groups": list(self.starter_groups),
+            "starter_users": list(self.starter_users),
         }
 
     @classmethod
@@ -161,6 +167,7 @@ class ProcessDef:
                     candidate_groups=tuple(t.get("candidate_groups", ())),
                     assignee=t.get("assignee"),
                     **{name: t.get(name) for name in UserTaskDef.EXTRA},
+                    candidate_users=tuple(t.get("candidate_users", ())),
                 )
                 for t in data.get("user_tasks", [])
             ),
@@ -168,4 +175,6 @@ class ProcessDef:
             lane_roles={lane: tuple(roles) for lane, roles in data.get("lane_roles", {}).items()},
             start_timers=tuple((t[0], t[1], t[2]) for t in data.get("start_timers", ())),
             split_lanes=tuple(data.get("split_lanes", ())),
+            starter_groups=tuple(data.get("starter_groups", ())),
+            starter_users=tuple(data.get("starter_users", ())),
         )

@@ -270,6 +270,7 @@ def describe_process(node: etree._Element, root: etree._Element, roles: RoleMap 
                 manual_lines=props.get("manual_lines") or process_props.get("manual_lines") or None,
                 source=props.get("source") or None,
                 inferred_reason=props.get("inferred_reason") or None,
+                candidate_users=_split_list(task.get(f"{{{CAMUNDA_NS}}}candidateUsers")),
             )
         )
     messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
@@ -296,6 +297,8 @@ def describe_process(node: etree._Element, root: etree._Element, roles: RoleMap 
         lane_roles=lane_roles,
         start_timers=start_timers,
         split_lanes=split_lanes,
+        starter_groups=_split_list(node.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")),
+        starter_users=_split_list(node.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers")),
     )
 
 
@@ -316,8 +319,15 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
     elements = {el.get("id"): el for el in node.iter() if isinstance(el.tag, str) and el.get("id")}
     for task in definition.user_tasks:
         element = elements.get(task.element_id)
-        if task.lane is None:
-            problems.append(_problem(file, element, "user task is not in any lane"))
+        if task.lane is None and not (task.candidate_groups or task.candidate_users or task.assignee):
+            problems.append(
+                _problem(
+                    file,
+                    element,
+                    "user task is not in any lane and names no camunda:candidateGroups, camunda:candidateUsers "
+                    "or camunda:assignee: nobody could ever work it",
+                )
+            )
         problems += _check_form(task, element, file)
         if task.standard_duration and not expressions.is_iso_duration(task.standard_duration):
             problems.append(_problem(file, element, f"standard_duration {task.standard_duration!r} is not ISO-8601"))

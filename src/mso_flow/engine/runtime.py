@@ -16,6 +16,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
@@ -222,6 +223,42 @@ class ProcessRuntime:
         step = self._advance(workflow, before)
         self.load(new, step.state)  # the migrated state must load against the new version alone
         return step
+
+    def throw_error(
+        self, process: ParsedProcess, state: str, task_id: str, code: str, variables: dict[str, Any]
+    ) -> Step:
+        """A BPMN error `code` reported for the ready external task `task_id`: the error boundary event attached
+        to it that catches `code` (or any code) fires with `variables`; LookupError when none does."""
+        workflow = self.load(process, state)
+        before = _ready(workflow)
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, ExternalServiceTask):
+            raise TaskNotReady(task_id)
+        catching = [
+            sibling
+            for sibling in (task.parent.children if task.parent is not None else [])
+            if sibling is not task
+            and sibling.state == TaskState.WAITING
+            and isinstance(getattr(sibling.task_spec, "event_definition", None), ErrorEventDefinition)
+            and sibling.task_spec.event_definition.code in (None, "", code)
+        ]
+        if not catching:
+            raise LookupError(code)
+        boundary = catching[0]
+        event = BpmnEvent(boundary.task_spec.event_definition, payload=dict(variables))
+        boundary.task_spec.catch(boundary, event)
+        boundary.task_spec._update(boundary)
+        return self._advance(workflow, before)
+
+    def set_variables(self, process: ParsedProcess, state: str, variables: dict[str, Any]) -> Step:
+        """Set process variables on a waiting instance: the data its active tasks carry on from."""
+        workflow = self.load(process, state)
+        before = _ready(workflow)
+        active = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        for task in active or [workflow.last_task]:
+            if task is not None:
+                task.data.update(variables)
+        return self._describe(workflow, completed=workflow.is_completed(), before=before)
 
     def load(self, process: ParsedProcess, state: str) -> BpmnWorkflow:
         dct = json.loads(state)

@@ -95,3 +95,19 @@ class ExternalFailureRequest(Request):
     error_message: str = Field(default="", max_length=4000)
     retries: int = Field(ge=0, le=1000, description="attempts left; 0 makes an incident no worker fetches")
     retry_timeout_ms: int = Field(default=0, ge=0, le=7 * 24 * 3600 * 1000)
+
+
+class ExternalBpmnErrorRequest(Request):
+    worker_id: str = Field(min_length=1, max_length=200)
+    error_code: str = Field(min_length=1, max_length=200, description="matched against error boundary events")
+    error_message: str | None = Field(default=None, max_length=4000)
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExternalBpmnErrorResult(BaseModel):
+    caught: bool = Field(description="an error boundary event took the process on; false: the task is an incident")
+
+
+class ExternalExtendLockRequest(Request):
+    worker_id: str = Field(min_length=1, max_length=200)
+    lock_duration_ms: int = Field(gt=0, le=7 * 24 * 3600 * 1000, description="new lock length from now")

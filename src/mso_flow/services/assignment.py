@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import DelegationState
 from mso_flow.services import policy
+from mso_flow.services.candidates import personal_role
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, ServiceError
 from mso_flow.services.tasks import TaskView, not_found, require_claimable, require_open, transition, view_of
@@ -31,7 +32,7 @@ def _target_roles(session: Session, username: str) -> frozenset[str]:
 
 
 def _require_target_candidate(session: Session, task: HumanTask, username: str) -> None:
-    roles = _target_roles(session, username)
+    roles = _target_roles(session, username) | {personal_role(username)}
     if not roles.intersection(task.candidate_roles):
         raise Invalid(
             "assignee_not_candidate",

@@ -47,8 +47,10 @@ def deploy(
     caller: Caller,
     files: list[tuple[str, bytes]],
     source: DefinitionSource = DefinitionSource.API,
+    name: str | None = None,
 ) -> list[Deployed]:
-    """Deploy files all or nothing: a new version for each process whose file changed."""
+    """Deploy files all or nothing: a new version for each process whose file changed; `name` names the
+    deployment (Camunda's deployment-name)."""
     if not policy.may_deploy(caller):
         raise Forbidden("deployer_required", "ต้องมีบทบาท designer หรือ admin (role designer or admin required)")
     if not files:
@@ -65,7 +67,7 @@ def deploy(
             [{"file": p.file, "element_id": p.element_id, "line": p.line, "message": p.message} for p in problems],
         )
     try:
-        return _store(services, caller, parsed, source)
+        return _store(services, caller, parsed, source, name)
     except IntegrityError:
         raise Conflict(
             "concurrent_deployment",
@@ -73,7 +75,9 @@ def deploy(
         ) from None
 
 
-def _store(services: Services, caller: Caller, files: list[CheckedFile], source: DefinitionSource) -> list[Deployed]:
+def _store(
+    services: Services, caller: Caller, files: list[CheckedFile], source: DefinitionSource, name: str | None
+) -> list[Deployed]:
     results: list[Deployed] = []
     now = services.clock()
     with services.db.write() as session:
@@ -93,6 +97,7 @@ def _store(services: Services, caller: Caller, files: list[CheckedFile], source:
                         deployed_by=caller.username,
                         source=source,
                         files=[f.name for f in files],
+                        name=name,
                     )
                     store.add_deployment(session, deployment)
                 version = latest.version + 1 if latest else 1
@@ -236,3 +241,42 @@ def diff(
     """What changed from version `old` to version `new` (the latest by default)."""
     before, after = version(services, key, old), version(services, key, new)
     return before, after, compare(before.bpmn_xml, after.bpmn_xml, key)
+
+
+def query(
+    services: Services,
+    offset: int,
+    limit: int,
+    key: str | None = None,
+    latest_only: bool = False,
+    deployment_id: str | None = None,
+    definition_id: str | None = None,
+) -> tuple[list[ProcessDefinition], int]:
+    """Definition versions by key, deployment or id (every version unless `latest_only`)."""
+    with services.db.read() as session:
+        return store.query(session, offset, limit, key, latest_only, deployment_id, definition_id)
+
+
+def by_id(services: Services, definition_id: str) -> ProcessDefinition:
+    with services.db.read() as session:
+        definition = store.by_id(session, definition_id)
+    if definition is None:
+        raise NotFound("definition_not_found", f"ไม่พบกระบวนการรุ่น {definition_id} (process definition not found)")
+    return definition
+
+
+def deployment(services: Services, deployment_id: str) -> tuple[Deployment, list[ProcessDefinition]]:
+    """A deployment and the definition versions it created."""
+    with services.db.read() as session:
+        found = store.deployment(session, deployment_id)
+        if found is None:
+            raise NotFound("deployment_not_found", f"ไม่พบการนำขึ้นระบบ {deployment_id} (deployment not found)")
+        created, _ = store.query(session, 0, MAX_FILES * 10, deployment_id=deployment_id)
+        return found, created
+
+
+def deployments(
+    services: Services, offset: int, limit: int, name: str | None = None, source: str | None = None
+) -> tuple[list[Deployment], int]:
+    with services.db.read() as session:
+        return store.deployments(session, offset, limit, name, source)

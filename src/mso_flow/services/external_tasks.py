@@ -15,7 +15,7 @@ from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.forms import require_valid_names
-from mso_flow.services.unit_of_work import instance_command
+from mso_flow.services.unit_of_work import concurrent_changes_conflict, instance_command
 from mso_flow.store import external_tasks as store
 from mso_flow.store import instances as instances_store
 from mso_flow.store.audit import NewEvent
@@ -114,6 +114,7 @@ def failure(
     error_message: str,
     retries: int,
     retry_timeout_ms: int,
+    error_details: str | None = None,
 ) -> LockedTask:
     """Release a locked task after a failed attempt: fetchable again after `retry_timeout_ms` while `retries`
     remain; with 0 retries it becomes an incident (audited) that no worker fetches."""
@@ -121,9 +122,93 @@ def failure(
     lock = _lock_held_by(caller, task_id, worker_id, services.clock())
     with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
         task.retries, task.error_message, task.worker_id, task.locked_by = retries, error_message, None, None
+        task.error_details = error_details
         task.lock_expires_at = command.now + timedelta(milliseconds=retry_timeout_ms)
         task.version += 1
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}
         command.record([NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)])
         command.session.flush()
         return LockedTask(task, command.instance)
+
+
+def bpmn_error(
+    services: Services,
+    caller: Caller,
+    task_id: str,
+    worker_id: str,
+    code: str,
+    message: str | None,
+    variables: dict[str, Any],
+) -> bool:
+    """The worker reports a business error `code`: an error boundary event on the task that catches it takes
+    the process on (True); with none, the task becomes an incident (retries 0, audited) for staff (False)."""
+    _require_worker(caller)
+    require_valid_names(variables)
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
+    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
+        data = {"worker_id": worker_id, "error_code": code, "error_message": message, "variables": variables}
+        task.error_message = f"BPMN error {code}: {message or ''}".strip()
+        task.version += 1
+        try:
+            step = command.run(
+                lambda runtime, process, state: runtime.throw_error(process, state, task_id, code, variables),
+                not_ready=_no_longer_ready,
+            )
+        except LookupError:  # no boundary event catches the code
+            task.retries, task.worker_id, task.locked_by, task.lock_expires_at = 0, None, None, None
+            uncaught = data | {"incident": True, "retries": 0, "uncaught_error": True}
+            command.record([NewEvent("external_task_failed", caller.username, task_id, task.element_id, uncaught)])
+            return False
+        task.state, task.completed_at, task.lock_expires_at = ExternalTaskState.COMPLETED, command.now, None
+        command.apply(step, [NewEvent("external_task_bpmn_error", caller.username, task_id, task.element_id, data)])
+        return True
+
+
+def extend_lock(services: Services, caller: Caller, task_id: str, worker_id: str, duration_ms: int) -> None:
+    """Push a held lock `duration_ms` past now (the worker needs longer)."""
+    _require_worker(caller)
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
+    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
+        task.lock_expires_at = command.now + timedelta(milliseconds=duration_ms)
+        task.version += 1
+
+
+def unlock(services: Services, caller: Caller, task_id: str) -> None:
+    """Release a task's lock whoever holds it (an operator's decision), so any worker may fetch it."""
+    _require_worker(caller)
+    with concurrent_changes_conflict(), services.db.write() as session:
+        task = store.lock_row(session, task_id)
+        if task is None:
+            raise _not_found(task_id)
+        if task.state != ExternalTaskState.OPEN:
+            raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
+        task.worker_id, task.locked_by, task.lock_expires_at = None, None, None
+        task.version += 1
+
+
+def get(services: Services, caller: Caller, task_id: str) -> LockedTask:
+    _require_worker(caller)
+    with services.db.read() as session:
+        task = store.get(session, task_id)
+        if task is None:
+            raise _not_found(task_id)
+        instance = instances_store.get(session, task.instance_id)
+        assert instance is not None
+        return LockedTask(task, instance)
+
+
+def listing(
+    services: Services, caller: Caller, offset: int, limit: int, **filters: Any
+) -> tuple[list[ExternalTask], int]:
+    """External tasks by `store.listing` filters (topic, worker_id, instance_id, locked, with_retries_left)."""
+    _require_worker(caller)
+    with services.db.read() as session:
+        return store.listing(session, services.clock(), offset, limit, **filters)
+
+
+def any_available(services: Services, caller: Caller, topics: list[str]) -> bool:
+    """Whether a fetch of `topics` would lock something now: a read-only look for waiting fetches, so that
+    waiting costs no write transaction."""
+    _require_worker(caller)
+    with services.db.read() as session:
+        return store.any_available(session, topics, services.clock())

@@ -42,7 +42,8 @@ def start(
     if not policy.may_start(caller, model):
         raise Forbidden(
             "start_forbidden",
-            "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the process's first lane, required)",
+            "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, a role of the process's first lane, or a "
+            "candidate starter, required)",
         )
     require_valid_names(variables)
     started = {"business_key": business_key, "definition_id": row.id, "variables": variables}
@@ -162,3 +163,18 @@ def audit(
     load_instance(services, caller, instance_id)
     with services.db.read() as session:
         return audit_store.listing(session, instance_id, offset, limit)
+
+
+def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
+    """Set variables of a running instance (admin, or an integrator): what its next steps read."""
+    load_instance(services, caller, instance_id)
+    if not policy.may_set_variables(caller):
+        raise Forbidden("variables_forbidden", "แก้ตัวแปรได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
+    require_valid_names(variables)
+    lock = lock_instance(instance_id)
+    with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
+        event = NewEvent("variables_set", caller.username, data={"variables": variables})
+        outcome = command.advance(
+            lambda runtime, process, state: runtime.set_variables(process, state, variables), [event]
+        )
+        return InstanceView(outcome.instance, outcome.open_tasks)

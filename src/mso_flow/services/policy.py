@@ -21,17 +21,20 @@ from mso_flow.domain import (
     Role,
 )
 from mso_flow.engine.model import ProcessDef, UserTaskDef
+from mso_flow.services import candidates
 from mso_flow.services.context import Caller
 from mso_flow.store.models import HumanTask, ProcessInstance
 
 
 def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | None) -> list[str]:
-    """The roles that may work a task: its lane's roles (the lane name unless mapped) and candidate groups."""
+    """The roles that may work a task: its lane's roles (the lane name unless mapped), candidate groups, and
+    the personal roles of its candidate users."""
     roles: list[str] = []
     if lane:
         roles += list(model.lane_roles.get(lane) or (lane,))
     if task is not None:
         roles += list(task.candidate_groups)
+    roles += candidates.user_roles(task)
     return list(dict.fromkeys(roles))
 
 
@@ -61,7 +64,7 @@ def staff_roles(caller: Caller) -> list[str]:
 
 def is_candidate(caller: Caller, task: HumanTask) -> bool:
     """The caller holds one of the task's candidate roles."""
-    return bool(caller.roles.intersection(task.candidate_roles))
+    return bool(candidates.roles_of(caller).intersection(task.candidate_roles))
 
 
 def oversees_tasks(caller: Caller) -> bool:
@@ -112,7 +115,7 @@ def may_resolve(caller: Caller, task: HumanTask) -> bool:
 
 def may_filter_by_role(caller: Caller, role: str) -> bool:
     """List the tasks of a candidate role: oversight, or the caller holds the role."""
-    return oversees_tasks(caller) or role in caller.roles
+    return oversees_tasks(caller) or role in candidates.roles_of(caller)
 
 
 def may_list_tasks_of(caller: Caller, assignee: str | None) -> bool:
@@ -130,7 +133,11 @@ def may_deploy(caller: Caller) -> bool:
 
 def may_start(caller: Caller, model: ProcessDef) -> bool:
     """Start a process: integrators and admins, and the staff of its first lane."""
-    return caller.has_any(SYSTEM_ROLES) or bool(caller.roles & first_lane_roles(model))
+    return (
+        caller.has_any(SYSTEM_ROLES)
+        or bool(caller.roles & first_lane_roles(model))
+        or candidates.may_start(caller, model)
+    )
 
 
 def oversees_instances(caller: Caller) -> bool:
@@ -140,7 +147,7 @@ def oversees_instances(caller: Caller) -> bool:
 
 def may_view_instance(caller: Caller, model: ProcessDef) -> bool:
     """See an instance of a process (its variables, audit trail, diagram): oversight or a role in the process."""
-    return oversees_instances(caller) or bool(caller.roles & process_roles(model))
+    return oversees_instances(caller) or bool(candidates.roles_of(caller) & process_roles(model))
 
 
 def may_cancel(caller: Caller, instance: ProcessInstance) -> bool:
@@ -154,6 +161,11 @@ def may_migrate(caller: Caller) -> bool:
 
 
 # --- integration -----------------------------------------------------------------------------------------
+
+
+def may_set_variables(caller: Caller) -> bool:
+    """Change a running instance's variables from outside: admins and integrators."""
+    return caller.has_any(SYSTEM_ROLES)
 
 
 def may_send_messages(caller: Caller) -> bool:

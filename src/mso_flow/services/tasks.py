@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import DelegationState, TaskState
 from mso_flow.engine.model import FormField
 from mso_flow.services import policy
+from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
@@ -61,7 +62,7 @@ def listing(
         if f.candidate_role and not policy.may_filter_by_role(caller, f.candidate_role):
             raise Forbidden("role_forbidden", f"คุณไม่มีบทบาท {f.candidate_role} (you do not hold this role)")
         if f.assignee is None and f.candidate_role is None:
-            f.workable_by = (caller.username, tuple(sorted(caller.roles)))
+            f.workable_by = (caller.username, tuple(sorted(roles_of(caller))))
         elif not policy.may_list_tasks_of(caller, f.assignee) and f.candidate_role is None:
             raise Forbidden("tasks_forbidden", "ดูได้เฉพาะงานของตนเองหรือบทบาทของตน (staff see their own tasks)")
     with services.db.read() as session:

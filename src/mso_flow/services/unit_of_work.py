@@ -44,6 +44,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from mso_flow.domain import InstanceState, TaskState
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import EngineError, ProcessRuntime, Step, TaskNotReady
+from mso_flow.services import candidates, wakeups
 from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
 from mso_flow.services.errors import Conflict, Invalid, ServiceError
@@ -367,6 +368,10 @@ def _persist(
             continue
         task_def = model.user_task(item.element_id)
         due_at = services.calendar.due_for(task_def, now, instance.started_at)
+        roles = candidate_roles(model, task_def, item.lane)
+        assignee = candidates.initial_assignee(task_def, step.variables)
+        if assignee:
+            roles = list(dict.fromkeys([*roles, candidates.personal_role(assignee)]))
         created.append(
             HumanTask(
                 id=item.id,
@@ -376,7 +381,9 @@ def _persist(
                 element_id=item.element_id,
                 name=item.name,
                 lane=item.lane,
-                candidate_roles=candidate_roles(model, task_def, item.lane),
+                candidate_roles=roles,
+                assignee=assignee,
+                claimed_at=now if assignee else None,
                 state=TaskState.OPEN,
                 version=1,
                 created_at=now,
@@ -413,7 +420,9 @@ def _sync_waits(
     if "external" in kinds:
         ready = {t.task_id: t for t in step.external_tasks}
         rows = [(t.task_id, t.element_id, t.topic) for t in step.external_tasks]
-        for task_id in external_store.sync(session, instance, rows, now):
+        new_ids = external_store.sync(session, instance, rows, now)
+        wakeups.created(session, {ready[task_id].topic for task_id in new_ids})
+        for task_id in new_ids:
             new = ready[task_id]
             events.append(NewEvent("external_task_created", "engine", task_id, new.element_id, {"topic": new.topic}))
     return events

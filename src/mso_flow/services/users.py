@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.services import policy
 from mso_flow.services import roles as roles_service
+from mso_flow.services.candidates import is_personal
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.store import audit as audit_store
@@ -68,15 +69,15 @@ def _check_username(username: str) -> None:
 def _check_roles(services: Services, roles: list[str], force: bool) -> list[str]:
     """Roles stripped and de-duplicated; unknown ones refused (422 naming the closest known) unless forced."""
     roles = list(dict.fromkeys(r.strip() for r in roles))
-    if not roles or any(not r or len(r) > 300 for r in roles):
+    if not roles or any(not r or len(r) > 300 or is_personal(r) for r in roles):
         raise Invalid(
             "invalid_user",
             "ข้อมูลผู้ใช้ไม่ถูกต้อง (invalid user)",
             [
                 {
                     "field": "roles",
-                    "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร "
-                    "(at least one role, each 1-300 characters)",
+                    "message": "ต้องระบุบทบาทอย่างน้อยหนึ่งบทบาท ชื่อละไม่เกิน 300 ตัวอักษร ไม่ขึ้นต้นด้วย user: "
+                    "(at least one role, each 1-300 characters, none starting with user:)",
                 }
             ],
         )

@@ -109,3 +109,39 @@ def latest_ids(session: Session) -> list[str]:
     """The id of the latest version of every key, by key."""
     stmt = _latest_versions().with_only_columns(ProcessDefinition.id).order_by(ProcessDefinition.key)
     return list(session.scalars(stmt))
+
+
+def query(
+    session: Session,
+    offset: int,
+    limit: int,
+    key: str | None = None,
+    latest_only: bool = False,
+    deployment_id: str | None = None,
+    definition_id: str | None = None,
+) -> tuple[list[ProcessDefinition], int]:
+    """Definition versions (every version, or the latest of each key), by key, deployment or id."""
+    stmt = _latest_versions() if latest_only else select(ProcessDefinition)
+    if key:
+        stmt = stmt.where(ProcessDefinition.key == key)
+    if deployment_id:
+        stmt = stmt.where(ProcessDefinition.deployment_id == deployment_id)
+    if definition_id:
+        stmt = stmt.where(ProcessDefinition.id == definition_id)
+    return page(session, stmt.order_by(ProcessDefinition.key, ProcessDefinition.version), offset, limit)
+
+
+def deployment(session: Session, deployment_id: str) -> Deployment | None:
+    return session.get(Deployment, deployment_id)
+
+
+def deployments(
+    session: Session, offset: int, limit: int, name: str | None = None, source: str | None = None
+) -> tuple[list[Deployment], int]:
+    """Deployments, newest first, by name and source."""
+    stmt = select(Deployment)
+    if name:
+        stmt = stmt.where(Deployment.name == name)
+    if source:
+        stmt = stmt.where(Deployment.source == source)
+    return page(session, stmt.order_by(Deployment.deployed_at.desc(), Deployment.id), offset, limit)

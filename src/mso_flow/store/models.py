@@ -82,6 +82,7 @@ class Deployment(Base):
     deployed_by: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(16))  # DefinitionSource: file | api
     files: Mapped[list[str]] = mapped_column(JSON)
+    name: Mapped[str | None] = mapped_column(String(300))
 
 
 class ProcessDefinition(Base):
@@ -380,5 +381,6 @@ class ExternalTask(Base):
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    error_details: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

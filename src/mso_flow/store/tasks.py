@@ -98,6 +98,7 @@ class TaskFilter:
     due_before: datetime | None = None
     overdue_at: datetime | None = None
     workable_by: tuple[str, tuple[str, ...]] | None = None  # (username, roles): assigned or candidate
+    element_id: str | None = None
     sort: str = "created_at"
     descending: bool = False
 
@@ -137,6 +138,8 @@ def query(f: TaskFilter) -> Select[HumanTask]:
         conditions.append(HumanTask.definition_key == f.definition_key)
     if f.instance_id:
         conditions.append(HumanTask.instance_id == f.instance_id)
+    if f.element_id:
+        conditions.append(HumanTask.element_id == f.element_id)
     if f.due_before:
         conditions.append(HumanTask.due_at < f.due_before)
     if f.overdue_at:
@@ -158,7 +161,16 @@ def _ordering(column: Any, tiebreak: Any, descending: bool) -> list[Any]:
 
 def _is_inbox(f: TaskFilter) -> bool:
     """The staff inbox: open work I hold or may work, by due date, with no other filter."""
-    others = (f.assignee, f.candidate_role, f.unassigned, f.definition_key, f.instance_id, f.due_before, f.overdue_at)
+    others = (
+        f.assignee,
+        f.candidate_role,
+        f.unassigned,
+        f.definition_key,
+        f.instance_id,
+        f.due_before,
+        f.overdue_at,
+        f.element_id,
+    )
     return bool(f.workable_by) and f.state == OPEN and f.sort == "due_at" and not any(others)
 
 

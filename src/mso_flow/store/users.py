@@ -40,3 +40,10 @@ def add(session: Session, username: str, roles: list[str], token_hash: str, now:
 
 def listing(session: Session, offset: int, limit: int) -> tuple[list[User], int]:
     return page(session, select(User).order_by(User.username), offset, limit)
+
+
+def with_role(session: Session, role: str, offset: int, limit: int) -> tuple[list[User], int]:
+    """Users holding `role`, by name. Roles are a JSON list, read whole: the directory holds thousands of users,
+    not millions, and this runs for assignment screens, not per task."""
+    members = [u for u in session.scalars(select(User).order_by(User.username)) if role in u.roles]
+    return members[offset : offset + limit], len(members)

@@ -8,7 +8,10 @@ from fastapi import APIRouter, Path, Response, status
 
 from mso_flow.api.deps import CallerDep, ServicesDep
 from mso_flow.schemas.integration import (
+    ExternalBpmnErrorRequest,
+    ExternalBpmnErrorResult,
     ExternalCompleteRequest,
+    ExternalExtendLockRequest,
     ExternalFailureRequest,
     ExternalTaskOut,
     FetchAndLockRequest,
@@ -58,3 +61,28 @@ def failure(task_id: TaskId, body: ExternalFailureRequest, caller: CallerDep, se
         services, caller, task_id, body.worker_id, body.error_message, body.retries, body.retry_timeout_ms
     )
     return _out(released.task, released.instance)
+
+
+@router.post("/{task_id}/bpmn-error", response_model=ExternalBpmnErrorResult)
+def bpmn_error(
+    task_id: TaskId, body: ExternalBpmnErrorRequest, caller: CallerDep, services: ServicesDep
+) -> ExternalBpmnErrorResult:
+    """Report a business error: the task's error boundary event for `error_code` takes over, else an incident."""
+    caught = external_tasks.bpmn_error(
+        services, caller, task_id, body.worker_id, body.error_code, body.error_message, body.variables
+    )
+    return ExternalBpmnErrorResult(caught=caught)
+
+
+@router.post("/{task_id}/extend-lock", status_code=status.HTTP_204_NO_CONTENT)
+def extend_lock(task_id: TaskId, body: ExternalExtendLockRequest, caller: CallerDep, services: ServicesDep) -> Response:
+    """Keep a held lock `lock_duration_ms` longer from now."""
+    external_tasks.extend_lock(services, caller, task_id, body.worker_id, body.lock_duration_ms)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{task_id}/unlock", status_code=status.HTTP_204_NO_CONTENT)
+def unlock(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> Response:
+    """Release the task's lock whoever holds it, so any worker may fetch it."""
+    external_tasks.unlock(services, caller, task_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

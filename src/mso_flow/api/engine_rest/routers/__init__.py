@@ -1,0 +1,1 @@
+"""Routers of `/engine-rest`, one per Camunda resource."""
