@@ -24,7 +24,7 @@ def basic(services):
     """Create a user; return the Basic header Camunda's clients send (user name and API token)."""
 
     def make(username: str, *roles: str) -> dict[str, str]:
-        _, token = users.create_user(services, SYSTEM, username, list(roles))
+        _, token = users.create_user(services, SYSTEM, username, list(roles), force=True)
         return {"Authorization": "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()}
 
     return make

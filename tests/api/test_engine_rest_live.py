@@ -29,7 +29,7 @@ def service(tmp_path_factory):
 
 def _user(service: LiveService, name: str, *roles: str) -> tuple[str, str]:
     with service.client() as admin:
-        response = admin.post("/api/v1/users", json={"username": name, "roles": list(roles)})
+        response = admin.post("/api/v1/users", json={"username": name, "roles": list(roles), "force": True})
         assert response.status_code == 201, response.text
         return name, str(response.json()["token"])
 
