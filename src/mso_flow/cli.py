@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
-from mso_flow.services import definitions, users
+from mso_flow.services import accounts, definitions, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict, ServiceError
@@ -29,6 +30,8 @@ def prepare(settings: Settings) -> Services:
     migrate.upgrade(services.db.engine, settings.migrations_dir)
     if settings.admin_token:
         users.ensure_user(services, "admin", ["admin"], settings.admin_token)
+    if settings.admin_password:
+        accounts.ensure_password(services, "admin", ["admin"], settings.admin_password, secrets.token_urlsafe(32))
     if settings.deploy_on_start and settings.bpmn_dir.is_dir():
         try:
             deployed = definitions.deploy_directory(services, settings.bpmn_dir)
@@ -85,8 +88,11 @@ def _db(args: argparse.Namespace) -> int:
 
 def _users(args: argparse.Namespace) -> int:
     services = _services(get_settings())
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
     try:
         token = users.create_user_cli(services, args.username, args.role)
+        if password is not None:
+            accounts.set_password(services, args.username, password)
     except ServiceError as err:
         print(err.message, file=sys.stderr)
         return 1
@@ -137,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     create = user_commands.add_parser("create", help="create a user and print its token once")
     create.add_argument("username")
     create.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read a web-app password (10+ characters) from stdin"
+    )
     user_cmd.set_defaults(run=_users)
 
     validate = commands.add_parser("validate", help="check BPMN files as a deployment would")

@@ -54,6 +54,11 @@ def _first_lane_roles(model: ProcessDef) -> set[str]:
     return set(model.lane_roles.get(lane) or (lane,))
 
 
+def may_start(caller: Caller, model: ProcessDef) -> bool:
+    """Integrators and admins start any process; staff start the processes whose first lane is theirs."""
+    return caller.has_any(START_ROLES) or bool(caller.roles & _first_lane_roles(model))
+
+
 def start(
     services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
 ) -> InstanceView:

@@ -32,3 +32,9 @@ def add(session: Session, username: str, roles: list[str], token_hash: str, now:
 
 def listing(session: Session, offset: int, limit: int) -> tuple[list[User], int]:
     return page(session, select(User).order_by(User.username), offset, limit)
+
+
+def holding_any(session: Session, roles: list[str]) -> list[User]:
+    """Users holding one of `roles` (roles are a JSON list, so the match is made here, not in SQL)."""
+    wanted = set(roles)
+    return [u for u in session.scalars(select(User).order_by(User.username)) if wanted.intersection(u.roles)]
