@@ -347,22 +347,26 @@ def _target(kpi: str | None) -> float | None:
     return min(int(digits), 100) / 100
 
 
+def _on_time(p: reports.ProcessKpi) -> tuple[float, int, str]:
+    """(share on time, how many, of what): finished cases where there are any, else finished steps."""
+    if p.stats and p.stats.count:
+        return p.stats.on_time_ratio, p.stats.count, "เรื่อง"
+    done = sum(s.stats.count for s in p.steps)
+    on_time = sum(s.stats.on_time_ratio * s.stats.count for s in p.steps)
+    return (on_time / done if done else 0.0), done, "ขั้นตอน"
+
+
 @router.get("/reports")
 def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
-    processes = [p for p in reports.kpi(services, person.caller, Period()) if p.stats and p.stats.count]
-    per_unit: dict[str, list[int | float]] = defaultdict(lambda: [0, 0.0])
+    processes = [p for p in reports.kpi(services, person.caller, Period()) if _on_time(p)[1]]
+    per_unit: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    process_bars = []
     for p in processes:
-        assert p.stats is not None
-        per_unit[p.unit or "ไม่ระบุหน่วยงาน"][0] += p.stats.count
-        per_unit[p.unit or "ไม่ระบุหน่วยงาน"][1] += p.stats.on_time_ratio * p.stats.count
-    unit_chart = bar_chart(
-        [Bar(unit, on_time / count, f"{count} เรื่อง") for unit, (count, on_time) in sorted(per_unit.items())],
-        "สัดส่วนที่เสร็จทันกำหนดรายหน่วยงาน",
-    )
-    process_chart = bar_chart(
-        [Bar(p.name or p.key, p.stats.on_time_ratio, f"{p.stats.count} เรื่อง") for p in processes if p.stats],
-        "สัดส่วนที่เสร็จทันกำหนดรายกระบวนงาน",
-    )
+        ratio, count, what = _on_time(p)
+        process_bars.append(Bar(p.name or p.key, ratio, f"{count} {what}"))
+        per_unit[p.unit or "ไม่ระบุหน่วยงาน"][0] += count
+        per_unit[p.unit or "ไม่ระบุหน่วยงาน"][1] += ratio * count
+    unit_bars = [Bar(unit, on_time / count, f"{count:.0f} รายการ") for unit, (count, on_time) in sorted(per_unit.items())]
     _, by_role = reports.overdue(services, None)
     return page(
         request,
@@ -370,8 +374,8 @@ def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> 
         person,
         processes=processes,
         targets={p.key: _target(p.kpi) for p in processes},
-        unit_chart=Markup(unit_chart),
-        process_chart=Markup(process_chart),
+        unit_chart=Markup(bar_chart(unit_bars, "สัดส่วนที่เสร็จทันกำหนดรายหน่วยงาน")),
+        process_chart=Markup(bar_chart(process_bars, "สัดส่วนที่เสร็จทันกำหนดรายกระบวนงาน")),
         by_role=[r for r in by_role if r[1]],
     )
 
