@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 import re
 import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from mso_flow import cli
 from mso_flow.services import accounts
@@ -93,36 +96,52 @@ def test_posts_without_the_csrf_token_are_refused(client, person):
 
 def test_repeated_failures_are_slowed_per_name_and_address(client, services, person):
     person("somchai", "r")
+    now = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
+    services.clock = lambda: now
     for _ in range(accounts.FREE_FAILURES):
         assert accounts.authenticate_password(services, "somchai", "wrong-wrong", "10.0.0.1") is None
     refused = client.post(
         "/app/login",
         data={"username": "somchai", "password": "wrong", "csrf_token": csrf_of(client.get("/app/login").text)},
     )
-    assert refused.status_code == 401  # the test client's address is another pair
-    try:
+    assert refused.status_code == 401  # the test client's address is another pair, not yet slowed
+    with pytest.raises(accounts.LoginThrottled) as throttled:
         accounts.authenticate_password(services, "somchai", PASSWORD, "10.0.0.1")
-    except accounts.LoginThrottled as err:
-        assert err.extra["retry_after"] >= 1
-    else:
-        raise AssertionError("the right password got through while throttled")
+    assert throttled.value.extra["retry_after"] == 1
     # without a client address (HTTP Basic of the façade checks its own way) the password is simply checked
     caller = accounts.authenticate_password(services, "somchai", PASSWORD)
     assert caller is not None and caller.roles == frozenset({"r"})
+    # one more failure after the wait doubles it; the right password after the wait clears the count
+    now += timedelta(seconds=1)
+    assert accounts.authenticate_password(services, "somchai", "wrong-wrong", "10.0.0.1") is None
+    with pytest.raises(accounts.LoginThrottled) as throttled:
+        accounts.authenticate_password(services, "somchai", PASSWORD, "10.0.0.1")
+    assert throttled.value.extra["retry_after"] == 2
+    now += timedelta(seconds=2)
+    assert accounts.authenticate_password(services, "somchai", PASSWORD, "10.0.0.1") is not None
+    assert accounts.authenticate_password(services, "somchai", "wrong-wrong", "10.0.0.1") is None  # counting anew
 
 
-def test_throttled_login_page_says_to_wait(client, person):
+def test_throttled_login_page_says_to_wait(client, services, person):
     person("somchai", "r")
-    statuses = []
+    now = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
+    services.clock = lambda: now
+    responses = []
     for _ in range(accounts.FREE_FAILURES + 1):
         form = client.get("/app/login")
-        statuses.append(
+        responses.append(
             client.post(
+                "/app/login", data={"username": "somchai", "password": PASSWORD, "csrf_token": csrf_of(form.text)}
+            )
+            if len(responses) == accounts.FREE_FAILURES
+            else client.post(
                 "/app/login", data={"username": "somchai", "password": "wrong", "csrf_token": csrf_of(form.text)}
-            ).status_code
+            )
         )
-    assert statuses[-1] == 429
-    assert statuses[: accounts.FREE_FAILURES] == [401] * accounts.FREE_FAILURES
+    statuses = [r.status_code for r in responses]
+    assert statuses == [401] * accounts.FREE_FAILURES + [429]  # even the right password waits
+    assert "โปรดรอ 1 วินาที" in responses[-1].text
+    assert "mso_session" not in client.cookies
 
 
 def test_pages_carry_security_headers(client, person):

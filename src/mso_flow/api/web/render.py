@@ -77,6 +77,6 @@ class WebRoute(APIRoute):
             except CsrfRefused:
                 return HTMLResponse(env.get_template("forbidden.html").render(person=None), status_code=403)
             except ServiceError as err:
-                return error_page(request, None, err)
+                return error_page(request, getattr(request.state, "person", None), err)
 
         return run

@@ -67,9 +67,9 @@ class CsrfRefused(Exception):
 
 async def optional_person(request: Request, services: ServicesDep) -> WebCaller | None:
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    return await run_in_threadpool(accounts.session_caller, services, token)
+    found = await run_in_threadpool(accounts.session_caller, services, token) if token else None
+    request.state.person = found  # for the error page of a failure later in the request
+    return found
 
 
 async def person(person: Annotated[WebCaller | None, Depends(optional_person)]) -> WebCaller:
