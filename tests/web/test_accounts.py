@@ -83,9 +83,12 @@ def test_posts_without_the_csrf_token_are_refused(client, person):
     person("somchai", "r")
     form = client.get("/app/login")
     assert client.post("/app/login", data={"username": "somchai", "password": PASSWORD}).status_code == 403
-    assert client.post(
-        "/app/login", data={"username": "somchai", "password": PASSWORD, "csrf_token": "forged"}
-    ).status_code == 403
+    assert (
+        client.post(
+            "/app/login", data={"username": "somchai", "password": PASSWORD, "csrf_token": "forged"}
+        ).status_code
+        == 403
+    )
     assert "mso_session" not in client.cookies
     assert csrf_of(form.text)
     token = login(client, "somchai")

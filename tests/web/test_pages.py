@@ -27,7 +27,9 @@ def started(client, saraban, person):
     page = client.get("/app/processes", params={"q": "สารบรรณ"})
     assert "การบริหารงานสารบรรณ" in plain(page) and "กองกลาง" in plain(page)
     response = client.post(
-        f"/app/processes/{saraban}/start", data={"csrf_token": token, "business_key": "พม 0201/77"}, follow_redirects=False
+        f"/app/processes/{saraban}/start",
+        data={"csrf_token": token, "business_key": "พม 0201/77"},
+        follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     return response.headers["location"].rsplit("/", 1)[1]
@@ -151,9 +153,7 @@ def test_designer_uploads_and_sees_problems_with_file_line_element(client, servi
     )
     assert ok.status_code == 200 and "รุ่นใหม่ 1" in plain(ok)
     renamed = SARABAN.read_bytes().replace("ส่งหนังสือให้หน่วยงานที่เกี่ยวข้อง".encode(), "ส่งหนังสือออก".encode())
-    v2 = client.post(
-        "/app/definitions", data={"csrf_token": token}, files={"files": ("central_saraban.bpmn", renamed)}
-    )
+    v2 = client.post("/app/definitions", data={"csrf_token": token}, files={"files": ("central_saraban.bpmn", renamed)})
     assert "รุ่นใหม่ 2" in plain(v2) and "ส่งหนังสือออก" in plain(v2)
     versions = client.get("/app/definitions/central_saraban")
     assert "รุ่น 2" in plain(versions) and "รุ่น 1" in plain(versions)

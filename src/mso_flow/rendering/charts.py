@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from pythainlp.tokenize import word_tokenize
+
 LABEL_WIDTH = 330
 BAR_WIDTH = 330
-ROW = 34
+ROW = 52
 FONT = "TH Sarabun New, TH Sarabun PSK, Sarabun, Laksaman, Noto Sans Thai, Leelawadee UI, Tahoma, sans-serif"
 
 
@@ -19,48 +21,50 @@ class Bar:
     label: str
     ratio: float  # 0..1
     note: str  # e.g. "12 เรื่อง"
+    target: float | None = None  # the manual's target share, drawn as a mark across the bar
 
 
-def _lines(label: str, width: int = 34) -> list[str]:
-    """At most two lines of the label, split at a space where there is one (Thai names rarely are longer)."""
+def _lines(label: str, width: int = 36) -> list[str]:
+    """The label in lines of about `width` characters, broken only between words (Thai words found by
+    pythainlp), at most three lines."""
     if len(label) <= width:
         return [label]
-    cut = label.rfind(" ", 0, width)
-    cut = cut if cut > 0 else width
-    return [label[:cut], label[cut:].strip()][:2]
+    lines = [""]
+    for word in word_tokenize(label, engine="newmm", keep_whitespace=True):
+        if lines[-1] and len(lines[-1]) + len(word) > width:
+            lines.append("")
+        lines[-1] += word
+    return [line.strip() for line in lines if line.strip()][:3]
 
 
-def bar_chart(bars: list[Bar], title: str, target: float | None = None) -> str:
-    """An SVG of one bar per item: its share in percent (0-100 %), with a dashed target line if given."""
-    height = ROW * len(bars) + 40
-    width = LABEL_WIDTH + BAR_WIDTH + 150
+def bar_chart(bars: list[Bar], title: str) -> str:
+    """An SVG of one bar per item: its share in percent; a bar under its target is drawn in the late colour,
+    with the target as a dark mark and written after the value."""
+    height = ROW * len(bars) + 16
+    width = LABEL_WIDTH + BAR_WIDTH + 230
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="{escape(title)}" font-family="{FONT}" font-size="16">',
         f"<title>{escape(title)}</title>",
     ]
     for index, bar in enumerate(bars):
-        y = 10 + index * ROW
+        y = 8 + index * ROW
         lines = _lines(bar.label)
         for n, line in enumerate(lines):
-            dy = 22 if len(lines) == 1 else 13 + n * 16
+            dy = 30 + (n - (len(lines) - 1) / 2) * 17
             out.append(
-                f'<text x="{LABEL_WIDTH - 8}" y="{y + dy}" text-anchor="end" fill="#1a1a1a">{escape(line)}</text>'
+                f'<text x="{LABEL_WIDTH - 8}" y="{y + dy:.0f}" text-anchor="end" fill="#1a1a1a">{escape(line)}</text>'
             )
         ratio = min(max(bar.ratio, 0.0), 1.0)
-        fill = "#1f6f43" if target is None or ratio >= target else "#a3361f"
-        out.append(f'<rect x="{LABEL_WIDTH}" y="{y + 6}" width="{BAR_WIDTH}" height="20" fill="#eef1f4"/>')
-        out.append(f'<rect x="{LABEL_WIDTH}" y="{y + 6}" width="{ratio * BAR_WIDTH:.1f}" height="20" fill="{fill}"/>')
-        out.append(
-            f'<text x="{LABEL_WIDTH + BAR_WIDTH + 8}" y="{y + 22}" fill="#1a1a1a">'
-            f"{ratio * 100:.0f}% · {escape(bar.note)}</text>"
-        )
-    if target is not None:
-        x = LABEL_WIDTH + target * BAR_WIDTH
-        bottom = 10 + ROW * len(bars)
-        out.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{bottom}" stroke="#1a1a1a" stroke-dasharray="4 3"/>')
-        out.append(
-            f'<text x="{x:.1f}" y="{bottom + 20}" text-anchor="middle" fill="#1a1a1a">เป้าหมาย {target * 100:.0f}%</text>'
-        )
+        below = bar.target is not None and ratio < bar.target
+        fill = "#a3361f" if below else "#1f6f43"
+        out.append(f'<rect x="{LABEL_WIDTH}" y="{y + 14}" width="{BAR_WIDTH}" height="20" fill="#e4e8ec"/>')
+        out.append(f'<rect x="{LABEL_WIDTH}" y="{y + 14}" width="{ratio * BAR_WIDTH:.1f}" height="20" fill="{fill}"/>')
+        note = f"{ratio * 100:.0f}% · {bar.note}"
+        if bar.target is not None:
+            x = LABEL_WIDTH + bar.target * BAR_WIDTH
+            out.append(f'<rect x="{x - 1.5:.1f}" y="{y + 10}" width="3" height="28" fill="#1a1a1a"/>')
+            note += f" · เป้า {bar.target * 100:.0f}%" + (" ต่ำกว่าเป้า" if below else "")
+        out.append(f'<text x="{LABEL_WIDTH + BAR_WIDTH + 8}" y="{y + 30}" fill="#1a1a1a">{escape(note)}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -72,7 +72,8 @@ def check_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise Invalid(
             "weak_password",
-            f"รหัสผ่านต้องยาว {MIN_PASSWORD} ถึง {MAX_PASSWORD} ตัวอักษร (password: {MIN_PASSWORD}-{MAX_PASSWORD} characters)",
+            f"รหัสผ่านต้องยาว {MIN_PASSWORD} ถึง {MAX_PASSWORD} ตัวอักษร "
+            f"(password: {MIN_PASSWORD}-{MAX_PASSWORD} characters)",
             [{"field": "password", "message": f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD} ตัวอักษร"}],
         )
 

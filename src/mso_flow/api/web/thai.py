@@ -4,6 +4,7 @@ line-break opportunities between Thai words, and the Thai part of a service mess
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -72,7 +73,7 @@ def wbr(text: str | None) -> Markup:
         return escape(text)
     words = _words(text)
     out = [str(escape(words[0]))]
-    for previous, word in zip(words, words[1:], strict=False):
+    for previous, word in itertools.pairwise(words):
         if _THAI.search(previous[-1:]) and _THAI.search(word[:1]):
             out.append("<wbr>")
         out.append(str(escape(word)))

@@ -363,10 +363,12 @@ def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> 
     process_bars = []
     for p in processes:
         ratio, count, what = _on_time(p)
-        process_bars.append(Bar(p.name or p.key, ratio, f"{count} {what}"))
+        process_bars.append(Bar(p.name or p.key, ratio, f"{count} {what}", _target(p.kpi)))
         per_unit[p.unit or "ไม่ระบุหน่วยงาน"][0] += count
         per_unit[p.unit or "ไม่ระบุหน่วยงาน"][1] += ratio * count
-    unit_bars = [Bar(unit, on_time / count, f"{count:.0f} รายการ") for unit, (count, on_time) in sorted(per_unit.items())]
+    unit_bars = [
+        Bar(unit, on_time / count, f"{count:.0f} รายการ") for unit, (count, on_time) in sorted(per_unit.items())
+    ]
     _, by_role = reports.overdue(services, None)
     return page(
         request,
