@@ -41,7 +41,7 @@ def bar_chart(bars: list[Bar], title: str) -> str:
     """An SVG of one bar per item: its share in percent; a bar under its target is drawn in the late colour,
     with the target as a dark mark and written after the value."""
     height = ROW * len(bars) + 16
-    width = LABEL_WIDTH + BAR_WIDTH + 230
+    width = LABEL_WIDTH + BAR_WIDTH + 300
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="{escape(title)}" font-family="{FONT}" font-size="16">',
