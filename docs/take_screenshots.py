@@ -6,7 +6,8 @@ Starts `mso-flow serve` on a throw-away SQLite database with every process of bp
 of section and a manager with passwords, works some cases over the API so the dashboard has figures (some
 steps late: the สารบรรณ steps have one-minute standards, so the script waits a minute once), then logs each
 person in through the login page and saves the inbox, a task, an instance and the dashboard, on a desktop and
-the inbox on a phone, and the สารบรรณ diagram as designed and in progress. Thai needs Thai fonts (Debian: fonts-thai-tlwg).
+the inbox on a phone, and the สารบรรณ diagram as designed and in progress. Thai needs Thai fonts (Debian:
+fonts-thai-tlwg).
 """
 
 from __future__ import annotations
@@ -114,9 +115,15 @@ def main() -> None:
                 clerk.screenshot(path=OUT / "web_task.png", full_page=True)
                 clerk.get_by_role("link", name="ดูความคืบหน้า").click()
                 clerk.screenshot(path=OUT / "web_instance.png", full_page=True)
-                clerk.locator(".diagram svg").screenshot(path=OUT / "central_saraban_instance.png")
-                clerk.goto("/app/processes/central_saraban")
-                clerk.locator(".diagram svg").screenshot(path=OUT / "central_saraban.png")
+                instance_url = clerk.url
+                wide = _login(browser, live.url, "somchai", viewport={"width": 2800, "height": 900}, bypass_csp=True)
+                for url, name in (
+                    (instance_url, "central_saraban_instance"),
+                    ("/app/processes/central_saraban", "central_saraban"),
+                ):
+                    wide.goto(url)
+                    wide.add_style_tag(content="main { max-width: none; }")  # the whole diagram, not a scrolled part
+                    wide.locator(".diagram svg").screenshot(path=OUT / f"{name}.png")
                 phone = _login(
                     browser, live.url, "somchai", viewport={"width": 390, "height": 844}, device_scale_factor=2
                 )

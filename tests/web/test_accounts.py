@@ -51,14 +51,19 @@ def test_wrong_password_stays_on_login_with_no_session(client, person):
     assert client.get("/app/", follow_redirects=False).headers["location"].startswith("/app/login")
 
 
-def test_session_cookie_is_httponly_lax_and_ends_at_logout(client, person):
-    person("somchai", "r")
+def _login_to(client, target: str):
+    client.cookies.clear()
     form = client.get("/app/login")
-    response = client.post(
+    return client.post(
         "/app/login",
-        data={"username": "somchai", "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": "/app/processes"},
+        data={"username": "somchai", "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": target},
         follow_redirects=False,
     )
+
+
+def test_session_cookie_is_httponly_lax_and_ends_at_logout(client, person):
+    person("somchai", "r")
+    response = _login_to(client, "/app/processes")
     assert response.headers["location"] == "/app/processes"
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("mso_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/app" in cookie
@@ -70,13 +75,8 @@ def test_session_cookie_is_httponly_lax_and_ends_at_logout(client, person):
 
 def test_next_never_leaves_the_app(client, person):
     person("somchai", "r")
-    form = client.get("/app/login")
-    response = client.post(
-        "/app/login",
-        data={"username": "somchai", "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": "//evil.example/"},
-        follow_redirects=False,
-    )
-    assert response.headers["location"] == "/app/"
+    assert _login_to(client, "//evil.example/").headers["location"] == "/app/"
+    assert _login_to(client, "https://evil.example/app/").headers["location"] == "/app/"
 
 
 def test_posts_without_the_csrf_token_are_refused(client, person):

@@ -42,6 +42,7 @@ from mso_flow.store.reports import Period
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 Search = Annotated[str | None, Query(max_length=200)]
 WRONG_LOGIN = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
+MAX_COMMENT = 4000
 EVENT_NAMES = {
     "instance_started": "เริ่มกระบวนงาน",
     "task_created": "มีงานใหม่",
@@ -206,7 +207,12 @@ def assign(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str
 
 @router.post("/tasks/{task_id}/comments")
 def add_comment(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
-    comments.add(services, person.caller, task_id, _text(form, "text"))
+    text = _text(form, "text")
+    if not 1 <= len(text) <= MAX_COMMENT:
+        raise Invalid(
+            "invalid_comment", f"ความเห็นต้องยาว 1 ถึง {MAX_COMMENT} ตัวอักษร (comment: 1-{MAX_COMMENT} characters)"
+        )
+    comments.add(services, person.caller, task_id, text)
     return _redirect(f"/app/tasks/{task_id}#comments")
 
 
