@@ -32,6 +32,7 @@ IDLE = timedelta(hours=8)
 TOUCH_EVERY = timedelta(minutes=1)  # a session's last use is written at most this often
 FREE_FAILURES = 3
 MAX_DELAY = timedelta(minutes=15)
+FORGET_FAILURES = timedelta(days=1)  # a pair's failures are forgotten a day after its last one
 _hasher = PasswordHasher()
 
 
@@ -210,6 +211,7 @@ def login(services: Services, username: str, password: str, client: str) -> NewS
     now = services.clock()
     with services.db.write() as session:
         store.remove_expired(session, now)
+        store.remove_failures_before(session, now - FORGET_FAILURES)
         store.add(
             session,
             WebSession(

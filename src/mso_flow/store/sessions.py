@@ -44,3 +44,7 @@ def failure(session: Session, key_hash: str, lock: bool = False) -> LoginFailure
 
 def clear_failures(session: Session, key_hash: str) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.key_hash == key_hash))
+
+
+def remove_failures_before(session: Session, before: datetime) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.last_failed_at < before))
