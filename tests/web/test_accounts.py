@@ -193,3 +193,16 @@ def test_bootstrap_admin_password(settings, services):
     assert admin is not None and admin.is_admin
     cli.prepare(bootstrap).db.dispose()  # a second start keeps it
     assert accounts.authenticate_password(services, "admin", PASSWORD) is not None
+
+
+def test_session_ends_after_eight_idle_hours_and_use_keeps_it(client, services, person):
+    person("somchai", "r")
+    now = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+    services.clock = lambda: now
+    login(client, "somchai")
+    now += timedelta(hours=7)
+    assert client.get("/app/", follow_redirects=False).status_code == 200  # used: alive for 8 more hours
+    now += timedelta(hours=7, minutes=59)
+    assert client.get("/app/", follow_redirects=False).status_code == 200
+    now += timedelta(hours=8, minutes=1)
+    assert client.get("/app/", follow_redirects=False).headers["location"].startswith("/app/login")
