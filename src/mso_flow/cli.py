@@ -90,6 +90,8 @@ def _users(args: argparse.Namespace) -> int:
     services = _services(get_settings())
     password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
     try:
+        if password is not None:
+            accounts.check_password(password)  # before the user exists: a refused password creates nobody
         token = users.create_user_cli(services, args.username, args.role)
         if password is not None:
             accounts.set_password(services, args.username, password)

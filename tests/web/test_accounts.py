@@ -177,8 +177,10 @@ def test_api_explorer_works_offline(client):
 def test_cli_creates_a_user_with_a_password_from_stdin(settings, services, monkeypatch, capsys):
     monkeypatch.setenv("MSO_FLOW_DATABASE_URL", settings.database_url)
     cli.get_settings.cache_clear()
-    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
     try:
+        monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+        assert cli.main(["users", "create", "somchai", "--role", "r", "--password-stdin"]) == 1
+        monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
         assert cli.main(["users", "create", "somchai", "--role", "r", "--password-stdin"]) == 0
     finally:
         cli.get_settings.cache_clear()

@@ -50,4 +50,4 @@ def test_chart_shows_each_value_as_text_and_breaks_labels_between_words():
     assert "50% · 2 เรื่อง · เป้า 90% ต่ำกว่าเป้า" in svg and "100% · 4 เรื่อง" in svg
     assert "&lt;กองกลาง&gt;" in svg
     lines = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', svg)
-    assert lines[:2] == ["การพัฒนาระบบการจัดการนโยบายและแผนของ", "กระทรวงการพัฒนาสังคมและความมั่นคงของ"]
+    assert lines[:3] == ["การพัฒนาระบบการจัดการนโยบายและแผนของ", "กระทรวงการพัฒนาสังคมและความมั่นคงของ", "มนุษย์"]

@@ -13,6 +13,7 @@ from pythainlp.tokenize import word_tokenize
 LABEL_WIDTH = 330
 BAR_WIDTH = 330
 ROW = 52
+LINE = 17
 FONT = "TH Sarabun New, TH Sarabun PSK, Sarabun, Laksaman, Noto Sans Thai, Leelawadee UI, Tahoma, sans-serif"
 
 
@@ -26,7 +27,7 @@ class Bar:
 
 def _lines(label: str, width: int = 36) -> list[str]:
     """The label in lines of about `width` characters, broken only between words (Thai words found by
-    pythainlp), at most three lines."""
+    pythainlp); never cut short."""
     if len(label) <= width:
         return [label]
     lines = [""]
@@ -34,24 +35,25 @@ def _lines(label: str, width: int = 36) -> list[str]:
         if lines[-1] and len(lines[-1]) + len(word) > width:
             lines.append("")
         lines[-1] += word
-    return [line.strip() for line in lines if line.strip()][:3]
+    return [line.strip() for line in lines if line.strip()]
 
 
 def bar_chart(bars: list[Bar], title: str) -> str:
     """An SVG of one bar per item: its share in percent; a bar under its target is drawn in the late colour,
     with the target as a dark mark and written after the value."""
-    height = ROW * len(bars) + 16
+    labels = [_lines(bar.label) for bar in bars]
+    rows = [max(ROW, LINE * len(lines) + 14) for lines in labels]
+    height = sum(rows) + 16
     width = LABEL_WIDTH + BAR_WIDTH + 300
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="{escape(title)}" font-family="{FONT}" font-size="16">',
         f"<title>{escape(title)}</title>",
     ]
-    for index, bar in enumerate(bars):
-        y = 8 + index * ROW
-        lines = _lines(bar.label)
+    for index, (bar, lines) in enumerate(zip(bars, labels, strict=True)):
+        y = 8 + sum(rows[:index]) + (rows[index] - ROW) // 2  # the bar in the middle of its row
         for n, line in enumerate(lines):
-            dy = 30 + (n - (len(lines) - 1) / 2) * 17
+            dy = 30 + (n - (len(lines) - 1) / 2) * LINE
             out.append(
                 f'<text x="{LABEL_WIDTH - 8}" y="{y + dy:.0f}" text-anchor="end" fill="#1a1a1a">{escape(line)}</text>'
             )
