@@ -95,6 +95,9 @@ def test_posts_without_the_csrf_token_are_refused(client, person):
     assert client.post("/app/logout", data={}).status_code == 403
     assert client.post("/app/logout", data={"csrf_token": token + "x"}).status_code == 403
     assert client.get("/app/").status_code == 200  # still logged in: nothing happened
+    client.cookies.clear()
+    assert client.post("/app/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 403
+    assert client.post("/app/processes/x/start", data={"csrf_token": token}, follow_redirects=False).status_code == 403
 
 
 def test_repeated_failures_are_slowed_per_name_and_address(client, services, person):

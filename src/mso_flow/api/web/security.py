@@ -72,14 +72,18 @@ async def optional_person(request: Request, services: ServicesDep) -> WebCaller 
     return found
 
 
-async def person(person: Annotated[WebCaller | None, Depends(optional_person)]) -> WebCaller:
+async def person(request: Request, person: Annotated[WebCaller | None, Depends(optional_person)]) -> WebCaller:
+    """The logged-in person; a page without a session leads to the login page, a form POST is refused (it
+    cannot carry a session's CSRF token)."""
     if person is None:
-        raise LoginRequired
+        raise LoginRequired if request.method in ("GET", "HEAD") else CsrfRefused
     return person
 
 
-async def checked_form(request: Request, person: Annotated[WebCaller, Depends(person)]) -> FormData:
-    """The POSTed form, once its CSRF token is the session's."""
+async def checked_form(request: Request, person: Annotated[WebCaller | None, Depends(optional_person)]) -> FormData:
+    """The POSTed form, once its CSRF token is the session's (a POST with no live session has none: 403)."""
+    if person is None:
+        raise CsrfRefused
     form = await request.form()
     sent = form.get(CSRF_FIELD)
     if not isinstance(sent, str) or not secrets.compare_digest(sent, person.csrf_token):
