@@ -116,6 +116,7 @@ def test_inbox_filters_by_role_and_searches(client, started):
     assert "สารบรรณกลางรับหนังสือ" in plain(client.get("/app/", params={"q": "พม 0201"}))
     assert "สารบรรณกลางรับหนังสือ" not in plain(client.get("/app/", params={"q": "ไม่มีเรื่องนี้"}))
     assert "สารบรรณกลางรับหนังสือ" in plain(client.get("/app/", params={"role": CLERK}))
+    assert client.get("/app/counts").json()[CLERK]["open"] == 1
     assert client.get("/app/", params={"role": HEAD}).status_code == 403
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -149,6 +149,13 @@ def inbox_page(
     items = inbox.inbox(services, caller, role or None, q)
     counts = tasks.counts(services, caller)
     return page(request, "inbox.html", person, items=items, counts=counts, role=role or "", q=q or "", sent=sent)
+
+
+@router.get("/counts")
+def counts_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
+    """Open and overdue tasks per role of the person, for the inbox's counts to refresh themselves."""
+    counts = tasks.counts(services, person.caller)
+    return JSONResponse({role: {"open": n, "overdue": late} for role, (n, late) in counts.items()})
 
 
 def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, Any]:
