@@ -1,19 +1,20 @@
 """The web app in a real browser: Debian's Chromium driven by Playwright against the live service
-(`mso-flow serve` on SQLite). A clerk and a head of section, each in their own browser context, work the
-สารบรรณ process from start to end with nothing but the app; an outsider sees no form; a wrong password, a form
-error and a CSRF-less POST are refused."""
+(`mso-flow serve` on SQLite and on PostgreSQL). A clerk and a head of section, each in their own browser
+context, work the สารบรรณ process from start to end with nothing but the app; an outsider sees no form; a wrong
+password, a form error and a CSRF-less POST are refused."""
 
 from __future__ import annotations
 
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from mso_flow.testing.live import LiveService, live_service
-from tests.conftest import SARABAN
+from mso_flow.testing.live import LiveService, live_service, postgres_database
+from tests.conftest import BACKENDS, SARABAN
 from tests.web.conftest import CLERK, HEAD, OWNER, PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,19 +26,31 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+@contextmanager
+def _database(backend: str, work: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{work / 'mso_flow.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     work = tmp_path_factory.mktemp("browser")
     bpmn = work / "bpmn" / "central"
     bpmn.mkdir(parents=True)
     shutil.copy(SARABAN, bpmn / SARABAN.name)
-    with live_service(
-        f"sqlite:///{work / 'mso_flow.db'}",
-        work,
-        workers=1,
-        bpmn_dir=work / "bpmn",
-        extra_env={"MSO_FLOW_ADMIN_PASSWORD": PASSWORD, "MSO_FLOW_BACKGROUND": "false"},
-    ) as live:
+    with (
+        _database(request.param, work) as database_url,
+        live_service(
+            database_url,
+            work,
+            workers=1,
+            bpmn_dir=work / "bpmn",
+            extra_env={"MSO_FLOW_ADMIN_PASSWORD": PASSWORD, "MSO_FLOW_BACKGROUND": "false"},
+        ) as live,
+    ):
         with live.client() as api:
             for username, role in (("clerk1", CLERK), ("head1", HEAD), ("owner1", OWNER)):
                 response = api.post("/api/v1/users", json={"username": username, "roles": [role], "password": PASSWORD})
