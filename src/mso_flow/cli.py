@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
 from mso_flow.domain import Role
-from mso_flow.services import anchoring, definitions, users
+from mso_flow.services import accounts, anchoring, definitions, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict, ServiceError
@@ -35,6 +36,8 @@ def prepare(settings: Settings) -> Services:
     anchoring.signer(settings)  # create the audit signing key once, before worker processes start
     if settings.admin_token:
         users.ensure_user(services, "admin", [Role.ADMIN], settings.admin_token)
+    if settings.admin_password:
+        accounts.ensure_password(services, "admin", [Role.ADMIN], settings.admin_password, secrets.token_urlsafe(32))
     if settings.deploy_on_start and settings.bpmn_dir.is_dir():
         try:
             deployed = definitions.deploy_directory(services, settings.bpmn_dir)
@@ -125,7 +128,10 @@ def _users(args: argparse.Namespace) -> int:
     command = args.users_command
     try:
         if command == "create":
-            print(users.create_user_cli(services, args.username, args.role, args.force))
+            password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+            # hashed (and checked) before the user exists: a refused password creates nobody
+            password_hash = accounts.hash_password(password) if password is not None else None
+            print(users.create_user_cli(services, args.username, args.role, args.force, password_hash))
         elif command == "list":
             items, _ = users.list_users(services, operator, 0, 10_000)
             for user in items:
@@ -203,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("username")
     create.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
     create.add_argument("--force", action="store_true", help="accept roles that are not known roles")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read a web-app password (10+ characters) from stdin"
+    )
     user_commands.add_parser("list", help="username, active, token or not, roles (tab-separated)")
     user_commands.add_parser("roles", help="the known roles and the processes they come from")
     set_roles = user_commands.add_parser("set-roles", help="replace a user's roles")

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     bpmn_dir: Path = Field(default_factory=lambda: _project_dir("bpmn"), description="BPMN files deployed at start")
     migrations_dir: Path = Field(default_factory=lambda: _project_dir("migrations"))
     admin_token: str | None = Field(default=None, description="token of the bootstrap user `admin`")
+    admin_password: str | None = Field(default=None, description="web-app password of the bootstrap user `admin`")
     deploy_on_start: bool = True
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024

@@ -10,7 +10,7 @@ import anyio
 from fastapi import FastAPI
 
 from mso_flow import __version__
-from mso_flow.api import engine_rest, errors
+from mso_flow.api import engine_rest, errors, explorer, web
 from mso_flow.api.limits import BodyLimit
 from mso_flow.api.observe import Observe
 from mso_flow.api.routers import (
@@ -72,7 +72,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if own:
                 app.state.services.db.dispose()
 
-    app = FastAPI(title="MSO Flow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="MSO Flow",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
     if services is not None:
         app.state.services = services
     errors.install(app)
@@ -81,6 +89,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.mount(engine_rest.PREFIX, engine_rest.create(app))
+    web.install(app)
+    explorer.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     if sql_stats_enabled():  # benchmarks only: X-SQL-Statements / X-SQL-Commits on every response
         from mso_flow.api.sql_stats import SqlStatsHeaders

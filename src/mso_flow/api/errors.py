@@ -22,6 +22,7 @@ STATUS = {
     "not_found": 404,
     "conflict": 409,
     "invalid": 422,
+    "too_many_requests": 429,
 }
 TITLES = {
     400: "คำขอไม่ถูกต้อง (bad request)",
@@ -33,6 +34,7 @@ TITLES = {
     413: "ข้อมูลใหญ่เกินไป (payload too large)",
     415: "ชนิดข้อมูลไม่รองรับ (unsupported media type)",
     422: "ข้อมูลไม่ผ่านการตรวจสอบ (unprocessable content)",
+    429: "เรียกบ่อยเกินไป (too many requests)",
     500: "ระบบขัดข้อง (internal error)",
 }
 
@@ -81,6 +83,8 @@ def install(app: FastAPI) -> None:
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         status = STATUS.get(exc.kind, 400)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 429 and "retry_after" in exc.extra:
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
         return problem(status, exc.code, exc.message, exc.errors, headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -18,6 +18,9 @@ class UserCreate(Request):
     username: str = Field(max_length=100, examples=["somchai.j"])
     roles: list[str] = Field(min_length=1, max_length=50, examples=[["เจ้าหน้าที่งานสารบรรณ"]])
     force: bool = Field(default=False, description="create the user even if a role is not a known role")
+    password: str | None = Field(
+        default=None, max_length=1000, description="for the web app at /app (at least 10 characters); optional"
+    )
 
 
 class UserUpdate(Request):
@@ -31,6 +34,11 @@ class UserUpdate(Request):
 class UserPut(UserUpdate):
     roles: list[str] = Field(min_length=1, max_length=50)  # type: ignore[assignment]
     active: bool = True  # type: ignore[assignment]
+
+
+class PasswordChange(Request):
+    current: str = Field(max_length=1000)
+    new: str = Field(max_length=1000, description="at least 10 characters")
 
 
 class UserOut(BaseModel):

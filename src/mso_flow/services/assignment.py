@@ -143,3 +143,14 @@ def _claim_one(command: InstanceCommand, caller: Caller, task: HumanTask) -> New
     tasks_store.set_assignee(command.session, task, caller.username)
     task.claimed_at = command.now
     return NewEvent("task_claimed", caller.username, task.id, task.element_id, {"bulk": True})
+
+
+def candidates(services: Services, caller: Caller, task_id: str) -> list[str]:
+    """The usernames a supervisor may assign this task to (holders of one of its candidate roles)."""
+    with services.db.read() as session:
+        task = tasks_store.get(session, task_id)
+        if task is None:
+            raise not_found(task_id)
+        if not policy.may_assign(caller, task):
+            raise Forbidden("not_supervisor", "มอบหมายงานได้เฉพาะหัวหน้าของบทบาทนี้ (supervisor of the lane required)")
+        return [u.username for u in users_store.holding_any(session, list(task.candidate_roles))]

@@ -112,9 +112,15 @@ def _user(session: Session, username: str, lock: bool = True) -> User:
 
 
 def create_user(
-    services: Services, caller: Caller, username: str, roles: list[str], force: bool = False
+    services: Services,
+    caller: Caller,
+    username: str,
+    roles: list[str],
+    force: bool = False,
+    password_hash: str | None = None,
 ) -> tuple[User, str]:
-    """Create a user; the token is returned this once and only its hash is stored. Unknown roles need `force`."""
+    """Create a user; the token is returned this once and only its hash is stored. Unknown roles need `force`;
+    `password_hash` (argon2, from `accounts`) lets them log in to the web app."""
     require_admin(caller)
     _check_username(username)
     roles = _check_roles(services, roles, force)
@@ -123,7 +129,7 @@ def create_user(
         with services.db.write() as session:
             if store.by_username(session, username):
                 raise Conflict("user_exists", f"มีผู้ใช้ชื่อ {username} อยู่แล้ว (user exists)")
-            user = store.add(session, username, roles, hash_token(token), services.clock())
+            user = store.add(session, username, roles, hash_token(token), services.clock(), password_hash)
             _audit(session, services, caller, "user_created", {"username": username, "roles": roles, "forced": force})
     except IntegrityError:
         raise Conflict("user_exists", f"มีผู้ใช้ชื่อ {username} อยู่แล้ว (user exists)") from None
@@ -246,7 +252,9 @@ def cli_caller() -> Caller:
     return Caller(f"cli:{getpass.getuser()}", frozenset({"admin"}))
 
 
-def create_user_cli(services: Services, username: str, roles: list[str], force: bool = False) -> str:
+def create_user_cli(
+    services: Services, username: str, roles: list[str], force: bool = False, password_hash: str | None = None
+) -> str:
     """Create a user from the operator's command line; return its token."""
-    _, token = create_user(services, cli_caller(), username, roles, force)
+    _, token = create_user(services, cli_caller(), username, roles, force, password_hash)
     return token

@@ -78,3 +78,13 @@ def listing(
     if business_key:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
     return page(session, stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id), offset, limit)
+
+
+def business_keys(session: Session, instance_ids: list[str]) -> dict[str, str | None]:
+    """The business key of each of these instances."""
+    if not instance_ids:
+        return {}
+    rows = session.execute(
+        select(ProcessInstance.id, ProcessInstance.business_key).where(ProcessInstance.id.in_(instance_ids))
+    )
+    return {instance_id: key for instance_id, key in rows}

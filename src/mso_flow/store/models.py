@@ -72,6 +72,30 @@ class User(Base):
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     token_created_at: Mapped[datetime | None]
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class WebSession(Base):
+    """A browser session of the web app; the cookie holds a random id, the table only its SHA-256."""
+
+    __tablename__ = "web_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginFailure(Base):
+    """Failed logins per (username, client address), hashed; slows the next attempts of that pair."""
+
+    __tablename__ = "login_failure"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime]
 
 
 class Deployment(Base):

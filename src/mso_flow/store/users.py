@@ -31,8 +31,17 @@ def by_usernames(session: Session, usernames: list[str]) -> list[User]:
     return list(session.scalars(select(User).where(User.username.in_(usernames))))
 
 
-def add(session: Session, username: str, roles: list[str], token_hash: str, now: datetime) -> User:
-    user = User(username=username, roles=roles, token_hash=token_hash, created_at=now, token_created_at=now)
+def add(
+    session: Session, username: str, roles: list[str], token_hash: str, now: datetime, password_hash: str | None = None
+) -> User:
+    user = User(
+        username=username,
+        roles=roles,
+        token_hash=token_hash,
+        created_at=now,
+        token_created_at=now,
+        password_hash=password_hash,
+    )
     session.add(user)
     session.flush()
     return user
@@ -47,3 +56,9 @@ def with_role(session: Session, role: str, offset: int, limit: int) -> tuple[lis
     not millions, and this runs for assignment screens, not per task."""
     members = [u for u in session.scalars(select(User).order_by(User.username)) if role in u.roles]
     return members[offset : offset + limit], len(members)
+
+
+def holding_any(session: Session, roles: list[str]) -> list[User]:
+    """Users holding one of `roles` (roles are a JSON list, so the match is made here, not in SQL)."""
+    wanted = set(roles)
+    return [u for u in session.scalars(select(User).order_by(User.username)) if wanted.intersection(u.roles)]

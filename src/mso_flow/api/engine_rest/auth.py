@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from mso_flow.services import users
+from mso_flow.services import accounts, users
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Unauthenticated
 
@@ -19,12 +19,9 @@ async def get_services(request: Request) -> Services:
     return request.app.state.parent.state.services  # type: ignore[no-any-return]
 
 
-def password_caller(services: Services, username: str, password: str) -> Caller | None:
-    """The caller whose password this is, or None.
-
-    TODO(lead, at merge): return services.accounts.authenticate_password(services, username, password)
-    """
-    return None
+def password_caller(services: Services, username: str, password: str, client: str | None) -> Caller | None:
+    """The caller whose password this is, or None (repeated failures from one address are slowed down)."""
+    return accounts.authenticate_password(services, username, password, client)
 
 
 async def _token_caller(services: Services, token: str) -> Caller | None:
@@ -58,7 +55,8 @@ async def get_caller(request: Request, services: Annotated[Services, Depends(get
     caller = await _token_caller(services, secret)
     if caller is not None and caller.username == username:
         return caller
-    caller = await run_in_threadpool(password_caller, services, username, secret)
+    client = request.client.host if request.client else None
+    caller = await run_in_threadpool(password_caller, services, username, secret, client)
     if caller is None:
         raise _unauthenticated("wrong user name, token or password")
     return caller

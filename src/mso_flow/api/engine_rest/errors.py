@@ -25,6 +25,8 @@ KINDS: dict[str, tuple[int, str]] = {
     "forbidden": (403, "AuthorizationException"),
     "not_found": (404, "InvalidRequestException"),
     "conflict": (409, "RestException"),
+    "too_many_requests": (429, "AuthenticationException"),
+    "unavailable": (503, "RestException"),
 }
 CODES: dict[str, tuple[int, str]] = {
     "invalid_bpmn": (400, "ParseException"),
@@ -77,6 +79,8 @@ def install(app: FastAPI) -> None:
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         status, kind = CODES.get(exc.code) or KINDS.get(exc.kind, (400, "RestException"))
         headers = {"WWW-Authenticate": 'Basic realm="MSO Flow"'} if status == 401 else None
+        if "retry_after" in exc.extra:
+            headers = {**(headers or {}), "Retry-After": str(exc.extra["retry_after"])}
         extra: dict[str, Any] = {"code": exc.code}
         if kind == "ParseException":
             extra["details"] = _parse_details(exc)

@@ -12,6 +12,7 @@ from mso_flow.schemas.common import Page
 from mso_flow.schemas.instances import AuditEventOut, AuditVerification
 from mso_flow.schemas.users import (
     Me,
+    PasswordChange,
     RoleOut,
     TokenOut,
     UserCreate,
@@ -20,7 +21,7 @@ from mso_flow.schemas.users import (
     UserPut,
     UserUpdate,
 )
-from mso_flow.services import users
+from mso_flow.services import accounts, users
 from mso_flow.store.models import User
 
 router = APIRouter(tags=["users"])
@@ -47,8 +48,9 @@ def roles(caller: CallerDep, services: ServicesDep) -> list[RoleOut]:
 @router.post("/users", response_model=UserCreated, status_code=status.HTTP_201_CREATED)
 def create_user(body: UserCreate, caller: CallerDep, services: ServicesDep) -> UserCreated:
     """Create a user (admin). The token is returned once; only its hash is stored. A role that is not known is
-    refused (422 naming the closest known roles) unless `force` is true."""
-    user, token = users.create_user(services, caller, body.username, body.roles, body.force)
+    refused (422 naming the closest known roles) unless `force` is true. An optional `password` (at least 10
+    characters, stored as an argon2 hash) lets the person log in to the web app at `/app`."""
+    user, token = accounts.create_user(services, caller, body.username, body.roles, body.password, body.force)
     return UserCreated(**_user(user).model_dump(), token=token)
 
 
@@ -102,3 +104,10 @@ def verify_admin_audit(caller: CallerDep, services: ServicesDep) -> AuditVerific
     """Re-hash the admin audit chain: `ok: false` names the first event changed behind the API (admin)."""
     check = users.verify_admin_audit(services, caller)
     return AuditVerification(ok=check.ok, events=check.events, first_bad_seq=check.first_bad_seq, reason=check.reason)
+
+
+@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(body: PasswordChange, caller: CallerDep, services: ServicesDep) -> Response:
+    """Change the caller's web-app password (the current one must be given; 403 if wrong)."""
+    accounts.change_password(services, caller, body.current, body.new)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

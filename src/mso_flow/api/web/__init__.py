@@ -1,0 +1,26 @@
+"""The web app people work in (`/app`, Thai, server-rendered): installed on the API's FastAPI app, so
+`mso-flow serve` serves it on the same port with the same services and permission checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from mso_flow.api.web.security import SecurityHeaders
+from mso_flow.api.web.views import router
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their static files and headers, and send `/` to the inbox."""
+    app.include_router(router)
+    app.mount("/app/static", StaticFiles(directory=STATIC), name="web-static")
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/app/", status_code=303)

@@ -1,0 +1,82 @@
+"""Templates of the web app (Jinja2, autoescaped) and the page responses made from them, including the error
+page a service failure becomes, and the route class that turns the web's exceptions into responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from mso_flow.api.errors import STATUS
+from mso_flow.api.web import thai
+from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
+from mso_flow.services.accounts import WebCaller
+from mso_flow.services.errors import ServiceError
+
+HERE = Path(__file__).parent
+STAFF_EXCLUDED = frozenset({"admin", "designer", "integrator", "supervisor"})
+
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters.update(
+    thaidate=thai.thai_datetime,
+    duration=thai.duration_words,
+    seconds=thai.seconds_words,
+    wbr=thai.wbr,
+    thai=thai.thai_message,
+)
+
+
+def page(
+    request: Request, template: str, person: WebCaller | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    roles = person.caller.roles if person else frozenset()
+    html = env.get_template(template).render(
+        request=request,
+        person=person,
+        csrf_field=CSRF_FIELD,
+        is_admin="admin" in roles,
+        is_designer=bool(roles & {"admin", "designer"}),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def error_page(request: Request, person: WebCaller | None, err: ServiceError) -> HTMLResponse:
+    status = STATUS.get(err.kind, 400)
+    return page(request, "error.html", person, status, message=thai.thai_message(err.message), status=status)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/app/login?next={quote(target)}", status_code=303)
+
+
+class WebRoute(APIRoute):
+    """A page route: no session → the login page, a form without its CSRF token → 403, a service failure →
+    the error page with the failure's status."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return to_login(request)
+            except CsrfRefused:
+                return HTMLResponse(env.get_template("forbidden.html").render(person=None), status_code=403)
+            except ServiceError as err:
+                return error_page(request, getattr(request.state, "person", None), err)
+
+        return run

@@ -1,0 +1,32 @@
+// Small enhancements only; every page works without JavaScript.
+// A role filter submits its form as soon as a role is chosen.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+});
+
+// The inbox's counts per role refresh every minute while the page is open.
+document.addEventListener("DOMContentLoaded", function () {
+  var section = document.querySelector("[data-counts]");
+  if (!section || !window.fetch) { return; }
+  function refresh() {
+    fetch(section.getAttribute("data-counts"), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (counts) {
+        if (!counts) { return; }
+        section.querySelectorAll("[data-role]").forEach(function (element) {
+          var count = counts[element.getAttribute("data-role")];
+          if (count) { element.textContent = count.open + " งาน"; }
+        });
+        section.querySelectorAll("[data-late-role]").forEach(function (element) {
+          var count = counts[element.getAttribute("data-late-role")];
+          if (!count) { return; }
+          element.textContent = "เกินกำหนด " + count.overdue;
+          element.hidden = count.overdue === 0;
+        });
+      })
+      .catch(function () {});
+  }
+  setInterval(refresh, 60000);
+});

@@ -1,0 +1,507 @@
+"""The pages of the web app (`/app`): each route reads the session, calls the same service functions as the JSON
+API, and renders a template; form POSTs carry the session's CSRF token and answer with a redirect (or the page
+again with the service's errors beside their fields)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from mso_flow.api import exports
+from mso_flow.api.deps import ServicesDep
+from mso_flow.api.routers.reports import _kpi_rows, _process
+from mso_flow.api.web import security
+from mso_flow.api.web.render import WebRoute, error_page, page
+from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
+from mso_flow.domain import DefinitionSource
+from mso_flow.engine.model import FormField
+from mso_flow.rendering.charts import Bar, bar_chart
+from mso_flow.services import (
+    accounts,
+    assignment,
+    comments,
+    definitions,
+    diagrams,
+    inbox,
+    instances,
+    policy,
+    reports,
+    tasks,
+    users,
+)
+from mso_flow.services.accounts import LoginThrottled, WebCaller
+from mso_flow.services.errors import Forbidden, Invalid, ServiceError
+from mso_flow.store.reports import Period
+
+router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
+Search = Annotated[str | None, Query(max_length=200)]
+WRONG_LOGIN = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
+MAX_COMMENT = 4000
+EVENT_NAMES = {
+    "instance_started": "เริ่มกระบวนงาน",
+    "task_created": "มีงานใหม่",
+    "task_claimed": "รับงาน",
+    "task_unclaimed": "คืนงาน",
+    "task_completed": "ส่งงาน",
+    "task_assigned": "มอบหมายงาน",
+    "task_delegated": "ฝากงาน",
+    "task_resolved": "ส่งงานคืนเจ้าของ",
+    "task_cancelled": "ยกเลิกงาน",
+    "instance_completed": "กระบวนงานเสร็จสิ้น",
+    "instance_cancelled": "ยกเลิกกระบวนงาน",
+    "instance_migrated": "ย้ายไปรุ่นใหม่",
+    "message_received": "ได้รับข้อความ",
+    "timer_fired": "ครบกำหนดเวลา",
+}
+_KPI_TARGET = re.compile(r"(?:ร้อยละ|ไม่น้อยกว่า)\s*([0-9๐-๙]+)")
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# --- login and logout -------------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, person: OptionalPersonDep, next: Search = None) -> Response:
+    if person is not None:
+        return _redirect(_safe_next(next))
+    return _login_page(request, next)
+
+
+def _login_page(request: Request, next: str | None, error: str | None = None, status_code: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = page(request, "login.html", None, status_code, login_token=token, next=next or "", error=error)
+    response.set_cookie(
+        security.LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=security.COOKIE_PATH,
+    )
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a page of the app itself (no other host)."""
+    if target and target.startswith("/app/") and not target.startswith("/app//") and "\\" not in target:
+        return target
+    return "/app/"
+
+
+@router.post("/login")
+async def login(request: Request, services: ServicesDep) -> Response:
+    form = await request.form()
+    if not security.login_token_ok(request, form):
+        raise security.CsrfRefused
+    username, password, next = _text(form, "username"), form.get("password"), _text(form, "next")
+    client = request.client.host if request.client else "-"
+    try:
+        session = await run_in_threadpool(
+            accounts.login, services, username, password if isinstance(password, str) else "", client
+        )
+    except LoginThrottled as err:
+        return _login_page(request, next, err.message.split(" (")[0], 429)
+    if session is None:
+        return _login_page(request, next, WRONG_LOGIN, 401)
+    response = _redirect(_safe_next(next))
+    response.set_cookie(
+        security.SESSION_COOKIE,
+        session.token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=security.COOKIE_PATH,
+    )
+    response.delete_cookie(security.LOGIN_COOKIE, path=security.COOKIE_PATH)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, services: ServicesDep, form: FormDep) -> Response:
+    accounts.logout(services, request.cookies.get(security.SESSION_COOKIE, ""))
+    response = _redirect("/app/login")
+    response.delete_cookie(security.SESSION_COOKIE, path=security.COOKIE_PATH)
+    return response
+
+
+# --- inbox and tasks --------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def inbox_page(
+    request: Request, services: ServicesDep, person: PersonDep, role: Search = None, q: Search = None, sent: int = 0
+) -> Response:
+    caller = person.caller
+    items = inbox.inbox(services, caller, role or None, q)
+    counts = tasks.counts(services, caller)
+    return page(request, "inbox.html", person, items=items, counts=counts, role=role or "", q=q or "", sent=sent)
+
+
+@router.get("/counts")
+def counts_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
+    """Open and overdue tasks per role of the person, for the inbox's counts to refresh themselves."""
+    counts = tasks.counts(services, person.caller)
+    return JSONResponse({role: {"open": n, "overdue": late} for role, (n, late) in counts.items()})
+
+
+def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, Any]:
+    caller = person.caller
+    view = tasks.get(services, caller, task_id)
+    task = view.task
+    model = services.definition(task.definition_id).model
+    task_def = model.user_task(task.element_id)
+    try:
+        instance = instances.get(services, caller, task.instance_id).instance
+    except ServiceError:
+        instance = None
+    is_open = task.state == "open"
+    held = is_open and task.assignee == caller.username and task.delegation_state != "pending"
+    claimable = is_open and task.assignee is None and policy.may_claim(caller, task)
+    supervise = is_open and policy.may_assign(caller, task)
+    return {
+        "task": task,
+        "view": view,
+        "model": model,
+        "task_def": task_def,
+        "instance": instance,
+        "held": held,
+        "claimable": claimable,
+        "people": assignment.candidates(services, caller, task_id) if supervise else [],
+        "supervise": supervise,
+        "comments": comments.listing(services, caller, task_id, 0, 200)[0],
+        "overdue": bool(is_open and task.due_at and task.due_at < services.clock()),
+    }
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, services: ServicesDep, person: PersonDep, task_id: str) -> Response:
+    context = _task_context(services, person, task_id)
+    values = {f.id: context["view"].variables.get(f.id, f.default) for f in context["view"].form}
+    return page(request, "task.html", person, values=values, errors={}, general=None, **context)
+
+
+@router.post("/tasks/{task_id}/claim")
+def claim(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    tasks.claim(services, person.caller, task_id)
+    return _redirect(f"/app/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/unclaim")
+def unclaim(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    tasks.unclaim(services, person.caller, task_id)
+    return _redirect(f"/app/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/assign")
+def assign(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    assignment.assign(services, person.caller, task_id, _text(form, "username") or None, None)
+    return _redirect(f"/app/tasks/{task_id}")
+
+
+@router.post("/tasks/{task_id}/comments")
+def add_comment(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    text = _text(form, "text")
+    if not 1 <= len(text) <= MAX_COMMENT:
+        raise Invalid(
+            "invalid_comment", f"ความเห็นต้องยาว 1 ถึง {MAX_COMMENT} ตัวอักษร (comment: 1-{MAX_COMMENT} characters)"
+        )
+    comments.add(services, person.caller, task_id, text)
+    return _redirect(f"/app/tasks/{task_id}#comments")
+
+
+def form_variables(fields: tuple[FormField, ...], form: FormData) -> dict[str, Any]:
+    """The submitted form as the task's variables: a checkbox is true or false, a number an integer (else the
+    text, for the service to refuse), an empty input is left out (so a required one is reported missing)."""
+    variables: dict[str, Any] = {}
+    for field in fields:
+        raw = form.get(field.id)
+        if field.type == "boolean":
+            variables[field.id] = raw is not None
+            continue
+        if not isinstance(raw, str) or not raw.strip():
+            continue
+        value = raw.strip()
+        if field.type == "long":
+            try:
+                variables[field.id] = int(value)
+            except ValueError:
+                variables[field.id] = value
+        else:
+            variables[field.id] = value
+    return variables
+
+
+@router.post("/tasks/{task_id}/complete")
+def complete(request: Request, services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    view = tasks.get(services, person.caller, task_id)
+    variables = form_variables(view.form, form)
+    try:
+        tasks.complete(services, person.caller, task_id, variables)
+    except Invalid as err:
+        errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
+        return _task_again(request, services, person, task_id, variables, errors, err.message)
+    except ServiceError as err:
+        return _task_again(request, services, person, task_id, variables, {}, err.message)
+    return _redirect("/app/?sent=1")
+
+
+def _task_again(
+    request: Request,
+    services: Any,
+    person: WebCaller,
+    task_id: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    general: str,
+) -> Response:
+    context = _task_context(services, person, task_id)
+    return page(request, "task.html", person, 422, values=values, errors=errors, general=general, **context)
+
+
+# --- processes and instances ------------------------------------------------------------------------------
+
+
+@router.get("/processes")
+def processes_page(request: Request, services: ServicesDep, person: PersonDep, q: Search = None) -> Response:
+    found, _ = definitions.listing(services, 0, 500, q=(q or "").strip() or None)
+    units: dict[str, list[Any]] = defaultdict(list)
+    for row, model in found:
+        if policy.may_start(person.caller, model):
+            units[model.unit or "ไม่ระบุหน่วยงาน"].append((row, model))
+    return page(request, "processes.html", person, units=dict(sorted(units.items())), q=q or "")
+
+
+def _svg(data: bytes) -> Markup:
+    """The service's own SVG (labels escaped by the renderer), without its XML declaration, for inlining."""
+    text = data.decode("utf-8")
+    return Markup(text[text.index("<svg") :])
+
+
+@router.get("/processes/{key}")
+def process_page(request: Request, services: ServicesDep, person: PersonDep, key: str, error: str = "") -> Response:
+    row, model = definitions.latest(services, key)
+    svg = _svg(diagrams.definition_svg(services, key, None))
+    return page(
+        request,
+        "process.html",
+        person,
+        row=row,
+        model=model,
+        svg=svg,
+        may_start=policy.may_start(person.caller, model),
+        error=error,
+    )
+
+
+@router.post("/processes/{key}/start")
+def start(request: Request, services: ServicesDep, person: PersonDep, form: FormDep, key: str) -> Response:
+    try:
+        view = instances.start(services, person.caller, key, _text(form, "business_key") or None, {})
+    except ServiceError as err:
+        existing = err.extra.get("instance_id")
+        if existing:
+            return _redirect(f"/app/instances/{existing}?duplicate=1")
+        return error_page(request, person, err)
+    return _redirect(f"/app/instances/{view.instance.id}")
+
+
+def incidents_of(services: Any, caller: Any, instance_id: str) -> list[Any]:
+    """The instance's incidents (failed service steps, jobs out of retries) for its page. The incidents service
+    is added by the robustness work; until it lands an instance has none to show."""
+    return []
+
+
+@router.get("/instances/{instance_id}")
+def instance_page(
+    request: Request, services: ServicesDep, person: PersonDep, instance_id: str, duplicate: int = 0
+) -> Response:
+    caller = person.caller
+    view = instances.get(services, caller, instance_id)
+    model = services.definition(view.instance.definition_id).model
+    events, _ = instances.audit(services, caller, instance_id, 0, 500)
+    names = {t.element_id: t.name for t in model.user_tasks}
+    return page(
+        request,
+        "instance.html",
+        person,
+        view=view,
+        model=model,
+        svg=_svg(diagrams.instance_svg(services, caller, instance_id)),
+        events=events,
+        names=names,
+        event_names=EVENT_NAMES,
+        incidents=incidents_of(services, caller, instance_id),
+        duplicate=duplicate,
+    )
+
+
+# --- reports --------------------------------------------------------------------------------------------
+
+
+def _target(kpi: str | None) -> float | None:
+    match = _KPI_TARGET.search(kpi or "")
+    if not match:
+        return None
+    digits = match[1].translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789"))
+    return min(int(digits), 100) / 100
+
+
+def _on_time(p: reports.ProcessKpi) -> tuple[float, int, str]:
+    """(share on time, how many, of what): finished cases where there are any, else finished steps."""
+    if p.stats and p.stats.count:
+        return p.stats.on_time_ratio, p.stats.count, "เรื่อง"
+    done = sum(s.stats.count for s in p.steps)
+    on_time = sum(s.stats.on_time_ratio * s.stats.count for s in p.steps)
+    return (on_time / done if done else 0.0), done, "ขั้นตอน"
+
+
+@router.get("/reports")
+def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
+    processes = [p for p in reports.kpi(services, person.caller, Period()) if _on_time(p)[1]]
+    per_unit: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    process_bars = []
+    for p in processes:
+        ratio, count, what = _on_time(p)
+        process_bars.append(Bar(p.name or p.key, ratio, f"{count} {what}", _target(p.kpi)))
+        per_unit[p.unit or "ไม่ระบุหน่วยงาน"][0] += count
+        per_unit[p.unit or "ไม่ระบุหน่วยงาน"][1] += ratio * count
+    unit_bars = [
+        Bar(unit, on_time / count, f"{count:.0f} รายการ") for unit, (count, on_time) in sorted(per_unit.items())
+    ]
+    _, by_role = reports.overdue(services, None)
+    return page(
+        request,
+        "reports.html",
+        person,
+        processes=processes,
+        targets={p.key: _target(p.kpi) for p in processes},
+        unit_chart=Markup(bar_chart(unit_bars, "สัดส่วนที่เสร็จทันกำหนดรายหน่วยงาน")),
+        process_chart=Markup(bar_chart(process_bars, "สัดส่วนที่เสร็จทันกำหนดรายกระบวนงาน")),
+        by_role=[r for r in by_role if r[1]],
+    )
+
+
+@router.get("/reports/kpi.csv")
+def reports_csv(services: ServicesDep, person: PersonDep) -> Response:
+    rows = _kpi_rows([_process(p) for p in reports.kpi(services, person.caller, Period())])
+    return exports.response(rows, "csv", "kpi")
+
+
+# --- designers and admins -------------------------------------------------------------------------------
+
+
+def _require(person: WebCaller, roles: set[str]) -> None:
+    if not person.caller.has_any(roles):
+        raise Forbidden("role_required", "หน้านี้สำหรับผู้ออกแบบกระบวนงานหรือผู้ดูแลระบบ (role required)")
+
+
+@router.get("/definitions")
+def definitions_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
+    _require(person, {"designer"})
+    found, _ = definitions.listing(services, 0, 500)
+    return page(request, "definitions.html", person, found=found, problems=[], deployed=[])
+
+
+@router.post("/definitions")
+def deploy(request: Request, services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
+    _require(person, {"designer"})
+    files = []
+    for upload in form.getlist("files"):
+        if isinstance(upload, UploadFile) and upload.filename:
+            files.append((upload.filename, upload.file.read()))
+    problems: list[dict[str, Any]] = []
+    deployed: list[tuple[Any, Any]] = []
+    status = 200
+    try:
+        for result in definitions.deploy(services, person.caller, files, DefinitionSource.API):
+            row = result.definition
+            change = definitions.diff(services, row.key, row.version - 1, row.version)[2] if row.version > 1 else None
+            deployed.append((result, change))
+    except ServiceError as err:
+        status = 422
+        problems = err.errors or [{"file": "-", "line": None, "element_id": None, "message": err.message}]
+    found, _ = definitions.listing(services, 0, 500)
+    return page(request, "definitions.html", person, status, found=found, problems=problems, deployed=deployed)
+
+
+@router.get("/definitions/{key}")
+def definition_versions(request: Request, services: ServicesDep, person: PersonDep, key: str) -> Response:
+    _require(person, {"designer"})
+    rows, _ = definitions.versions(services, key, 0, 100)
+    changes = {
+        row.version: definitions.diff(services, key, row.version - 1, row.version)[2]
+        for row in rows[:10]
+        if row.version > 1
+    }
+    return page(request, "versions.html", person, key=key, rows=rows, changes=changes)
+
+
+@router.get("/users")
+def users_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
+    found, _ = users.list_users(services, person.caller, 0, 500)
+    return page(request, "users.html", person, found=found, created=None, errors={}, general=None, values={})
+
+
+@router.post("/users")
+def create_user(request: Request, services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
+    values = {"username": _text(form, "username"), "roles": _text(form, "roles")}
+    roles = [r.strip() for r in re.split(r"[\n,]", values["roles"]) if r.strip()]
+    password = form.get("password")
+    created, errors, general, status = None, {}, None, 201
+    try:
+        created = accounts.create_user(
+            services,
+            person.caller,
+            values["username"],
+            roles,
+            password if isinstance(password, str) and password else None,
+        )
+        values = {}
+    except ServiceError as err:
+        errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
+        general, status = err.message, 422 if isinstance(err, Invalid) else 409
+    found, _ = users.list_users(services, person.caller, 0, 500)
+    return page(
+        request,
+        "users.html",
+        person,
+        status,
+        found=found,
+        created=created,
+        errors=errors,
+        general=general,
+        values=values,
+    )
+
+
+@router.get("/password")
+def password_page(request: Request, person: PersonDep) -> Response:
+    return page(request, "password.html", person, error=None, done=False)
+
+
+@router.post("/password")
+def change_password(request: Request, services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
+    current, new = form.get("current"), form.get("new")
+    try:
+        accounts.change_password(
+            services, person.caller, current if isinstance(current, str) else "", new if isinstance(new, str) else ""
+        )
+    except ServiceError as err:
+        return page(request, "password.html", person, 422, error=err.message, done=False)
+    return _redirect("/app/login")

@@ -1,0 +1,176 @@
+"""The pages of the web app through HTTP (TestClient, real database, real สารบรรณ BPMN): what each person sees
+and may do, form errors beside their field with nothing changed, and the designer's and admin's pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mso_flow.services import tasks
+from mso_flow.services.context import SYSTEM
+from tests.conftest import SARABAN
+from tests.web.conftest import CLERK, HEAD, OWNER, login, plain
+
+
+def _task_id(html: str, name: str) -> str:
+    match = re.search(rf'href="/app/tasks/([0-9a-f-]+)">{re.escape(name)}</a>', html)
+    assert match, f"no link to {name}"
+    return match[1]
+
+
+@pytest.fixture
+def started(client, saraban, person):
+    """The clerk starts a สารบรรณ case from its process page; returns the instance id."""
+    person("clerk1", CLERK)
+    token = login(client, "clerk1")
+    page = client.get("/app/processes", params={"q": "สารบรรณ"})
+    assert "การบริหารงานสารบรรณ" in plain(page) and "กองกลาง" in plain(page)
+    response = client.post(
+        f"/app/processes/{saraban}/start",
+        data={"csrf_token": token, "business_key": "พม 0201/77"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return response.headers["location"].rsplit("/", 1)[1]
+
+
+def test_clerk_claims_fills_and_sends_from_the_inbox(client, services, started):
+    inbox = client.get("/app/")
+    assert "งานของฉัน" in plain(inbox) and "พม 0201/77" in plain(inbox)
+    assert f"{CLERK}" in plain(inbox)
+    task_id = _task_id(plain(inbox), "สารบรรณกลางรับหนังสือ")
+    page = client.get(f"/app/tasks/{task_id}")
+    assert "รับหนังสือจากเจ้าของเรื่อง" in plain(page)  # the manual's text for the step
+    assert "รับงาน" in plain(page) and "ส่งงาน" not in plain(page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', plain(page))[1]
+    client.post(f"/app/tasks/{task_id}/claim", data={"csrf_token": token})
+    page = client.get(f"/app/tasks/{task_id}")
+    assert 'value="urgent"' in plain(page) and ">ด่วน</option>" in plain(page)
+    assert '<label for="f-subject">เรื่อง</label> <span class="req">(จำเป็น)</span>' in plain(page)
+    assert "คืนงาน" in plain(page) and "ส่งงาน" in plain(page)
+
+    missing = client.post(f"/app/tasks/{task_id}/complete", data={"csrf_token": token, "speed": "urgent"})
+    assert missing.status_code == 422
+    assert re.search(r'id="e-subject">ต้องกรอก เรื่อง<', plain(missing)), plain(missing)
+    assert 'value="urgent" selected' in plain(missing)  # what was chosen is kept
+    assert tasks.get(services, SYSTEM, task_id).task.state == "open"  # nothing changed
+
+    done = client.post(
+        f"/app/tasks/{task_id}/complete",
+        data={"csrf_token": token, "subject": "ขอความอนุเคราะห์ข้อมูล", "speed": "urgent"},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/app/?sent=1"
+    after = client.get("/app/?sent=1")
+    assert "ส่งงานเรียบร้อยแล้ว" in plain(after)
+    assert "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ" in plain(after)
+
+
+def test_instance_page_shows_progress_timeline_and_variables(client, started):
+    page = client.get(f"/app/instances/{started}")
+    assert page.status_code == 200
+    assert "<svg" in plain(page) and "พม 0201/77" in plain(page)
+    assert "clerk1" in plain(page) and "เริ่มกระบวนงาน" in plain(page)
+    assert re.search(r"\d{1,2} [ก-๙.]+ 25\d\d \d\d:\d\d", plain(page))  # Thai date with the Buddhist year
+    assert 'href="/app/tasks/' in plain(page)
+
+
+def test_outsider_sees_neither_form_nor_buttons(client, services, started, person):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    person("owner1", OWNER)  # works another step of the process, not this one
+    token = login(client, "owner1")
+    page = client.get(f"/app/tasks/{task_id}")
+    assert "ส่งงาน" not in plain(page) and "รับงาน" not in plain(page) and 'name="subject"' not in plain(page)
+    refused = client.post(f"/app/tasks/{task_id}/claim", data={"csrf_token": token})
+    assert refused.status_code == 403
+    assert tasks.get(services, SYSTEM, task_id).task.assignee is None
+
+
+def test_supervisor_assigns_to_people_who_may_take_it(client, started, person):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    person("clerk2", CLERK)
+    person("head1", HEAD)
+    person("boss", CLERK, "supervisor")
+    token = login(client, "boss")
+    page = client.get(f"/app/tasks/{task_id}")
+    assert "มอบหมายงาน" in plain(page)
+    options = re.findall(r'<option value="([^"]+)"', plain(page).split('id="assignee"')[1].split("</select>")[0])
+    assert set(options) == {"clerk1", "clerk2", "boss"}
+    client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"})
+    assert "อยู่กับ clerk2" in plain(client.get(f"/app/tasks/{task_id}"))
+    login(client, "clerk1")
+    assert "มอบหมายงาน" not in plain(client.get(f"/app/tasks/{task_id}"))
+
+
+def test_comments_in_thai(client, started):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    page = client.get(f"/app/tasks/{task_id}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', plain(page))[1]
+    client.post(f"/app/tasks/{task_id}/comments", data={"csrf_token": token, "text": "รอเอกสารแนบจากกอง"})
+    page = client.get(f"/app/tasks/{task_id}")
+    assert "รอเอกสาร" in plain(page) and 'for="comment-text">ความเห็น<' in plain(page)
+
+
+def test_inbox_filters_by_role_and_searches(client, started):
+    assert "สารบรรณกลางรับหนังสือ" in plain(client.get("/app/", params={"q": "พม 0201"}))
+    assert "สารบรรณกลางรับหนังสือ" not in plain(client.get("/app/", params={"q": "ไม่มีเรื่องนี้"}))
+    assert "สารบรรณกลางรับหนังสือ" in plain(client.get("/app/", params={"role": CLERK}))
+    assert client.get("/app/counts").json()[CLERK]["open"] == 1
+    assert client.get("/app/", params={"role": HEAD}).status_code == 403
+
+
+def test_duplicate_business_key_shows_the_running_case(client, saraban, started):
+    token = re.search(r'name="csrf_token" value="([^"]+)"', plain(client.get("/app/")))[1]
+    again = client.post(f"/app/processes/{saraban}/start", data={"csrf_token": token, "business_key": "พม 0201/77"})
+    assert str(again.url).endswith(f"/app/instances/{started}?duplicate=1")
+    assert "มีเรื่องที่กำลังดำเนินการอยู่แล้ว" in plain(again)
+
+
+def test_reports_dashboard_in_hours_and_days(client, services, started):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    tasks.complete(services, SYSTEM, task_id, {"subject": "ทดสอบ"})
+    page = client.get("/app/reports")
+    assert page.status_code == 200
+    assert plain(page).count("<svg") == 2 and "กองกลาง" in plain(page)
+    assert "1 นาที" in plain(page) and "สารบรรณกลางรับหนังสือ" in plain(page)
+    assert "median_seconds" not in plain(page)
+    csv = client.get("/app/reports/kpi.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and "central_saraban" in plain(csv)
+
+
+def test_designer_uploads_and_sees_problems_with_file_line_element(client, services, person):
+    person("designer1", "designer")
+    token = login(client, "designer1")
+    outside_lanes = SARABAN.read_bytes().replace(b"<bpmn:flowNodeRef>Task_send</bpmn:flowNodeRef>", b"")
+    page = client.post("/app/definitions", data={"csrf_token": token}, files={"files": ("broken.bpmn", outside_lanes)})
+    assert page.status_code == 422
+    problems = plain(page).split('class="problems"')[1]
+    assert "ไฟล์ไม่ผ่านการตรวจสอบ" in plain(page)
+    assert re.search(r"<td>broken.bpmn</td><td>\d+</td><td>Task_send</td>", problems), problems
+    assert "/app/definitions/central_saraban" not in plain(client.get("/app/definitions"))  # nothing deployed
+    ok = client.post(
+        "/app/definitions", data={"csrf_token": token}, files={"files": ("central_saraban.bpmn", SARABAN.read_bytes())}
+    )
+    assert ok.status_code == 200 and "รุ่นใหม่ 1" in plain(ok)
+    renamed = SARABAN.read_bytes().replace("ส่งหนังสือให้หน่วยงานที่เกี่ยวข้อง".encode(), "ส่งหนังสือออก".encode())
+    v2 = client.post("/app/definitions", data={"csrf_token": token}, files={"files": ("central_saraban.bpmn", renamed)})
+    assert "รุ่นใหม่ 2" in plain(v2) and "ส่งหนังสือออก" in plain(v2)
+    versions = client.get("/app/definitions/central_saraban")
+    assert "รุ่น 2" in plain(versions) and "รุ่น 1" in plain(versions)
+    login(client, "designer1")
+    person("clerk9", CLERK)
+    login(client, "clerk9")
+    assert client.get("/app/definitions").status_code == 403
+
+
+def test_admin_creates_a_user_who_can_log_in(client, person):
+    person("boss", "admin")
+    token = login(client, "boss")
+    page = client.post(
+        "/app/users",
+        data={"csrf_token": token, "username": "somsri", "roles": f"{CLERK}\n{HEAD}", "password": "รหัสผ่าน-ของ-สมศรี"},
+    )
+    assert page.status_code == 201 and "somsri" in plain(page) and HEAD in plain(page)
+    login(client, "somsri", "รหัสผ่าน-ของ-สมศรี")
+    assert client.get("/app/users").status_code == 403
