@@ -27,7 +27,7 @@ OUT = ROOT / "docs" / "images"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "รหัสผ่านสำหรับภาพตัวอย่าง"
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
-HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+HEAD = "หัวหน้าฝ่ายสารบรรณ"
 
 
 def _value(field: dict[str, Any]) -> Any:

@@ -14,7 +14,7 @@ from mso_flow.services.context import SYSTEM, Services
 
 PASSWORD = "รหัสผ่านยาวพอสมควร1"
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
-HEAD = "หัวหน้าฝ่ายสารบรรณ/ผอ.กก."
+HEAD = "หัวหน้าฝ่ายสารบรรณ"
 OWNER = "เจ้าของเรื่อง"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -48,7 +48,7 @@ def person(services: Services) -> Callable[..., str]:
     """Create a user with roles and the test password; return the username."""
 
     def make(username: str, *roles: str) -> str:
-        accounts.create_user(services, SYSTEM, username, list(roles), PASSWORD)
+        accounts.create_user(services, SYSTEM, username, list(roles), PASSWORD, force=True)
         return username
 
     return make

@@ -17,13 +17,13 @@ from tests.web.conftest import PASSWORD, csrf_of, login
 
 
 def test_api_creates_a_user_with_a_password_who_then_changes_it(client, admin):
-    short = client.post("/api/v1/users", headers=admin, json={"username": "x", "roles": ["r"], "password": "short"})
+    short = client.post("/api/v1/users", headers=admin, json={"username": "x", "roles": ["r"], "password": "short", "force": True})
     assert short.status_code == 422
     assert short.json()["errors"][0]["field"] == "password"
     assert client.get("/api/v1/users", headers=admin).json()["total"] == 1  # nothing created
 
     created = client.post(
-        "/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["r"], "password": PASSWORD}
+        "/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["r"], "password": PASSWORD, "force": True}
     )
     assert created.status_code == 201, created.text
     bearer = {"Authorization": f"Bearer {created.json()['token']}"}
@@ -182,9 +182,9 @@ def test_cli_creates_a_user_with_a_password_from_stdin(settings, services, monke
     cli.get_settings.cache_clear()
     try:
         monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
-        assert cli.main(["users", "create", "somchai", "--role", "r", "--password-stdin"]) == 1
+        assert cli.main(["users", "create", "somchai", "--role", "r", "--force", "--password-stdin"]) == 1
         monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
-        assert cli.main(["users", "create", "somchai", "--role", "r", "--password-stdin"]) == 0
+        assert cli.main(["users", "create", "somchai", "--role", "r", "--force", "--password-stdin"]) == 0
     finally:
         cli.get_settings.cache_clear()
     assert capsys.readouterr().out.strip()  # the API token, printed once

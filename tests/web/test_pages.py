@@ -164,7 +164,7 @@ def test_designer_uploads_and_sees_problems_with_file_line_element(client, servi
     assert client.get("/app/definitions").status_code == 403
 
 
-def test_admin_creates_a_user_who_can_log_in(client, person):
+def test_admin_creates_a_user_who_can_log_in(client, person, saraban):
     person("boss", "admin")
     token = login(client, "boss")
     page = client.post(
