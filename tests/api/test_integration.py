@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -268,18 +269,32 @@ def _instances(client, key, headers):
     return client.get(f"/api/v1/process-instances?key={key}", headers=headers).json()["items"]
 
 
+class _Clock:
+    """A clock the test moves forward (timer cycles are at least a minute apart)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 def test_timer_start_events_start_one_instance_per_firing(client, services, admin):
+    services.clock = clock = _Clock()
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
-    # a date already past fires at the first round; a cycle of two fires after one and after two seconds
+    # a date already past fires at the first round; a cycle of two fires after one and after two minutes
     assert timers.fire_due(services) == 1
     [dated] = _instances(client, "it_date", admin)
     assert dated["started_by"] == "timer" and [t["element_id"] for t in dated["active_tasks"]] == ["Task_it_date"]
     assert _instances(client, "it_cycle", admin) == []
-    time.sleep(1.1)
+    clock.advance(61)
     assert timers.fire_due(services) == 1
-    time.sleep(1.1)
+    clock.advance(61)
     assert timers.fire_due(services) == 1
-    time.sleep(1.1)
+    clock.advance(61)
     assert timers.fire_due(services) == 0  # R2: two repetitions only
     cycle = _instances(client, "it_cycle", admin)
     assert len(cycle) == 2 and all(len(i["active_tasks"]) == 1 for i in cycle)
@@ -287,13 +302,14 @@ def test_timer_start_events_start_one_instance_per_firing(client, services, admi
 
 
 def test_a_new_version_replaces_the_start_timers_of_the_old(client, services, admin):
+    services.clock = clock = _Clock()
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
-    changed = START_TIMERS.read_bytes().replace(b"R2/PT1S", b"R1/PT2S")
+    changed = START_TIMERS.read_bytes().replace(b"R2/PT1M", b"R1/PT2M")
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", changed)])
     timers.fire_due(services)  # the dated process (version 2 now) starts once
-    time.sleep(1.1)
-    assert timers.fire_due(services) == 0  # version 1's one-second cycle was cancelled
-    time.sleep(1.1)
+    clock.advance(61)
+    assert timers.fire_due(services) == 0  # version 1's one-minute cycle was cancelled
+    clock.advance(61)
     assert timers.fire_due(services) == 1
     [instance] = _instances(client, "it_cycle", admin)
     assert instance["definition_version"] == 2

@@ -10,8 +10,7 @@ import anyio
 from fastapi import FastAPI
 
 from mso_flow import __version__
-from mso_flow.api import errors
-from mso_flow.api import database_errors
+from mso_flow.api import database_errors, errors
 from mso_flow.api.input_guard import InputGuard
 from mso_flow.api.limits import BodyLimit
 from mso_flow.api.routers import (
@@ -19,6 +18,7 @@ from mso_flow.api.routers import (
     deployments,
     external_tasks,
     health,
+    incidents,
     instances,
     messages,
     reports,
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health.router)
     for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(incidents.router, prefix=API_PREFIX)
     app.add_middleware(InputGuard, max_variables_bytes=settings.max_variables_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     return app

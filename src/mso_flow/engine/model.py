@@ -62,6 +62,7 @@ class UserTaskDef:
     form: tuple[FormField, ...] = ()
     candidate_groups: tuple[str, ...] = ()
     assignee: str | None = None
+    outputs: tuple[str, ...] = ()  # variables a task without a form may write (`camunda:property outputs`)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class UserTaskDef:
             "form": [f.as_dict() for f in self.form],
             "candidate_groups": list(self.candidate_groups),
             "assignee": self.assignee,
+            "outputs": list(self.outputs),
         }
 
 
@@ -140,6 +142,7 @@ class ProcessDef:
                     ),
                     candidate_groups=tuple(t.get("candidate_groups", ())),
                     assignee=t.get("assignee"),
+                    outputs=tuple(t.get("outputs", ())),
                 )
                 for t in data.get("user_tasks", [])
             ),

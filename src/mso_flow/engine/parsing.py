@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from mso_flow.engine import expressions
+from mso_flow.engine.errors import SHADOWING, call_cycles
 from mso_flow.engine.external import ExternalServiceTask, MsoParser
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
 from mso_flow.engine.structure import check_structure
@@ -130,6 +131,10 @@ def parse_document(xml: bytes, file: str = "<upload>") -> list[ParsedProcess]:
         except SpiffWorkflowException as err:
             problems.append(Problem(file, node.sourceline, key, str(err)))
             continue
+        for cycle in call_cycles(spec, subprocess_specs):
+            problems.append(
+                Problem(file, node.sourceline, key, f"call activities call themselves: {' → '.join(cycle)}")
+            )
         definition = describe_process(node, root)
         problems += _check_process(node, definition, file)
         parsed.append(ParsedProcess(definition, spec, subprocess_specs))
@@ -230,6 +235,7 @@ def describe_process(node: etree._Element, root: etree._Element) -> ProcessDef:
                 form=_form(task),
                 candidate_groups=_split_list(task.get(f"{{{CAMUNDA_NS}}}candidateGroups")),
                 assignee=task.get(f"{{{CAMUNDA_NS}}}assignee"),
+                outputs=_split_list(props.get("outputs")),
             )
         )
     messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
@@ -293,6 +299,8 @@ def _check_form(task: UserTaskDef, element: Any, file: str) -> list[Problem]:
         where = f"form field {field.id!r}"
         if not _IDENTIFIER.match(field.id):
             problems.append(_problem(file, element, f"{where}: id must be an ASCII identifier"))
+        if field.id in SHADOWING:
+            problems.append(_problem(file, element, f"{where}: id shadows a built-in or engine name; rename it"))
         if field.id in seen:
             problems.append(_problem(file, element, f"{where}: defined twice"))
         seen.add(field.id)
@@ -301,3 +309,16 @@ def _check_form(task: UserTaskDef, element: Any, file: str) -> list[Problem]:
         if field.type == "enum" and not field.enum:
             problems.append(_problem(file, element, f"{where}: an enum field needs camunda:value entries"))
     return problems
+
+
+def timer_cycles(xml: bytes) -> list[tuple[str, str, str]]:
+    """(element id, "timeCycle", text) of every timer cycle of a well-formed document (start, boundary,
+    intermediate), for the deployment's minimum-interval rule."""
+    try:
+        root = etree.fromstring(xml, _xml_parser())
+    except etree.XMLSyntaxError:
+        return []
+    return [
+        (expressions.owner_id(element), "timeCycle", _literal(element.text))
+        for element in root.iter(f"{{{BPMN_NS}}}timeCycle")
+    ]

@@ -14,6 +14,7 @@ from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import BpmnInvalid, Problem, ProcessDef
 from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.services import guards
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.store import definitions as store
@@ -73,6 +74,7 @@ def deploy(services: Services, caller: Caller, files: list[tuple[str, bytes]], s
     if len(files) > MAX_FILES:
         raise Invalid("too_many_files", f"นำขึ้นได้ครั้งละไม่เกิน {MAX_FILES} ไฟล์ (at most {MAX_FILES} files)")
     parsed, problems = _parse(files)
+    problems += guards.too_frequent_timers(files, services.settings.min_timer_interval_seconds)  # robustness hook
     if problems:
         raise Invalid(
             "invalid_bpmn",

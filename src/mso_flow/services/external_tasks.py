@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.engine.runtime import EngineError, TaskNotReady
+from mso_flow.services import incidents
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.events import record
@@ -77,6 +78,7 @@ def _locked_by(session: Session, task_id: str, worker_id: str, now: datetime) ->
     return instance, task
 
 
+@incidents.recorded
 def complete(services: Services, caller: Caller, task_id: str, worker_id: str, variables: dict[str, Any]) -> None:
     """Complete a locked task with the worker's `variables` and run the instance to its next wait state."""
     _require_worker(caller)
@@ -90,7 +92,7 @@ def complete(services: Services, caller: Caller, task_id: str, worker_id: str, v
                 services.process(definition.id), instance.engine_state, task_id, variables, external=True
             )
         except EngineError as err:
-            raise engine_failure(err) from None
+            raise engine_failure(err, instance, definition, caller.username) from None
         except TaskNotReady:
             raise Conflict("external_task_not_open", "งานภายนอกนี้ไม่พร้อมแล้ว (no longer ready)") from None
         task.state, task.completed_at, task.lock_expires_at = "completed", now, None
@@ -126,5 +128,7 @@ def failure(
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}
         failed = NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)
         record(services, session, instance, [failed], now)
+        if retries == 0:  # robustness hook: out of retries is an incident
+            incidents.open_external_incident(services, session, instance, task.element_id, error_message, caller)
         session.flush()
         return LockedTask(task, instance)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import EngineError, Step
-from mso_flow.services import definitions
+from mso_flow.services import definitions, guards, incidents
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -54,6 +54,7 @@ def _first_lane_roles(model: ProcessDef) -> set[str]:
     return set(model.lane_roles.get(lane) or (lane,))
 
 
+@incidents.recorded
 def start(
     services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
 ) -> InstanceView:
@@ -66,10 +67,11 @@ def start(
             "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, or a role of the process's first lane, required)",
         )
     require_valid_names(variables)
+    guards.require_manual_start(services.process(definition.id))  # robustness hook
     try:
         step = services.runtime.start(services.process(definition.id), variables)
     except EngineError as err:
-        raise engine_failure(err) from None
+        raise engine_failure(err, None, definition, caller.username) from None
     started = {"business_key": business_key, "definition_id": definition.id, "variables": variables}
     return persist_started(services, definition, business_key, step, caller.username, started)
 
@@ -90,11 +92,12 @@ def persist_started(
                 _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
             return insert_started(services, session, definition, business_key, step, actor, started)
     except IntegrityError:
-        if not business_key:
-            raise
-        with services.db.read() as session:
-            _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
-        raise
+        if business_key:
+            with services.db.read() as session:
+                _refuse_duplicate(store.active_by_business_key(session, definition.key, business_key), business_key)
+        raise Conflict(
+            "concurrent_start", "มีการเริ่มกระบวนการพร้อมกันจากที่อื่น โปรดลองใหม่ (a concurrent start won; retry)"
+        ) from None
 
 
 def insert_started(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mso_flow.engine.runtime import EngineError
+from mso_flow.services import incidents
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -33,6 +34,7 @@ def _nobody_waits(name: str) -> NotFound:
     )
 
 
+@incidents.recorded
 def send(
     services: Services,
     caller: Caller,
@@ -76,7 +78,7 @@ def _deliver(services: Services, caller: Caller, name: str, instance_id: str, va
                 services.process(definition.id), instance.engine_state, name, variables
             )
         except EngineError as err:
-            raise engine_failure(err) from None
+            raise engine_failure(err, instance, definition, caller.username) from None
         except LookupError:
             raise _nobody_waits(name) from None
         now = services.clock()
@@ -101,7 +103,7 @@ def _start(
     try:
         step = services.runtime.start_by_message(services.process(definition.id), name, variables)
     except EngineError as err:
-        raise engine_failure(err) from None
+        raise engine_failure(err, None, definition, caller.username) from None
     started = {"business_key": business_key, "definition_id": definition.id, "message": name, "variables": variables}
     view = persist_started(services, definition, business_key, step, caller.username, started)
     return Correlation(view.instance.id, started=True)

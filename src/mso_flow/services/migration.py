@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mso_flow.engine.runtime import EngineError, MigrationImpossible
-from mso_flow.services import definitions
+from mso_flow.services import definitions, incidents
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.instances import InstanceView
@@ -13,6 +13,7 @@ from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
 
 
+@incidents.recorded
 def migrate(services: Services, caller: Caller, instance_id: str, version: int | None) -> InstanceView:
     """Move a running instance to `version` (the latest by default); open tasks keep their ids, claims and
     comments; tasks of elements that are gone make the migration fail with 409 and change nothing."""
@@ -40,7 +41,7 @@ def migrate(services: Services, caller: Caller, instance_id: str, version: int |
                 element_ids=err.element_ids,
             ) from None
         except EngineError as err:
-            raise engine_failure(err) from None
+            raise engine_failure(err, instance, target, caller.username) from None
         now = services.clock()
         tasks_store.retarget_open(session, instance.id, target.id)
         instance.definition_id, instance.definition_version = target.id, target.version

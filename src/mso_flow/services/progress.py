@@ -7,15 +7,17 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef, UserTaskDef
-from mso_flow.engine.runtime import EngineError, Step
+from mso_flow.engine.runtime import Step
 from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
-from mso_flow.services.errors import Invalid
+from mso_flow.services.defects import engine_failure
 from mso_flow.store import external_tasks as external_store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store import waits as waits_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask, ProcessInstance
+
+__all__ = ["apply_step", "candidate_roles", "engine_failure"]  # engine_failure: the commands' process error
 
 
 def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | None) -> list[str]:
@@ -26,17 +28,6 @@ def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | Non
     if task is not None:
         roles += list(task.candidate_groups)
     return list(dict.fromkeys(roles))
-
-
-def engine_failure(err: EngineError) -> Invalid:
-    """A process-side failure (condition, script, no matching flow) as a 422 naming the element."""
-    where = f"{err.element_name} ({err.element_id})" if err.element_name else (err.element_id or "-")
-    return Invalid(
-        "process_error",
-        f"ขั้นตอน {where} ทำงานไม่สำเร็จ ไม่มีการเปลี่ยนแปลงใด ๆ: {err} (the process failed at this element; "
-        "nothing was changed)",
-        element_id=err.element_id,
-    )
 
 
 def apply_step(

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from mso_flow.engine.model import FormField
 from mso_flow.engine.runtime import EngineError, TaskNotReady
 from mso_flow.services import events as events_service
+from mso_flow.services import guards, incidents
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
@@ -196,6 +197,7 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
     return transition(services, task_id, change)[0]
 
 
+@incidents.recorded
 def complete(
     services: Services, caller: Caller, task_id: str, variables: dict[str, Any]
 ) -> tuple[TaskView, InstanceView]:
@@ -222,14 +224,17 @@ def complete(
         definition = services.definition(task.definition_id)
         task_def = definition.model.user_task(task.element_id)
         check_form(task_def.form if task_def else (), variables)
+        guards.require_owned_fields(definition.model, task.element_id, variables)  # robustness hook
         events = []
         if task.assignee is None:
             store.set_assignee(session, task, caller.username)
             task.claimed_at = now
             events.append(NewEvent("task_claimed", caller.username, task.id, task.element_id))
-        step = _run(services, definition, instance, task, variables)
+        step = _run(services, definition, instance, task, variables, caller.username)
         store.finish(session, task, "completed", now, caller.username)
-        events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, {"variables": variables}))
+        changed = guards.changed_names(instance.variables, step.variables)  # robustness hook
+        completed = {"variables": variables, "changed": changed}
+        events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, completed))
         next_tasks.extend(
             apply_step(services, session, instance, definition, step, caller.username, now, events, closed_task=task.id)
         )
@@ -245,10 +250,11 @@ def _run(
     instance: ProcessInstance,
     task: HumanTask,
     variables: dict[str, Any],
+    actor: str,
 ) -> Any:
     try:
         return services.runtime.complete(services.process(definition.id), instance.engine_state, task.id, variables)
     except EngineError as err:
-        raise engine_failure(err) from None
+        raise engine_failure(err, instance, definition, actor) from None
     except TaskNotReady:
         raise Conflict("task_not_ready", "งานนี้ไม่อยู่ในสถานะพร้อมทำในกระบวนการ (task is not ready in the engine)") from None

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from mso_flow.engine import schedule
 from mso_flow.engine.runtime import EngineError
+from mso_flow.services import incidents, timer_starts
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict
-from mso_flow.services.instances import insert_started
 from mso_flow.services.progress import apply_step
 from mso_flow.services.tasks import concurrent_changes_conflict
 from mso_flow.store import instances as instances_store
@@ -55,6 +54,7 @@ def _fire_instance(services: Services, instance_id: str) -> int:
         except EngineError as err:
             log.warning("timer of instance %s failed at %s: %s", instance_id, err.element_id, err)
             waits_store.mark(session, [t.id for t in timers], "failed", now)
+            incidents.open_incident(services, session, definition, err, ACTOR, instance)  # robustness hook
             return 0
         still_waiting = {t.task_id for t in step.timers}
         fired = [t for t in timers if t.id not in still_waiting]
@@ -69,26 +69,4 @@ def _fire_instance(services: Services, instance_id: str) -> int:
         return len(fired)
 
 
-def start_due(services: Services, limit: int = 20) -> int:
-    """Start one instance per due timer start event, and schedule the next repetition of a cycle."""
-    started = 0
-    with services.db.write() as session:
-        now = services.clock()
-        for timer in waits_store.lease_due_start(session, now, limit):
-            definition = services.definition(timer.definition_id)
-            try:
-                step = services.runtime.start_by_timer(services.process(definition.id), timer.element_id)
-            except EngineError as err:
-                log.warning("timer start of %s failed at %s: %s", definition.id, err.element_id, err)
-                waits_store.mark(session, [timer.id], "failed", now)
-                continue
-            waits_store.mark(session, [timer.id], "fired", now)
-            data = {"definition_id": definition.id, "timer": timer.element_id, "due_at": timer.due_at.isoformat()}
-            insert_started(services, session, definition, None, step, ACTOR, data)
-            started += 1
-            kind, text = next((k, t) for e, k, t in definition.model.start_timers if e == timer.element_id)
-            fired = waits_store.fired_count(session, definition.id, timer.element_id)
-            following = schedule.next_due(kind, text, timer.due_at, fired)
-            if following is not None:
-                waits_store.add_start_timer(session, definition.id, timer.element_id, following, now)
-    return started
+start_due = timer_starts.start_due  # robustness hook: leased, run with no lock held, catch-up once

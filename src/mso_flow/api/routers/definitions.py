@@ -61,7 +61,10 @@ def list_versions(key: Key, caller: CallerDep, services: ServicesDep, paging: Pa
     responses={200: {"content": {"application/xml": {}}, "description": "the BPMN file as deployed"}},
 )
 def get_xml(
-    key: Key, caller: CallerDep, services: ServicesDep, version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None
+    key: Key,
+    caller: CallerDep,
+    services: ServicesDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> Response:
     """The BPMN XML of a version (the latest by default), byte for byte as deployed."""
     definition = definitions.version(services, key, version)
@@ -77,7 +80,10 @@ SVG = "image/svg+xml"
     responses={200: {"content": {SVG: {}}, "description": "the process drawn from its BPMN DI"}},
 )
 def get_diagram(
-    key: Key, caller: CallerDep, services: ServicesDep, version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None
+    key: Key,
+    caller: CallerDep,
+    services: ServicesDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> Response:
     """The process as an SVG swimlane diagram (pool, lanes, Thai labels, gateways, flows)."""
     return Response(content=diagrams.definition_svg(services, key, version), media_type=SVG)
