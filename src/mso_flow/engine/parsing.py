@@ -91,8 +91,15 @@ def read_xml(xml: bytes, file: str) -> etree._Element:
         raise BpmnInvalid([Problem(file, line, None, f"not well-formed XML: {err.msg}")]) from None
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise BpmnInvalid([Problem(file, root.sourceline, None, "root element is not bpmn:definitions")])
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype or any(isinstance(e, etree._Entity) for e in root.iter()):
+        raise BpmnInvalid([Problem(file, 1, None, "DOCTYPE declarations and entity references are not allowed")])
     schema = _schema()
-    if not schema.validate(root):
+    try:
+        valid = schema.validate(root)
+    except etree.XMLSchemaValidateError as err:
+        raise BpmnInvalid([Problem(file, None, None, f"BPMN 2.0 schema: {err}")]) from None
+    if not valid:
         problems = [Problem(file, error.line, None, f"BPMN 2.0 schema: {error.message}") for error in schema.error_log]
         raise BpmnInvalid(problems[:50])
     return root

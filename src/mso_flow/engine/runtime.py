@@ -163,7 +163,9 @@ def _engine_error(err: SpiffWorkflowException) -> EngineError:
     if element_id is None and getattr(err, "task_spec", None) is not None:
         element_id = getattr(err.task_spec, "bpmn_id", None)
         element_name = getattr(err.task_spec, "bpmn_name", None)
-    cause = getattr(err, "exception", None)
+    cause = getattr(err, "exception", None) or err.__context__
+    while isinstance(cause, SpiffWorkflowException):  # a task's error wrapping its expression's error
+        cause = getattr(cause, "exception", None) or cause.__context__
     detail = f"{err}" + (f": {type(cause).__name__}: {cause}" if cause is not None else "")
     spec = getattr(task, "task_spec", None) or getattr(err, "task_spec", None)
     kind, names = errors.classify(err, cause, spec)
