@@ -2,7 +2,7 @@
 
 Checked on every request: the path and query string carry no NUL; a JSON body nests at most
 `MAX_JSON_DEPTH` levels, holds no NUL or lone surrogate in any key or string, no NaN/Infinity (nor a number
-too large for a float), and its `variables`/`payload` members serialise to at most `max_variables_bytes`.
+too large for a float, nor an integer beyond 64 bits), and its `variables`/`payload` members serialise to at most `max_variables_bytes`.
 PostgreSQL refuses NUL and lone surrogates in text and JSON, and a 300-level document breaks the JSON tools
 that read variables back; refusing them here means no instance is ever written with them.
 """
@@ -41,6 +41,13 @@ def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         raise InputRefused("non_finite_number", f"ตัวเลข {text[:40]} ใหญ่เกินไป (number out of the float range)")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if value.bit_length() > 63:
+        raise InputRefused("number_out_of_range", f"จำนวนเต็ม {text[:40]} ใหญ่เกินไป (integers must fit in 64 bits)")
     return value
 
 
@@ -91,7 +98,7 @@ def check_json(value: Any, max_variables_bytes: int) -> None:
 def parse_json(body: bytes, max_variables_bytes: int) -> None:
     """Check a JSON request body; malformed JSON is left for the route to report (400)."""
     try:
-        value = json.loads(body, parse_constant=_non_finite, parse_float=_finite_float)
+        value = json.loads(body, parse_constant=_non_finite, parse_float=_finite_float, parse_int=_bounded_int)
     except RecursionError:
         raise InputRefused("json_too_deep", f"ข้อมูลซ้อนกันเกิน {MAX_JSON_DEPTH} ชั้น (JSON nested too deep)") from None
     except InputRefused:
