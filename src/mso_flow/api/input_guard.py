@@ -2,7 +2,8 @@
 
 Checked on every request: the path and query string carry no NUL; a JSON body nests at most
 `MAX_JSON_DEPTH` levels, holds no NUL or lone surrogate in any key or string, no NaN/Infinity (nor a number
-too large for a float, nor an integer beyond 64 bits), and its `variables`/`payload` members serialise to at most `max_variables_bytes`.
+too large for a float, nor an integer beyond 64 bits), and its `variables`/`payload` members serialise to at
+most `max_variables_bytes`.
 PostgreSQL refuses NUL and lone surrogates in text and JSON, and a 300-level document breaks the JSON tools
 that read variables back; refusing them here means no instance is ever written with them.
 """
