@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     expression_cpu_seconds: float = Field(default=1.0, description="CPU budget of one condition or script")
     expression_wall_seconds: float = Field(default=2.0, description="wall-clock budget of one condition or script")
     expression_memory_mb: int = Field(default=256, description="memory growth allowed during an evaluation")
+    engine_command_seconds: float = Field(default=10.0, description="CPU budget of one engine command")
     holidays_file: Path | None = Field(
         default=None, description="extra non-working days (YAML list of dates) announced by the cabinet"
     )

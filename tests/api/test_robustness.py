@@ -6,6 +6,7 @@ against the real app, engine and database (both backends).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -379,3 +380,40 @@ def test_a_call_activity_that_calls_itself_is_refused_at_deployment(client, admi
     response = _deploy(client, admin, "r.bpmn", xml)
     assert response.status_code == 422, response.text
     assert "recursive → recursive" in response.text
+
+
+LOOP = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="endless" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="join"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:scriptTask id="spin" name="วน"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="check" default="f4"><bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing><bpmn:outgoing>f5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="join"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="join" targetRef="spin"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="spin" targetRef="check"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="end">
+      <bpmn:conditionExpression>n == 2</bpmn:conditionExpression></bpmn:sequenceFlow>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_process_that_never_reaches_a_wait_state_is_stopped_by_the_command_budget(client, admin):
+    from mso_flow.engine import limits
+
+    budget = limits.budget()
+    limits.configure(dataclasses.replace(budget, engine_seconds=1.0))
+    try:
+        deployed = _deploy(client, admin, "loop.bpmn", LOOP.encode())
+        assert deployed.status_code == 201, deployed.text
+        response = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
+    finally:
+        limits.configure(budget)
+    assert response.status_code == 422, response.text
+    incident = client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+    assert incident["kind"] == "limit"

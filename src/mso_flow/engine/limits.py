@@ -28,7 +28,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ class Budget:
     max_int_bits: int = 1024
     max_depth: int = 32
     max_result_bytes: int = 256 * 1024
+    engine_seconds: float = 10.0  # CPU budget of one engine command (wall-clock: twice that)
 
 
 _budget = Budget()
@@ -306,6 +307,7 @@ GUARDED_BUILTINS: dict[str, Any] = {"range": guarded_range, "str": guarded_str, 
 @dataclass
 class _Running:
     deadline: float
+    cpu_seconds: float
     clock: int | None = None  # the thread's CPU clock, read by the watchdog when it first sees the thread
     cpu_start: float = 0.0
     seen: bool = False
@@ -340,34 +342,39 @@ class Watchdog:
     IDLE_POLLS = 200  # keep polling for a second after the last evaluation instead of being woken each time
 
     def __init__(self) -> None:
-        self._running: dict[int, _Running] = {}
+        self._running: dict[int, list[_Running]] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._idle = False
         self._rss_start = 0
 
-    def begin(self) -> bool:
-        """Register the calling thread's evaluation; False when it runs inside another one (whose budget
-        applies)."""
+    def begin(self, cpu_seconds: float, wall_seconds: float) -> None:
+        """Register an evaluation of the calling thread; evaluations nest (an expression inside an engine
+        command), and each level keeps its own budget."""
         ident = threading.get_ident()
+        entry = _Running(time.monotonic() + wall_seconds, cpu_seconds)
         with self._cond:
-            if ident in self._running:
-                return False
-            self._running[ident] = _Running(time.monotonic() + _budget.wall_seconds)
+            self._running.setdefault(ident, []).append(entry)
             if self._idle:
                 self._idle = False
                 self._cond.notify()
             elif self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="mso-flow-watchdog", daemon=True)
                 self._thread.start()
-        return True
 
     def end(self) -> None:
         ident = threading.get_ident()
         with self._cond:
-            entry = self._running.pop(ident, None)
-            if entry is not None and entry.raised is not None:
+            stack = self._running.get(ident)
+            if not stack:
+                return
+            entry = stack.pop()
+            if not stack:
+                del self._running[ident]
+            if entry.raised is not None or any(e.raised for e in stack):
                 _raise_in(ident, None)  # clear an exception raised but not yet delivered
+                if stack and stack[-1].raised:  # an outer level is over budget too: it raises on the next poll
+                    stack[-1].seen = True
 
     def _loop(self) -> None:
         idle_polls = 0
@@ -391,21 +398,23 @@ class Watchdog:
 
     def _check(self, now: float) -> None:
         grown = _rss() - self._rss_start
-        for ident, entry in self._running.items():
-            if not entry.seen:
-                entry.seen = True
-                with contextlib.suppress(AttributeError, OSError):
-                    entry.clock = time.pthread_getcpuclockid(ident)
-                    entry.cpu_start = time.clock_gettime(entry.clock)
-                continue
-            kind = entry.raised or self._over(entry, now, grown)
-            if kind is not None:
-                entry.raised = kind
-                _raise_in(ident, kind)
+        for ident, stack in self._running.items():
+            for entry in stack:
+                if not entry.seen:
+                    entry.seen = True
+                    with contextlib.suppress(AttributeError, OSError):
+                        entry.clock = time.pthread_getcpuclockid(ident)
+                        entry.cpu_start = time.clock_gettime(entry.clock)
+                    continue
+                kind = entry.raised or self._over(entry, now, grown)
+                if kind is not None:
+                    entry.raised = kind
+                    _raise_in(ident, kind)
+                    break
 
     @staticmethod
     def _over(entry: _Running, now: float, grown: int) -> type[LimitExceeded] | None:
-        if entry.clock is not None and time.clock_gettime(entry.clock) - entry.cpu_start > _budget.cpu_seconds:
+        if entry.clock is not None and time.clock_gettime(entry.clock) - entry.cpu_start > entry.cpu_seconds:
             return CpuLimitExceeded
         if now > entry.deadline:
             return WallLimitExceeded
@@ -417,13 +426,23 @@ class Watchdog:
 _watchdog = Watchdog()
 
 
-def begin() -> bool:
-    """Start watching the calling thread's evaluation; pass the result to `end` (in a `finally`)."""
-    return _watchdog.begin()
+def begin() -> None:
+    """Start watching a condition or script of the calling thread; call `end` in a `finally`."""
+    _watchdog.begin(_budget.cpu_seconds, _budget.wall_seconds)
 
 
-def end(registered: bool) -> None:
-    if registered:
+def end() -> None:
+    _watchdog.end()
+
+
+@contextlib.contextmanager
+def engine_command() -> Iterator[None]:
+    """Bound a whole engine command (start, complete, fire timers…): a process whose steps never reach a wait
+    state (a loop of script tasks, a call activity that calls itself through another file) is stopped too."""
+    _watchdog.begin(_budget.engine_seconds, _budget.engine_seconds * 2)
+    try:
+        yield
+    finally:
         _watchdog.end()
 
 

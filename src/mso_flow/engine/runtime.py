@@ -29,7 +29,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from mso_flow.engine import errors
+from mso_flow.engine import errors, limits
 from mso_flow.engine.external import SPEC_CONVERTERS, ExternalServiceTask
 from mso_flow.engine.parsing import ParsedProcess, parse_document
 from mso_flow.engine.sandbox import create_script_engine
@@ -178,7 +178,8 @@ def _engine_errors(workflow: BpmnWorkflow | None = None) -> Iterator[None]:
     can make SpiffWorkflow raise anything (a multi-instance over a missing collection, a call activity that
     calls itself), and each must reach the caller as a process error, never as a 500."""
     try:
-        yield
+        with limits.engine_command():
+            yield
     except SpiffWorkflowException as err:
         raise _engine_error(err) from None
     except Exception as err:

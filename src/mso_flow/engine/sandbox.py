@@ -101,20 +101,20 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         code = compile_expression(expression)
         scope = _scope(context, external_context)
-        registered = limits.begin()
+        limits.begin()
         try:
             return eval(code, scope)
         finally:
-            limits.end(registered)
+            limits.end()
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         scope = _scope(context, external_context)
         code = compile_script(script)
-        registered = limits.begin()
+        limits.begin()
         try:
             exec(code, scope)
         finally:
-            limits.end(registered)
+            limits.end()
         for name in [n for n in context if n not in scope]:  # `del x` in the script
             del context[name]
         for name, value in scope.items():

@@ -123,6 +123,7 @@ class Services:
                 wall_seconds=settings.expression_wall_seconds,
                 memory_mb=settings.expression_memory_mb,
                 max_result_bytes=settings.max_variables_bytes,
+                engine_seconds=settings.engine_command_seconds,
             )
         )
         return cls(

@@ -41,9 +41,9 @@ class _File:
     processes: list[ParsedProcess]
 
 
-def problems_of(files: list[tuple[str, bytes]]) -> list[Problem]:
+def problems_of(files: list[tuple[str, bytes]], min_timer_interval_seconds: float = 60.0) -> list[Problem]:
     """Every validation problem of a set of files, as `mso-flow validate` and the deployment API report them."""
-    return _parse(files)[1]
+    return _parse(files)[1] + guards.too_frequent_timers(files, min_timer_interval_seconds)
 
 
 def _parse(files: list[tuple[str, bytes]]) -> tuple[list[_File], list[Problem]]:
