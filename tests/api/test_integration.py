@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 from mso_flow.services import definitions, timers, webhooks
 from mso_flow.services.context import SYSTEM
 from mso_flow.testing.live import free_port
+from tests.clock import ManualClock
 from tests.receiver import Receiver
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "integration.bpmn"
@@ -269,21 +269,8 @@ def _instances(client, key, headers):
     return client.get(f"/api/v1/process-instances?key={key}", headers=headers).json()["items"]
 
 
-class _Clock:
-    """A clock the test moves forward (timer cycles are at least a minute apart)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 def test_timer_start_events_start_one_instance_per_firing(client, services, admin):
-    services.clock = clock = _Clock()
+    services.clock = clock = ManualClock()
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
     # a date already past fires at the first round; a cycle of two fires after one and after two minutes
     assert timers.fire_due(services) == 1
@@ -302,7 +289,7 @@ def test_timer_start_events_start_one_instance_per_firing(client, services, admi
 
 
 def test_a_new_version_replaces_the_start_timers_of_the_old(client, services, admin):
-    services.clock = clock = _Clock()
+    services.clock = clock = ManualClock()
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
     changed = START_TIMERS.read_bytes().replace(b"R2/PT1M", b"R1/PT2M")
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", changed)])

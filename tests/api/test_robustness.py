@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,40 +18,20 @@ from mso_flow.services import definitions, timers
 from mso_flow.services.context import SYSTEM, Services
 from mso_flow.settings import Settings
 from mso_flow.store.db import Database
+from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR, MIGRATIONS, SARABAN
+from tests.engine.test_runtime import SCRIPT as SCRIPT_TEMPLATE
 from tests.factory import approval
 
-SCRIPT = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="KEY" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="compute" name="คำนวณ"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>BODY</bpmn:script></bpmn:scriptTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="compute"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="compute" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
 START_TIMERS = BPMN_DIR.parent / "tests" / "fixtures" / "start_timers.bpmn"
 
 
 def _script(key: str, body: str) -> bytes:
-    return SCRIPT.replace("KEY", key).replace("BODY", body).encode()
+    return SCRIPT_TEMPLATE.replace("script_test", key).replace("SCRIPT_BODY", body).encode()
 
 
 def _deploy(client, headers, name: str, xml: bytes):
     return client.post("/api/v1/deployments", headers=headers, files=[("files", (name, xml))])
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def _instances(client, key, headers):
@@ -72,7 +52,7 @@ def test_a_zero_or_tiny_timer_cycle_is_refused_at_deployment(client, admin):
 
 
 def test_a_cycle_starting_in_the_past_fires_once_with_one_token_then_jumps_to_the_next_firing(client, services, admin):
-    services.clock = clock = _Clock()
+    services.clock = clock = ManualClock()
     start = (clock.now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     xml = START_TIMERS.read_bytes().replace(b"R2/PT1M", f"R100/{start}/PT10M".encode())
     definitions.deploy(services, SYSTEM, [("t.bpmn", xml)])
@@ -86,7 +66,7 @@ def test_a_cycle_starting_in_the_past_fires_once_with_one_token_then_jumps_to_th
 
 
 def test_the_schedule_of_an_old_version_ends_when_a_new_one_is_deployed(client, services, admin):
-    services.clock = clock = _Clock()
+    services.clock = clock = ManualClock()
     definitions.deploy(services, SYSTEM, [("t.bpmn", START_TIMERS.read_bytes())])
     clock.advance(61)
     assert timers.fire_due(services) == 2  # the date, and version 1's first cycle firing
