@@ -256,6 +256,12 @@ def test_an_external_task_out_of_retries_is_an_incident_no_worker_fetches(client
     )
     assert incident.status_code == 200 and incident.json()["error_message"] == "ระบบการเงินปิด"
     assert _fetch(client, integrator, "w2") == []
+    [opened] = client.get("/api/v1/incidents", headers=admin, params={"state": "open"}).json()["items"]
+    assert opened["kind"] == "external_task" and "ระบบการเงินปิด" in opened["message_en"]
+    retried = client.post(f"/api/v1/incidents/{opened['id']}/retry", headers=admin)
+    assert retried.status_code == 200 and retried.json()["state"] == "resolved"
+    [again] = _fetch(client, integrator, "w2")  # one more attempt after the administrator's retry
+    assert again["id"] == task["id"]
     assert (
         client.post("/api/v1/external-tasks/nope/complete", headers=integrator, json={"worker_id": "w1"}).status_code
         == 404

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -241,6 +242,43 @@ def test_a_process_error_is_an_incident_an_administrator_fixes_by_deploying_migr
 
     audit = client.get(f"/api/v1/process-instances/{instance['id']}/audit", headers=admin).json()["items"]
     assert {"incident_created", "incident_retried"} <= {e["type"] for e in audit}
+
+
+TIMED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="timed_script" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait" name="รอ"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="compute" name="คำนวณ"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>BODY</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="compute"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="compute" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_failing_step_after_a_timer_is_an_incident_retried_after_a_fix(client, services, admin):
+    assert _deploy(client, admin, "t.bpmn", TIMED.replace("BODY", "x = missing + 1").encode()).status_code == 201
+    instance = client.post("/api/v1/process-definitions/timed_script/start", headers=admin, json={}).json()
+    time.sleep(1.1)
+    assert timers.fire_due(services) == 0  # the timer fired, the step after it failed
+    [incident] = client.get("/api/v1/incidents", headers=admin, params={"instance_id": instance["id"]}).json()["items"]
+    assert incident["kind"] == "script" and incident["element_id"] == "compute" and incident["created_by"] == "timer"
+    assert "missing" in incident["variables"]
+    again = client.post(f"/api/v1/incidents/{incident['id']}/retry", headers=admin)
+    assert again.status_code == 409 and again.json()["type"] == "urn:mso-flow:problem:retry_failed"
+
+    assert _deploy(client, admin, "t.bpmn", TIMED.replace("BODY", "x = 1").encode()).status_code == 201
+    assert client.post(f"/api/v1/process-instances/{instance['id']}/migrate", headers=admin, json={}).status_code == 200
+    time.sleep(1.1)  # migration restarts the timer's duration
+    fixed = client.post(f"/api/v1/incidents/{incident['id']}/retry", headers=admin)
+    assert fixed.status_code == 200 and fixed.json()["retries"] == 2
+    after = client.get(f"/api/v1/process-instances/{instance['id']}", headers=admin).json()
+    assert after["state"] == "completed" and after["variables"]["x"] == 1
 
 
 def test_an_incident_is_resolved_with_a_reason(client, admin):

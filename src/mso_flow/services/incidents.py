@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
-from mso_flow.engine.runtime import EngineError, TaskNotReady
+from mso_flow.engine.runtime import EngineError
 from mso_flow.services import events as events_service
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.defects import ProcessDefect, where
@@ -177,10 +177,11 @@ def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -
 
 def retry(services: Services, caller: Caller, incident_id: str) -> Incident:
     """Run the instance's engine again where it failed (admin), typically after deploying a fix and migrating
-    the instance to it: failed timers are re-armed and fire, an external task out of retries gets one more, and
-    the instance runs to its next wait state. Success resolves the incident; a new failure is a 409 and the
-    incident stays open with one more retry counted. An incident of a person's command (complete, start,
-    message) has nothing to re-run: retry checks the instance runs, resolves, and the person tries again."""
+    the instance to it: due timers fire, the steps after them run to the next wait state, and an external task
+    out of retries gets one more attempt. Success resolves the incident; a new failure is a 409, changes nothing
+    and leaves the incident open with one more retry counted. An incident of a person's command (complete,
+    start, message) has nothing to re-run: retry checks the instance runs, resolves, and the person tries again.
+    """
     _require(caller, FIXER_ROLES)
     failure: EngineError | None = None
     with services.db.write() as session:
@@ -189,15 +190,13 @@ def retry(services: Services, caller: Caller, incident_id: str) -> Incident:
         incident.retries += 1
         instance = instances_store.lock(session, incident.instance_id) if incident.instance_id else None
         if instance is not None and instance.state == "running":
-            store.rearm(session, instance.id, now)
             definition = services.definition(instance.definition_id)
             try:
                 step = services.runtime.fire_timers(services.process(definition.id), instance.engine_state)
             except EngineError as err:
                 failure = err
-            except TaskNotReady:  # pragma: no cover - fire_timers completes no task
-                failure = None
             else:
+                store.retried(session, instance.id, now)
                 event = NewEvent("incident_retried", caller.username, None, incident.element_id, {"id": incident.id})
                 apply_step(services, session, instance, definition, step, caller.username, now, [event])
         if failure is None:

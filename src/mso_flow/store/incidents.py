@@ -81,12 +81,13 @@ def listing(session: Session, f: IncidentFilter, offset: int, limit: int) -> tup
     return list(session.scalars(stmt.offset(offset).limit(limit))), int(total)
 
 
-def rearm(session: Session, instance_id: str, now: datetime) -> None:
-    """Give an instance's failed timers and its external tasks out of retries another go."""
+def retried(session: Session, instance_id: str, now: datetime) -> None:
+    """After a successful retry: the instance's failed timers have fired, its external tasks out of retries get
+    one more attempt."""
     session.execute(
         update(Timer)
         .where(Timer.instance_id == instance_id, Timer.state == "failed")
-        .values(state="waiting", fired_at=None)
+        .values(state="fired", fired_at=now)
         .execution_options(synchronize_session=False)
     )
     session.execute(

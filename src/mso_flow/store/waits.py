@@ -31,6 +31,11 @@ def sync_timers(
             .values(state="cancelled")
             .execution_options(synchronize_session=False)
         )
+    closed = wanted.keys() - stored
+    if closed:  # a timer that failed (or a cycle that fired) and waits again under the same task id
+        for row in session.scalars(select(Timer).where(Timer.id.in_(closed))):
+            row.state, row.due_at, row.fired_at = WAITING, wanted[row.id][1], None
+            stored.add(row.id)
     new = [
         {
             "id": task_id,
