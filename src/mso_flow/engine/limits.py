@@ -8,11 +8,11 @@ Two layers, because neither alone is enough in one Python process:
    `str`, `repr` and string methods given to expressions check the size of a result *before* building it, so
    a single C-level call (`'a' * 10**10`, `10**5000`, `sum(range(10**10))`, `'x'.ljust(10**10)`) cannot
    allocate gigabytes or run for minutes where Python cannot interrupt it.
-2. **A watchdog thread** (run time). `evaluating()` registers the calling thread with its deadline; the
+2. **A watchdog thread** (run time). `begin` (and `engine_command`) register the calling thread with its budget; the
    watchdog polls every few milliseconds and raises `LimitExceeded` asynchronously in a thread whose own CPU
    time, wall-clock time, or the process's memory growth exceeds the budget. Python loops (`while True`,
-   nested comprehensions) are interrupted at the next bytecode; the exception is raised again at every poll
-   until the evaluation ends, and pending exceptions are cleared when it does, so nothing leaks out.
+   nested comprehensions) are interrupted at the next bytecode; the exception is raised again every second
+   until the evaluation ends, and a pending exception is cleared when it does, so nothing leaks out.
 
 `check_result` refuses values a script leaves in the task's data that cannot be stored: anything not JSON
 (a set, an object, a self-referencing list), non-finite floats, huge integers, deep or large values.
@@ -312,6 +312,7 @@ class _Running:
     cpu_start: float = 0.0
     seen: bool = False
     raised: type[LimitExceeded] | None = None
+    raised_at: float = 0.0
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -333,17 +334,25 @@ def _raise_in(thread_id: int, kind: type[BaseException] | None) -> None:
 class Watchdog:
     """One thread per service process that interrupts evaluations over budget.
 
-    Registering costs the evaluating thread a lock and a dict entry; the watchdog itself reads the thread's CPU
+    Registering costs the evaluating thread a lock and a list entry; the watchdog itself reads the thread's CPU
     clock and the process's memory when it first sees an evaluation (so evaluations shorter than one poll,
     nearly all of them, cost it nothing), which makes each budget lenient by at most one poll.
+
+    Only C-level locks are used (`threading.Lock`): an exception raised asynchronously can land on any Python
+    bytecode, and one landing inside a Python-level `__enter__` (a `Condition`'s) would leave its lock held.
+    An over-budget thread gets the exception once, and again only every `RERAISE_SECONDS` while it is still
+    registered (in case something swallowed it), never while it unwinds through its own clean-up.
     """
 
     POLL_SECONDS = 0.005
     IDLE_POLLS = 200  # keep polling for a second after the last evaluation instead of being woken each time
+    RERAISE_SECONDS = 1.0
 
     def __init__(self) -> None:
         self._running: dict[int, list[_Running]] = {}
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._wake = threading.Lock()  # held while the watchdog sleeps; released to wake it
+        self._wake.acquire()
         self._thread: threading.Thread | None = None
         self._idle = False
         self._rss_start = 0
@@ -353,41 +362,40 @@ class Watchdog:
         command), and each level keeps its own budget."""
         ident = threading.get_ident()
         entry = _Running(time.monotonic() + wall_seconds, cpu_seconds)
-        with self._cond:
+        with self._lock:
             self._running.setdefault(ident, []).append(entry)
             if self._idle:
                 self._idle = False
-                self._cond.notify()
+                self._wake.release()
             elif self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="mso-flow-watchdog", daemon=True)
                 self._thread.start()
 
     def end(self) -> None:
         ident = threading.get_ident()
-        with self._cond:
+        with self._lock:
             stack = self._running.get(ident)
             if not stack:
                 return
             entry = stack.pop()
             if not stack:
                 del self._running[ident]
-            if entry.raised is not None or any(e.raised for e in stack):
+            if entry.raised is not None:
                 _raise_in(ident, None)  # clear an exception raised but not yet delivered
-                if stack and stack[-1].raised:  # an outer level is over budget too: it raises on the next poll
-                    stack[-1].seen = True
 
     def _loop(self) -> None:
         idle_polls = 0
         while True:
-            with self._cond:
+            sleep = False
+            with self._lock:
                 if not self._running and idle_polls > self.IDLE_POLLS:
-                    self._idle = True
-                    while self._idle:
-                        self._cond.wait()
-                    idle_polls = 0
-                    self._rss_start = _rss()
+                    self._idle = sleep = True
+            if sleep:
+                self._wake.acquire()  # until `begin` releases it
+                idle_polls = 0
+                self._rss_start = _rss()
             time.sleep(self.POLL_SECONDS)
-            with self._cond:
+            with self._lock:
                 if not self._running:
                     idle_polls += 1
                     continue
@@ -406,9 +414,14 @@ class Watchdog:
                         entry.clock = time.pthread_getcpuclockid(ident)
                         entry.cpu_start = time.clock_gettime(entry.clock)
                     continue
-                kind = entry.raised or self._over(entry, now, grown)
+                if entry.raised is not None:
+                    if now - entry.raised_at < self.RERAISE_SECONDS:
+                        break
+                    kind: type[LimitExceeded] | None = entry.raised
+                else:
+                    kind = self._over(entry, now, grown)
                 if kind is not None:
-                    entry.raised = kind
+                    entry.raised, entry.raised_at = kind, now
                     _raise_in(ident, kind)
                     break
 
