@@ -8,11 +8,15 @@ Two layers, because neither alone is enough in one Python process:
    `str`, `repr` and string methods given to expressions check the size of a result *before* building it, so
    a single C-level call (`'a' * 10**10`, `10**5000`, `sum(range(10**10))`, `'x'.ljust(10**10)`) cannot
    allocate gigabytes or run for minutes where Python cannot interrupt it.
-2. **A watchdog thread** (run time). `begin` (and `engine_command`) register the calling thread with its budget; the
+2. **A watchdog thread** (run time). `begin` registers the calling thread's evaluation with its budget; the
    watchdog polls every few milliseconds and raises `LimitExceeded` asynchronously in a thread whose own CPU
    time, wall-clock time, or the process's memory growth exceeds the budget. Python loops (`while True`,
    nested comprehensions) are interrupted at the next bytecode; the exception is raised again every second
    until the evaluation ends, and a pending exception is cleared when it does, so nothing leaks out.
+
+3. **A command budget** (cooperative). A whole engine command (a start, a completion) that keeps running steps
+   without reaching a wait state is stopped at its next condition or script once it has used
+   `engine_seconds` of CPU (`engine_command`).
 
 `check_result` refuses values a script leaves in the task's data that cannot be stored: anything not JSON
 (a set, an object, a self-referencing list), non-finite floats, huge integers, deep or large values.
@@ -313,6 +317,7 @@ class _Running:
     seen: bool = False
     raised: type[LimitExceeded] | None = None
     raised_at: float = 0.0
+    rss_start: int = 0
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -355,7 +360,6 @@ class Watchdog:
         self._wake.acquire()
         self._thread: threading.Thread | None = None
         self._idle = False
-        self._rss_start = 0
 
     def begin(self, cpu_seconds: float, wall_seconds: float) -> None:
         """Register an evaluation of the calling thread; evaluations nest (an expression inside an engine
@@ -393,23 +397,20 @@ class Watchdog:
             if sleep:
                 self._wake.acquire()  # until `begin` releases it
                 idle_polls = 0
-                self._rss_start = _rss()
             time.sleep(self.POLL_SECONDS)
             with self._lock:
                 if not self._running:
                     idle_polls += 1
                     continue
-                if idle_polls:
-                    self._rss_start = min(self._rss_start, _rss()) if idle_polls < self.IDLE_POLLS else _rss()
                 idle_polls = 0
                 self._check(time.monotonic())
 
     def _check(self, now: float) -> None:
-        grown = _rss() - self._rss_start
+        rss = _rss()
         for ident, stack in self._running.items():
             for entry in stack:
                 if not entry.seen:
-                    entry.seen = True
+                    entry.seen, entry.rss_start = True, rss
                     with contextlib.suppress(AttributeError, OSError):
                         entry.clock = time.pthread_getcpuclockid(ident)
                         entry.cpu_start = time.clock_gettime(entry.clock)
@@ -419,7 +420,7 @@ class Watchdog:
                         break
                     kind: type[LimitExceeded] | None = entry.raised
                 else:
-                    kind = self._over(entry, now, grown)
+                    kind = self._over(entry, now, rss - entry.rss_start)
                 if kind is not None:
                     entry.raised, entry.raised_at = kind, now
                     _raise_in(ident, kind)
@@ -441,6 +442,7 @@ _watchdog = Watchdog()
 
 def begin() -> None:
     """Start watching a condition or script of the calling thread; call `end` in a `finally`."""
+    _check_command()
     _watchdog.begin(_budget.cpu_seconds, _budget.wall_seconds)
 
 
@@ -448,15 +450,32 @@ def end() -> None:
     _watchdog.end()
 
 
+_command = threading.local()
+
+
 @contextlib.contextmanager
 def engine_command() -> Iterator[None]:
     """Bound a whole engine command (start, complete, fire timers…): a process whose steps never reach a wait
-    state (a loop of script tasks, a call activity that calls itself through another file) is stopped too."""
-    _watchdog.begin(_budget.engine_seconds, _budget.engine_seconds * 2)
+    state (a loop of script tasks and gateways) is stopped at its next condition or script once the command has
+    used `engine_seconds` of CPU. Checked cooperatively, never raised asynchronously: the engine's own code
+    (logging, locks) must not be interrupted at an arbitrary bytecode."""
+    outer = getattr(_command, "started", None)
+    if outer is None:
+        _command.started = time.thread_time()
     try:
         yield
     finally:
-        _watchdog.end()
+        if outer is None:
+            _command.started = None
+
+
+def _check_command() -> None:
+    started = getattr(_command, "started", None)
+    if started is not None and time.thread_time() - started > _budget.engine_seconds:
+        raise CpuLimitExceeded(
+            "ขั้นตอนของกระบวนการทำงานต่อเนื่องนานเกินกำหนดโดยไม่ถึงจุดรอ "
+            "(the engine command exceeded its CPU budget without reaching a wait state)"
+        )
 
 
 # --- results ---------------------------------------------------------------------------------------------------
