@@ -51,7 +51,14 @@ def outputs_of(model: ProcessDef, element_id: str) -> tuple[str, ...]:
 
 
 def require_owned_fields(model: ProcessDef, element_id: str, variables: dict[str, Any]) -> None:
-    """422 naming the submitted variables this task does not own."""
+    """422 naming the submitted variables this task does not own.
+
+    One exception keeps Camunda 7 models working unchanged: a Camunda-style task (no lane; worked by its
+    `candidateGroups`, `candidateUsers` or `assignee`) that declares neither a form nor `outputs` writes what its
+    worker sends, as in Camunda. Its designer narrows it by declaring either (README, "Moving from Camunda 7")."""
+    task = model.user_task(element_id)
+    if task is not None and task.lane is None and not task.form and not task.outputs:
+        return
     owned = set(outputs_of(model, element_id))
     foreign = [name for name in variables if name not in owned]
     if not foreign:
