@@ -128,6 +128,10 @@ def failure(
         task.version += 1
         data = {"worker_id": worker_id, "error_message": error_message, "retries": retries, "incident": retries == 0}
         command.record([NewEvent("external_task_failed", caller.username, task_id, task.element_id, data)])
+        if retries == 0:  # out of retries: an incident an administrator sees
+            incidents.open_external_incident(
+                services, command.session, command.instance, task.element_id, error_message, caller
+            )
         command.session.flush()
         return LockedTask(task, command.instance)
 
@@ -159,6 +163,9 @@ def bpmn_error(
             task.retries, task.worker_id, task.locked_by, task.lock_expires_at = 0, None, None, None
             uncaught = data | {"incident": True, "retries": 0, "uncaught_error": True}
             command.record([NewEvent("external_task_failed", caller.username, task_id, task.element_id, uncaught)])
+            incidents.open_external_incident(
+                services, command.session, command.instance, task.element_id, task.error_message, caller
+            )
             return False
         task.state, task.completed_at, task.lock_expires_at = ExternalTaskState.COMPLETED, command.now, None
         command.apply(step, [NewEvent("external_task_bpmn_error", caller.username, task_id, task.element_id, data)])
