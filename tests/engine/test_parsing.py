@@ -25,7 +25,7 @@ def test_the_manual_process_parses_with_its_facts():
     assert model.key == "central_saraban"
     assert model.name == "การบริหารงานสารบรรณ"
     assert model.unit == "กองกลาง"
-    assert model.lanes == ("เจ้าหน้าที่งานสารบรรณ", "หัวหน้าฝ่ายสารบรรณ", "เจ้าของเรื่อง")
+    assert model.lanes == ("เจ้าหน้าที่งานสารบรรณ", "หัวหน้าฝ่ายสารบรรณ/ผอ.กก.", "เจ้าของเรื่อง")
     assert len(model.user_tasks) == 8
     check = model.user_task("Task_check")
     assert check.standard_duration == "PT1M" and check.manual_duration == "๑ นาที"
