@@ -22,7 +22,7 @@ def add(services: Services, caller: Caller, task_id: str, text: str) -> TaskComm
     added: list[TaskComment] = []
 
     def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
-        if not policy.may_view_task(caller, task):
+        if not policy.may_comment(caller, task):
             raise _forbidden()
         comment = store.add(command.session, task, caller.username, command.now, text)
         added.append(comment)

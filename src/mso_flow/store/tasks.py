@@ -85,6 +85,12 @@ def open_for_instance(session: Session, instance_id: str) -> list[HumanTask]:
     return list(session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)))
 
 
+def of_instance(session: Session, instance_id: str) -> list[HumanTask]:
+    """Every task the instance has had, open or closed."""
+    stmt = select(HumanTask).where(HumanTask.instance_id == instance_id)
+    return list(session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)))
+
+
 @dataclass
 class TaskFilter:
     """What a task list asks for; `visible_to_roles` restricts to tasks the caller may see."""

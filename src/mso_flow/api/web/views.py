@@ -384,7 +384,7 @@ def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> 
     unit_bars = [
         Bar(unit, on_time / count, f"{count:.0f} รายการ") for unit, (count, on_time) in sorted(per_unit.items())
     ]
-    _, by_role = reports.overdue(services, None)
+    _, by_role = reports.overdue(services, person.caller, None)
     return page(
         request,
         "reports.html",
