@@ -12,7 +12,6 @@ import pytest
 from mso_flow.services import definitions, users
 from mso_flow.services.context import SYSTEM
 from tests import factory
-from tests.conftest import SARABAN
 
 CLERK, OWNER, HEAD = "เจ้าหน้าที่งานสารบรรณ", "เจ้าของเรื่อง", "หัวหน้าฝ่ายสารบรรณ"
 SECRET = "นางสาวมาลี ผู้เสียหาย 3100500123456"
@@ -109,6 +108,11 @@ def test_a_task_seen_by_oversight_without_need_to_know_carries_no_variables(clie
     assert SECRET not in task.text
     mine = client.get(f"{API}/tasks/{task_id}", headers=people["clerk"]).json()
     assert mine["variables"]["victim"] == SECRET and mine["variables_visible"] is True
+    said = client.post(f"{API}/tasks/{task_id}/comments", headers=people["clerk"], json={"text": f"โทรหา {SECRET}"})
+    assert said.status_code == 201, said.text
+    comments = client.get(f"{API}/tasks/{task_id}/comments", headers=people["portal"])
+    assert comments.status_code == 403 and SECRET not in comments.text
+    assert client.get(f"{API}/tasks/{task_id}/comments", headers=people["clerk"]).json()["total"] == 1
 
 
 def test_an_auditor_reads_everything_and_changes_nothing(client, people, case):

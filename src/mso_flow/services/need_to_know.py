@@ -37,9 +37,11 @@ def data_visible(
     return policy.may_read_instance_data(caller, instance, tasks_store.of_instance(session, instance.id))
 
 
-def require_data(session: Session, caller: Caller, instance: ProcessInstance) -> None:
+def require_data(
+    session: Session, caller: Caller, instance: ProcessInstance, at_hand: Iterable[HumanTask] = ()
+) -> None:
     """403 `instance_data_forbidden` unless the caller reads the instance's data."""
-    if not data_visible(session, caller, instance):
+    if not data_visible(session, caller, instance, at_hand):
         raise forbidden()
 
 

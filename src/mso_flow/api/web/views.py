@@ -184,7 +184,7 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
         "claimable": claimable,
         "people": assignment.candidates(services, caller, task_id) if supervise else [],
         "supervise": supervise,
-        "comments": comments.listing(services, caller, task_id, 0, 200)[0],
+        "comments": comments.listing(services, caller, task_id, 0, 200)[0] if view.variables_visible else [],
         "overdue": bool(is_open and task.due_at and task.due_at < services.clock()),
     }
 
