@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
+from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, TaskState
 from mso_flow.services import anchoring, definitions, need_to_know, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid, NotFound
@@ -116,7 +116,13 @@ def listing(
             raise _forbidden()
     with services.db.read() as session:
         items, total = store.listing(session, offset, limit, key=key, state=state, business_key=business_key)
-        return [_view(session, caller, i) for i in items], total
+        every = tasks_store.of_instances(session, [i.id for i in items])
+        views = []
+        for instance in items:
+            known = every.get(instance.id, [])
+            open_tasks = [t for t in known if t.state == TaskState.OPEN]
+            views.append(InstanceView(instance, open_tasks, policy.may_read_instance_data(caller, instance, known)))
+        return views, total
 
 
 def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
