@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import FormField
@@ -59,15 +60,5 @@ def task_variables(
 
 def masked(event: AuditEvent) -> AuditEvent:
     """An unattached copy of an audit event without its data (who, what, when and the hashes remain)."""
-    return AuditEvent(
-        instance_id=event.instance_id,
-        seq=event.seq,
-        at=event.at,
-        actor=event.actor,
-        type=event.type,
-        task_id=event.task_id,
-        element_id=event.element_id,
-        data={},
-        prev_hash=event.prev_hash,
-        hash=event.hash,
-    )
+    columns = {c.key: getattr(event, c.key) for c in inspect(AuditEvent).column_attrs}
+    return AuditEvent(**columns | {"data": {}})
