@@ -124,6 +124,11 @@ def test_an_auditor_reads_everything_and_changes_nothing(client, people, case):
         client.post(f"{API}/tasks/{task_id}/complete", headers=people["auditor"], json={"variables": {"subject": "x"}}),
     ):
         assert response.status_code == 403, response.text
+    assert client.get(f"{API}/audit/admin", headers=people["auditor"]).json()["total"] > 0
+    assert client.get(f"{API}/audit/admin/verify", headers=people["auditor"]).json()["ok"] is True
+    assert client.get(f"{API}/audit/admin", headers=people["clerk"]).status_code == 403
+    refused = client.post(f"{API}/users", headers=people["auditor"], json={"username": "x1", "roles": [CLERK]})
+    assert refused.status_code == 403
     instance_id, _ = case
     cancel = client.post(
         f"{API}/process-instances/{instance_id}/cancel", headers=people["auditor"], json={"reason": "x"}

@@ -264,6 +264,11 @@ def may_read_unit_reports(caller: Caller, unit: str | None) -> bool:
     return reads_all_reports(caller) or (unit is not None and unit in managed_units(caller))
 
 
+def may_read_admin_audit(caller: Caller) -> bool:
+    """Read and verify the admin audit chain (user administration): admins and auditors."""
+    return caller.has_any(DATA_OVERSIGHT_ROLES)
+
+
 def may_manage_users(caller: Caller) -> bool:
     """Create and list users: admins."""
     return caller.is_admin
