@@ -18,13 +18,18 @@ class Role(StrEnum):
     DESIGNER = "designer"
     INTEGRATOR = "integrator"
     SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
 
 
 BUILT_IN_ROLES = frozenset(Role)
 # Who sees every task (to follow up on any of them) and who sees every instance (also designers, to see how
-# their processes run).
-TASK_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR})
-INSTANCE_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.DESIGNER})
+# their processes run); seeing an instance is not reading its data (see DATA_OVERSIGHT_ROLES).
+TASK_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.AUDITOR})
+INSTANCE_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.DESIGNER, Role.AUDITOR})
+# Who reads every instance's data (variables, audit detail) and every report: `auditor` reads, never changes.
+DATA_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
+# A role `manager:<unit>` (the unit as processes name it, e.g. manager:กองกลาง) reads that unit's reports.
+MANAGER_PREFIX = "manager:"
 # Systems that start processes, send messages, work external tasks and subscribe to webhooks.
 SYSTEM_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR})
 DEPLOYER_ROLES = frozenset({Role.ADMIN, Role.DESIGNER})

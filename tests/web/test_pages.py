@@ -127,9 +127,12 @@ def test_duplicate_business_key_shows_the_running_case(client, saraban, started)
     assert "มีเรื่องที่กำลังดำเนินการอยู่แล้ว" in plain(again)
 
 
-def test_reports_dashboard_in_hours_and_days(client, services, started):
+def test_reports_dashboard_in_hours_and_days(client, services, started, person):
     task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
     tasks.complete(services, SYSTEM, task_id, {"subject": "ทดสอบ"})
+    assert client.get("/app/reports").status_code == 403  # a clerk manages no unit
+    person("director1", "manager:กองกลาง")
+    login(client, "director1")
     page = client.get("/app/reports")
     assert page.status_code == 200
     assert plain(page).count("<svg") == 2 and "กองกลาง" in plain(page)

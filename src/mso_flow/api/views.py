@@ -82,7 +82,8 @@ def instance(view: InstanceView) -> InstanceOut:
         definition_version=i.definition_version,
         business_key=i.business_key,
         state=i.state,
-        variables=i.variables,
+        variables=view.variables,
+        variables_visible=view.variables_visible,
         started_at=i.started_at,
         started_by=i.started_by,
         ended_at=i.ended_at,
@@ -131,6 +132,7 @@ def task(view: TaskView, step: UserTaskDef | None = None) -> TaskOut:
         completed_by=t.completed_by,
         form=form(view.form),
         variables=view.variables,
+        variables_visible=view.variables_visible,
         manual=manual_step(step),
     )
 
@@ -154,7 +156,7 @@ def task_item(t: HumanTask) -> TaskListItem:
     )
 
 
-def audit_event(event: AuditEvent) -> AuditEventOut:
+def audit_event(event: AuditEvent, data_visible: bool = True) -> AuditEventOut:
     return AuditEventOut(
         seq=event.seq,
         at=event.at,
@@ -163,6 +165,7 @@ def audit_event(event: AuditEvent) -> AuditEventOut:
         task_id=event.task_id,
         element_id=event.element_id,
         data=event.data,
+        data_visible=data_visible,
     )
 
 

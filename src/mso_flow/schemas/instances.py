@@ -40,7 +40,11 @@ class InstanceOut(BaseModel):
     definition_version: int
     business_key: str | None
     state: str = Field(description="running | completed | cancelled | suspended | failed")
-    variables: dict[str, Any]
+    variables: dict[str, Any] = Field(description="empty unless `variables_visible`")
+    variables_visible: bool = Field(
+        default=True,
+        description="false: the caller sees the instance but may not read its data (not one of its people)",
+    )
     started_at: datetime
     started_by: str
     ended_at: datetime | None
@@ -56,7 +60,8 @@ class AuditEventOut(BaseModel):
     type: str
     task_id: str | None
     element_id: str | None
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description="empty unless `data_visible`")
+    data_visible: bool = Field(default=True, description="false: the caller may not read the instance's data")
 
 
 class AuditVerification(BaseModel):

@@ -45,7 +45,11 @@ class TaskOut(BaseModel):
     completed_at: datetime | None
     completed_by: str | None
     form: list[FormFieldOut]
-    variables: dict[str, Any]
+    variables: dict[str, Any] = Field(
+        description="the instance's variables; when `variables_visible` is false none (a delegate without a "
+        "candidate role: the task's own form fields)"
+    )
+    variables_visible: bool = Field(default=True, description="false: the caller may not read the instance's data")
     manual: ManualStepOut | None = Field(default=None, description="the manual's step, when the process has it")
 
 

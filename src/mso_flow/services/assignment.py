@@ -129,7 +129,7 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
         for task_id in dict.fromkeys(task_ids):
             command, task = locked[task_id]
             command.session.flush()
-            views.append(view_of(services, command.session, task, command.instance))
+            views.append(view_of(services, command.session, task, command.instance, caller))
         return views
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
-from mso_flow.services import anchoring, definitions, incidents, policy
+from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, TaskState
+from mso_flow.services import anchoring, definitions, incidents, need_to_know, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -24,10 +24,16 @@ STATES = tuple(InstanceState)
 
 @dataclass
 class InstanceView:
-    """An instance with its open tasks."""
+    """An instance with its open tasks, and whether the caller reads its data (`services/need_to_know.py`)."""
 
     instance: ProcessInstance
     active_tasks: list[HumanTask]
+    variables_visible: bool = False
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The instance's variables when the caller may read them, else none."""
+        return dict(self.instance.variables) if self.variables_visible else {}
 
 
 def _forbidden() -> Forbidden:
@@ -57,7 +63,7 @@ def start(
         started,
         manual=True,
     )
-    return InstanceView(outcome.instance, outcome.open_tasks)
+    return InstanceView(outcome.instance, outcome.open_tasks, variables_visible=True)  # its starter
 
 
 def _instance_not_found(instance_id: str) -> NotFound:
@@ -85,7 +91,12 @@ def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
         if instance is None:
             raise _instance_not_found(instance_id)
         _authorize_view(services, session, caller, instance)
-        return InstanceView(instance, tasks_store.open_for_instance(session, instance.id))
+        return _view(session, caller, instance)
+
+
+def _view(session: Session, caller: Caller, instance: ProcessInstance) -> InstanceView:
+    open_tasks = tasks_store.open_for_instance(session, instance.id)
+    return InstanceView(instance, open_tasks, need_to_know.data_visible(session, caller, instance, open_tasks))
 
 
 def listing(
@@ -107,7 +118,13 @@ def listing(
             raise _forbidden()
     with services.db.read() as session:
         items, total = store.listing(session, offset, limit, key=key, state=state, business_key=business_key)
-        return [InstanceView(i, tasks_store.open_for_instance(session, i.id)) for i in items], total
+        every = tasks_store.of_instances(session, [i.id for i in items])
+        views = []
+        for instance in items:
+            known = every.get(instance.id, [])
+            open_tasks = [t for t in known if t.state == TaskState.OPEN]
+            views.append(InstanceView(instance, open_tasks, policy.may_read_instance_data(caller, instance, known)))
+        return views, total
 
 
 def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
@@ -131,7 +148,7 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
         instance.ended_at = command.now
         instance.ended_by = caller.username
         instance.end_reason = reason
-        return InstanceView(instance, [])
+        return InstanceView(instance, [], policy.may_read_instance_data(caller, instance, []))
 
 
 def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainCheck:
@@ -153,18 +170,41 @@ def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainC
 
 
 def all_audit_events(services: Services, caller: Caller, instance_id: str) -> list[AuditEvent]:
-    """The whole audit trail of an instance, for export."""
-    load_instance(services, caller, instance_id)
+    """The whole audit trail of an instance, for export: its data included, so only for those who read it
+    (403 `instance_data_forbidden`)."""
+    instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
+        need_to_know.require_data(session, caller, instance)
         return audit_store.all_events(session, instance_id)
+
+
+def audit_page(
+    services: Services, caller: Caller, instance_id: str, offset: int, limit: int
+) -> tuple[list[AuditEvent], int, bool]:
+    """A page of the audit trail, and whether its events carry their data: who did what and when is shown to
+    whoever sees the instance; the events' data only to those who read the instance's data."""
+    instance = load_instance(services, caller, instance_id)
+    with services.db.read() as session:
+        events, total = audit_store.listing(session, instance_id, offset, limit)
+        if need_to_know.data_visible(session, caller, instance):
+            return events, total, True
+        return [need_to_know.masked(e) for e in events], total, False
 
 
 def audit(
     services: Services, caller: Caller, instance_id: str, offset: int, limit: int
 ) -> tuple[list[AuditEvent], int]:
-    load_instance(services, caller, instance_id)
+    """A page of the audit trail, the events' data left out unless the caller reads it (see `audit_page`)."""
+    events, total, _ = audit_page(services, caller, instance_id, offset, limit)
+    return events, total
+
+
+def variables(services: Services, caller: Caller, instance_id: str) -> dict[str, Any]:
+    """An instance's variables, for a request that asks for nothing else (403 `instance_data_forbidden`)."""
+    instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
-        return audit_store.listing(session, instance_id, offset, limit)
+        need_to_know.require_data(session, caller, instance)
+    return dict(instance.variables)
 
 
 def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
@@ -179,4 +219,5 @@ def set_variables(services: Services, caller: Caller, instance_id: str, variable
         outcome = command.advance(
             lambda runtime, process, state: runtime.set_variables(process, state, variables), [event]
         )
-        return InstanceView(outcome.instance, outcome.open_tasks)
+        visible = need_to_know.data_visible(command.session, caller, outcome.instance, outcome.open_tasks)
+        return InstanceView(outcome.instance, outcome.open_tasks, visible)

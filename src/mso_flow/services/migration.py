@@ -52,4 +52,4 @@ def migrate(services: Services, caller: Caller, instance_id: str, version: int |
             data={"from_version": source.version, "to_version": target.version},
         )
         outcome = command.apply(step, [migrated], target=target)
-        return InstanceView(instance, outcome.open_tasks)
+        return InstanceView(instance, outcome.open_tasks, policy.may_read_instance_data(caller, instance, []))

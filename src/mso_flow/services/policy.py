@@ -7,18 +7,33 @@ use cases or asks the same predicates (for instance to hide a button), so there 
 
 Roles: the built-in roles of `mso_flow.domain.Role`, and staff roles, which are the names of a process's lanes
 (or the roles a lane maps to) and a user task's candidate groups. An admin may do everything a rule lets some
-role do, unless a rule says otherwise.
+role do, unless a rule says otherwise. An `auditor` reads everything an admin reads and changes nothing.
+
+Need to know (`may_read_instance_data`): seeing an instance (its existence, state, open tasks, diagram) is wider
+than reading its data (variables, audit event data, audit export). The data is read by oversight (`admin`,
+`auditor`), the instance's starter (an integrator reads the instances it started), candidates of its open tasks,
+whoever holds, owns or completed one of its tasks, and a `supervisor` holding a candidate role of one of them.
+A delegate holding no candidate role of the delegated task reads that task's own form fields only. Staff of
+another lane, designers and other integrators see the instance without its data.
+
+Reports: `admin` and `auditor` read every unit's; a role `manager:<unit>` reads the reports of that unit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mso_flow.domain import (
     BUILT_IN_ROLES,
+    DATA_OVERSIGHT_ROLES,
     DEPLOYER_ROLES,
     INSTANCE_OVERSIGHT_ROLES,
+    MANAGER_PREFIX,
     SYSTEM_ROLES,
     TASK_OVERSIGHT_ROLES,
+    DelegationState,
     Role,
+    TaskState,
 )
 from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.services import candidates
@@ -68,16 +83,31 @@ def is_candidate(caller: Caller, task: HumanTask) -> bool:
 
 
 def oversees_tasks(caller: Caller) -> bool:
-    """Admins and integrators see every task (and filter task lists freely)."""
+    """Admins, integrators and auditors see every task (and filter task lists freely)."""
     return caller.has_any(TASK_OVERSIGHT_ROLES)
 
 
+def _works_on(caller: Caller, task: HumanTask) -> bool:
+    return is_candidate(caller, task) or caller.username in (task.assignee, task.owner, task.completed_by)
+
+
 def may_view_task(caller: Caller, task: HumanTask) -> bool:
-    """See a task (and comment on it): oversight, a candidate role, or the caller holds, owns or completed it."""
+    """See a task: oversight, a candidate role, or the caller holds, owns or completed it (its variables only
+    as `may_read_instance_data` allows)."""
+    return oversees_tasks(caller) or _works_on(caller, task)
+
+
+def may_comment(caller: Caller, task: HumanTask) -> bool:
+    """Comment on a task: whoever may see it, except a read-only auditor."""
+    return caller.has_any(TASK_OVERSIGHT_ROLES - {Role.AUDITOR}) or _works_on(caller, task)
+
+
+def is_delegate_only(caller: Caller, task: HumanTask) -> bool:
+    """The caller holds the task only because it was delegated to them: no candidate role of it."""
     return (
-        oversees_tasks(caller)
-        or is_candidate(caller, task)
-        or caller.username in (task.assignee, task.owner, task.completed_by)
+        task.assignee == caller.username
+        and task.delegation_state == DelegationState.PENDING
+        and not is_candidate(caller, task)
     )
 
 
@@ -104,8 +134,8 @@ def may_assign(caller: Caller, task: HumanTask) -> bool:
 
 
 def may_delegate(caller: Caller, task: HumanTask) -> bool:
-    """Hand a task to a delegate: only its assignee."""
-    return task.assignee == caller.username
+    """Hand a task to a delegate: only its assignee, and not a delegate (a delegated task is not delegated on)."""
+    return task.assignee == caller.username and task.delegation_state != DelegationState.PENDING
 
 
 def may_resolve(caller: Caller, task: HumanTask) -> bool:
@@ -141,13 +171,41 @@ def may_start(caller: Caller, model: ProcessDef) -> bool:
 
 
 def oversees_instances(caller: Caller) -> bool:
-    """Admins, integrators and designers see every instance."""
+    """Admins, integrators, designers and auditors see every instance (not necessarily its data)."""
     return caller.has_any(INSTANCE_OVERSIGHT_ROLES)
 
 
 def may_view_instance(caller: Caller, model: ProcessDef) -> bool:
-    """See an instance of a process (its variables, audit trail, diagram): oversight or a role in the process."""
+    """See an instance of a process (its existence, state, open tasks, diagram, the who and when of its audit
+    trail): oversight or a role in the process. Its data is `may_read_instance_data`."""
     return oversees_instances(caller) or bool(candidates.roles_of(caller) & process_roles(model))
+
+
+def reads_all_instance_data(caller: Caller) -> bool:
+    """Admins and auditors read the data of every instance."""
+    return caller.has_any(DATA_OVERSIGHT_ROLES)
+
+
+def needs_task_data(caller: Caller, task: HumanTask) -> bool:
+    """The task makes the caller one of the instance's people: a candidate of it while it is open, its holder
+    (not a delegate without a candidate role), owner or completer, or a supervisor of its lane."""
+    if caller.username in (task.owner, task.completed_by):
+        return True
+    if task.assignee == caller.username and not is_delegate_only(caller, task):
+        return True
+    if task.state == TaskState.OPEN and is_candidate(caller, task):
+        return True
+    return Role.SUPERVISOR in caller.roles and is_candidate(caller, task)
+
+
+def may_read_instance_data(caller: Caller, instance: ProcessInstance, tasks: Iterable[HumanTask]) -> bool:
+    """Read an instance's variables and audit detail: oversight, its starter, or one of its people (given the
+    instance's tasks; a subset may only say yes, so callers try the tasks at hand before loading them all)."""
+    return (
+        reads_all_instance_data(caller)
+        or instance.started_by == caller.username
+        or any(needs_task_data(caller, task) for task in tasks)
+    )
 
 
 def may_cancel(caller: Caller, instance: ProcessInstance) -> bool:
@@ -186,9 +244,29 @@ def may_manage_webhooks(caller: Caller) -> bool:
 # --- administration --------------------------------------------------------------------------------------
 
 
+def managed_units(caller: Caller) -> frozenset[str]:
+    """The units whose reports the caller reads through a role `manager:<unit>`."""
+    return frozenset(r.removeprefix(MANAGER_PREFIX) for r in caller.roles if r.startswith(MANAGER_PREFIX))
+
+
+def reads_all_reports(caller: Caller) -> bool:
+    """Admins and auditors read every unit's reports."""
+    return caller.has_any(DATA_OVERSIGHT_ROLES)
+
+
 def may_read_reports(caller: Caller) -> bool:
-    """Read the KPI and overdue reports: every authenticated caller."""
-    return True
+    """Read the KPI and overdue reports at all: oversight, or the manager of some unit."""
+    return reads_all_reports(caller) or bool(managed_units(caller))
+
+
+def may_read_unit_reports(caller: Caller, unit: str | None) -> bool:
+    """Read the reports of `unit` (None: of every unit)."""
+    return reads_all_reports(caller) or (unit is not None and unit in managed_units(caller))
+
+
+def may_read_admin_audit(caller: Caller) -> bool:
+    """Read and verify the admin audit chain (user administration): admins and auditors."""
+    return caller.has_any(DATA_OVERSIGHT_ROLES)
 
 
 def may_read_incidents(caller: Caller) -> bool:

@@ -1,9 +1,15 @@
 """The manual's KPIs from live data: how long processes and steps really take against their standard durations,
-and where open work is overdue."""
+and where open work is overdue.
+
+Who reads which unit's reports is `policy.may_read_unit_reports`: admins and auditors every unit's, a
+`manager:<unit>` the units they manage (asked for no unit, they get theirs), others 403 `reports_forbidden`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import isodate
@@ -60,11 +66,29 @@ def _check_period(start: datetime | None, end: datetime | None) -> None:
         raise Invalid("empty_period", "ช่วงเวลาไม่ถูกต้อง: to ต้องอยู่หลัง from (to must be after from)")
 
 
-def kpi(services: Services, caller: Caller, period: Period) -> list[ProcessKpi]:
-    """Per process and per step: count, median and p90 duration, standard duration, share on time."""
+def _units(caller: Caller, unit: str | None) -> Sequence[str | None]:
+    """The units a report for `caller` covers: [None] for every unit, else the units asked for or managed."""
     if not policy.may_read_reports(caller):
-        raise Forbidden("reports_forbidden", "ไม่มีสิทธิ์ดูรายงาน (not allowed to read reports)")
+        raise Forbidden(
+            "reports_forbidden",
+            "ไม่มีสิทธิ์ดูรายงาน (reports: admin, auditor, or a manager:<unit> role required)",
+        )
+    if unit is not None or policy.reads_all_reports(caller):
+        if not policy.may_read_unit_reports(caller, unit):
+            raise Forbidden("reports_forbidden", f"ไม่มีสิทธิ์ดูรายงานของ {unit} (you do not manage this unit)")
+        return [unit]
+    return sorted(policy.managed_units(caller))
+
+
+def kpi(services: Services, caller: Caller, period: Period) -> list[ProcessKpi]:
+    """Per process and per step: count, median and p90 duration, standard duration, share on time (of the units
+    the caller may read)."""
+    units = _units(caller, period.unit)
     _check_period(period.start, period.end)
+    return [report for unit in units for report in _kpi(services, replace(period, unit=unit))]
+
+
+def _kpi(services: Services, period: Period) -> list[ProcessKpi]:
     with services.db.read() as session:
         steps = store.step_stats(session, period)
         instances = {s.key: s for s in store.instance_stats(session, period)}
@@ -103,8 +127,19 @@ def _process(key: str, model: ProcessDef | None, stats: DurationStats | None) ->
     )
 
 
-def overdue(services: Services, unit: str | None) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
-    """Open and overdue tasks now, per unit and per role."""
+Counts = list[tuple[str, int, int]]
+
+
+def overdue(services: Services, caller: Caller, unit: str | None) -> tuple[Counts, Counts]:
+    """Open and overdue tasks now, per unit and per role (of the units the caller may read)."""
+    units = _units(caller, unit)
     now = services.clock()
+    by_unit: Counts = []
+    by_role: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     with services.db.read() as session:
-        return store.overdue_by_unit(session, now, unit), store.overdue_by_role(session, now, unit)
+        for one in units:
+            by_unit += store.overdue_by_unit(session, now, one)
+            for role, n, late in store.overdue_by_role(session, now, one):
+                by_role[role][0] += n
+                by_role[role][1] += late
+    return by_unit, [(role, n, late) for role, (n, late) in sorted(by_role.items())]

@@ -1,4 +1,5 @@
-"""The roles the service knows: the staff roles of the deployed processes' lanes and tasks, and the built-in ones.
+"""The roles the service knows: the staff roles of the deployed processes' lanes and tasks, the built-in ones, and
+`manager:<unit>` for each unit of the deployed processes (who reads that unit's reports).
 
 `known_roles` is the one answer to "which roles exist" (user administration refuses others unless forced). A
 task's candidate roles come from `policy.candidate_roles`, so whatever maps lanes to roles there (a lane's
@@ -10,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from mso_flow.domain import Role
+from mso_flow.domain import MANAGER_PREFIX, Role
 from mso_flow.services.context import Services
 from mso_flow.services.policy import candidate_roles
 from mso_flow.store import definitions as definitions_store
@@ -20,6 +21,7 @@ BUILT_IN_DESCRIPTIONS: dict[str, str] = {
     Role.DESIGNER: "ผู้ออกแบบกระบวนการ: นำ BPMN ขึ้นระบบ (deploys process definitions)",
     Role.INTEGRATOR: "ระบบภายนอก: เริ่มกระบวนการ ส่งข้อความ webhook (starts instances, sends messages, webhooks)",
     Role.SUPERVISOR: "หัวหน้า: มอบหมายงานของบทบาทที่ตนมี (assigns the tasks of the roles they hold)",
+    Role.AUDITOR: "ผู้ตรวจสอบ: อ่านข้อมูลและรายงานทั้งหมด แก้ไขไม่ได้ (reads every instance and report, changes nothing)",
 }
 
 
@@ -40,6 +42,14 @@ class KnownRole:
     sources: list[RoleSource] = field(default_factory=list)
 
 
+def manager_role(unit: str) -> KnownRole:
+    """`manager:<unit>`: reads the KPI and overdue reports of the unit."""
+    return KnownRole(
+        f"{MANAGER_PREFIX}{unit}",
+        description=f"ผู้บริหารหน่วยงาน: ดูรายงานของ {unit} (reads the reports of this unit)",
+    )
+
+
 def known_roles(services: Services) -> dict[str, KnownRole]:
     """Every role a user may hold, with the processes and lanes it works in (latest deployed versions)."""
     known = {role: KnownRole(role, True, text) for role, text in BUILT_IN_DESCRIPTIONS.items()}
@@ -56,6 +66,9 @@ def known_roles(services: Services) -> dict[str, KnownRole]:
         for role, lanes in found.items():
             entry = known.setdefault(role, KnownRole(role))
             entry.sources += [RoleSource(model.key, model.name, lane) for lane in sorted(lanes, key=str)]
+        if model.unit:
+            manager = manager_role(model.unit)
+            known.setdefault(manager.role, manager).sources.append(RoleSource(model.key, model.name, None))
     return dict(sorted(known.items()))
 
 

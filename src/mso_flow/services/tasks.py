@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import DelegationState, TaskState
 from mso_flow.engine.model import FormField
-from mso_flow.services import guards, incidents, policy
+from mso_flow.services import guards, incidents, need_to_know, policy
 from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -34,12 +34,14 @@ SORTS = ("due_at", "created_at", "name")
 
 @dataclass
 class TaskView:
-    """A task with what a client needs to work it: its form and the instance's variables."""
+    """A task with what a client needs to work it: its form and the instance's variables (those the caller
+    may read: `services/need_to_know.py`)."""
 
     task: HumanTask
     form: tuple[FormField, ...]
     variables: dict[str, Any]
     instance_state: str
+    variables_visible: bool = False
 
 
 def not_found(task_id: str) -> NotFound:
@@ -75,9 +77,14 @@ def counts(services: Services, caller: Caller) -> dict[str, tuple[int, int]]:
         return store.counts_by_role(session, policy.staff_roles(caller), services.clock())
 
 
-def view_of(services: Services, session: Session, task: HumanTask, instance: ProcessInstance) -> TaskView:
+def view_of(
+    services: Services, session: Session, task: HumanTask, instance: ProcessInstance, caller: Caller
+) -> TaskView:
+    """The task as `caller` may read it."""
     task_def = services.definitions.definition(session, task.definition_id).model.user_task(task.element_id)
-    return TaskView(task, task_def.form if task_def else (), dict(instance.variables), instance.state)
+    form = task_def.form if task_def else ()
+    variables, visible = need_to_know.task_variables(session, caller, task, form, instance)
+    return TaskView(task, form, variables, instance.state, visible)
 
 
 def get(services: Services, caller: Caller, task_id: str) -> TaskView:
@@ -89,7 +96,7 @@ def get(services: Services, caller: Caller, task_id: str) -> TaskView:
             raise task_forbidden()
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
-        return view_of(services, session, task, instance)
+        return view_of(services, session, task, instance, caller)
 
 
 def transition(
@@ -102,7 +109,7 @@ def transition(
     with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
         command.record(change(command, task))
         command.session.flush()
-        return view_of(services, command.session, task, command.instance)
+        return view_of(services, command.session, task, command.instance, caller)
 
 
 def require_open(task: HumanTask) -> None:
@@ -190,5 +197,5 @@ def complete(
         outcome = command.apply(step, events, closed_task=task.id)
         store.finish(command.session, task, TaskState.COMPLETED, command.now, caller.username)
         command.session.flush()
-        view = view_of(services, command.session, task, outcome.instance)
-        return view, InstanceView(outcome.instance, outcome.open_tasks)
+        view = view_of(services, command.session, task, outcome.instance, caller)
+        return view, InstanceView(outcome.instance, outcome.open_tasks, view.variables_visible)

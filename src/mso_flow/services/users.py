@@ -51,6 +51,11 @@ def require_admin(caller: Caller) -> None:
         raise Forbidden("admin_required", "ต้องเป็นผู้ดูแลระบบ (admin role required)")
 
 
+def _require_audit_reader(caller: Caller) -> None:
+    if not policy.may_read_admin_audit(caller):
+        raise Forbidden("admin_required", "ต้องเป็นผู้ดูแลระบบหรือผู้ตรวจสอบ (admin or auditor role required)")
+
+
 def _check_username(username: str) -> None:
     if not _USERNAME.match(username):
         raise Invalid(
@@ -215,15 +220,15 @@ def known_roles(services: Services, caller: Caller) -> list[roles_service.KnownR
 
 
 def admin_audit(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
-    """The admin audit chain, oldest first (admin)."""
-    require_admin(caller)
+    """The admin audit chain, oldest first (admin, auditor)."""
+    _require_audit_reader(caller)
     with services.db.read() as session:
         return audit_store.admin_listing(session, offset, limit)
 
 
 def verify_admin_audit(services: Services, caller: Caller) -> ChainCheck:
-    """Re-hash the admin audit chain (admin)."""
-    require_admin(caller)
+    """Re-hash the admin audit chain (admin, auditor)."""
+    _require_audit_reader(caller)
     with services.db.read() as session:
         return audit_store.verify_admin(session)
 

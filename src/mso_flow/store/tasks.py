@@ -85,6 +85,22 @@ def open_for_instance(session: Session, instance_id: str) -> list[HumanTask]:
     return list(session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)))
 
 
+def of_instance(session: Session, instance_id: str) -> list[HumanTask]:
+    """Every task the instance has had, open or closed."""
+    stmt = select(HumanTask).where(HumanTask.instance_id == instance_id)
+    return list(session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)))
+
+
+def of_instances(session: Session, instance_ids: list[str]) -> dict[str, list[HumanTask]]:
+    """Every task of each instance, open or closed, in creation order (one query for a page of instances)."""
+    found: dict[str, list[HumanTask]] = {}
+    if instance_ids:
+        stmt = select(HumanTask).where(HumanTask.instance_id.in_(instance_ids))
+        for task in session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)):
+            found.setdefault(task.instance_id, []).append(task)
+    return found
+
+
 @dataclass
 class TaskFilter:
     """What a task list asks for; `visible_to_roles` restricts to tasks the caller may see."""

@@ -60,7 +60,8 @@ def list_instances(
 
 @router.get("/process-instances/{instance_id}", response_model=InstanceOut)
 def get_instance(instance_id: InstanceId, caller: CallerDep, services: ServicesDep) -> InstanceOut:
-    """An instance with its variables and open tasks."""
+    """An instance with its open tasks and its variables (`variables_visible: false` and none for callers who
+    see the instance but are not among its people)."""
     return views.instance(instances.get(services, caller, instance_id))
 
 
@@ -74,8 +75,10 @@ def cancel(instance_id: InstanceId, body: CancelRequest, caller: CallerDep, serv
 @router.get("/process-instances/{instance_id}/audit", response_model=Page[AuditEventOut])
 def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[AuditEventOut]:
     """The instance's audit trail in order: who did what, when."""
-    items, total = instances.audit(services, caller, instance_id, paging.offset, paging.limit)
-    return Page(items=[views.audit_event(e) for e in items], total=total, offset=paging.offset, limit=paging.limit)
+    items, total, visible = instances.audit_page(services, caller, instance_id, paging.offset, paging.limit)
+    return Page(
+        items=[views.audit_event(e, visible) for e in items], total=total, offset=paging.offset, limit=paging.limit
+    )
 
 
 @router.post("/process-instances/{instance_id}/migrate", response_model=InstanceOut)
@@ -103,7 +106,8 @@ def export_audit(
     services: ServicesDep,
     format: Annotated[str, Query(pattern="^(csv|jsonl)$")] = "jsonl",
 ) -> Response:
-    """The whole audit trail, with each event's hashes, as JSON lines or CSV."""
+    """The whole audit trail, with each event's hashes, as JSON lines or CSV (403 `instance_data_forbidden` unless
+    the caller reads the instance's data)."""
     rows = [views.audit_row(e) for e in instances.all_audit_events(services, caller, instance_id)]
     return exports.response(rows, format, f"audit-{instance_id}")
 

@@ -85,7 +85,8 @@ def kpi(
     to: Annotated[datetime | None, Query(description="completed before")] = None,
     format: FormatQuery = None,
 ) -> Any:
-    """Per process and per step: count, median and p90 duration, standard duration, share done on time."""
+    """Per process and per step: count, median and p90 duration, standard duration, share done on time. Admins
+    and auditors read every unit; a `manager:<unit>` their units (403 `reports_forbidden` otherwise)."""
     period = Period(start=from_, end=to, key=key, unit=unit)
     processes = [_process(p) for p in reports.kpi(services, caller, period)]
     if _wants_csv(request, format):
@@ -101,8 +102,8 @@ def overdue(
     unit: Annotated[str | None, Query(max_length=200)] = None,
     format: FormatQuery = None,
 ) -> Any:
-    """Open and overdue tasks now, per unit and per candidate role."""
-    by_unit, by_role = reports.overdue(services, unit)
+    """Open and overdue tasks now, per unit and per candidate role (scoped as `/reports/kpi`)."""
+    by_unit, by_role = reports.overdue(services, caller, unit)
     report = OverdueReport(
         at=services.clock(),
         by_unit=[OverdueCount(name=u, open=n, overdue=late) for u, n, late in by_unit],

@@ -16,11 +16,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from mso_flow.api.errors import STATUS
 from mso_flow.api.web import thai
 from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
+from mso_flow.services import policy
 from mso_flow.services.accounts import WebCaller
 from mso_flow.services.errors import ServiceError
 
 HERE = Path(__file__).parent
-STAFF_EXCLUDED = frozenset({"admin", "designer", "integrator", "supervisor"})
+STAFF_EXCLUDED = frozenset({"admin", "designer", "integrator", "supervisor", "auditor"})
 
 env = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -47,6 +48,7 @@ def page(
         csrf_field=CSRF_FIELD,
         is_admin="admin" in roles,
         is_designer=bool(roles & {"admin", "designer"}),
+        reads_reports=bool(person and policy.may_read_reports(person.caller)),
         **context,
     )
     return HTMLResponse(html, status_code=status_code)

@@ -184,7 +184,7 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
         "claimable": claimable,
         "people": assignment.candidates(services, caller, task_id) if supervise else [],
         "supervise": supervise,
-        "comments": comments.listing(services, caller, task_id, 0, 200)[0],
+        "comments": comments.listing(services, caller, task_id, 0, 200)[0] if view.variables_visible else [],
         "overdue": bool(is_open and task.due_at and task.due_at < services.clock()),
     }
 
@@ -384,7 +384,7 @@ def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> 
     unit_bars = [
         Bar(unit, on_time / count, f"{count:.0f} รายการ") for unit, (count, on_time) in sorted(per_unit.items())
     ]
-    _, by_role = reports.overdue(services, None)
+    _, by_role = reports.overdue(services, person.caller, None)
     return page(
         request,
         "reports.html",

@@ -73,7 +73,7 @@ async def _start(request: Request, services: Any, caller: Any, key: str, body: S
     view = await run_in_threadpool(instances.start, services, caller, key, body.business_key, variables)
     result = dto.instance(view.instance, base_url(request))
     if body.with_variables_in_return:
-        result["variables"] = to_typed(view.instance.variables)
+        result["variables"] = to_typed(view.variables)
     return result
 
 

@@ -121,11 +121,11 @@ async def variable_instances(
     processInstanceId: str | None = None,
     variableName: str | None = None,
 ) -> list[dict[str, Any]]:
-    instance = await run_in_threadpool(instances.load_instance, services, caller, _require_instance(processInstanceId))
+    instance_id = _require_instance(processInstanceId)
+    instance = await run_in_threadpool(instances.load_instance, services, caller, instance_id)
+    values = await run_in_threadpool(instances.variables, services, caller, instance_id)
     return [
-        dto.historic_variable(instance, name, value)
-        for name, value in instance.variables.items()
-        if variableName in (None, name)
+        dto.historic_variable(instance, name, value) for name, value in values.items() if variableName in (None, name)
     ]
 
 

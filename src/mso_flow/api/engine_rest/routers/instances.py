@@ -73,18 +73,22 @@ async def cancel(instance_id: str, services: ServicesDep, caller: CallerDep) -> 
     return Response(status_code=NO_CONTENT)
 
 
+def _running_variables(services: Services, caller: Caller, instance_id: str) -> dict[str, Any]:
+    _running(services, caller, instance_id)
+    return instances.variables(services, caller, instance_id)
+
+
 @router.get("/process-instance/{instance_id}/variables")
 async def variables(instance_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    instance = await run_in_threadpool(_running, services, caller, instance_id)
-    return to_typed(instance.variables)
+    return to_typed(await run_in_threadpool(_running_variables, services, caller, instance_id))
 
 
 @router.get("/process-instance/{instance_id}/variables/{name}")
 async def variable(instance_id: str, name: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    instance = await run_in_threadpool(_running, services, caller, instance_id)
-    if name not in instance.variables:
+    values = await run_in_threadpool(_running_variables, services, caller, instance_id)
+    if name not in values:
         raise NotFound("variable_not_found", f"ไม่พบตัวแปร {name} (process variable {name} not found)")
-    return to_typed(instance.variables, [name])[name]
+    return to_typed(values, [name])[name]
 
 
 @router.put("/process-instance/{instance_id}/variables/{name}", status_code=NO_CONTENT)

@@ -35,5 +35,5 @@ async def correlate(request: Request, body: MessageRequest, services: ServicesDe
         "processInstance": instance if correlation.started else None,
     }
     if body.variables_in_result_enabled:
-        result["variables"] = to_typed(view.instance.variables)
+        result["variables"] = to_typed(view.variables)
     return [result]

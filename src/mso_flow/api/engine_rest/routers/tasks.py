@@ -190,7 +190,7 @@ async def _complete(task_id: str, body: CompleteRequest, services: Services, cal
     values = from_typed(body.variables)
     _, instance = await run_in_threadpool(tasks.complete, services, caller, task_id, values)
     if body.with_variables_in_return:
-        return to_typed(instance.instance.variables)
+        return to_typed(instance.variables)
     return Response(status_code=NO_CONTENT)
 
 
