@@ -8,7 +8,7 @@ import re
 import pytest
 
 from mso_flow.services import tasks
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.context import SYSTEM, Caller
 from tests.conftest import SARABAN
 from tests.web.conftest import CLERK, HEAD, OWNER, login, plain
 
@@ -177,3 +177,27 @@ def test_admin_creates_a_user_who_can_log_in(client, person, saraban):
     assert page.status_code == 201 and "somsri" in plain(page) and HEAD in plain(page)
     login(client, "somsri", "รหัสผ่าน-ของ-สมศรี")
     assert client.get("/app/users").status_code == 403
+
+
+def test_a_case_stopped_by_a_process_defect_shows_its_incident(client, services, person):
+    """A defect the designers' verdict could not see (a division by zero at one amount) stops the clerk's step:
+    the case's page says so in Thai, with the step, and that the administrators were told."""
+    from mso_flow.domain import DefinitionSource
+    from mso_flow.services import definitions, instances
+    from tests.factory import approval
+
+    xml = approval(condition="100 / (amount - 70000) > 0")
+    definitions.deploy(services, SYSTEM, [("a.bpmn", xml)], DefinitionSource.FILE)  # as start-up deploys bpmn/
+    person("staff1", "เจ้าหน้าที่")
+    caller = Caller("staff1", frozenset({"เจ้าหน้าที่"}))
+    view = instances.start(services, caller, "test_approval", None, {})
+    token = login(client, "staff1")
+    task_id = view.active_tasks[0].id
+    sent = client.post(f"/app/tasks/{task_id}/complete", data={"csrf_token": token, "amount": "70000"})
+    assert sent.status_code == 422 and "ผู้ดูแลระบบ" in plain(sent)
+    page = plain(client.get(f"/app/instances/{view.instance.id}"))
+    assert "เหตุขัดข้อง" in page and "เกินวงเงินหรือไม่" in page and "ยังไม่แก้ไข" in page
+    quiet = plain(
+        client.get(f"/app/instances/{instances.start(services, caller, 'test_approval', None, {}).instance.id}")
+    )
+    assert "เหตุขัดข้อง" not in quiet

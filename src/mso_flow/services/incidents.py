@@ -17,7 +17,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,9 @@ from mso_flow.store import instances as instances_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.incidents import Incident, IncidentFilter
 from mso_flow.store.models import ProcessInstance
+
+if TYPE_CHECKING:
+    from mso_flow.services.instances import InstanceView
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -139,6 +142,13 @@ def listing(
         raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(store.STATES)}")
     with services.db.read() as session:
         return store.listing(session, f, offset, limit)
+
+
+def of_viewed_instance(services: Services, view: InstanceView) -> list[Incident]:
+    """The incidents of an instance its reader was allowed to see (`instances.get` returned `view`), newest
+    first: element, Thai message and state, never variable values, for its page in the web app."""
+    with services.db.read() as session:
+        return store.listing(session, IncidentFilter(instance_id=view.instance.id), 0, 100)[0]
 
 
 def get(services: Services, caller: Caller, incident_id: str) -> Incident:

@@ -31,6 +31,7 @@ from mso_flow.services import (
     definitions,
     diagrams,
     inbox,
+    incidents,
     instances,
     policy,
     reports,
@@ -321,12 +322,6 @@ def start(request: Request, services: ServicesDep, person: PersonDep, form: Form
     return _redirect(f"/app/instances/{view.instance.id}")
 
 
-def incidents_of(services: Any, caller: Any, instance_id: str) -> list[Any]:
-    """The instance's incidents (failed service steps, jobs out of retries) for its page. The incidents service
-    is added by the robustness work; until it lands an instance has none to show."""
-    return []
-
-
 @router.get("/instances/{instance_id}")
 def instance_page(
     request: Request, services: ServicesDep, person: PersonDep, instance_id: str, duplicate: int = 0
@@ -346,7 +341,7 @@ def instance_page(
         events=events,
         names=names,
         event_names=EVENT_NAMES,
-        incidents=incidents_of(services, caller, instance_id),
+        incidents=incidents.of_viewed_instance(services, view),
         duplicate=duplicate,
     )
 
