@@ -56,6 +56,7 @@ from mso_flow.store import waits as waits_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.db import is_lock_conflict
 from mso_flow.store.models import HumanTask, ProcessInstance
+from mso_flow.store.rows import write_back
 
 EngineCall = Callable[[ProcessRuntime, ParsedProcess, str], Step]  # (runtime, spec, stored state) -> step
 StartCall = Callable[[ProcessRuntime, ParsedProcess], Step]
@@ -227,7 +228,7 @@ def instance_command(
             raise missing()
         instance, row = found
         yield InstanceCommand(services, session, instance, actor, services.clock()), row
-        session.flush()
+        write_back(session)
 
 
 @contextlib.contextmanager
@@ -247,7 +248,7 @@ def task_commands(
                 commands[instance.id] = InstanceCommand(services, session, instance, actor, now)
             found[task_id] = (commands[instance.id], task)
         yield found
-        session.flush()
+        write_back(session)
 
 
 def start_instance(

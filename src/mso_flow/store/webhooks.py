@@ -57,8 +57,8 @@ def active(session: Session) -> list[Webhook]:
 def enqueue(session: Session, rows: list[tuple[str, str, str, str, int]], now: datetime) -> None:
     """Outbox rows (webhook id, event name, JSON payload, instance id, audit seq), due at once."""
     if rows:
-        session.execute(
-            insert(WebhookDelivery),
+        session.connection().execute(  # Core, so the locked instance is not flushed ahead of its one UPDATE
+            insert(WebhookDelivery.__table__),
             [
                 {
                     "id": str(uuid.uuid4()),
