@@ -13,8 +13,9 @@ An instance command runs in one write transaction:
    records the events (audit chain and webhook outbox, `services/events.py`) and returns an `Outcome`;
    `InstanceCommand.record` records events of a change that runs no engine step (a claim, a comment).
 
-New instances go the same way without a lock: `start_instance` (its own transactions, engine run outside the
-write transaction, duplicate business keys refused race-free) and `start_in` (inside a caller's transaction,
+New instances go the same way without a lock: `start_instance` (one write transaction once the definition is
+cached, engine run before it, duplicate business keys refused race-free, optionally the version checked to be
+still the latest) and `start_in` (inside a caller's transaction,
 for the timer scheduler).
 
 Failures map to problems here and nowhere else:
@@ -49,6 +50,7 @@ from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
 from mso_flow.services.errors import Conflict, Invalid, ServiceError
 from mso_flow.services.policy import candidate_roles
+from mso_flow.store import definitions as definitions_store
 from mso_flow.store import external_tasks as external_store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
@@ -251,6 +253,10 @@ def task_commands(
         write_back(session)
 
 
+class NotLatest(Exception):
+    """The version a start ran on is no longer its key's latest (a newer one was deployed meanwhile)."""
+
+
 def start_instance(
     services: Services,
     definition_id: str,
@@ -258,16 +264,21 @@ def start_instance(
     actor: str,
     run: StartCall,
     started: dict[str, Any],
+    *,
+    latest_of: str | None = None,
 ) -> Outcome:
     """Start an instance of a definition version: the engine runs before the write transaction opens (a
     database writer is never held up by it); a running instance with the same business key makes it a 409
-    naming that instance (race-free: a unique index backs the check)."""
-    with services.db.read() as session:
-        definition = services.definitions.definition(session, definition_id)
-        process = services.definitions.process(session, definition_id)
+    naming that instance (race-free: a unique index backs the check). With `latest_of` (a key), the version must
+    still be that key's latest when the write transaction runs, else `NotLatest` (nothing written).
+
+    A cached definition and spec cost no transaction: the write transaction is then the only one."""
+    definition, process = _definition_and_spec(services, definition_id)
     step = _first_step(services, definition, process, run)
     try:
         with services.db.write() as session:
+            if latest_of is not None and definitions_store.latest_id(session, latest_of) != definition_id:
+                raise NotLatest(latest_of)
             if business_key:
                 _refuse_duplicate(instances_store.active_by_business_key(session, definition.key, business_key))
             return _insert(services, session, definition, business_key, step, actor, started)
@@ -277,6 +288,13 @@ def start_instance(
         with services.db.read() as session:
             _refuse_duplicate(instances_store.active_by_business_key(session, definition.key, business_key))
         raise
+
+
+def _definition_and_spec(services: Services, definition_id: str) -> tuple[Definition, ParsedProcess]:
+    with services.db.read() as session:  # no statement, so no transaction, when both are cached
+        return services.definitions.definition(session, definition_id), services.definitions.process(
+            session, definition_id
+        )
 
 
 def start_in(
