@@ -84,6 +84,10 @@ class DefinitionRepository:
         self._pending(session)[1][definition_id] = parsed
         return parsed
 
+    def cached(self, definition_id: str) -> Definition | None:
+        """A committed definition version's facts when this process holds them (no session needed)."""
+        return self._definitions.get(definition_id)
+
     def latest_guess(self, key: str) -> Definition | None:
         """The version of `key` last seen as its latest, when cached: a guess the caller must confirm in its
         write transaction (another process may have deployed a newer one since)."""
