@@ -7,9 +7,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -80,7 +80,7 @@ def _chain_rows(
     return rows, seq, head
 
 
-_INSERT_EVENTS = insert(AuditEvent.__table__)  # built once; Core, so no autoflush of the instance
+_INSERT_EVENTS = insert(cast(Table, AuditEvent.__table__))  # built once; Core, so no autoflush of the instance
 
 
 def append(session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from typing import cast
+
+from sqlalchemy import Select, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import DefinitionSource
@@ -15,7 +17,7 @@ def latest(session: Session, key: str) -> ProcessDefinition | None:
     return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
 
 
-_DEFINITIONS = ProcessDefinition.__table__
+_DEFINITIONS = cast(Table, ProcessDefinition.__table__)
 _LATEST_ID = (
     select(_DEFINITIONS.c.id)
     .where(_DEFINITIONS.c.key == bindparam("key"))

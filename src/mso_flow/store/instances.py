@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
@@ -29,8 +29,8 @@ def lock(session: Session, instance_id: str) -> ProcessInstance | None:
     return session.scalar(stmt)
 
 
-_INSTANCES = ProcessInstance.__table__
-_TASKS = HumanTask.__table__
+_INSTANCES = cast(Table, ProcessInstance.__table__)
+_TASKS = cast(Table, HumanTask.__table__)
 _SPLIT = len(_INSTANCES.c)
 # the hot path's locked read, built once: plain rows of both tables (FOR UPDATE locks both on PostgreSQL)
 _LOCK_WITH_TASK = (

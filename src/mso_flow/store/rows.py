@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Update, bindparam, inspect, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -41,7 +41,7 @@ def _statement(cls: type, keys: frozenset[str]) -> Update:
     return stmt
 
 
-def _changes(state: Any) -> dict[str, Any]:
+def _changes(state: InstanceState[Any]) -> dict[str, Any]:
     """The changed column values of a persistent object (what the ORM's flush would write)."""
     values = state.dict
     return {
@@ -53,7 +53,7 @@ def _changes(state: Any) -> dict[str, Any]:
 
 def save(session: Session, obj: ProcessInstance | HumanTask) -> None:
     """Write one loaded instance or task's changes in one versioned UPDATE and mark it clean."""
-    state = inspect(obj)
+    state: InstanceState[Any] = inspect(obj)
     cls = type(obj)
     version_key = VERSION_COLUMN[cls]
     changes = _changes(state)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     Subquery,
+    Table,
     and_,
     bindparam,
     delete,
@@ -36,8 +37,8 @@ def get(session: Session, task_id: str, refresh: bool = False) -> HumanTask | No
     return session.scalar(stmt)
 
 
-_TASKS = HumanTask.__table__
-_CANDIDATES = TaskCandidate.__table__
+_TASKS = cast(Table, HumanTask.__table__)
+_CANDIDATES = cast(Table, TaskCandidate.__table__)
 _TASK_COLUMNS = [c.key for c in _TASKS.columns]
 # the hot path's statements, built once (Table-level Core: no ORM unit of work, no autoflush)
 _INSERT_TASKS = insert(_TASKS)

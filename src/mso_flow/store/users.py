@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import User
 from mso_flow.store.paging import page
 
-_USERS = User.__table__
+_USERS = cast(Table, User.__table__)
 _ACTIVE_BY_TOKEN_HASH = select(_USERS.c.username, _USERS.c.roles).where(
     _USERS.c.token_hash == bindparam("token_hash"), _USERS.c.active.is_(True)
 )
