@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     deploy_on_start: bool = True
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
+    max_variables_bytes: int = Field(default=256 * 1024, description="largest JSON of an instance's variables")
+    min_timer_interval_seconds: float = Field(default=60.0, description="shortest timer cycle or start delay")
+    expression_cpu_seconds: float = Field(default=1.0, description="CPU budget of one condition or script")
+    expression_wall_seconds: float = Field(default=2.0, description="wall-clock budget of one condition or script")
+    expression_memory_mb: int = Field(default=256, description="memory growth allowed during an evaluation")
+    engine_command_seconds: float = Field(default=10.0, description="CPU budget of one engine command")
     holidays_file: Path | None = Field(
         default=None, description="extra non-working days (YAML list of dates) announced by the cabinet"
     )

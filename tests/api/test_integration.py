@@ -14,6 +14,7 @@ from mso_flow.services import definitions, timers
 from mso_flow.services.context import SYSTEM
 from mso_flow.services.webhook_delivery import deliver_due
 from mso_flow.testing.live import free_port
+from tests.clock import ManualClock
 from tests.receiver import Receiver
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "integration.bpmn"
@@ -257,6 +258,12 @@ def test_an_external_task_out_of_retries_is_an_incident_no_worker_fetches(client
     )
     assert incident.status_code == 200 and incident.json()["error_message"] == "ระบบการเงินปิด"
     assert _fetch(client, integrator, "w2") == []
+    [opened] = client.get("/api/v1/incidents", headers=admin, params={"state": "open"}).json()["items"]
+    assert opened["kind"] == "external_task" and "ระบบการเงินปิด" in opened["message_en"]
+    retried = client.post(f"/api/v1/incidents/{opened['id']}/retry", headers=admin)
+    assert retried.status_code == 200 and retried.json()["state"] == "resolved"
+    [again] = _fetch(client, integrator, "w2")  # one more attempt after the administrator's retry
+    assert again["id"] == task["id"]
     assert (
         client.post("/api/v1/external-tasks/nope/complete", headers=integrator, json={"worker_id": "w1"}).status_code
         == 404
@@ -271,17 +278,18 @@ def _instances(client, key, headers):
 
 
 def test_timer_start_events_start_one_instance_per_firing(client, services, admin):
+    services.clock = clock = ManualClock()
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
-    # a date already past fires at the first round; a cycle of two fires after one and after two seconds
+    # a date already past fires at the first round; a cycle of two fires after one and after two minutes
     assert timers.fire_due(services) == 1
     [dated] = _instances(client, "it_date", admin)
     assert dated["started_by"] == "timer" and [t["element_id"] for t in dated["active_tasks"]] == ["Task_it_date"]
     assert _instances(client, "it_cycle", admin) == []
-    time.sleep(1.1)
+    clock.advance(61)
     assert timers.fire_due(services) == 1
-    time.sleep(1.1)
+    clock.advance(61)
     assert timers.fire_due(services) == 1
-    time.sleep(1.1)
+    clock.advance(61)
     assert timers.fire_due(services) == 0  # R2: two repetitions only
     cycle = _instances(client, "it_cycle", admin)
     assert len(cycle) == 2 and all(len(i["active_tasks"]) == 1 for i in cycle)
@@ -289,13 +297,14 @@ def test_timer_start_events_start_one_instance_per_firing(client, services, admi
 
 
 def test_a_new_version_replaces_the_start_timers_of_the_old(client, services, admin):
+    services.clock = clock = ManualClock()
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", START_TIMERS.read_bytes())])
-    changed = START_TIMERS.read_bytes().replace(b"R2/PT1S", b"R1/PT2S")
+    changed = START_TIMERS.read_bytes().replace(b"R2/PT1M", b"R1/PT2M")
     definitions.deploy(services, SYSTEM, [("start_timers.bpmn", changed)])
     timers.fire_due(services)  # the dated process (version 2 now) starts once
-    time.sleep(1.1)
-    assert timers.fire_due(services) == 0  # version 1's one-second cycle was cancelled
-    time.sleep(1.1)
+    clock.advance(61)
+    assert timers.fire_due(services) == 0  # version 1's one-minute cycle was cancelled
+    clock.advance(61)
     assert timers.fire_due(services) == 1
     [instance] = _instances(client, "it_cycle", admin)
     assert instance["definition_version"] == 2

@@ -199,5 +199,7 @@ def test_a_request_logs_one_json_line_with_its_id_and_no_variables(services, sar
     formatter = logs.formatter("json")
     lines = [formatter.format(r) for r in caplog.records]
     parsed = [json.loads(line) for line in lines]
-    assert any(p["request_id"] == "req-42" and p.get("route") == "/api/v1/tasks/{task_id}/complete" for p in parsed)
+    line = json.loads(formatter.format(access))
+    assert line["request_id"] == "req-42" and line["route"] == "/api/v1/tasks/{task_id}/complete"
+    assert all("message" in p for p in parsed)
     assert all(secret_subject not in line and "1234567890123" not in line for line in lines)

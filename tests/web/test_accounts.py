@@ -17,13 +17,17 @@ from tests.web.conftest import PASSWORD, csrf_of, login
 
 
 def test_api_creates_a_user_with_a_password_who_then_changes_it(client, admin):
-    short = client.post("/api/v1/users", headers=admin, json={"username": "x", "roles": ["r"], "password": "short", "force": True})
+    short = client.post(
+        "/api/v1/users", headers=admin, json={"username": "x", "roles": ["r"], "password": "short", "force": True}
+    )
     assert short.status_code == 422
     assert short.json()["errors"][0]["field"] == "password"
     assert client.get("/api/v1/users", headers=admin).json()["total"] == 1  # nothing created
 
     created = client.post(
-        "/api/v1/users", headers=admin, json={"username": "somchai", "roles": ["r"], "password": PASSWORD, "force": True}
+        "/api/v1/users",
+        headers=admin,
+        json={"username": "somchai", "roles": ["r"], "password": PASSWORD, "force": True},
     )
     assert created.status_code == 201, created.text
     bearer = {"Authorization": f"Bearer {created.json()['token']}"}

@@ -53,7 +53,9 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     ):
         with live.client() as api:
             for username, role in (("clerk1", CLERK), ("head1", HEAD), ("owner1", OWNER)):
-                response = api.post("/api/v1/users", json={"username": username, "roles": [role], "password": PASSWORD, "force": True})
+                response = api.post(
+                    "/api/v1/users", json={"username": username, "roles": [role], "password": PASSWORD, "force": True}
+                )
                 assert response.status_code == 201, response.text
         yield live
 

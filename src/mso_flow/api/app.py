@@ -10,7 +10,8 @@ import anyio
 from fastapi import FastAPI
 
 from mso_flow import __version__
-from mso_flow.api import engine_rest, errors, explorer, web
+from mso_flow.api import database_errors, engine_rest, errors, explorer, web
+from mso_flow.api.input_guard import InputGuard
 from mso_flow.api.limits import BodyLimit
 from mso_flow.api.observe import Observe
 from mso_flow.api.routers import (
@@ -18,6 +19,7 @@ from mso_flow.api.routers import (
     deployments,
     external_tasks,
     health,
+    incidents,
     instances,
     messages,
     metrics,
@@ -84,13 +86,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services
     errors.install(app)
+    database_errors.install(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(incidents.router, prefix=API_PREFIX)
     app.mount(engine_rest.PREFIX, engine_rest.create(app))
     web.install(app)
     explorer.install(app)
+    app.add_middleware(InputGuard, max_variables_bytes=settings.max_variables_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     if sql_stats_enabled():  # benchmarks only: X-SQL-Statements / X-SQL-Commits on every response
         from mso_flow.api.sql_stats import SqlStatsHeaders

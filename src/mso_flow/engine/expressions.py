@@ -98,6 +98,11 @@ def _owner(element: etree._Element) -> etree._Element:
     return node if node is not None else element
 
 
+def owner_id(element: etree._Element) -> str:
+    """The id of the element a designer clicks on to edit `element` (a timer, a condition)."""
+    return _owner(element).get("id") or "-"
+
+
 def _normalize_timer(element: etree._Element, file: str) -> Problem | None:
     text = (element.text or "").strip()
     owner = _owner(element)

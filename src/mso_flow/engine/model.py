@@ -80,6 +80,7 @@ class UserTaskDef:
         "inferred_reason",
     )
     candidate_users: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()  # variables a task without a form may write (`camunda:property outputs`)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +95,7 @@ class UserTaskDef:
             "assignee": self.assignee,
             **{name: getattr(self, name) for name in self.EXTRA},
             "candidate_users": list(self.candidate_users),
+            "outputs": list(self.outputs),
         }
 
 
@@ -168,6 +170,7 @@ class ProcessDef:
                     assignee=t.get("assignee"),
                     **{name: t.get(name) for name in UserTaskDef.EXTRA},
                     candidate_users=tuple(t.get("candidate_users", ())),
+                    outputs=tuple(t.get("outputs", ())),
                 )
                 for t in data.get("user_tasks", [])
             ),

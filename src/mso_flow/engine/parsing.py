@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from mso_flow.engine import expressions
+from mso_flow.engine.errors import SHADOWING, call_cycles
 from mso_flow.engine.external import ExternalServiceTask, MsoParser
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
 from mso_flow.engine.roles import RoleMap, default_role_map
@@ -96,8 +97,15 @@ def read_xml(xml: bytes, file: str) -> etree._Element:
         raise BpmnInvalid([Problem(file, line, None, f"not well-formed XML: {err.msg}")]) from None
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise BpmnInvalid([Problem(file, root.sourceline, None, "root element is not bpmn:definitions")])
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype or any(isinstance(e, etree._Entity) for e in root.iter()):
+        raise BpmnInvalid([Problem(file, 1, None, "DOCTYPE declarations and entity references are not allowed")])
     schema = _schema()
-    if not schema.validate(root):
+    try:
+        valid = schema.validate(root)
+    except etree.XMLSchemaValidateError as err:
+        raise BpmnInvalid([Problem(file, None, None, f"BPMN 2.0 schema: {err}")]) from None
+    if not valid:
         problems = [Problem(file, error.line, None, f"BPMN 2.0 schema: {error.message}") for error in schema.error_log]
         raise BpmnInvalid(problems[:50])
     return root
@@ -140,6 +148,10 @@ def parse_document(xml: bytes, file: str = "<upload>", roles: RoleMap | None = N
         except SpiffWorkflowException as err:
             problems.append(Problem(file, node.sourceline, key, str(err)))
             continue
+        for cycle in call_cycles(spec, subprocess_specs):
+            problems.append(
+                Problem(file, node.sourceline, key, f"call activities call themselves: {' → '.join(cycle)}")
+            )
         definition = describe_process(node, root, roles if roles is not None else default_role_map())
         problems += _check_process(node, definition, file)
         for lane in definition.split_lanes:
@@ -271,6 +283,7 @@ def describe_process(node: etree._Element, root: etree._Element, roles: RoleMap 
                 source=props.get("source") or None,
                 inferred_reason=props.get("inferred_reason") or None,
                 candidate_users=_split_list(task.get(f"{{{CAMUNDA_NS}}}candidateUsers")),
+                outputs=_split_list(props.get("outputs")),
             )
         )
     messages = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
@@ -353,6 +366,8 @@ def _check_form(task: UserTaskDef, element: Any, file: str) -> list[Problem]:
         where = f"form field {field.id!r}"
         if not _IDENTIFIER.match(field.id):
             problems.append(_problem(file, element, f"{where}: id must be an ASCII identifier"))
+        if field.id in SHADOWING:
+            problems.append(_problem(file, element, f"{where}: id shadows a built-in or engine name; rename it"))
         if field.id in seen:
             problems.append(_problem(file, element, f"{where}: defined twice"))
         seen.add(field.id)
@@ -361,3 +376,16 @@ def _check_form(task: UserTaskDef, element: Any, file: str) -> list[Problem]:
         if field.type == "enum" and not field.enum:
             problems.append(_problem(file, element, f"{where}: an enum field needs camunda:value entries"))
     return problems
+
+
+def timer_cycles(xml: bytes) -> list[tuple[str, str, str]]:
+    """(element id, "timeCycle", text) of every timer cycle of a well-formed document (start, boundary,
+    intermediate), for the deployment's minimum-interval rule."""
+    try:
+        root = etree.fromstring(xml, _xml_parser())
+    except etree.XMLSyntaxError:
+        return []
+    return [
+        (expressions.owner_id(element), "timeCycle", _literal(element.text))
+        for element in root.iter(f"{{{BPMN_NS}}}timeCycle")
+    ]

@@ -8,7 +8,9 @@ stored instance exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +20,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -27,18 +29,30 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from mso_flow.engine import errors, limits
 from mso_flow.engine.external import SPEC_CONVERTERS, ExternalServiceTask
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.sandbox import create_script_engine
 
 
 class EngineError(Exception):
-    """An engine failure caused by the process or its data (a failing condition, a script error)."""
+    """An engine failure caused by the process or its data (a failing condition, a script error, a limit).
 
-    def __init__(self, message: str, element_id: str | None = None, element_name: str | None = None):
+    `kind` is one of `errors.KINDS`; `names` are the variables the failing expression or script reads."""
+
+    def __init__(
+        self,
+        message: str,
+        element_id: str | None = None,
+        element_name: str | None = None,
+        kind: str = "expression",
+        names: tuple[str, ...] = (),
+    ):
         super().__init__(message)
         self.element_id = element_id
         self.element_name = element_name
+        self.kind = kind
+        self.names = names
 
 
 class MigrationImpossible(Exception):
@@ -126,9 +140,32 @@ def _engine_error(err: SpiffWorkflowException) -> EngineError:
     if element_id is None and getattr(err, "task_spec", None) is not None:
         element_id = getattr(err.task_spec, "bpmn_id", None)
         element_name = getattr(err.task_spec, "bpmn_name", None)
-    cause = getattr(err, "exception", None)
+    cause = getattr(err, "exception", None) or err.__context__
+    while isinstance(cause, SpiffWorkflowException):  # a task's error wrapping its expression's error
+        cause = getattr(cause, "exception", None) or cause.__context__
     detail = f"{err}" + (f": {type(cause).__name__}: {cause}" if cause is not None else "")
-    return EngineError(detail, element_id, element_name)
+    spec = getattr(task, "task_spec", None) or getattr(err, "task_spec", None)
+    kind, names = errors.classify(err, cause, spec)
+    return EngineError(detail, element_id, element_name, kind, names)
+
+
+@contextlib.contextmanager
+def _engine_errors(workflow: BpmnWorkflow | None = None) -> Iterator[None]:
+    """Every failure of engine code running a process becomes an `EngineError`: a BPMN file nobody here wrote
+    can make SpiffWorkflow raise anything (a multi-instance over a missing collection, a call activity that
+    calls itself), and each must reach the caller as a process error, never as a 500."""
+    try:
+        with limits.engine_command():
+            yield
+    except SpiffWorkflowException as err:
+        raise _engine_error(err) from None
+    except Exception as err:
+        if type(err) is LookupError or isinstance(err, TaskNotReady | MigrationImpossible | EngineError):
+            raise  # our own answers: no such message wait, task not ready, migration impossible
+        element_id = element_name = None
+        if workflow is not None and workflow.last_task is not None:
+            element_id, element_name = _element(workflow.last_task)
+        raise EngineError(f"{type(err).__name__}: {err}", element_id, element_name, errors.kind_of(err)) from None
 
 
 class ProcessRuntime:
@@ -143,25 +180,29 @@ class ProcessRuntime:
         workflow.get_tasks(state=TaskState.READY)[0].data.update(variables)
         return self._advance(workflow)
 
+    @staticmethod
+    def start_events(process: ParsedProcess) -> set[str]:
+        """How the process starts: "none" (by a person or a call), "message", "timer", "signal"…"""
+        return errors.start_kinds(process.spec)
+
     def start_by_message(self, process: ParsedProcess, message: str, payload: dict[str, Any]) -> Step:
         """Create an instance through its message start event `message` carrying `payload`."""
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
-        workflow.do_engine_steps()
-        self._send(workflow, message, payload)
+        with _engine_errors(workflow):
+            workflow.do_engine_steps()
+            self._send(workflow, message, payload)
         return self._advance(workflow)
 
     def start_by_timer(self, process: ParsedProcess, element_id: str) -> Step:
         """Create an instance through its timer start event `element_id`, which the scheduler found due."""
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
-        workflow.do_engine_steps()
         past = (utcnow() - timedelta(seconds=1)).isoformat()
-        for task in workflow.get_tasks(state=TaskState.WAITING):
+        # Before the engine evaluates the timer: a cycle (or a date) in the past would otherwise fire every missed
+        # repetition at once. Each firing is one instance: the scheduler starts a new instance for the next.
+        for task in workflow.get_tasks():
             if task.task_spec.bpmn_id == element_id:
-                value = task.internal_data.get("event_value")
-                # a cycle fires once per instance: the scheduler starts a new instance for each repetition
-                task._set_internal_data(
-                    event_value=dict(value, cycles=1, next=past) if isinstance(value, dict) else past
-                )
+                cycle = isinstance(task.task_spec.event_definition, CycleTimerEventDefinition)
+                task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 0} if cycle else past)
         workflow.refresh_timers()
         return self._advance(workflow)
 
@@ -177,28 +218,25 @@ class ProcessRuntime:
         if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, kind):
             raise TaskNotReady(task_id)
         task.set_data(**data)
-        try:
+        with _engine_errors(workflow):
             task.run()
-        except SpiffWorkflowException as err:
-            raise _engine_error(err) from None
         return self._advance(workflow, before)
 
     def fire_timers(self, process: ParsedProcess, state: str) -> Step:
         """Fire every timer of the instance that is due and run to the next wait state."""
         workflow = self.load(process, state)
         before = _ready(workflow)
-        workflow.refresh_timers()
-        try:
+        with _engine_errors(workflow):
+            workflow.refresh_timers()
             workflow.do_engine_steps()  # runs what the fired timers made ready
-        except SpiffWorkflowException as err:
-            raise _engine_error(err) from None
         return self._advance(workflow, before)
 
     def send_message(self, process: ParsedProcess, state: str, message: str, payload: dict[str, Any]) -> Step:
         """Deliver `message` to a waiting catch event or receive task of the instance."""
         workflow = self.load(process, state)
         before = _ready(workflow)
-        self._send(workflow, message, payload)
+        with _engine_errors(workflow):
+            self._send(workflow, message, payload)
         return self._advance(workflow, before)
 
     def cancel(self, process: ParsedProcess, state: str) -> Step:
@@ -296,11 +334,11 @@ class ProcessRuntime:
             raise LookupError(str(err)) from None
 
     def _advance(self, workflow: BpmnWorkflow, before: list[ReadyTask] | None = None) -> Step:
-        try:
+        with _engine_errors(workflow):
             workflow.do_engine_steps()  # ends by refreshing timers, so a timer already due is WAITING no longer
-        except SpiffWorkflowException as err:
-            raise _engine_error(err) from None
-        return self._describe(workflow, completed=workflow.is_completed(), before=before)
+            step = self._describe(workflow, completed=workflow.is_completed(), before=before)
+            errors.check_variables(step.variables)
+        return step
 
     def _describe(self, workflow: BpmnWorkflow, completed: bool, before: list[ReadyTask] | None = None) -> Step:
         active = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)  # one walk of the task tree

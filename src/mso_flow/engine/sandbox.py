@@ -2,8 +2,9 @@
 
 Expressions see the task's data and a small set of safe builtins; there is no `import`, no attribute starting
 with an underscore, no `open`, `eval`, `exec` or `getattr` on arbitrary names, hence no file, process or network
-access. RestrictedPython does not bound CPU or memory: expressions are written by process designers (role
-`designer`), not by staff or integrators.
+access. RestrictedPython does not bound CPU or memory; `engine.limits` does: operators and string methods check
+the size of what they build, a watchdog bounds CPU time, wall-clock time and memory, and the values a script
+leaves in the task's data must be plain JSON within the size limits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from mso_flow.engine import limits
+
 
 class ExpressionError(ValueError):
     """An expression or script that the sandbox refuses to compile."""
@@ -44,11 +47,17 @@ _BUILTINS = {
     "set": set,
     "enumerate": enumerate,
     "zip": zip,
+    **limits.GUARDED_BUILTINS,
 }
+
+
+def _getattr(obj: Any, name: str, default: Any = None) -> Any:
+    return limits.guard_attribute(obj, name, safer_getattr(obj, name, default))
+
 
 _GUARDS: dict[str, Any] = {
     "__builtins__": _BUILTINS,
-    "_getattr_": safer_getattr,
+    "_getattr_": _getattr,
     "_getitem_": default_guarded_getitem,
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
@@ -56,13 +65,14 @@ _GUARDS: dict[str, Any] = {
     "_write_": full_write_guard,
     "__name__": "bpmn_script",
     "__metaclass__": type,
+    **limits.GUARD_NAMES,
 }
 
 
 @functools.lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> CodeType:
     """Compile a condition or timer expression under RestrictedPython (cached)."""
-    result = compile_restricted_eval(expression.strip(), "<expression>")
+    result = compile_restricted_eval(expression.strip(), "<expression>", policy=limits.GuardingTransformer)
     if result.errors or result.code is None:
         raise ExpressionError("; ".join(result.errors) or "cannot compile expression")
     return result.code
@@ -71,7 +81,7 @@ def compile_expression(expression: str) -> CodeType:
 @functools.lru_cache(maxsize=1024)
 def compile_script(script: str) -> CodeType:
     """Compile a script task's body under RestrictedPython (cached)."""
-    result = compile_restricted_exec(script, "<script>")
+    result = compile_restricted_exec(script, "<script>", policy=limits.GuardingTransformer)
     if result.errors or result.code is None:
         raise ExpressionError("; ".join(result.errors) or "cannot compile script")
     return result.code
@@ -89,16 +99,29 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """A SpiffWorkflow script environment that runs everything through RestrictedPython."""
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
-        return eval(compile_expression(expression), _scope(context, external_context))
+        code = compile_expression(expression)
+        scope = _scope(context, external_context)
+        limits.begin()
+        try:
+            return eval(code, scope)
+        finally:
+            limits.end()
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         scope = _scope(context, external_context)
-        exec(compile_script(script), scope)
+        code = compile_script(script)
+        limits.begin()
+        try:
+            exec(code, scope)
+        finally:
+            limits.end()
         for name in [n for n in context if n not in scope]:  # `del x` in the script
             del context[name]
         for name, value in scope.items():
             if name in _GUARDS or (external_context and name in external_context) or callable(value):
                 continue
+            if name not in context or context[name] is not value or isinstance(value, list | dict):
+                limits.check_result(name, value)
             context[name] = value
         return True
 

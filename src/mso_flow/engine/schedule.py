@@ -1,9 +1,10 @@
 """When a timer start event fires: a date (`timeDate`), once after deployment (`timeDuration`), or a cycle
-(`timeCycle`, ISO-8601 repeating interval `R[n]/[start/]duration`). Each firing starts a new instance."""
+(`timeCycle`, ISO-8601 repeating interval `R[n]/[start/]duration`). Each firing starts a new instance; a
+cycle's interval must be at least the service's minimum (`cycle_problems`, checked at deployment)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -41,3 +42,48 @@ def _cycle(text: str, now: datetime) -> tuple[int, datetime, timedelta]:
         return cycles, start, _duration(parts[2], start)
     duration = _duration(parts[1], now)
     return cycles, now + duration, duration
+
+
+def interval(kind: str, text: str) -> timedelta | None:
+    """The interval of a cycle (`R[n]/[start/]duration`), None for a date or a duration."""
+    if kind != "timeCycle":
+        return None
+    try:
+        return _cycle(text, datetime(2000, 1, 1, tzinfo=UTC))[2]
+    except (ValueError, IndexError):
+        return None
+
+
+def following(kind: str, text: str, first: datetime, due: datetime, now: datetime) -> datetime | None:
+    """The firing after the one due at `due` that is later than `now`, or None when the schedule has ended.
+
+    Repetitions missed while the service was down are skipped (and count toward `R<n>`): catch-up fires once.
+    `first` is the first firing of the schedule (repetitions are counted from it)."""
+    if kind != "timeCycle":
+        return None
+    cycles, _, duration = _cycle(text, due)
+    if duration <= timedelta(0):
+        return None
+    step = due + duration
+    if step <= now:
+        step += duration * ((now - step) // duration + 1)
+    if cycles >= 0 and (step - first) // duration >= cycles:
+        return None
+    return step
+
+
+def cycle_problems(timers: list[tuple[str, str, str]], file: str, minimum: timedelta) -> list[tuple[str, str, str]]:
+    """(file, element id, message) of each cycle among `timers` (element id, kind, text) shorter than `minimum`."""
+    problems = []
+    for element_id, kind, text in timers:
+        every = interval(kind, text)
+        if every is not None and every < minimum:
+            problems.append(
+                (
+                    file,
+                    element_id,
+                    f"timer cycle {text!r} repeats every {every.total_seconds():g} s; the minimum is "
+                    f"{minimum.total_seconds():g} s (MSO_FLOW_MIN_TIMER_INTERVAL_SECONDS)",
+                )
+            )
+    return problems

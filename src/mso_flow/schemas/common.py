@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+MAX_VERSION = 2**31 - 1  # every integer parameter fits the databases' 32-bit INTEGER columns
 
 
 class Request(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mso_flow.schemas.common import Request
+from mso_flow.schemas.common import MAX_VERSION, Request
 
 
 class StartRequest(Request):
@@ -69,4 +69,4 @@ class AuditVerification(BaseModel):
 
 
 class MigrateRequest(Request):
-    version: int | None = Field(default=None, ge=1, description="target version; the latest when null")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION, description="target version; the latest when null")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import Role
+from mso_flow.engine import limits
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import ProcessRuntime
 from mso_flow.services.calendar import WorkingCalendar
@@ -79,6 +80,15 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """The services of one service process: its database pool and its working calendar."""
+        limits.configure(
+            limits.Budget(
+                cpu_seconds=settings.expression_cpu_seconds,
+                wall_seconds=settings.expression_wall_seconds,
+                memory_mb=settings.expression_memory_mb,
+                max_result_bytes=settings.max_variables_bytes,
+                engine_seconds=settings.engine_command_seconds,
+            )
+        )
         return cls(
             settings=settings,
             db=Database(settings.database_url, settings.db_pool_size),

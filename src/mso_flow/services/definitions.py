@@ -17,7 +17,7 @@ from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import Problem, ProcessDef
 from mso_flow.engine.verdict import CheckedFile, check_files
-from mso_flow.services import policy
+from mso_flow.services import guards, policy
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.store import definitions as store
@@ -36,10 +36,10 @@ class Deployed:
     created: bool
 
 
-def problems_of(files: list[tuple[str, bytes]]) -> list[Problem]:
+def problems_of(files: list[tuple[str, bytes]], min_timer_interval_seconds: float = 60.0) -> list[Problem]:
     """Every problem of a set of files, as `mso-flow validate` and the deployment API report them (one verdict:
-    `engine.verdict.check_files`, simulation included)."""
-    return check_files(files)[1]
+    `engine.verdict.check_files`, simulation included, and timers no more frequent than the service allows)."""
+    return check_files(files)[1] + guards.too_frequent_timers(files, min_timer_interval_seconds)
 
 
 def deploy(
@@ -60,6 +60,7 @@ def deploy(
     # A designer's deployment gets the whole verdict; start-up deploys files CI has simulated already and keeps
     # the costly simulation out of every service start (docs/architecture.md, "One verdict").
     parsed, problems = check_files(files, simulate_runs=source == DefinitionSource.API)
+    problems += guards.too_frequent_timers(files, services.settings.min_timer_interval_seconds)
     if problems:
         raise Invalid(
             "invalid_bpmn",

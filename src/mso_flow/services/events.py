@@ -49,6 +49,7 @@ WEBHOOK_EVENTS = {
     "external_task_created": "external_task.created",
     "external_task_completed": "external_task.completed",
     "external_task_failed": "external_task.failed",
+    "incident_created": "incident.created",
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import ExternalTaskState
-from mso_flow.services import policy
+from mso_flow.services import incidents, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -89,6 +89,7 @@ def _no_longer_ready() -> Conflict:
     return Conflict("external_task_not_open", "งานภายนอกนี้ไม่พร้อมแล้ว (no longer ready)")
 
 
+@incidents.recorded
 def complete(services: Services, caller: Caller, task_id: str, worker_id: str, variables: dict[str, Any]) -> None:
     """Complete a locked task with the worker's `variables` and run the instance to its next wait state."""
     _require_worker(caller)

@@ -9,6 +9,7 @@ from typing import Any
 
 from mso_flow.engine.model import FormField
 from mso_flow.services.errors import Invalid
+from mso_flow.services.guards import SHADOWING
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 _RESERVED = {"True", "False", "None"}
@@ -22,15 +23,20 @@ def require_valid_names(variables: dict[str, Any]) -> None:
 
 
 def check_names(variables: dict[str, Any]) -> list[dict[str, str]]:
-    """Variable names must be usable in conditions: ASCII identifiers, not keywords, no leading underscore."""
+    """Variable names must be usable in conditions: ASCII identifiers, not keywords, no leading underscore, and
+    not the name of a built-in or of the engine (`len`, `sum`, `task`: it would shadow it in every condition)."""
     return [
+        {"field": name, "message": "ชื่อนี้ซ้ำกับชื่อที่ระบบใช้ (the name shadows a built-in or engine name)"}
+        for name in variables
+        if name in SHADOWING
+    ] + [
         {
             "field": name,
             "message": "ชื่อตัวแปรต้องเป็นตัวอักษรภาษาอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยตัวอักษร "
             "(variable names: ASCII identifiers starting with a letter)",
         }
         for name in variables
-        if not _NAME.match(name) or keyword.iskeyword(name) or name in _RESERVED
+        if (not _NAME.match(name) or keyword.iskeyword(name) or name in _RESERVED) and name not in SHADOWING
     ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
-from mso_flow.services import anchoring, definitions, policy
+from mso_flow.services import anchoring, definitions, incidents, policy
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -34,6 +34,7 @@ def _forbidden() -> Forbidden:
     return Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
 
 
+@incidents.recorded
 def start(
     services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
 ) -> InstanceView:
@@ -63,6 +64,7 @@ def start(
                 caller.username,
                 lambda runtime, process: runtime.start(process, variables),
                 started,
+                manual=True,
                 latest_of=key,
             )
         except NotLatest:

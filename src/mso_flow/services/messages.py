@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mso_flow.domain import InstanceState
-from mso_flow.services import policy
+from mso_flow.services import incidents, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -29,6 +29,7 @@ def _nobody_waits(name: str) -> NotFound:
     )
 
 
+@incidents.recorded
 def send(
     services: Services,
     caller: Caller,

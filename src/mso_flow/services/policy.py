@@ -191,6 +191,16 @@ def may_read_reports(caller: Caller) -> bool:
     return True
 
 
+def may_read_incidents(caller: Caller) -> bool:
+    """List and read incidents (process errors): admins and designers, who fix processes."""
+    return caller.has_any(DEPLOYER_ROLES)
+
+
+def may_fix_incidents(caller: Caller) -> bool:
+    """Retry or resolve an incident: admins."""
+    return caller.is_admin
+
+
 def may_manage_users(caller: Caller) -> bool:
     """Create and list users: admins."""
     return caller.is_admin

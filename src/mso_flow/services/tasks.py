@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import DelegationState, TaskState
 from mso_flow.engine.model import FormField
-from mso_flow.services import policy
+from mso_flow.services import guards, incidents, policy
 from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -155,6 +155,7 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
     return transition(services, caller, task_id, change)
 
 
+@incidents.recorded
 def complete(
     services: Services, caller: Caller, task_id: str, variables: dict[str, Any]
 ) -> tuple[TaskView, InstanceView]:
@@ -177,17 +178,17 @@ def complete(
         command.require_state()
         task_def = command.definition.model.user_task(task.element_id)
         check_form(task_def.form if task_def else (), variables)
+        guards.require_owned_fields(command.definition.model, task.element_id, variables)
         events = []
         if task.assignee is None:
             store.set_assignee(command.session, task, caller.username)
             task.claimed_at = command.now
             events.append(NewEvent("task_claimed", caller.username, task.id, task.element_id))
-        events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, {"variables": variables}))
-        outcome = command.advance(
-            lambda runtime, process, state: runtime.complete(process, state, task.id, variables),
-            events,
-            closed_task=task.id,
-        )
+        before = command.instance.variables
+        step = command.run(lambda runtime, process, state: runtime.complete(process, state, task.id, variables))
+        completed = {"variables": variables, "changed": guards.changed_names(before, step.variables)}
+        events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, completed))
+        outcome = command.apply(step, events, closed_task=task.id)
         store.finish(command.session, task, TaskState.COMPLETED, command.now, caller.username)
         write_back(command.session)
         view = view_of(services, command.session, task, outcome.instance)

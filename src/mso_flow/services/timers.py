@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import InstanceState, TimerState
-from mso_flow.engine import schedule
+from mso_flow.services import incidents, timer_starts
 from mso_flow.services.context import Services
+from mso_flow.services.defects import ProcessDefect
 from mso_flow.services.errors import Conflict
-from mso_flow.services.unit_of_work import ProcessFailed, instance_command, start_in
+from mso_flow.services.unit_of_work import instance_command
 from mso_flow.store import instances as instances_store
 from mso_flow.store import waits as waits_store
 from mso_flow.store.audit import NewEvent
@@ -65,9 +66,11 @@ def _fire_instance(services: Services, instance_id: str) -> int:
             return 0
         try:
             step = command.run(lambda runtime, process, state: runtime.fire_timers(process, state))
-        except ProcessFailed as failed:
-            log.warning("timer of instance %s failed at %s: %s", instance_id, failed.cause.element_id, failed.cause)
+        except ProcessDefect as defect:
+            err = defect.error
+            log.warning("timer of instance %s failed at %s: %s", instance_id, err.element_id, err)
             waits_store.mark(command.session, [t.id for t in timers], TimerState.FAILED, command.now)
+            incidents.open_incident(services, command.session, command.definition, err, ACTOR, command.instance)
             return 0
         still_waiting = {t.task_id for t in step.timers}
         fired = [t for t in timers if t.id not in still_waiting]
@@ -84,34 +87,4 @@ def _fire_instance(services: Services, instance_id: str) -> int:
         return len(fired)
 
 
-def start_due(services: Services, limit: int = 20) -> int:
-    """Start one instance per due timer start event, and schedule the next repetition of a cycle."""
-    started = 0
-    with services.db.write() as session:
-        now = services.clock()
-        for timer in waits_store.lease_due_start(session, now, limit):
-            element_id = timer.element_id
-            data = {"definition_id": timer.definition_id, "timer": element_id, "due_at": timer.due_at.isoformat()}
-            try:
-                outcome = start_in(
-                    services,
-                    session,
-                    timer.definition_id,
-                    ACTOR,
-                    lambda runtime, process: runtime.start_by_timer(process, element_id),  # noqa: B023 (called here)
-                    data,
-                )
-            except ProcessFailed as failed:
-                cause = failed.cause
-                log.warning("timer start of %s failed at %s: %s", timer.definition_id, cause.element_id, cause)
-                waits_store.mark(session, [timer.id], TimerState.FAILED, now)
-                continue
-            waits_store.mark(session, [timer.id], TimerState.FIRED, now)
-            started += 1
-            model = outcome.definition.model
-            kind, text = next((k, t) for e, k, t in model.start_timers if e == element_id)
-            fired = waits_store.fired_count(session, timer.definition_id, element_id)
-            following = schedule.next_due(kind, text, timer.due_at, fired)
-            if following is not None:
-                waits_store.add_start_timer(session, timer.definition_id, element_id, following, now)
-    return started
+start_due = timer_starts.start_due  # leased, run with no lock held, catch-up fires once

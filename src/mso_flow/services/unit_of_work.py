@@ -15,14 +15,14 @@ An instance command runs in one write transaction:
 
 New instances go the same way without a lock: `start_instance` (one write transaction once the definition is
 cached, engine run before it, duplicate business keys refused race-free, optionally the version checked to be
-still the latest) and `start_in` (inside a caller's transaction,
-for the timer scheduler).
+still the latest) and `insert_started` (an engine step already run, inside the caller's transaction: the timer
+scheduler's write of a leased start).
 
 Failures map to problems here and nowhere else:
-- `on_process_error` is THE hook where a process failure (a condition or script that fails, no flow to take:
-  `engine.runtime.EngineError`) becomes a service error. Today it is `ProcessFailed`, a 422 `process_error`
-  naming the element, and the transaction rolls back so nothing is written. Turning process failures into
-  incidents (recorded, the instance kept waiting) means changing this one function.
+- `on_process_error` is THE hook where a process failure (a condition or script that fails or breaks a limit,
+  no flow to take: `engine.runtime.EngineError`) becomes a service error: `defects.ProcessDefect`, a Thai 422
+  `process_error` naming the element; the transaction rolls back so nothing is written, and the use case's
+  `incidents.recorded` wrapper then commits the incident in a transaction of its own.
 - a task the engine no longer has ready → 409 (`task_not_ready`, or the code the use case passes);
 - an instance not in a state the command allows → 409 `instance_not_running`;
 - a row changed by a writer outside our row locks, or a lock conflict the database broke → 409
@@ -45,10 +45,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from mso_flow.domain import InstanceState, TaskState
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import EngineError, ProcessRuntime, Step, TaskNotReady
-from mso_flow.services import candidates, wakeups
+from mso_flow.services import candidates, guards, wakeups
 from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
-from mso_flow.services.errors import Conflict, Invalid, ServiceError
+from mso_flow.services.defects import engine_failure
+from mso_flow.services.errors import Conflict, ServiceError
 from mso_flow.services.policy import candidate_roles
 from mso_flow.store import definitions as definitions_store
 from mso_flow.store import external_tasks as external_store
@@ -66,27 +67,16 @@ RUNNING_ONLY = (InstanceState.RUNNING,)
 T = TypeVar("T")
 
 
-class ProcessFailed(Invalid):
-    """A process failure at one of its elements, as the use case's caller sees it (422 `process_error`)."""
+def on_process_error(
+    instance: ProcessInstance | None, definition: Definition, err: EngineError, actor: str
+) -> ServiceError:
+    """THE hook where a process failure becomes a service error (see the module docstring): a Thai 422
+    `process_error` saying the process has a defect (`defects.ProcessDefect`), which `incidents.recorded` commits
+    as an incident once the command's transaction has rolled back.
 
-    def __init__(self, err: EngineError):
-        where = f"{err.element_name} ({err.element_id})" if err.element_name else (err.element_id or "-")
-        super().__init__(
-            "process_error",
-            f"ขั้นตอน {where} ทำงานไม่สำเร็จ ไม่มีการเปลี่ยนแปลงใด ๆ: {err} (the process failed at this element; "
-            "nothing was changed)",
-            element_id=err.element_id,
-        )
-        self.cause = err
-
-
-def on_process_error(instance: ProcessInstance | None, definition: Definition, err: EngineError) -> ServiceError:
-    """THE hook where a process failure becomes a service error (see the module docstring).
-
-    `instance` is the locked instance (None while starting one), `definition` its version. The returned error is
-    raised, so the command's transaction rolls back and nothing is written.
+    `instance` is the locked instance (None while starting one), `definition` its version, `actor` who ran it.
     """
-    return ProcessFailed(err)
+    return engine_failure(err, instance, definition, actor)
 
 
 @dataclass
@@ -161,7 +151,7 @@ class InstanceCommand:
         try:
             return call(self.services.runtime, self.process(), self.instance.engine_state)
         except EngineError as err:
-            raise on_process_error(self.instance, self.definition, err) from None
+            raise on_process_error(self.instance, self.definition, err, self.actor) from None
         except TaskNotReady:
             raise (not_ready or _task_not_ready)() from None
 
@@ -264,30 +254,35 @@ def start_instance(
     actor: str,
     run: StartCall,
     started: dict[str, Any],
+    manual: bool = False,
     *,
     latest_of: str | None = None,
 ) -> Outcome:
     """Start an instance of a definition version: the engine runs before the write transaction opens (a
     database writer is never held up by it); a running instance with the same business key makes it a 409
-    naming that instance (race-free: a unique index backs the check). With `latest_of` (a key), the version must
+    naming that instance (race-free: a unique index backs the check). `manual`: a person's or system's `/start`,
+    refused (409) for a process that starts only by message or timer. With `latest_of` (a key), the version must
     still be that key's latest when the write transaction runs, else `NotLatest` (nothing written).
 
     A cached definition and spec cost no transaction: the write transaction is then the only one."""
     definition, process = _definition_and_spec(services, definition_id)
-    step = _first_step(services, definition, process, run)
+    if manual:
+        guards.require_manual_start(process)
+    step = _first_step(services, definition, process, run, actor)
     try:
         with services.db.write() as session:
             if latest_of is not None and definitions_store.latest_id(session, latest_of) != definition_id:
                 raise NotLatest(latest_of)
             if business_key:
                 _refuse_duplicate(instances_store.active_by_business_key(session, definition.key, business_key))
-            return _insert(services, session, definition, business_key, step, actor, started)
+            return insert_started(services, session, definition, business_key, step, actor, started)
     except IntegrityError:
-        if not business_key:
-            raise
-        with services.db.read() as session:
-            _refuse_duplicate(instances_store.active_by_business_key(session, definition.key, business_key))
-        raise
+        if business_key:
+            with services.db.read() as session:
+                _refuse_duplicate(instances_store.active_by_business_key(session, definition.key, business_key))
+        raise Conflict(
+            "concurrent_start", "มีการเริ่มกระบวนการพร้อมกันจากที่อื่น โปรดลองใหม่ (a concurrent start won; retry)"
+        ) from None
 
 
 def _definition_and_spec(services: Services, definition_id: str) -> tuple[Definition, ParsedProcess]:
@@ -297,25 +292,11 @@ def _definition_and_spec(services: Services, definition_id: str) -> tuple[Defini
         )
 
 
-def start_in(
-    services: Services,
-    session: Session,
-    definition_id: str,
-    actor: str,
-    run: StartCall,
-    started: dict[str, Any],
-) -> Outcome:
-    """Start an instance (no business key) inside the caller's write transaction."""
-    definition = services.definitions.definition(session, definition_id)
-    step = _first_step(services, definition, services.definitions.process(session, definition_id), run)
-    return _insert(services, session, definition, None, step, actor, started)
-
-
-def _first_step(services: Services, definition: Definition, process: ParsedProcess, run: StartCall) -> Step:
+def _first_step(services: Services, definition: Definition, process: ParsedProcess, run: StartCall, actor: str) -> Step:
     try:
         return run(services.runtime, process)
     except EngineError as err:
-        raise on_process_error(None, definition, err) from None
+        raise on_process_error(None, definition, err, actor) from None
 
 
 def _refuse_duplicate(existing: ProcessInstance | None) -> None:
@@ -328,7 +309,7 @@ def _refuse_duplicate(existing: ProcessInstance | None) -> None:
         )
 
 
-def _insert(
+def insert_started(
     services: Services,
     session: Session,
     definition: Definition,

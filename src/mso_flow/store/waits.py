@@ -32,6 +32,11 @@ def sync_timers(
             .values(state=TimerState.CANCELLED)
             .execution_options(synchronize_session=False)
         )
+    closed = wanted.keys() - stored
+    if closed:  # a timer that failed (or a cycle that fired) and waits again under the same task id
+        for row in session.scalars(select(Timer).where(Timer.id.in_(closed))):
+            row.state, row.due_at, row.fired_at = WAITING, wanted[row.id][1], None
+            stored.add(row.id)
     new = [
         {
             "id": task_id,
@@ -139,25 +144,3 @@ def add_start_timer(session: Session, definition_id: str, element_id: str, due_a
             }
         ],
     )
-
-
-def lease_due_start(session: Session, now: datetime, limit: int) -> list[Timer]:
-    """Due start timers, locked; another scheduler skips them, so each starts exactly one instance."""
-    stmt = (
-        select(Timer)
-        .where(Timer.kind == START, Timer.state == WAITING, Timer.due_at <= now)
-        .order_by(Timer.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.scalars(stmt))
-
-
-def fired_count(session: Session, definition_id: str, element_id: str) -> int:
-    stmt = select(func.count()).where(
-        Timer.kind == START,
-        Timer.definition_id == definition_id,
-        Timer.element_id == element_id,
-        Timer.state == TimerState.FIRED,
-    )
-    return int(session.scalar(stmt) or 0)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from mso_flow.api import views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
-from mso_flow.schemas.common import Page
+from mso_flow.schemas.common import MAX_VERSION, Page
 from mso_flow.schemas.definitions import ChangesOut, DefinitionDetail, DefinitionSummary, VersionDiffOut
 from mso_flow.services import definitions, diagrams
 
@@ -61,7 +61,10 @@ def list_versions(key: Key, caller: CallerDep, services: ServicesDep, paging: Pa
     responses={200: {"content": {"application/xml": {}}, "description": "the BPMN file as deployed"}},
 )
 def get_xml(
-    key: Key, caller: CallerDep, services: ServicesDep, version: Annotated[int | None, Query(ge=1)] = None
+    key: Key,
+    caller: CallerDep,
+    services: ServicesDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> Response:
     """The BPMN XML of a version (the latest by default), byte for byte as deployed."""
     definition = definitions.version(services, key, version)
@@ -77,7 +80,10 @@ SVG = "image/svg+xml"
     responses={200: {"content": {SVG: {}}, "description": "the process drawn from its BPMN DI"}},
 )
 def get_diagram(
-    key: Key, caller: CallerDep, services: ServicesDep, version: Annotated[int | None, Query(ge=1)] = None
+    key: Key,
+    caller: CallerDep,
+    services: ServicesDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> Response:
     """The process as an SVG swimlane diagram (pool, lanes, Thai labels, gateways, flows)."""
     return Response(content=diagrams.definition_svg(services, key, version), media_type=SVG)
@@ -88,8 +94,8 @@ def get_diff(
     key: Key,
     caller: CallerDep,
     services: ServicesDep,
-    from_: Annotated[int, Query(alias="from", ge=1, description="the older version")],
-    to: Annotated[int | None, Query(ge=1, description="the newer version (latest by default)")] = None,
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION, description="the older version")],
+    to: Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="the newer version (latest by default)")] = None,
 ) -> VersionDiffOut:
     """What changed between two versions: tasks, lanes and flows added, removed or renamed."""
     before, after, changes = definitions.diff(services, key, from_, to)

@@ -16,6 +16,7 @@ from mso_flow.services import definitions
 from mso_flow.services.errors import Invalid
 
 router = APIRouter(tags=["deployments"])
+MAX_FILE_NAME = 200
 
 
 @router.post(
@@ -39,7 +40,13 @@ async def deploy(
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise Invalid("file_too_large", f"ไฟล์ {upload.filename} ใหญ่เกิน {limit} ไบต์ (file too large)")
-        contents.append((upload.filename or "upload.bpmn", data))
+        name = upload.filename or "upload.bpmn"
+        if len(name) > MAX_FILE_NAME or "\x00" in name:
+            raise Invalid(
+                "invalid_file_name",
+                f"ชื่อไฟล์ต้องยาวไม่เกิน {MAX_FILE_NAME} ตัวอักษร (file names: at most {MAX_FILE_NAME} characters)",
+            )
+        contents.append((name, data))
     deployed = await run_in_threadpool(definitions.deploy, services, caller, contents)
     result = DeploymentResult(
         definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in deployed],

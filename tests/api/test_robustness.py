@@ -1,0 +1,437 @@
+"""Issue 13, finding by finding: no input stops the engine, every process error becomes an incident.
+
+Each test reproduces one thing a hostile user, a careless designer or a bad day did to the service, over HTTP
+against the real app, engine and database (both backends).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mso_flow.api.app import create_app
+from mso_flow.services import definitions, timers
+from mso_flow.services.context import SYSTEM, Services
+from mso_flow.settings import Settings
+from mso_flow.store.db import Database
+from tests.clock import ManualClock
+from tests.conftest import BPMN_DIR, MIGRATIONS, SARABAN
+from tests.engine.test_runtime import SCRIPT as SCRIPT_TEMPLATE
+from tests.factory import approval
+
+START_TIMERS = BPMN_DIR.parent / "tests" / "fixtures" / "start_timers.bpmn"
+
+
+def _script(key: str, body: str) -> bytes:
+    return SCRIPT_TEMPLATE.replace("script_test", key).replace("SCRIPT_BODY", body).encode()
+
+
+def _deploy(client, headers, name: str, xml: bytes):
+    return client.post("/api/v1/deployments", headers=headers, files=[("files", (name, xml))])
+
+
+def _instances(client, key, headers):
+    response = client.get(f"/api/v1/process-instances?key={key}", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+# --- finding 1: timer start cycles ------------------------------------------------------------------------------
+
+
+def test_a_zero_or_tiny_timer_cycle_is_refused_at_deployment(client, admin):
+    for cycle in (b"R/PT0S", b"R5/PT10S"):
+        response = _deploy(client, admin, "t.bpmn", START_TIMERS.read_bytes().replace(b"R2/PT1M", cycle))
+        assert response.status_code == 422, response.text
+        [error] = [e for e in response.json()["errors"] if e["element_id"] == "Start_it_cycle"]
+        assert "minimum" in error["message"] and "60" in error["message"]
+
+
+def test_a_cycle_starting_in_the_past_fires_once_with_one_token_then_jumps_to_the_next_firing(client, services, admin):
+    services.clock = clock = ManualClock()
+    start = (clock.now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    xml = START_TIMERS.read_bytes().replace(b"R2/PT1M", f"R100/{start}/PT10M".encode())
+    definitions.deploy(services, SYSTEM, [("t.bpmn", xml)])
+    assert timers.fire_due(services) == 2  # the dated process and one firing of the cycle, not six
+    [instance] = _instances(client, "it_cycle", admin)
+    assert [t["element_id"] for t in instance["active_tasks"]] == ["Task_it_cycle"]  # one token
+    assert timers.fire_due(services) == 0  # the missed repetitions are skipped
+    clock.advance(10 * 60)
+    assert timers.fire_due(services) == 1
+    assert len(_instances(client, "it_cycle", admin)) == 2
+
+
+def test_the_schedule_of_an_old_version_ends_when_a_new_one_is_deployed(client, services, admin):
+    services.clock = clock = ManualClock()
+    definitions.deploy(services, SYSTEM, [("t.bpmn", START_TIMERS.read_bytes())])
+    clock.advance(61)
+    assert timers.fire_due(services) == 2  # the date, and version 1's first cycle firing
+    changed = START_TIMERS.read_bytes().replace(b"R2/PT1M", b"R1/PT5M")
+    definitions.deploy(services, SYSTEM, [("t.bpmn", changed)])
+    clock.advance(61)
+    timers.fire_due(services)
+    # version 1's second firing is gone; version 2's first is five minutes after its deployment
+    assert [i["definition_version"] for i in _instances(client, "it_cycle", admin)] == [1]
+    clock.advance(5 * 60)
+    timers.fire_due(services)
+    assert [i["definition_version"] for i in _instances(client, "it_cycle", admin)] == [2, 1]
+
+
+# --- finding 2: limits on expressions and scripts ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["sum(range(10**10)) > 0", "len('a' * 10**10) > 0", "len([x for x in range(10**6) for y in range(10**6)]) > 0"],
+)
+def test_a_runaway_condition_is_stopped_and_becomes_an_incident(client, make_user, admin, condition):
+    designer = make_user("designer1", "designer")
+    staff = make_user("staff1", "เจ้าหน้าที่")
+    assert _deploy(client, designer, "a.bpmn", approval(condition=condition)).status_code == 201
+    instance = client.post("/api/v1/process-definitions/test_approval/start", headers=staff, json={}).json()
+    task_id = instance["active_tasks"][0]["id"]
+    response = client.post(f"/api/v1/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": 70000}})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["type"] == "urn:mso-flow:problem:process_error" and body["incident_id"]
+    incident = client.get(f"/api/v1/incidents/{body['incident_id']}", headers=admin).json()
+    assert incident["kind"] == "limit" and incident["element_id"] == "Gateway_enter"
+    assert client.get("/health").status_code == 200  # the worker is still there
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("while True:\n    pass", "limit"),
+        ("x = {1, 2}", "serialization"),
+        ("x = []\nx.append(x)", "serialization"),
+        ("x = 10**5000", "limit"),
+        ("x = float('nan')", "serialization"),
+    ],
+)
+def test_a_script_over_its_budget_or_with_an_unstorable_result_is_an_incident_and_nothing_is_stored(
+    client, admin, body, kind
+):
+    assert _deploy(client, admin, "s.bpmn", _script("script_limits", body)).status_code == 201
+    response = client.post("/api/v1/process-definitions/script_limits/start", headers=admin, json={})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "urn:mso-flow:problem:process_error" and problem["element_id"] == "compute"
+    incident = client.get(f"/api/v1/incidents/{problem['incident_id']}", headers=admin).json()
+    assert incident["kind"] == kind and incident["instance_id"] is None
+    assert _instances(client, "script_limits", admin) == []
+
+
+# --- finding 3: a deep JSON never reaches the store ---------------------------------------------------------------
+
+
+def test_a_300_level_json_is_refused_before_anything_is_committed(client, saraban, make_user):
+    integrator = make_user("esaraban", "integrator")
+    deep: object = "x"
+    for _ in range(300):
+        deep = [deep]
+    body = json.dumps({"variables": {"channel": deep}})
+    response = client.post(
+        f"/api/v1/process-definitions/{saraban}/start",
+        headers={**integrator, "Content-Type": "application/json"},
+        content=body,
+    )
+    assert response.status_code == 422 and response.json()["type"] == "urn:mso-flow:problem:json_too_deep"
+    assert "32" in response.json()["detail"]
+    assert _instances(client, saraban, integrator) == []
+
+
+# --- finding 4: variables with owners -----------------------------------------------------------------------------
+
+
+def test_a_task_writes_only_its_own_fields_and_the_audit_names_what_changed(client, saraban, make_user):
+    integrator = make_user("esaraban", "integrator")
+    clerk = make_user("clerk1", "เจ้าหน้าที่งานสารบรรณ")
+    head = make_user("head1", "หัวหน้าฝ่ายสารบรรณ/ผอ.กก.")
+    instance = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=integrator, json={}).json()
+    iid = instance["id"]
+
+    def work(headers, element, variables):
+        [task] = client.get("/api/v1/tasks", headers=headers, params={"process_instance_id": iid}).json()["items"]
+        assert task["element_id"] == element
+        return task["id"], client.post(
+            f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"variables": variables}
+        )
+
+    for element, variables in [
+        ("Task_receive", {"subject": "เรื่องลับ", "speed": "urgent", "secrecy": "top_secret"}),
+        ("Task_check", {"documents_complete": True}),
+        ("Task_register", {}),
+        ("Task_sort", {"importance": "important"}),
+    ]:
+        assert work(clerk, element, variables)[1].status_code == 200
+    _, reviewed = work(head, "Task_review", {"orders": "ให้กองยุทธศาสตร์ดำเนินการ"})
+    assert reviewed.status_code == 200
+    audit = client.get(f"/api/v1/process-instances/{iid}/audit", headers=integrator, params={"limit": 500}).json()
+    [review] = [e for e in audit["items"] if e["type"] == "task_completed" and e["element_id"] == "Task_review"]
+    assert review["data"]["changed"] == ["orders"]
+
+    task_id, overwrite = work(clerk, "Task_record", {"orders": "ยกเลิก", "secrecy": "normal"})
+    assert overwrite.status_code == 422, overwrite.text
+    problem = overwrite.json()
+    assert problem["type"] == "urn:mso-flow:problem:variables_not_owned"
+    assert sorted(e["field"] for e in problem["errors"]) == ["orders", "secrecy"]
+    variables = client.get(f"/api/v1/process-instances/{iid}", headers=integrator).json()["variables"]
+    assert variables["orders"] == "ให้กองยุทธศาสตร์ดำเนินการ" and variables["secrecy"] == "top_secret"
+    done = client.post(f"/api/v1/tasks/{task_id}/complete", headers=clerk, json={"variables": {}})
+    assert done.status_code == 200
+
+
+@pytest.mark.parametrize("name", ["len", "sum", "task", "range"])
+def test_names_that_shadow_built_ins_or_engine_names_are_refused(client, saraban, make_user, name):
+    integrator = make_user("esaraban", "integrator")
+    response = client.post(
+        f"/api/v1/process-definitions/{saraban}/start", headers=integrator, json={"variables": {name: 1}}
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == name
+    assert _instances(client, saraban, integrator) == []
+
+
+# --- finding 5: incidents -----------------------------------------------------------------------------------------
+
+
+def test_a_process_error_is_an_incident_an_administrator_fixes_by_deploying_migrating_and_retrying(
+    client, make_user, admin
+):
+    designer = make_user("designer1", "designer")
+    staff = make_user("staff1", "เจ้าหน้าที่")
+    hook = client.post(
+        "/api/v1/webhooks",
+        headers=admin,
+        json={"url": "http://127.0.0.1:9/hook", "events": ["incident.created"], "secret": "s" * 32},
+    )
+    assert hook.status_code == 201, hook.text
+    _deploy(client, designer, "a.bpmn", approval(condition="amount > limit"))
+    instance = client.post("/api/v1/process-definitions/test_approval/start", headers=staff, json={}).json()
+    task_id = instance["active_tasks"][0]["id"]
+    failed = client.post(f"/api/v1/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": 70000}})
+    assert failed.status_code == 422
+    assert "ผู้ดูแลระบบ" in failed.json()["detail"]  # the clerk is told the administrators know
+
+    assert client.get("/api/v1/incidents", headers=staff).status_code == 403
+    listed = client.get("/api/v1/incidents", headers=designer, params={"key": "test_approval", "state": "open"})
+    [incident] = listed.json()["items"]
+    assert incident["id"] == failed.json()["incident_id"]
+    assert incident["instance_id"] == instance["id"] and incident["element_id"] == "Gateway_enter"
+    assert incident["kind"] == "expression" and set(incident["variables"]) >= {"limit"}
+    assert "ขั้นตอน" in incident["message_th"] and "limit" in incident["message_en"]
+    assert incident["unit"] == "หน่วยทดสอบ"
+    assert client.get("/api/v1/incidents", headers=admin, params={"unit": "หน่วยทดสอบ"}).json()["total"] == 1
+
+    _deploy(client, designer, "a.bpmn", approval(condition="amount > 50000"))
+    migrated = client.post(f"/api/v1/process-instances/{instance['id']}/migrate", headers=admin, json={})
+    assert migrated.status_code == 200, migrated.text
+    retried = client.post(f"/api/v1/incidents/{incident['id']}/retry", headers=admin)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "resolved" and retried.json()["retries"] == 1
+    done = client.post(f"/api/v1/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": 70000}})
+    assert done.status_code == 200, done.text
+    assert [t["element_id"] for t in done.json()["instance"]["active_tasks"]] == ["Task_approve"]
+    again = client.post(f"/api/v1/incidents/{incident['id']}/resolve", headers=admin, json={"reason": "x"})
+    assert again.status_code == 409
+
+    audit = client.get(f"/api/v1/process-instances/{instance['id']}/audit", headers=admin).json()["items"]
+    assert {"incident_created", "incident_retried"} <= {e["type"] for e in audit}
+
+
+TIMED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="timed_script" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait" name="รอ"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="compute" name="คำนวณ"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>BODY</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="compute"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="compute" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_failing_step_after_a_timer_is_an_incident_retried_after_a_fix(client, services, admin):
+    assert _deploy(client, admin, "t.bpmn", TIMED.replace("BODY", "x = missing + 1").encode()).status_code == 201
+    instance = client.post("/api/v1/process-definitions/timed_script/start", headers=admin, json={}).json()
+    time.sleep(1.1)
+    assert timers.fire_due(services) == 0  # the timer fired, the step after it failed
+    [incident] = client.get("/api/v1/incidents", headers=admin, params={"instance_id": instance["id"]}).json()["items"]
+    assert incident["kind"] == "script" and incident["element_id"] == "compute" and incident["created_by"] == "timer"
+    assert "missing" in incident["variables"]
+    again = client.post(f"/api/v1/incidents/{incident['id']}/retry", headers=admin)
+    assert again.status_code == 409 and again.json()["type"] == "urn:mso-flow:problem:retry_failed"
+
+    assert _deploy(client, admin, "t.bpmn", TIMED.replace("BODY", "x = 1").encode()).status_code == 201
+    assert client.post(f"/api/v1/process-instances/{instance['id']}/migrate", headers=admin, json={}).status_code == 200
+    time.sleep(1.1)  # migration restarts the timer's duration
+    fixed = client.post(f"/api/v1/incidents/{incident['id']}/retry", headers=admin)
+    assert fixed.status_code == 200 and fixed.json()["retries"] == 2
+    after = client.get(f"/api/v1/process-instances/{instance['id']}", headers=admin).json()
+    assert after["state"] == "completed" and after["variables"]["x"] == 1
+
+
+def test_an_incident_is_resolved_with_a_reason(client, admin):
+    _deploy(client, admin, "s.bpmn", _script("script_error", "x = undefined_name + 1"))
+    failed = client.post("/api/v1/process-definitions/script_error/start", headers=admin, json={})
+    assert failed.status_code == 422
+    incident_id = failed.json()["incident_id"]
+    incident = client.get(f"/api/v1/incidents/{incident_id}", headers=admin).json()
+    assert incident["kind"] == "script" and "undefined_name" in incident["variables"]
+    resolved = client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=admin, json={"reason": "แก้แล้ว"})
+    assert resolved.status_code == 200 and resolved.json()["resolution"] == "แก้แล้ว"
+    assert client.get("/api/v1/incidents", headers=admin, params={"state": "open"}).json()["total"] == 0
+
+
+# --- finding 6: 5xx from plain input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"variables": {"channel": "a\\u0000b"}}', "invalid_text"),
+        ('{"business_key": "a\\u0000b"}', "invalid_text"),
+        ('{"variables": {"channel": "\\ud800"}}', "invalid_text"),
+        ('{"variables": {"a\\udfffb": 1}}', "invalid_text"),
+        ('{"variables": {"amount": NaN}}', "non_finite_number"),
+        ('{"variables": {"amount": -Infinity}}', "non_finite_number"),
+        ('{"variables": {"amount": 1e400}}', "non_finite_number"),
+    ],
+)
+def test_nul_lone_surrogates_and_non_finite_numbers_are_refused(client, saraban, make_user, body, code):
+    integrator = make_user("esaraban", "integrator")
+    response = client.post(
+        f"/api/v1/process-definitions/{saraban}/start",
+        headers={**integrator, "Content-Type": "application/json"},
+        content=body,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == f"urn:mso-flow:problem:{code}"
+    assert _instances(client, saraban, integrator) == []
+
+
+def test_variables_larger_than_the_limit_are_refused_naming_the_limit(client, saraban, make_user, services):
+    integrator = make_user("esaraban", "integrator")
+    limit = services.settings.max_variables_bytes
+    response = client.post(
+        f"/api/v1/process-definitions/{saraban}/start",
+        headers=integrator,
+        json={"variables": {"channel": "ก" * limit}},
+    )
+    assert response.status_code == 422
+    assert response.json()["type"] == "urn:mso-flow:problem:variables_too_large"
+    assert str(limit) in response.json()["detail"]
+
+
+def test_huge_integer_parameters_are_422_not_500(client, saraban, admin):
+    huge = str(2**70)
+    for url in (
+        f"/api/v1/process-definitions/{saraban}/xml?version={huge}",
+        f"/api/v1/process-definitions/{saraban}/diagram.svg?version={huge}",
+        f"/api/v1/process-definitions/{saraban}/diff?from={huge}",
+        f"/api/v1/process-definitions/{saraban}/diff?from=1&to={huge}",
+        f"/api/v1/process-instances?offset={huge}",
+        f"/api/v1/process-instances?limit={huge}",
+    ):
+        assert client.get(url, headers=admin).status_code == 422, url
+    instance = client.post(f"/api/v1/process-definitions/{saraban}/start", headers=admin, json={}).json()
+    migrate = client.post(f"/api/v1/process-instances/{instance['id']}/migrate", headers=admin, json={"version": 2**70})
+    assert migrate.status_code == 422
+    assert client.get("/api/v1/process-instances?business_key=a%00b", headers=admin).status_code == 422
+
+
+def test_an_entity_reference_in_bpmn_text_is_refused(client, admin):
+    xml = _script("entity", "y = 1").replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n',
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE bpmn:definitions [<!ENTITY e "x">]>\n',
+    )
+    xml = xml.replace('name="คำนวณ">'.encode(), 'name="คำนวณ"><bpmn:documentation>&e;</bpmn:documentation>'.encode())
+    response = _deploy(client, admin, "e.bpmn", xml)
+    assert response.status_code == 422 and "entity" in response.text
+
+
+def test_a_405_character_file_name_is_refused(client, admin):
+    response = _deploy(client, admin, "ก" * 401 + ".bpmn", SARABAN.read_bytes())
+    assert response.status_code == 422 and response.json()["type"] == "urn:mso-flow:problem:invalid_file_name"
+
+
+def test_start_of_a_process_that_starts_by_message_is_refused_naming_how_it_starts(client, services, admin):
+    hotline = BPMN_DIR / "inspection" / "inspection_hotline_1300.bpmn"
+    definitions.deploy(services, SYSTEM, [("inspection/inspection_hotline_1300.bpmn", hotline.read_bytes())])
+    response = client.post("/api/v1/process-definitions/inspection_hotline_1300/start", headers=admin, json={})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["type"] == "urn:mso-flow:problem:not_manually_startable" and body["starts_by"] == ["message"]
+    assert body["messages"] and _instances(client, "inspection_hotline_1300", admin) == []
+
+
+@pytest.mark.parametrize("url", ["sqlite:////nonexistent-dir/mso.db", "postgresql+psycopg://postgres@127.0.0.1:1/x"])
+def test_an_unavailable_database_is_503_with_retry_after(url):
+    settings = Settings(database_url=url, bpmn_dir=BPMN_DIR, migrations_dir=MIGRATIONS, admin_token=None)
+    services = Services(settings=settings, db=Database(url))
+    with TestClient(create_app(services=services), raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/process-definitions", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+# --- finding 7: BPMN nobody here wrote ------------------------------------------------------------------------------
+
+
+def test_a_call_activity_that_calls_itself_is_refused_at_deployment(client, admin):
+    xml = (
+        _script("recursive", "")
+        .replace(b'<bpmn:scriptTask id="compute"', b'<bpmn:callActivity id="compute" calledElement="recursive"')
+        .replace(b"<bpmn:script></bpmn:script></bpmn:scriptTask>", b"</bpmn:callActivity>")
+    )
+    response = _deploy(client, admin, "r.bpmn", xml)
+    assert response.status_code == 422, response.text
+    assert "recursive → recursive" in response.text
+
+
+LOOP = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="endless" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="join"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:scriptTask id="spin" name="วน"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="check" default="f4"><bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing><bpmn:outgoing>f5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="join"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="join" targetRef="spin"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="spin" targetRef="check"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="end">
+      <bpmn:conditionExpression>n == 2</bpmn:conditionExpression></bpmn:sequenceFlow>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_process_that_never_reaches_a_wait_state_is_stopped_by_the_command_budget(client, admin):
+    from mso_flow.engine import limits
+
+    budget = limits.budget()
+    limits.configure(dataclasses.replace(budget, engine_seconds=1.0))
+    try:
+        deployed = _deploy(client, admin, "loop.bpmn", LOOP.encode())
+        assert deployed.status_code == 201, deployed.text
+        response = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
+    finally:
+        limits.configure(budget)
+    assert response.status_code == 422, response.text
+    incident = client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+    assert incident["kind"] == "limit"
