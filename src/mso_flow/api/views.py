@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from fastapi import Response
+from pydantic import BaseModel
+
 from mso_flow.engine.model import FormField, ProcessDef, UserTaskDef
 from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary, EnumValue, FormFieldOut, UserTaskInfo
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
@@ -10,6 +13,12 @@ from mso_flow.services.instances import InstanceView
 from mso_flow.services.policy import candidate_roles
 from mso_flow.services.tasks import TaskView
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessDefinition, TaskComment
+
+
+def json(model: BaseModel, status_code: int = 200) -> Response:
+    """A response model already built and valid, serialized once: FastAPI neither validates it again nor walks it
+    through `jsonable_encoder` (the route keeps its `response_model` for the OpenAPI schema)."""
+    return Response(model.model_dump_json(), status_code, media_type="application/json")
 
 
 def form(fields: tuple[FormField, ...]) -> list[FormFieldOut]:

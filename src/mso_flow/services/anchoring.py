@@ -104,9 +104,14 @@ def _signer_at(path: Path) -> AuditSigner:
     return load_or_create(path)
 
 
+@functools.lru_cache(maxsize=8)
+def _resolved(path: Path) -> Path:
+    return path.resolve()
+
+
 def signer(settings: Settings) -> AuditSigner:
-    """The signer of this service process (the key file is read once per process)."""
-    return _signer_at(settings.audit_signing_key_file.resolve())
+    """The signer of this service process (the key file is read once per process, its path resolved once)."""
+    return _signer_at(_resolved(settings.audit_signing_key_file))
 
 
 def sign_unsigned_heads(services: Services) -> int:

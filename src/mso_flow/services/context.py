@@ -101,5 +101,8 @@ class Services:
 
     def definition(self, definition_id: str) -> Definition:
         """A definition version by id, outside any transaction (inside one, use `definitions.definition`)."""
+        cached = self.definitions.cached(definition_id)
+        if cached is not None:
+            return cached
         with self.db.read() as session:
             return self.definitions.definition(session, definition_id)

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, TaskState
 from mso_flow.services import anchoring, definitions, incidents, need_to_know, policy
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Forbidden, Invalid, NotFound
+from mso_flow.services.context import Caller, Definition, Services
+from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
-from mso_flow.services.unit_of_work import instance_command, lock_instance, start_instance
+from mso_flow.services.unit_of_work import NotLatest, instance_command, lock_instance, start_instance
 from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as store
 from mso_flow.store import tasks as tasks_store
@@ -44,26 +44,40 @@ def _forbidden() -> Forbidden:
 def start(
     services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
 ) -> InstanceView:
-    """Start the latest version of `key` and run it to its first wait state."""
-    row, model = definitions.latest(services, key)
-    if not policy.may_start(caller, model):
-        raise Forbidden(
-            "start_forbidden",
-            "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, a role of the process's first lane, or a "
-            "candidate starter, required)",
-        )
+    """Start the latest version of `key` and run it to its first wait state.
+
+    The latest version is taken from the definitions cache and confirmed inside the write transaction (one
+    transaction a start); when another process deployed a newer one meanwhile, the start runs again on it."""
     require_valid_names(variables)
-    started = {"business_key": business_key, "definition_id": row.id, "variables": variables}
-    outcome = start_instance(
-        services,
-        row.id,
-        business_key,
-        caller.username,
-        lambda runtime, process: runtime.start(process, variables),
-        started,
-        manual=True,
-    )
-    return InstanceView(outcome.instance, outcome.open_tasks, variables_visible=True)  # its starter
+    for attempt in range(3):
+        definition = services.definitions.latest_guess(key) if attempt == 0 else None
+        if definition is None:
+            row, model = definitions.latest(services, key)
+            definition = Definition(row.id, row.key, row.version, model)
+            services.definitions.seen_latest(key, row.id)
+        if not policy.may_start(caller, definition.model):
+            raise Forbidden(
+                "start_forbidden",
+                "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, a role of the process's first lane, or a "
+                "candidate starter, required)",
+            )
+        started = {"business_key": business_key, "definition_id": definition.id, "variables": variables}
+        try:
+            outcome = start_instance(
+                services,
+                definition.id,
+                business_key,
+                caller.username,
+                lambda runtime, process: runtime.start(process, variables),
+                started,
+                manual=True,
+                latest_of=key,
+            )
+        except NotLatest:
+            services.definitions.seen_latest(key, None)
+            continue
+        return InstanceView(outcome.instance, outcome.open_tasks, variables_visible=True)  # its starter
+    raise Conflict("concurrent_change", "มีการนำกระบวนการรุ่นใหม่เข้าระบบพร้อมกัน โปรดลองใหม่ (redeployed meanwhile; retry)")
 
 
 def _instance_not_found(instance_id: str) -> NotFound:

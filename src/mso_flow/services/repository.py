@@ -47,6 +47,7 @@ class DefinitionRepository:
     def __init__(self) -> None:
         self._definitions: dict[str, Definition] = {}
         self._specs: dict[str, ParsedProcess] = {}
+        self._latest: dict[str, str] = {}  # key -> id of its latest version as last seen (a guess to check)
         self._lock = threading.Lock()
 
     def definition(self, session: Session, definition_id: str) -> Definition:
@@ -82,6 +83,24 @@ class DefinitionRepository:
         parsed = next(p for p in parse_document(bytes(row.bpmn_xml), row.id) if p.definition.key == row.key)
         self._pending(session)[1][definition_id] = parsed
         return parsed
+
+    def cached(self, definition_id: str) -> Definition | None:
+        """A committed definition version's facts when this process holds them (no session needed)."""
+        return self._definitions.get(definition_id)
+
+    def latest_guess(self, key: str) -> Definition | None:
+        """The version of `key` last seen as its latest, when cached: a guess the caller must confirm in its
+        write transaction (another process may have deployed a newer one since)."""
+        found = self._latest.get(key)
+        return self._definitions.get(found) if found else None
+
+    def seen_latest(self, key: str, definition_id: str | None) -> None:
+        """Remember (or, with None, forget) the latest version of `key`."""
+        with self._lock:
+            if definition_id is None:
+                self._latest.pop(key, None)
+            else:
+                self._latest[key] = definition_id
 
     def created(self, session: Session, row: ProcessDefinition, parsed: ParsedProcess) -> None:
         """A version this transaction deployed: cached, already parsed, if and when it commits."""

@@ -27,6 +27,7 @@ from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask, ProcessInstance
+from mso_flow.store.rows import write_back
 from mso_flow.store.tasks import TaskFilter
 
 SORTS = ("due_at", "created_at", "name")
@@ -108,7 +109,7 @@ def transition(
     """Lock the task and its instance, apply `change`, record the events it returns, commit."""
     with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
         command.record(change(command, task))
-        command.session.flush()
+        write_back(command.session)
         return view_of(services, command.session, task, command.instance, caller)
 
 
@@ -196,6 +197,6 @@ def complete(
         events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, completed))
         outcome = command.apply(step, events, closed_task=task.id)
         store.finish(command.session, task, TaskState.COMPLETED, command.now, caller.username)
-        command.session.flush()
+        write_back(command.session)
         view = view_of(services, command.session, task, outcome.instance, caller)
         return view, InstanceView(outcome.instance, outcome.open_tasks, view.variables_visible)

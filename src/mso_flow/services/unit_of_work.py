@@ -13,9 +13,10 @@ An instance command runs in one write transaction:
    records the events (audit chain and webhook outbox, `services/events.py`) and returns an `Outcome`;
    `InstanceCommand.record` records events of a change that runs no engine step (a claim, a comment).
 
-New instances go the same way without a lock: `start_instance` (its own transactions, engine run outside the
-write transaction, duplicate business keys refused race-free) and `insert_started` (an engine step already run,
-inside the caller's transaction: the timer scheduler's write of a leased start).
+New instances go the same way without a lock: `start_instance` (one write transaction once the definition is
+cached, engine run before it, duplicate business keys refused race-free, optionally the version checked to be
+still the latest) and `insert_started` (an engine step already run, inside the caller's transaction: the timer
+scheduler's write of a leased start).
 
 Failures map to problems here and nowhere else:
 - `on_process_error` is THE hook where a process failure (a condition or script that fails or breaks a limit,
@@ -50,6 +51,7 @@ from mso_flow.services.context import Definition, Services
 from mso_flow.services.defects import engine_failure
 from mso_flow.services.errors import Conflict, ServiceError
 from mso_flow.services.policy import candidate_roles
+from mso_flow.store import definitions as definitions_store
 from mso_flow.store import external_tasks as external_store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
@@ -57,6 +59,7 @@ from mso_flow.store import waits as waits_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.db import is_lock_conflict
 from mso_flow.store.models import HumanTask, ProcessInstance
+from mso_flow.store.rows import write_back
 
 EngineCall = Callable[[ProcessRuntime, ParsedProcess, str], Step]  # (runtime, spec, stored state) -> step
 StartCall = Callable[[ProcessRuntime, ParsedProcess], Step]
@@ -217,7 +220,7 @@ def instance_command(
             raise missing()
         instance, row = found
         yield InstanceCommand(services, session, instance, actor, services.clock()), row
-        session.flush()
+        write_back(session)
 
 
 @contextlib.contextmanager
@@ -237,7 +240,11 @@ def task_commands(
                 commands[instance.id] = InstanceCommand(services, session, instance, actor, now)
             found[task_id] = (commands[instance.id], task)
         yield found
-        session.flush()
+        write_back(session)
+
+
+class NotLatest(Exception):
+    """The version a start ran on is no longer its key's latest (a newer one was deployed meanwhile)."""
 
 
 def start_instance(
@@ -248,19 +255,24 @@ def start_instance(
     run: StartCall,
     started: dict[str, Any],
     manual: bool = False,
+    *,
+    latest_of: str | None = None,
 ) -> Outcome:
     """Start an instance of a definition version: the engine runs before the write transaction opens (a
     database writer is never held up by it); a running instance with the same business key makes it a 409
     naming that instance (race-free: a unique index backs the check). `manual`: a person's or system's `/start`,
-    refused (409) for a process that starts only by message or timer."""
-    with services.db.read() as session:
-        definition = services.definitions.definition(session, definition_id)
-        process = services.definitions.process(session, definition_id)
+    refused (409) for a process that starts only by message or timer. With `latest_of` (a key), the version must
+    still be that key's latest when the write transaction runs, else `NotLatest` (nothing written).
+
+    A cached definition and spec cost no transaction: the write transaction is then the only one."""
+    definition, process = _definition_and_spec(services, definition_id)
     if manual:
         guards.require_manual_start(process)
     step = _first_step(services, definition, process, run, actor)
     try:
         with services.db.write() as session:
+            if latest_of is not None and definitions_store.latest_id(session, latest_of) != definition_id:
+                raise NotLatest(latest_of)
             if business_key:
                 _refuse_duplicate(instances_store.active_by_business_key(session, definition.key, business_key))
             return insert_started(services, session, definition, business_key, step, actor, started)
@@ -271,6 +283,13 @@ def start_instance(
         raise Conflict(
             "concurrent_start", "มีการเริ่มกระบวนการพร้อมกันจากที่อื่น โปรดลองใหม่ (a concurrent start won; retry)"
         ) from None
+
+
+def _definition_and_spec(services: Services, definition_id: str) -> tuple[Definition, ParsedProcess]:
+    with services.db.read() as session:  # no statement, so no transaction, when both are cached
+        return services.definitions.definition(session, definition_id), services.definitions.process(
+            session, definition_id
+        )
 
 
 def _first_step(services: Services, definition: Definition, process: ParsedProcess, run: StartCall, actor: str) -> Step:

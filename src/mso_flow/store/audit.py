@@ -7,9 +7,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -80,11 +80,14 @@ def _chain_rows(
     return rows, seq, head
 
 
+_INSERT_EVENTS = insert(cast(Table, AuditEvent.__table__))  # built once; Core, so no autoflush of the instance
+
+
 def append(session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime) -> None:
-    """Append events to a (locked) instance's chain and advance its head."""
+    """Append events to a (locked) instance's chain and advance its head (written with the instance's row)."""
     rows, seq, head = _chain_rows(instance.id, instance.audit_seq, instance.audit_head, events, at)
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        session.connection().execute(_INSERT_EVENTS, rows)
     instance.audit_seq, instance.audit_head = seq, head
 
 

@@ -2,7 +2,8 @@
 
 `Database.write()` opens a transaction that may write; on SQLite it starts with `BEGIN IMMEDIATE` so that
 concurrent writers queue on the database lock instead of failing to upgrade a read lock. `Database.read()` is
-a plain transaction for queries.
+a plain transaction for queries; `Database.query()` a bare connection for a single read statement (the token
+lookup of every request), which needs no transaction.
 
 With `MSO_FLOW_SQL_STATS=1` in the environment (for benchmarks), every engine counts the SQL statements and
 commits run inside `counting_sql()` blocks; without it nothing is registered and nothing is counted.
@@ -19,12 +20,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "mso_begin_immediate"
+ONE_READ = "mso_one_read"  # a connection for one SELECT: on SQLite no BEGIN (a single statement is atomic)
 SQL_STATS_ENV = "MSO_FLOW_SQL_STATS"
 
 
@@ -81,8 +83,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(ONE_READ, False):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN")
 
 
 def create_db_engine(url: str, pool_size: int = 10) -> Engine:
@@ -110,6 +114,7 @@ class Database:
         self._writer = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False)
+        self._one_read = self.engine.execution_options(**{ONE_READ: True})
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -122,6 +127,13 @@ class Database:
         """A unit of work that commits on success and rolls back on any exception."""
         with self._writer, self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def query(self) -> Iterator[Connection]:
+        """A bare connection for ONE read statement (no session, no transaction of ours: on SQLite the statement
+        runs on its own, atomically; PostgreSQL's implicit transaction is rolled back when it closes)."""
+        with self._one_read.connect() as connection:
+            yield connection
 
     def ping(self) -> bool:
         """True when the database answers."""

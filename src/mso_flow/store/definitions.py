@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from typing import cast
+
+from sqlalchemy import Select, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import DefinitionSource
@@ -13,6 +15,21 @@ from mso_flow.store.paging import page
 def latest(session: Session, key: str) -> ProcessDefinition | None:
     stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
     return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+_DEFINITIONS = cast(Table, ProcessDefinition.__table__)
+_LATEST_ID = (
+    select(_DEFINITIONS.c.id)
+    .where(_DEFINITIONS.c.key == bindparam("key"))
+    .order_by(_DEFINITIONS.c.version.desc())
+    .limit(1)
+)
+
+
+def latest_id(session: Session, key: str) -> str | None:
+    """The id of the latest version of `key` (one indexed read, built once; no ORM row)."""
+    found: str | None = session.connection().execute(_LATEST_ID, {"key": key}).scalar()
+    return found
 
 
 def by_version(session: Session, key: str, version: int) -> ProcessDefinition | None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from mso_flow.store.models import ACTIVE_STATES, HumanTask, ProcessInstance
 from mso_flow.store.paging import page
+
+T = TypeVar("T")
 
 
 def get(session: Session, instance_id: str) -> ProcessInstance | None:
@@ -24,8 +29,39 @@ def lock(session: Session, instance_id: str) -> ProcessInstance | None:
     return session.scalar(stmt)
 
 
+_INSTANCES = cast(Table, ProcessInstance.__table__)
+_TASKS = cast(Table, HumanTask.__table__)
+_SPLIT = len(_INSTANCES.c)
+# the hot path's locked read, built once: plain rows of both tables (FOR UPDATE locks both on PostgreSQL)
+_LOCK_WITH_TASK = (
+    select(*_INSTANCES.c, *_TASKS.c)
+    .join_from(_INSTANCES, _TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
+    .where(_TASKS.c.id == bindparam("task_id"))
+    .with_for_update()
+)
+
+
+def _persistent(session: Session, cls: type[T], values: dict[str, Any]) -> T:
+    """An object of `cls` for a row just read, attached to `session` as loaded (no ORM loading machinery)."""
+    obj: T = class_mapper(cls).class_manager.new_instance()
+    instance_state(obj).dict.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
 def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, HumanTask] | None:
-    """Read a task and its instance in one statement, locking both rows (PostgreSQL re-reads both once locked)."""
+    """Read a task and its instance in one statement, locking both rows (PostgreSQL re-reads both once locked).
+
+    In a session that holds no objects yet (every instance command's) the rows are read with a statement built
+    once and become the session's objects directly; otherwise the ORM loads them, refreshing what it holds."""
+    if not session.identity_map:
+        row = session.connection().execute(_LOCK_WITH_TASK, {"task_id": task_id}).first()
+        if row is None:
+            return None
+        instance = _persistent(session, ProcessInstance, dict(zip(_INSTANCES.c.keys(), row[:_SPLIT], strict=True)))
+        task = _persistent(session, HumanTask, dict(zip(_TASKS.c.keys(), row[_SPLIT:], strict=True)))
+        return instance, task
     stmt = (
         select(ProcessInstance, HumanTask)
         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, delete, exists, func, insert, select, union, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import TaskState
@@ -23,7 +37,16 @@ def get(session: Session, task_id: str, refresh: bool = False) -> HumanTask | No
     return session.scalar(stmt)
 
 
-_TASK_COLUMNS = [c.key for c in HumanTask.__table__.columns]
+_TASKS = cast(Table, HumanTask.__table__)
+_CANDIDATES = cast(Table, TaskCandidate.__table__)
+_TASK_COLUMNS = [c.key for c in _TASKS.columns]
+# the hot path's statements, built once (Table-level Core: no ORM unit of work, no autoflush)
+_INSERT_TASKS = insert(_TASKS)
+_INSERT_CANDIDATES = insert(_CANDIDATES)
+_SET_CANDIDATE_ASSIGNEE = (
+    update(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("t_id")).values(assignee=bindparam("assignee"))
+)
+_DROP_CANDIDATES = delete(_CANDIDATES).where(_CANDIDATES.c.task_id == bindparam("t_id"))
 
 
 def add_many(session: Session, tasks: list[HumanTask]) -> None:
@@ -31,25 +54,22 @@ def add_many(session: Session, tasks: list[HumanTask]) -> None:
     the objects stay transient, for the caller's response)."""
     if not tasks:
         return
-    session.execute(insert(HumanTask), [{k: getattr(t, k) for k in _TASK_COLUMNS} for t in tasks])
+    connection = session.connection()
+    connection.execute(_INSERT_TASKS, [{k: getattr(t, k) for k in _TASK_COLUMNS} for t in tasks])
     candidates = [
         {"task_id": t.id, "role": r, "due_at": t.due_at, "assignee": t.assignee}
         for t in tasks
         for r in t.candidate_roles
     ]
     if candidates:
-        session.execute(insert(TaskCandidate), candidates)
+        connection.execute(_INSERT_CANDIDATES, candidates)
 
 
 def set_assignee(session: Session, task: HumanTask, username: str | None) -> None:
-    """Give a loaded task to `username` (None: back to the pool), keeping its candidate rows in step."""
+    """Give a loaded task to `username` (None: back to the pool), keeping its candidate rows in step (the task's
+    own row is written when the command ends: `store/rows.py`)."""
     task.assignee = username
-    session.execute(
-        update(TaskCandidate)
-        .where(TaskCandidate.task_id == task.id)
-        .values(assignee=username)
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_SET_CANDIDATE_ASSIGNEE, {"t_id": task.id, "assignee": username})
 
 
 def finish(session: Session, task: HumanTask, state: str, at: datetime, by: str | None) -> None:
@@ -57,7 +77,7 @@ def finish(session: Session, task: HumanTask, state: str, at: datetime, by: str 
     task.state = state
     task.completed_at = at
     task.completed_by = by
-    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task.id))
+    session.connection().execute(_DROP_CANDIDATES, {"t_id": task.id})
 
 
 def cancel(session: Session, task_ids: list[str], at: datetime, by: str | None) -> None:
@@ -76,7 +96,7 @@ def cancel(session: Session, task_ids: list[str], at: datetime, by: str | None) 
 def by_ids(session: Session, task_ids: list[str]) -> list[HumanTask]:
     if not task_ids:
         return []
-    stmt = select(HumanTask).where(HumanTask.id.in_(task_ids))
+    stmt = select(HumanTask).where(HumanTask.id.in_(task_ids)).execution_options(autoflush=False)
     return list(session.scalars(stmt.order_by(HumanTask.created_at, HumanTask.id)))
 
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import User
 from mso_flow.store.paging import page
 
+_USERS = cast(Table, User.__table__)
+_ACTIVE_BY_TOKEN_HASH = select(_USERS.c.username, _USERS.c.roles).where(
+    _USERS.c.token_hash == bindparam("token_hash"), _USERS.c.active.is_(True)
+)
 
-def active_by_token_hash(session: Session, token_hash: str) -> tuple[str, list[str]] | None:
-    """(username, roles) of the active user holding this token: one indexed lookup per request."""
-    stmt = select(User.username, User.roles).where(User.token_hash == token_hash, User.active.is_(True))
-    row = session.execute(stmt).first()
+
+def active_by_token_hash(connection: Connection, token_hash: str) -> tuple[str, list[str]] | None:
+    """(username, roles) of the active user holding this token: one indexed lookup per request (a statement
+    built once, on a bare connection: no session)."""
+    row = connection.execute(_ACTIVE_BY_TOKEN_HASH, {"token_hash": token_hash}).first()
     return (row.username, list(row.roles)) if row else None
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import DeliveryState
@@ -57,8 +57,8 @@ def active(session: Session) -> list[Webhook]:
 def enqueue(session: Session, rows: list[tuple[str, str, str, str, int]], now: datetime) -> None:
     """Outbox rows (webhook id, event name, JSON payload, instance id, audit seq), due at once."""
     if rows:
-        session.execute(
-            insert(WebhookDelivery),
+        session.connection().execute(  # Core, so the locked instance is not flushed ahead of its one UPDATE
+            insert(cast(Table, WebhookDelivery.__table__)),
             [
                 {
                     "id": str(uuid.uuid4()),

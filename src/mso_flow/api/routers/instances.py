@@ -37,9 +37,10 @@ InstanceId = Annotated[str, Path(max_length=64)]
 )
 def start(
     key: Annotated[str, Path(max_length=64)], body: StartRequest, caller: CallerDep, services: ServicesDep
-) -> InstanceOut:
+) -> Response:
     """Start the latest version of a process (integrator, admin, or a role of its first lane)."""
-    return views.instance(instances.start(services, caller, key, body.business_key, body.variables))
+    started = instances.start(services, caller, key, body.business_key, body.variables)
+    return views.json(views.instance(started), status.HTTP_201_CREATED)
 
 
 @router.get("/process-instances", response_model=Page[InstanceOut])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from mso_flow.api import views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
@@ -99,22 +99,22 @@ def get_task(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> TaskO
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-def claim(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> TaskOut:
+def claim(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> Response:
     """Take the task: 403 without a candidate role, 409 when someone else holds it or it is closed."""
-    return _task(services, tasks.claim(services, caller, task_id))
+    return views.json(_task(services, tasks.claim(services, caller, task_id)))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
-def unclaim(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> TaskOut:
+def unclaim(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> Response:
     """Give the task back to its candidates (the assignee or an admin)."""
-    return _task(services, tasks.unclaim(services, caller, task_id))
+    return views.json(_task(services, tasks.unclaim(services, caller, task_id)))
 
 
 @router.post("/{task_id}/complete", response_model=CompleteResponse)
-def complete(task_id: TaskId, body: CompleteRequest, caller: CallerDep, services: ServicesDep) -> CompleteResponse:
+def complete(task_id: TaskId, body: CompleteRequest, caller: CallerDep, services: ServicesDep) -> Response:
     """Complete the task with its form's variables; the process runs on to its next wait state."""
     view, instance = tasks.complete(services, caller, task_id, body.variables)
-    return CompleteResponse(task=_task(services, view), instance=views.instance(instance))
+    return views.json(CompleteResponse(task=_task(services, view), instance=views.instance(instance)))
 
 
 @router.post("/{task_id}/assignee", response_model=TaskOut)

@@ -1,0 +1,134 @@
+"""The hot write path (issue 19): one transaction a request, each changed row written once with its version
+checked, and a row changed by a writer outside our locks refused with 409 `concurrent_change`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, event, select, update
+
+from mso_flow.services import instances, tasks
+from mso_flow.services.context import Caller, Services
+from mso_flow.services.errors import Conflict
+from mso_flow.services.tasks import not_found
+from mso_flow.services.unit_of_work import instance_command, lock_task
+from mso_flow.store.audit import NewEvent
+from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
+
+CLERK = Caller("clerk", frozenset({"เจ้าหน้าที่งานสารบรรณ"}))
+STARTER = Caller("starter", frozenset({"integrator"}))
+
+
+@dataclass
+class Trace:
+    statements: list[str] = field(default_factory=list)
+    begins: int = 0
+    commits: int = 0
+
+    def writes_to(self, verb: str, table: str) -> int:
+        return sum(1 for s in self.statements if s.lstrip().upper().startswith(f"{verb} {table}".upper()))
+
+
+@contextmanager
+def traced(services: Services) -> Iterator[Trace]:
+    trace = Trace()
+    engine = services.db.engine
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            trace.statements.append(statement)
+
+    def on_begin(_conn: Any) -> None:
+        trace.begins += 1
+
+    def on_commit(_conn: Any) -> None:
+        trace.commits += 1
+
+    hooks = [("before_cursor_execute", on_statement), ("begin", on_begin), ("commit", on_commit)]
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        yield trace
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+
+
+def _open_task(services: Services, instance_id: str) -> HumanTask:
+    with services.db.read() as session:
+        stmt = select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "open")
+        task = session.scalars(stmt).one()
+        session.expunge(task)
+        return task
+
+
+def _instance_row(services: Services, instance_id: str) -> ProcessInstance:
+    with services.db.read() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        session.expunge(instance)
+        return instance
+
+
+def test_start_claim_complete_each_run_one_transaction_writing_each_row_once(services: Services, saraban: str) -> None:
+    instances.start(services, STARTER, saraban, None, {})  # warms the definitions cache
+    with traced(services) as start:
+        started = instances.start(services, STARTER, saraban, None, {})
+    assert (start.begins, start.commits) == (1, 1)
+    assert start.writes_to("INSERT INTO", "process_instance") == 1
+    assert start.writes_to("UPDATE", "process_instance") <= 1
+
+    task = _open_task(services, started.instance.id)
+    before = _instance_row(services, started.instance.id)
+    with traced(services) as claim:
+        claimed = tasks.claim(services, CLERK, task.id)
+    assert (claim.begins, claim.commits) == (1, 1)
+    assert claim.writes_to("UPDATE", "human_task") == 1
+    assert claim.writes_to("UPDATE", "process_instance") == 1
+    assert claimed.task.assignee == "clerk" and claimed.task.version == task.version + 1
+    after_claim = _instance_row(services, started.instance.id)
+    assert after_claim.lock_version == before.lock_version + 1
+    assert after_claim.audit_seq == before.audit_seq + 1 and after_claim.audit_signature
+
+    with traced(services) as complete:
+        tasks.complete(services, CLERK, task.id, {"subject": "ขอข้อมูล", "speed": "urgent"})
+    assert (complete.begins, complete.commits) == (1, 1)
+    assert complete.writes_to("UPDATE", "human_task") == 1
+    assert complete.writes_to("UPDATE", "process_instance") == 1
+    after_complete = _instance_row(services, started.instance.id)
+    assert after_complete.lock_version == after_claim.lock_version + 1
+    assert after_complete.engine_state != after_claim.engine_state
+    assert instances.verify_audit(services, Caller("admin", frozenset({"admin"})), started.instance.id).ok
+
+
+@pytest.mark.parametrize("row", ["instance", "task"])
+def test_a_row_changed_outside_our_locks_is_a_conflict_and_nothing_is_written(
+    services: Services, saraban: str, row: str
+) -> None:
+    started = instances.start(services, STARTER, saraban, None, {})
+    task = _open_task(services, started.instance.id)
+    before = _instance_row(services, started.instance.id)
+    command_of_task = instance_command(services, "clerk", lock_task(task.id), lambda: not_found(task.id))
+    with pytest.raises(Conflict) as raised, command_of_task as (command, held):
+        # a writer that bypasses our row locks bumps the version of the row we hold
+        table: Table = ProcessInstance.__table__ if row == "instance" else HumanTask.__table__  # type: ignore[assignment]
+        version = table.c.lock_version if row == "instance" else table.c.version
+        key = command.instance.id if row == "instance" else held.id
+        command.session.connection().execute(update(table).where(table.c.id == key).values({version.key: version + 1}))
+        held.assignee = "clerk"
+        command.record([NewEvent("task_claimed", "clerk", held.id, held.element_id)])
+    assert raised.value.code == "concurrent_change"
+    after = _instance_row(services, started.instance.id)
+    assert (after.lock_version, after.audit_seq, after.audit_head) == (
+        before.lock_version,
+        before.audit_seq,
+        before.audit_head,
+    )
+    assert _open_task(services, started.instance.id).assignee is None
+    with services.db.read() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == started.instance.id)).all()
+    assert len(events) == before.audit_seq
