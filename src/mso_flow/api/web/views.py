@@ -60,7 +60,17 @@ EVENT_NAMES = {
     "instance_cancelled": "ยกเลิกกระบวนงาน",
     "instance_migrated": "ย้ายไปรุ่นใหม่",
     "message_received": "ได้รับข้อความ",
+    "message_correlated": "ได้รับข้อความ",
     "timer_fired": "ครบกำหนดเวลา",
+    "task_commented": "แสดงความเห็น",
+    "variables_set": "ระบบภายนอกแก้ไขข้อมูลของเรื่อง",
+    "external_task_created": "รอระบบภายนอกดำเนินการ",
+    "external_task_completed": "ระบบภายนอกดำเนินการเสร็จ",
+    "external_task_failed": "ระบบภายนอกดำเนินการไม่สำเร็จ",
+    "external_task_bpmn_error": "ระบบภายนอกแจ้งข้อผิดพลาดทางธุรกิจ",
+    "incident_created": "พบเหตุขัดข้องของกระบวนการ",
+    "incident_retried": "ผู้ดูแลระบบลองดำเนินการใหม่",
+    "incident_resolved": "ผู้ดูแลระบบปิดเหตุขัดข้อง",
 }
 _KPI_TARGET = re.compile(r"(?:ร้อยละ|ไม่น้อยกว่า)\s*([0-9๐-๙]+)")
 
