@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mso_flow.services import tasks
+from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
 from mso_flow.store import instances as instances_store
 from mso_flow.store.models import HumanTask
@@ -27,20 +28,19 @@ class InboxItem:
 def inbox(services: Services, caller: Caller, role: str | None = None, q: str | None = None) -> list[InboxItem]:
     """The caller's workable open tasks (at most `MAX_ITEMS`), filtered by role and by `q` in the task's name,
     the process's name or the business key."""
+    workable_by = (caller.username, tuple(sorted(roles_of(caller))))  # roles and personal role (candidateUsers)
     found, _ = tasks.listing(
         services,
         caller,
-        TaskFilter(candidate_role=role or None, sort="due_at", workable_by=(caller.username, tuple(caller.roles))),
+        TaskFilter(candidate_role=role or None, sort="due_at", workable_by=workable_by),
         0,
         MAX_ITEMS,
     )
+    now = services.clock()
     with services.db.read() as session:
         keys = instances_store.business_keys(session, sorted({t.instance_id for t in found}))
-    now = services.clock()
-    items = [
-        InboxItem(t, services.definition(t.definition_id).model.name, keys.get(t.instance_id), _late(t.due_at, now))
-        for t in found
-    ]
+        names = {i: services.definitions.definition(session, i).model.name for i in {t.definition_id for t in found}}
+    items = [InboxItem(t, names[t.definition_id], keys.get(t.instance_id), _late(t.due_at, now)) for t in found]
     needle = (q or "").strip()
     if needle:
         items = [
