@@ -37,6 +37,8 @@ class FormField:
     required: bool = False
     enum: tuple[tuple[str, str], ...] = ()
     default: str | None = None
+    personal: bool = False  # `camunda:property personal_data=true`: personal data under the PDPA
+    sensitive: bool = False  # `camunda:property sensitive=true`: the Act's section 26 data (implies personal)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,8 @@ class FormField:
             "required": self.required,
             "enum": [{"id": value, "name": name} for value, name in self.enum],
             "default": self.default,
+            "personal": self.personal,
+            "sensitive": self.sensitive,
         }
 
 
@@ -120,6 +124,37 @@ class ProcessDef:
     def unit(self) -> str | None:
         return self.properties.get("unit_name") or self.properties.get("unit")
 
+    @property
+    def personal_variables(self) -> frozenset[str]:
+        """Variables that hold personal data: form fields marked `personal_data` or `sensitive`, and the names the
+        process lists in its `personal_data` and `sensitive_data` properties (data that arrives by start or
+        message)."""
+        fields = {f.id for t in self.user_tasks for f in t.form if f.personal or f.sensitive}
+        listed = _names(self.properties.get("personal_data")) | self.sensitive_variables
+        return frozenset(fields | listed)
+
+    @property
+    def sensitive_variables(self) -> frozenset[str]:
+        """The personal variables that are the Act's section 26 data (health, ethnicity, criminal record…)."""
+        fields = {f.id for t in self.user_tasks for f in t.form if f.sensitive}
+        return frozenset(fields | _names(self.properties.get("sensitive_data")))
+
+    @property
+    def secrecy_variable(self) -> str | None:
+        """The variable holding the letter's secrecy class (`secrecy_variable` property), if the process has one."""
+        return self.properties.get("secrecy_variable") or None
+
+    @property
+    def retention_days(self) -> int | None:
+        """Days the personal data of an ended instance is kept (`retention_days` property), None: the default."""
+        value = self.properties.get("retention_days", "").strip()
+        return int(value) if value.isdigit() else None
+
+    @property
+    def confidential(self) -> bool:
+        """Whether instances of the process hold data kept encrypted: personal data or a secrecy class."""
+        return bool(self.personal_variables or self.secrecy_variable)
+
     def user_task(self, element_id: str) -> UserTaskDef | None:
         return next((t for t in self.user_tasks if t.element_id == element_id), None)
 
@@ -163,6 +198,8 @@ class ProcessDef:
                             required=f.get("required", False),
                             enum=tuple((e["id"], e["name"]) for e in f.get("enum", [])),
                             default=f.get("default"),
+                            personal=f.get("personal", False),
+                            sensitive=f.get("sensitive", False),
                         )
                         for f in t.get("form", [])
                     ),
@@ -181,3 +218,8 @@ class ProcessDef:
             starter_groups=tuple(data.get("starter_groups", ())),
             starter_users=tuple(data.get("starter_users", ())),
         )
+
+
+def _names(value: str | None) -> set[str]:
+    """The names of a property listing variables, separated by commas or spaces."""
+    return {name for name in (value or "").replace(",", " ").split() if name}

@@ -220,6 +220,10 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
         constraints = {
             c.get("name"): c.get("config") for c in field.iterfind("camunda:validation/camunda:constraint", NS)
         }
+        marks = {
+            (prop.get("id") or prop.get("name") or ""): (prop.get("value") or "").strip().lower()
+            for prop in field.iterfind("camunda:properties/camunda:property", NS)
+        }
         fields.append(
             FormField(
                 id=field.get("id") or "",
@@ -231,6 +235,8 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
                     for value in field.iterfind("camunda:value", NS)
                 ),
                 default=field.get("defaultValue"),
+                personal=marks.get("personal_data") == "true",
+                sensitive=marks.get("sensitive") == "true",
             )
         )
     return tuple(fields)
