@@ -14,6 +14,11 @@ replaces.
               1 thread, no HTTP: separates the service layer's cost from HTTP's.
 (c) service   `mso-flow serve` over HTTP (httpx clients on this machine), SQLite with 1 worker, PostgreSQL with
               2 and 4 workers, 1 / 8 / 16 concurrent clients.
+(d) stack     the floor of the HTTP stack itself (bench/stack_floor.py), no database: a bare ASGI app, bare
+              FastAPI with `async def` endpoints and with `def` endpoints (one thread hand-off, as the service's),
+              each served by uvicorn exactly as `mso-flow serve` serves the service (1 worker, same options),
+              answering the same 15 requests an instance with the service's own responses (same sizes), driven
+              by the same client and measured the same way as (c). Shown in the first backend's table.
 
 It reports instances/s, CPU ms per instance (floor and in-proc: this process; service: utime+stime of the
 server's whole process tree from /proc, children included, minus its idle rate (background loops, measured once
@@ -99,6 +104,7 @@ class Run:
     instances: int = 0
     latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
     sql: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    body_bytes: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})  # responses over HTTP
     sizes: list[int] = field(default_factory=list)
     statements: dict[str, list[str]] = field(default_factory=dict)  # the SQL of the first request of each kind
 
@@ -356,6 +362,7 @@ async def drive(url: str, tokens: dict[str, str], count: int, clients: int, run:
         run.latencies[kind].append(time.perf_counter() - began)
         if response.status_code not in (200, 201):
             raise RuntimeError(f"{kind} {path}: {response.status_code} {response.text}")
+        run.body_bytes[kind].append(len(response.content))
         if "x-sql-statements" in response.headers:
             run.sql[kind].append((int(response.headers["x-sql-statements"]), int(response.headers["x-sql-commits"])))
         return response.json()  # type: ignore[no-any-return]
@@ -489,6 +496,14 @@ def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, l
             for kind, statements in run.statements.items():
                 lines.append(f"  SQL of the first {kind} of the {run.label} (BEGIN included, COMMIT not):")
                 lines += [f"    {sql[:150]}" for sql in statements]
+        sizes = [run for run in others.get(backend, []) if any(run.body_bytes.values())]
+        if sizes:
+            lines.append("response bytes per request (mean):")
+            for run in sizes:
+                means = ", ".join(
+                    f"{kind} {statistics.mean(run.body_bytes[kind]):.0f}" for kind in KINDS if run.body_bytes[kind]
+                )
+                lines.append(f"  {run.label:<32} {means}")
         idle = {
             run.label.rsplit(" ", 1)[0]: run.idle
             for run in others.get(backend, [])
@@ -516,7 +531,9 @@ def main() -> None:
     parser.add_argument("--floor-instances", type=int, default=50, help="instances of the floor and in-proc runs")
     parser.add_argument("--stats-instances", type=int, default=3, help="instances of the SQL-counting pass (0: none)")
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: floor, inproc, service")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: floor, inproc, stack, service")
+    parser.add_argument("--stack-floors", default="asgi,fastapi,fastapi-sync", help="bench/stack_floor.py floors")
+    parser.add_argument("--stack-clients", default="1", help="comma list of concurrent clients of the stack floors")
     parser.add_argument("--show-sql", action="store_true", help="list the SQL of one in-process request per kind")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     args = parser.parse_args()
@@ -552,6 +569,15 @@ def main() -> None:
                 with database(backend, tmp) as url:
                     others[backend].append(inproc_run(url, args.floor_instances, args.warmup, args.show_sql))
                 print(run_line(others[backend][-1], floor), flush=True)
+            if "stack" not in skip and backend == args.backends[0]:
+                from stack_floor import stack_runs
+
+                for kind in [k for k in args.stack_floors.split(",") if k]:
+                    stack_clients = [int(c) for c in args.stack_clients.split(",") if c]
+                    runs = stack_runs(kind, stack_clients, args.instances, args.warmup, tmp)
+                    for run in runs:
+                        print(run_line(run, floor), flush=True)
+                    others[backend] += runs
             if "service" in skip:
                 continue
             for count in workers[backend]:
