@@ -131,10 +131,11 @@ def create_asgi() -> Any:
         body = json.loads(raw) if raw else {}
         path: str = scope["path"]
         answer: bytes | None = None
+        status = 200
         if path == "/health":
             answer = b'{"status":"ok"}'
         elif path.startswith(START_PREFIX) and path.endswith("/start"):
-            answer = steps.start(body)
+            answer, status = steps.start(body), 201
         elif path.startswith(TASK_PREFIX) and path.endswith("/claim"):
             answer = steps.claim(path[len(TASK_PREFIX) : -len("/claim")])
         elif path.startswith(TASK_PREFIX) and path.endswith("/complete"):
@@ -142,7 +143,7 @@ def create_asgi() -> Any:
         if answer is None:
             await send_json(send, 404, b'{"detail":"not found"}')
         else:
-            await send_json(send, 200, answer)
+            await send_json(send, status, answer)
 
     return app
 
@@ -156,10 +157,10 @@ class CompleteRequest(BaseModel):
     variables: dict[str, Any] = {}
 
 
-def _found(answer: bytes | None) -> Response:
+def _found(answer: bytes | None, status: int = 200) -> Response:
     if answer is None:
         raise HTTPException(404)
-    return Response(answer, media_type="application/json")
+    return Response(answer, status, media_type="application/json")
 
 
 def create_fastapi() -> FastAPI:
@@ -171,9 +172,9 @@ def create_fastapi() -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/v1/process-definitions/{key}/start")
+    @app.post("/api/v1/process-definitions/{key}/start", status_code=201)
     async def start(key: str, body: StartRequest) -> Response:
-        return _found(steps.start(body.model_dump()))
+        return _found(steps.start(body.model_dump()), 201)
 
     @app.post("/api/v1/tasks/{task_id}/claim")
     async def claim(task_id: str) -> Response:
@@ -195,9 +196,9 @@ def create_fastapi_sync() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/v1/process-definitions/{key}/start")
+    @app.post("/api/v1/process-definitions/{key}/start", status_code=201)
     def start(key: str, body: StartRequest) -> Response:
-        return _found(steps.start(body.model_dump()))
+        return _found(steps.start(body.model_dump()), 201)
 
     @app.post("/api/v1/tasks/{task_id}/claim")
     def claim(task_id: str) -> Response:

@@ -36,6 +36,38 @@ from mso_flow.store.db import sql_stats_enabled
 from mso_flow.telemetry import logs
 
 API_PREFIX = "/api/v1"
+# The /api/v1 routers in the order requests are matched: FastAPI tries the routes one by one (a router it skips
+# still costs a few µs a route), so the routers of the busiest calls come first: tasks (claim, complete) and
+# instances (start). No route of one router matches a path of another (tests/api/test_routing.py), so the order
+# changes no answer; the API explorer keeps the reading order through `OPENAPI_TAGS`.
+API_ROUTERS = (
+    tasks,
+    instances,
+    users,
+    definitions,
+    deployments,
+    messages,
+    webhooks,
+    external_tasks,
+    reports,
+    incidents,
+)
+OPENAPI_TAGS = [
+    {"name": name}
+    for name in (
+        "health",
+        "users",
+        "process definitions",
+        "deployments",
+        "process instances",
+        "tasks",
+        "messages",
+        "webhooks",
+        "external tasks",
+        "reports",
+        "incidents",
+    )
+]
 DESCRIPTION = """
 MSO Flow runs the processes of the Work Manual FY2567 of สป.พม. as BPMN with SpiffWorkflow.
 
@@ -82,16 +114,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        openapi_tags=OPENAPI_TAGS,
     )
     if services is not None:
         app.state.services = services
     errors.install(app)
     database_errors.install(app)
+    for module in API_ROUTERS:
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
-        app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(incidents.router, prefix=API_PREFIX)
     app.mount(engine_rest.PREFIX, engine_rest.create(app))
     web.install(app)
     explorer.install(app)
