@@ -79,10 +79,15 @@ def check_text(text: str, where: str) -> None:
         )
 
 
-def check_json(value: Any, max_variables_bytes: int) -> None:
-    """Depth, text and variables-size checks of a parsed JSON body."""
-    for text in _strings(value):
-        check_text(text, "ข้อมูล JSON")
+_ESCAPED_BAD_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def check_json(value: Any, max_variables_bytes: int, source: str | None = None) -> None:
+    """Depth, text and variables-size checks of a parsed JSON body; `source`, the text it was parsed from, lets
+    the walk be skipped when the text alone proves it would find nothing."""
+    if source is None or not _plain(source):
+        for text in _strings(value):
+            check_text(text, "ข้อมูล JSON")
     if not isinstance(value, dict):
         return
     for member in VARIABLE_MEMBERS:
@@ -96,17 +101,36 @@ def check_json(value: Any, max_variables_bytes: int) -> None:
                 )
 
 
+def _plain(source: str) -> bool:
+    """Whether the JSON text `source` cannot hold a value nested `MAX_JSON_DEPTH` deep (fewer brackets than that
+    in the whole text), nor a NUL or lone surrogate in any key or string: such a character is either in the text
+    itself or written as a `\\u0000` / `\\uD800`–`\\uDFFF` escape (other escapes yield other characters). A text
+    that fails this is walked value by value, so a false alarm (a surrogate pair, an escaped backslash) only costs
+    the walk."""
+    return (
+        source.count("{") + source.count("[") < MAX_JSON_DEPTH
+        and _BAD_TEXT.search(source) is None
+        and _ESCAPED_BAD_TEXT.search(source) is None
+    )
+
+
+# built once: `json.loads` with hooks builds a decoder (and its scanner) on every call
+_DECODER = json.JSONDecoder(parse_constant=_non_finite, parse_float=_finite_float, parse_int=_bounded_int)
+
+
 def parse_json(body: bytes, max_variables_bytes: int) -> None:
     """Check a JSON request body; malformed JSON is left for the route to report (400)."""
     try:
-        value = json.loads(body, parse_constant=_non_finite, parse_float=_finite_float, parse_int=_bounded_int)
+        # what json.loads does with bytes: detect UTF-8/16/32, keep lone surrogates for the check to refuse
+        source = body.decode(json.detect_encoding(body), "surrogatepass")
+        value = _DECODER.decode(source)
     except RecursionError:
         raise InputRefused("json_too_deep", f"ข้อมูลซ้อนกันเกิน {MAX_JSON_DEPTH} ชั้น (JSON nested too deep)") from None
     except InputRefused:
         raise
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError included
         return
-    check_json(value, max_variables_bytes)
+    check_json(value, max_variables_bytes, source)
 
 
 class InputGuard:
@@ -128,8 +152,11 @@ class InputGuard:
         except InputRefused as refused:
             await self._refuse(refused, scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        if not headers.get(b"content-type", b"").split(b";")[0].strip().endswith(b"json"):
+        content_type = b""
+        for name, value in scope.get("headers") or ():  # as dict(headers) would: the last one counts
+            if name == b"content-type":
+                content_type = value
+        if not content_type.split(b";")[0].strip().endswith(b"json"):
             await self.app(scope, receive, send)
             return
         chunks = []

@@ -23,10 +23,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
-        limit = self.max_upload_bytes if multipart else self.max_bytes
-        declared = headers.get(b"content-length")
+        content_type, declared = b"", None
+        for name, value in scope.get("headers") or ():  # as dict(headers) would: the last one of a name counts
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                declared = value
+        limit = self.max_upload_bytes if content_type.startswith(b"multipart/") else self.max_bytes
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
             return
