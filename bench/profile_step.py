@@ -2,6 +2,7 @@
 
     python bench/profile_step.py --mode pyspy --instances 60      # `mso-flow serve`, SQLite, 1 worker, 1 client
     python bench/profile_step.py --mode inproc --instances 150    # services.* in-process under py-spy
+    python bench/profile_step.py --mode asgi --instances 150      # the ASGI app in-process: the HTTP layer's parts
     python bench/profile_step.py --mode cprofile --instances 60   # services.* called in-process, 1 thread
 
 pyspy samples the server's process tree (`py-spy record --subprocesses --format raw --gil`: only the thread
@@ -202,6 +203,71 @@ def inproc(args: argparse.Namespace, tmp: Path) -> str:
     return header + "\n" + summarise(parse_raw(raw.read_text()), args.top, within=r"\.one \(.*step_cost\.py")
 
 
+# the HTTP layer over the use cases: a sample goes to the first of these found anywhere in its stack …
+LAYERS_ANYWHERE = [
+    ("service use case (services.instances.start, tasks.claim/complete)", "|".join(p for _, p in USE_CASES)),
+    (
+        "response building (routers' _task, api/views, model_dump_json)",
+        r"^(_task|json|instance) \(mso_flow/api/routers/|mso_flow/api/views\.py",
+    ),
+    ("authentication (get_caller: token lookup)", r"^get_caller \(mso_flow/api/deps\.py"),
+]
+# … else to the category of its innermost frame that has one
+LAYERS_INNERMOST = [
+    ("FastAPI routing (route matching)", r"\._match \(fastapi|matches \((fastapi|starlette)/routing|effective_cand"),
+    ("FastAPI dependencies and request body", r"fastapi/dependencies/|^(solve_dependencies|request_body_to_args) "),
+    ("InputGuard", r"^InputGuard\.__call__"),
+    ("Observe (request id, metrics, access log)", r"^Observe\.__call__"),
+    ("BodyLimit", r"^BodyLimit\.__call__"),
+    ("SecurityHeaders", r"^SecurityHeaders\.__call__"),
+    ("thread hand-off (anyio, threading, asyncio)", r"anyio/|threading\.py|concurrent/|asyncio/|queue\.py|uvloop"),
+    ("FastAPI/Starlette request plumbing (handlers, exception middlewares, Request/Response)", r"fastapi/|starlette/"),
+    ("pydantic (request models)", r"pydantic"),
+    ("uvicorn ProxyHeadersMiddleware", r"uvicorn/"),
+]
+
+
+def layers(stacks: Counter[tuple[str, ...]], within: str) -> str:
+    """Shares of busy samples of the HTTP layer's parts (see LAYERS_*), over the stacks with a frame matching
+    `within` (the request loop's thread and the worker threads)."""
+    total = 0
+    shares: Counter[str] = Counter()
+    for stack, count in stacks.items():
+        if not stack or IDLE.search(stack[-1]) or not any(re.search(within, f) for f in stack):
+            continue
+        if any(f.startswith("warm_up ") for f in stack):
+            continue
+        total += count
+        chosen = next((name for name, p in LAYERS_ANYWHERE if any(re.search(p, f) for f in stack)), None)
+        for frame in reversed(stack):
+            if chosen:
+                break
+            chosen = next((name for name, p in LAYERS_INNERMOST if re.search(p, frame)), None)
+        shares[chosen or "other"] += count
+    if not total:
+        return "no samples"
+    lines = [f"{total} busy samples of the request path, all threads; share by part:"]
+    return "\n".join(lines + [f"  {n / total:6.1%}  {name}" for name, n in shares.most_common()])
+
+
+def asgi(args: argparse.Namespace, tmp: Path) -> str:
+    """py-spy (all threads, all CPU) on bench/asgi_cost.py: the service's ASGI app called in-process on uvloop."""
+    if not shutil.which("py-spy"):
+        sys.exit("py-spy is not installed: pip install py-spy")
+    raw = tmp / "raw.txt"
+    command = [sys.executable, str(Path(__file__).with_name("asgi_cost.py")), "--only-asgi"]
+    command += ["--instances", str(args.instances)]
+    spy = ["py-spy", "record", "--format", "raw", "--rate", str(args.rate), "-o", str(raw), "--"]
+    subprocess.run([*spy, *command], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stacks = parse_raw(raw.read_text())
+    header = (
+        f"# py-spy on the service's ASGI app in-process (bench/asgi_cost.py), SQLite, 1 caller, {args.instances} "
+        "instances; all threads"
+    )
+    within = r"over_asgi|WorkerThread\.run"
+    return "\n".join([header, layers(stacks, within), "", summarise(stacks, args.top, within=within)])
+
+
 def cprofile(args: argparse.Namespace, tmp: Path) -> str:
     profiler = cProfile.Profile()
     run = inproc_run(f"sqlite:///{tmp / 'profile.db'}", args.instances, 3, profiler=profiler)
@@ -215,14 +281,14 @@ def cprofile(args: argparse.Namespace, tmp: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["pyspy", "inproc", "cprofile"], default="pyspy")
+    parser.add_argument("--mode", choices=["pyspy", "inproc", "asgi", "cprofile"], default="pyspy")
     parser.add_argument("--instances", type=int, default=60)
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--write", type=Path, help="also write the summary to this file")
     args = parser.parse_args()
     with TemporaryDirectory() as name:
-        text = {"pyspy": pyspy, "inproc": inproc, "cprofile": cprofile}[args.mode](args, Path(name))
+        text = {"pyspy": pyspy, "inproc": inproc, "asgi": asgi, "cprofile": cprofile}[args.mode](args, Path(name))
     print(text)
     if args.write:
         args.write.write_text(text + "\n")

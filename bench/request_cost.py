@@ -44,7 +44,7 @@ def target(name: str, tmp: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
     (bpmn_dir / "central").mkdir(parents=True)
     shutil.copy(BPMN, bpmn_dir / "central")
     with live_service(f"sqlite:///{tmp / f'{uuid.uuid4().hex[:8]}.db'}", tmp, workers=1, bpmn_dir=bpmn_dir) as live:
-        tokens = {}
+        tokens: dict[str, str] = {}
         with live.client() as admin:
             for role, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):
                 response = admin.post("/api/v1/users", json={"username": f"rc-{len(tokens)}", "roles": roles})
@@ -64,7 +64,7 @@ def measure(name: str, instances: int, tmp: Path) -> dict[str, float]:
             return response.json()  # type: ignore[no-any-return]
 
         def instance_batch(count: int, prefix: str, cpu: dict[str, list[float]] | None) -> None:
-            def timed(kind: str, action: Callable[[], None]) -> None:
+            def timed(kind: str, action: Callable[[], object]) -> None:
                 began, before = time.perf_counter(), tree_cpu(pid)
                 action()
                 if cpu is not None:

@@ -301,7 +301,7 @@ def capture(path: Path) -> None:
         shutil.copy(BPMN, tmp / "bpmn" / "central")
         url = f"sqlite:///{tmp / 'capture.db'}"
         with live_service(url, tmp, workers=1, bpmn_dir=tmp / "bpmn") as live, live.client() as client:
-            tokens = {}
+            tokens: dict[str, dict[str, str]] = {}
             for name, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):
                 response = client.post("/api/v1/users", json={"username": f"c{len(tokens)}", "roles": roles})
                 tokens[name] = {"Authorization": f"Bearer {response.raise_for_status().json()['token']}"}

@@ -34,6 +34,7 @@ web views, large variables, long instance histories, network latency (everything
 Quick check (under a minute):   python bench/step_cost.py
 Full run (quiet machine):       python bench/step_cost.py --instances 200 --floor-instances 500 \\
                                     --write bench/results-step-cost.txt
+The stack floors alone:         python bench/stack_floor.py
 """
 
 from __future__ import annotations
@@ -471,6 +472,45 @@ HEADER = (
 )
 
 
+def budget(floor: Run | None, runs: list[Run]) -> list[str]:
+    """One instance with 1 client, side by side: what the engine, the bare HTTP stack and the service layer cost,
+    and what that permits over HTTP (service layer + the FastAPI `def` floor is the least the service can cost
+    with this stack, whatever its own HTTP code does)."""
+    by_label = {run.label: run for run in runs if "SQL counted" not in run.label}
+    layer = by_label.get("in-process service layer")
+    stack = {kind: by_label.get(f"stack floor: {kind} 1c") for kind in ("asgi", "fastapi", "fastapi-sync")}
+    services = [run for label, run in by_label.items() if label.endswith(" 1c") and not label.startswith("stack")]
+    if not (floor and layer and services):
+        return []
+    lines = ["budget of one instance with 1 client (CPU ms per instance; instances/s; share of the floor's rate):"]
+
+    def row(name: str, run: Run) -> None:
+        lines.append(f"  {name:<52} {run.cpu_ms:7.1f} ms {run.rate:7.1f}/s {run.rate / floor.rate:5.0%}")
+
+    row("engine floor: SpiffWorkflow + raw SQL, no HTTP", floor)
+    for kind, run in stack.items():
+        if run:
+            row(f"HTTP stack floor, no database: {kind}", run)
+    row("service layer in-process, no HTTP", layer)
+    for run in services:
+        row(f"service over HTTP: {run.label}", run)
+        lines.append(f"    HTTP over the service layer: {run.cpu_ms - layer.cpu_ms:.1f} ms per instance")
+    sync = stack.get("fastapi-sync")
+    if sync:
+        least = layer.cpu_ms + sync.cpu_ms
+        lines.append(
+            f"  least the service can cost over this stack (service layer + FastAPI def floor): {least:.1f} ms; "
+            f"the service's own HTTP code above that: {services[0].cpu_ms - least:.1f} ms"
+        )
+    fastest = max((run for run in stack.values() if run), key=lambda run: run.rate, default=None)
+    if fastest:
+        lines.append(
+            f"  most instances/s one client of this kind reaches against a bare server: {fastest.rate:.1f}/s "
+            f"({fastest.rate / floor.rate:.0%} of the engine floor's)"
+        )
+    return lines
+
+
 def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, list[Run]]) -> str:
     doc = (__doc__ or "").split("\n\nQuick check")[0]
     load = os.getloadavg()
@@ -488,6 +528,7 @@ def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, l
         lines += ["", f"== {backend} ==", HEADER]
         for run in ([floor] if floor else []) + others.get(backend, []):
             lines.append(run_line(run, floor if run is not floor else None))
+        lines += budget(floor, others.get(backend, []))
         lines.append("SQL statements/commits per request (mean):")
         for run in ([floor] if floor else []) + others.get(backend, []):
             if any(run.sql.values()):
