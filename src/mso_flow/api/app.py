@@ -120,10 +120,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services
     errors.install(app)
     database_errors.install(app)
+    app.include_router(health.router)  # one route each, before the API: probes and scrapes need not pass it
+    app.include_router(metrics.router)
     for module in API_ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
     app.mount(engine_rest.PREFIX, engine_rest.create(app))
     web.install(app)
     explorer.install(app)
