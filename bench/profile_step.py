@@ -161,7 +161,7 @@ def pyspy(args: argparse.Namespace, tmp: Path) -> str:
     shutil.copy(BPMN, bpmn_dir)
     raw = tmp / "raw.txt"
     url = f"sqlite:///{tmp / 'profile.db'}"
-    with live_service(url, tmp, workers=1, bpmn_dir=tmp / "bpmn") as live:
+    with live_service(url, tmp, workers=1, bpmn_dir=tmp / "bpmn", log_level="info") as live:
         tokens: dict[str, str] = {}
         with live.client() as admin:
             for name, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):
@@ -286,9 +286,12 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--write", type=Path, help="also write the summary to this file")
+    parser.add_argument("--raw", type=Path, help="keep py-spy's raw stacks in this file")
     args = parser.parse_args()
     with TemporaryDirectory() as name:
         text = {"pyspy": pyspy, "inproc": inproc, "asgi": asgi, "cprofile": cprofile}[args.mode](args, Path(name))
+        if args.raw and (Path(name) / "raw.txt").exists():
+            shutil.copy(Path(name) / "raw.txt", args.raw)
     print(text)
     if args.write:
         args.write.write_text(text + "\n")

@@ -38,7 +38,7 @@ import httpx
 
 from mso_flow.testing.live import live_service
 from stack_floor import KINDS_OF_FLOOR, floor_server
-from step_cost import BPMN, CLERK, HEAD, KEY, PATH
+from step_cost import BPMN, CLERK, HEAD, KEY, LOG_LEVEL, PATH
 
 KINDS = ("start", "claim", "complete", "me", "health")
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -95,7 +95,7 @@ def target(name: str, tmp: Path, src: str | None = None) -> Iterator[tuple[str, 
     database = f"sqlite:///{tmp / f'{uuid.uuid4().hex[:8]}.db'}"
     # no timers, webhooks or lock sweeps: their ticks would land in random batches (nothing here needs them)
     env = {"MSO_FLOW_BACKGROUND": "false"} | ({"PYTHONPATH": src} if src else {})
-    with live_service(database, tmp, workers=1, bpmn_dir=bpmn_dir, extra_env=env) as live:
+    with live_service(database, tmp, workers=1, bpmn_dir=bpmn_dir, extra_env=env, log_level=LOG_LEVEL) as live:
         tokens: dict[str, str] = {}
         with live.client() as admin:
             for role, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):

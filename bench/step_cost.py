@@ -13,7 +13,8 @@ replaces.
 (b) in-proc   the service layer called in-process (services.instances.start / tasks.claim / tasks.complete),
               1 thread, no HTTP: separates the service layer's cost from HTTP's.
 (c) service   `mso-flow serve` over HTTP (httpx clients on this machine), SQLite with 1 worker, PostgreSQL with
-              2 and 4 workers, 1 / 8 / 16 concurrent clients.
+              2 and 4 workers, 1 / 8 / 16 concurrent clients; `--log-level info` (the default: one access line
+              per request, text format).
 (d) stack     the floor of the HTTP stack itself (bench/stack_floor.py), no database: a bare ASGI app, bare
               FastAPI with `async def` endpoints and with `def` endpoints (one thread hand-off, as the service's),
               each served by uvicorn exactly as `mso-flow serve` serves the service (1 worker, same options),
@@ -90,6 +91,8 @@ PATH: list[tuple[str, str, dict[str, Any]]] = [
     ("Task_send", CLERK, {}),
 ]
 KINDS = ("start", "claim", "complete")
+# the service runs as `mso-flow serve` does by default: one access log line per request (text), as in production
+LOG_LEVEL = "info"
 REQUESTS_PER_INSTANCE = 1 + 2 * len(PATH)
 
 
@@ -414,7 +417,9 @@ def service_runs(
     shutil.copy(BPMN, bpmn_dir / "central")
     env = {SQL_STATS_ENV: "1" if stats else "0"}
     runs = []
-    with live_service(database_url, tmp, workers=workers, bpmn_dir=bpmn_dir, extra_env=env) as live:
+    with live_service(
+        database_url, tmp, workers=workers, bpmn_dir=bpmn_dir, extra_env=env, log_level=LOG_LEVEL
+    ) as live:
         tokens: dict[str, str] = {}
         with live.client() as admin:
             for name, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):

@@ -62,6 +62,7 @@ def upgrade_schema(settings: Settings) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     os.environ["MSO_FLOW_LISTEN_PORT"] = str(args.port)  # webhooks never call the service itself
+    os.environ[logs.LEVEL_ENV] = args.log_level  # for the workers' app factory
     get_settings.cache_clear()
     settings = get_settings()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def create_default_app() -> FastAPI:
     """Factory for `uvicorn --factory mso_flow.api.app:create_default_app` (each worker builds its own)."""
     settings = get_settings()
-    logs.configure(settings.log_format)
+    logs.configure(settings.log_format, os.environ.get(logs.LEVEL_ENV, "INFO"))
     quiet_engine_logs()
     return create_app(settings)
 

@@ -16,6 +16,9 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 LogFormat = Literal["json", "text"]
+# the level `mso-flow serve --log-level` asked for, read by each worker's app factory (which configures logging
+# again for `uvicorn --factory` runs): without it a worker logged at INFO whatever the flag said
+LEVEL_ENV = "MSO_FLOW_LOG_LEVEL"
 REQUEST_ID: ContextVar[str | None] = ContextVar("mso_flow_request_id", default=None)
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
