@@ -23,6 +23,7 @@ from mso_flow.api.routers import (
     instances,
     messages,
     metrics,
+    privacy,
     reports,
     tasks,
     users,
@@ -89,7 +90,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     database_errors.install(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    for module in (users, definitions, deployments, instances, tasks, messages, webhooks, external_tasks, reports):
+    for module in (
+        users,
+        definitions,
+        deployments,
+        instances,
+        privacy,
+        tasks,
+        messages,
+        webhooks,
+        external_tasks,
+        reports,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(incidents.router, prefix=API_PREFIX)
     app.mount(engine_rest.PREFIX, engine_rest.create(app))
