@@ -36,7 +36,7 @@ from mso_flow.engine.model import ProcessDef
 from mso_flow.services import keyring as keys
 from mso_flow.services import policy
 from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Conflict
+from mso_flow.services.errors import Conflict, Unavailable
 from mso_flow.services.sealing import ERASED, InstanceCipher, is_sealed, is_sealed_state
 from mso_flow.store import definitions as definitions_store
 from mso_flow.store import personal_data as store
@@ -92,7 +92,15 @@ def cipher(services: Services, session: Session, instance: ProcessInstance, mode
 def _opened(services: Services, instance_id: str, master_id: str | None, wrapped: bytes | None) -> InstanceCipher:
     if master_id is None or wrapped is None:
         return InstanceCipher(instance_id, None)
-    return InstanceCipher(instance_id, keys.keyring(services.settings).unwrap(instance_id, master_id, wrapped))
+    try:
+        return InstanceCipher(instance_id, keys.keyring(services.settings).unwrap(instance_id, master_id, wrapped))
+    except keys.MasterKeyMissing:
+        log.error("master key %s is not configured; instance %s cannot be opened", master_id, instance_id)
+        raise Unavailable(
+            "master_key_missing",
+            f"ระบบไม่มีกุญแจหลัก {master_id} ที่ใช้เข้ารหัสข้อมูลของเรื่องนี้ โปรดแจ้งผู้ดูแลระบบ "
+            "(the master key that wraps this instance's data key is not configured)",
+        ) from None
 
 
 def reading_cipher(services: Services, session: Session, instance_id: str) -> InstanceCipher:

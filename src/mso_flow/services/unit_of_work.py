@@ -340,7 +340,10 @@ def insert_started(
         audit_seq=0,
         audit_head="",
     )
-    _store_step(services, session, instance, definition.model, step)  # sealed before the row is first written
+    if definition.model.confidential:  # the row first holds nothing personal; `_persist` writes it sealed
+        instance.engine_state, instance.variables = "", {}
+    else:
+        instance.engine_state, instance.variables = step.state, step.variables
     instances_store.add(session, instance)
     event = NewEvent("instance_started", actor, data=started)
     return _persist(services, session, instance, definition, step, actor, now, [event], [], None)
