@@ -16,14 +16,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import inspect, text
 
-from mso_flow.services import definitions, keyring, privacy
+from mso_flow.services import definitions, keyring, personal_data, privacy
 from mso_flow.services.context import SYSTEM
 from mso_flow.services.webhook_delivery import deliver_due
-from mso_flow.store.models import DataKey
+from mso_flow.store.models import DataKey, ProcessInstance
+from mso_flow.testing.live import free_port
 from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR
 from tests.receiver import Receiver
-from mso_flow.testing.live import free_port
 
 API = "/api/v1"
 HOTLINE = BPMN_DIR / "inspection" / "inspection_hotline_1300.bpmn"
@@ -193,9 +193,10 @@ def test_a_subscriber_without_a_grant_receives_masked_values_and_a_granted_one_p
 
 def test_a_privacy_officer_erases_a_case_its_values_are_gone_and_the_audit_still_verifies(client, services, people):
     instance_id, _ = _case(client, people)
-    erase = lambda who, body: client.post(
-        f"{API}/process-instances/{instance_id}/erase-personal-data", headers=people[who], json=body
-    )  # noqa: E731
+
+    def erase(who, body):
+        return client.post(f"{API}/process-instances/{instance_id}/erase-personal-data", headers=people[who], json=body)
+
     assert erase("admin", {"reason": "คำขอของเจ้าของข้อมูล"}).status_code == 403
     running = erase("officer", {"reason": "คำขอของเจ้าของข้อมูล"})
     assert running.status_code == 409 and running.json()["type"].endswith("instance_running")
@@ -290,3 +291,14 @@ def test_a_letter_classed_secret_is_masked_whole_for_those_without_need_to_know(
     assert _ok(client.get(f"{API}/process-instances/{instance_id}", headers=clerk))["variables"]["subject"].startswith(
         "เรื่องลับ"
     )
+
+
+def test_an_incident_of_a_case_does_not_quote_its_personal_values(client, services, people):
+    instance_id, _ = _case(client, people)
+    with services.db.read() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        model = services.definitions.definition(session, instance.definition_id).model
+        message = f"invalid literal for int() with base 10: {REPORTER!r} (reporter {REPORTER}, 0812345678)"
+        scrubbed = personal_data.scrubbed(services, session, model, instance, message)
+    assert "invalid literal for int() with base 10" in scrubbed
+    assert "มาลัย" not in scrubbed and "0812345678" not in scrubbed

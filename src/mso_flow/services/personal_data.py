@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -311,6 +312,27 @@ def open_payload(services: Services, session: Session, instance_id: str | None, 
         log_read(services, session, f"webhook:{webhook_id}", instance_id, names, ReadPurpose.WEBHOOK)
     body["data"]["variables"] = opened
     return json.dumps(body, ensure_ascii=False)
+
+
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+DIGITS = re.compile(r"\d{6,}")
+WITHHELD = "…"
+
+
+def scrubbed(
+    services: Services, session: Session, model: ProcessDef, instance: ProcessInstance | None, message: str
+) -> str:
+    """An engine error's message for an incident of a process with protected data, without the values it may
+    quote: the instance's protected values, quoted literals and long digit runs (phone and ID numbers) withheld."""
+    if not model.confidential:
+        return message
+    if instance is not None:
+        values = open_variables(services, session, instance)
+        for name in sorted(protected_names(model, values), key=lambda n: -len(str(values[n]))):
+            value = values[name]
+            if value is not None and len(str(value)) >= 2:
+                message = message.replace(str(value), WITHHELD)
+    return DIGITS.sub(WITHHELD, QUOTED.sub(f"'{WITHHELD}'", message))
 
 
 # --- erasure and retention ------------------------------------------------------------------------------------
