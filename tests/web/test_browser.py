@@ -52,7 +52,7 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         ) as live,
     ):
         with live.client() as api:
-            for username, role in (("clerk1", CLERK), ("head1", HEAD), ("owner1", OWNER)):
+            for username, role in (("clerk1", CLERK), ("head1", HEAD), ("owner1", OWNER), ("dpo1", "privacy_officer")):
                 response = api.post(
                     "/api/v1/users", json={"username": username, "roles": [role], "password": PASSWORD, "force": True}
                 )
@@ -204,6 +204,22 @@ def test_a_letter_classed_secret_is_masked_for_the_admin_and_read_by_its_clerk(s
         expect(admin.get_by_text("สอบสวนวินัยข้าราชการ ก.")).to_have_count(0)
         clerk.goto(instance_url)
         expect(clerk.get_by_text("สอบสวนวินัยข้าราชการ ก.")).to_be_visible()
+        expect(clerk.get_by_role("button", name="ลบข้อมูลส่วนบุคคล")).to_have_count(0)  # a clerk may not erase
+
+        officer_context, officer = _person(browser, service, "dpo1")
+        try:
+            officer.goto(instance_url)
+            expect(officer.get_by_text("สอบสวนวินัยข้าราชการ ก.")).to_be_visible()
+            officer.get_by_label("เหตุผล").fill("ครบกำหนดทำลายตามระเบียบงานสารบรรณ")
+            officer.get_by_label("ยุติเรื่องที่ยังดำเนินการอยู่ก่อนลบ").check()
+            officer.get_by_role("button", name="ลบข้อมูลส่วนบุคคล").click()
+            expect(officer.get_by_text("ข้อมูลส่วนบุคคลของเรื่องนี้ถูกลบแล้ว")).to_be_visible()
+            expect(officer.locator(".timeline")).to_contain_text("ลบข้อมูลส่วนบุคคล")
+            expect(officer.get_by_text("สอบสวนวินัยข้าราชการ ก.")).to_have_count(0)
+        finally:
+            officer_context.close()
+        clerk.goto(instance_url)
+        expect(clerk.get_by_text("สอบสวนวินัยข้าราชการ ก.")).to_have_count(0)  # gone for its clerk too
     finally:
         clerk_context.close()
         admin_context.close()

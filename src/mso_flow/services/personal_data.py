@@ -266,6 +266,11 @@ def disclose(
     return Disclosure(True, shown, tuple(sorted(reveal.masked)), reveal.opener.erased)
 
 
+def erasable(instance: ProcessInstance, disclosure: Disclosure) -> bool:
+    """Whether the instance holds sealed values not yet erased (what a privacy officer's erase button needs)."""
+    return not disclosure.erased and any(is_sealed(v) for v in instance.variables.values())
+
+
 def may_read_personal(
     session: Session, caller: Caller, instance: ProcessInstance, at_hand: Iterable[HumanTask] = ()
 ) -> bool:
