@@ -58,7 +58,7 @@ def fetch_and_lock(
 
 def _shown(services: Services, session: Session, caller: Caller, instance: ProcessInstance) -> dict[str, Any]:
     """The variables a worker is shown: all of them, personal values masked unless it may read them."""
-    return personal_data.disclose(services, session, caller, instance, True, (), ReadPurpose.WORKER).variables
+    return personal_data.disclosure(services, session, caller, instance, True, (), ReadPurpose.WORKER).variables
 
 
 def _not_found(task_id: str) -> NotFound:

@@ -214,8 +214,7 @@ def all_audit_events(services: Services, caller: Caller, instance_id: str) -> li
     instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
         need_to_know.require_data(session, caller, instance)
-        events = audit_store.all_events(session, instance_id)
-        return [need_to_know.masked_copy(e) for e in events]
+        return need_to_know.exported(services, session, caller, instance, audit_store.all_events(session, instance_id))
 
 
 def audit_page(

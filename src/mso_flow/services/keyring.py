@@ -19,12 +19,12 @@ import hashlib
 import logging
 import os
 import secrets
-import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from mso_flow.services import secret_files
 from mso_flow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,33 +92,17 @@ def read_file(path: Path) -> list[bytes]:
 
 
 def create_file(path: Path) -> None:
-    """Write a file with one fresh master key, mode 0600, atomically (workers starting together agree)."""
+    """Write a file with one fresh master key (mode 0600; workers starting together agree on one)."""
     text = "# MSO Flow master keys: the first is current; back this file up apart from the database\n"
     text += base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode() + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(temporary, path)
-            log.warning("created the master key file %s: back it up, apart from the database", path)
-        except FileExistsError:
-            pass
-    finally:
-        temporary.unlink(missing_ok=True)
+    secret_files.create(path, text.encode(), "master key file")
 
 
 @functools.lru_cache(maxsize=8)
 def _from_file(path: Path) -> Keyring:
     if not path.exists():
         create_file(path)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("master key file %s is readable by others (mode %o): chmod 600 it", path, mode & 0o777)
+    secret_files.warn_if_shared(path, "master key file")
     return Keyring(read_file(path))
 
 

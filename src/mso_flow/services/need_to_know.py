@@ -64,7 +64,7 @@ def disclose(
     at_hand = list(at_hand)
     if visible is None:
         visible = data_visible(session, caller, instance, at_hand)
-    return personal_data.disclose(services, session, caller, instance, visible, at_hand, purpose)
+    return personal_data.disclosure(services, session, caller, instance, visible, at_hand, purpose)
 
 
 def task_disclosure(
@@ -77,9 +77,9 @@ def task_disclosure(
 ) -> Disclosure:
     """The variables shown with a task (`visible` false: only the task's own fields, for a delegate)."""
     if data_visible(session, caller, instance, [task]):
-        return personal_data.disclose(services, session, caller, instance, True, [task], ReadPurpose.TASK)
+        return personal_data.disclosure(services, session, caller, instance, True, [task], ReadPurpose.TASK)
     if policy.is_delegate_only(caller, task):
-        shown = personal_data.disclose(services, session, caller, instance, True, [task], ReadPurpose.TASK)
+        shown = personal_data.disclosure(services, session, caller, instance, True, [task], ReadPurpose.TASK)
         fields = {f.id for f in form}
         return Disclosure(
             False,
@@ -117,9 +117,16 @@ def masked(event: AuditEvent) -> AuditEvent:
     return _copy(event, {})
 
 
-def masked_copy(event: AuditEvent) -> AuditEvent:
-    """An audit event with its sealed values masked (exports: personal values never leave in them)."""
-    return _copy(event, personal_data.masked_event_data(event.data)) if _has_sealed(event) else event
+def exported(
+    services: Services, session: Session, caller: Caller, instance: ProcessInstance, events: list[AuditEvent]
+) -> list[AuditEvent]:
+    """Audit events for an export: personal values (all values of a classified letter) masked whoever asks."""
+    if not any(_has_sealed(e) for e in events):
+        return events
+    reveal = personal_data.Reveal(services, session, caller, instance, allowed=False)
+    return [
+        _copy(e, {**e.data, "variables": reveal.show_all(e.data["variables"])}) if _has_sealed(e) else e for e in events
+    ]
 
 
 def _copy(event: AuditEvent, data: dict[str, Any]) -> AuditEvent:

@@ -7,11 +7,12 @@ column and in the data of its audit events, its protected values are sealed one 
 the personal variables, or every variable of a classified-letter process. The audit chain hashes what is stored,
 so it verifies whatever happens to the key. The webhook outbox holds the same sealed values.
 
-Reading (`disclose`). Whoever reads the instance's data (`need_to_know`) reads its ordinary values; personal values
-(every value of a letter classed ลับ or above) are opened only for `policy.may_read_personal_data` — the people of
-the instance's tasks, the supervisors of their lanes, a privacy officer — and shown masked (null, named in
-`masked`) to everyone else. Each disclosure of opened personal values is logged (`personal_data_read`: who, which
-instance, which fields, for what), in the caller's write transaction or in one of its own.
+Reading (`disclosure`, `Reveal`). Whoever reads the instance's data (`need_to_know`) reads its ordinary values;
+personal values (every value of a letter classed ลับ or above) are opened only for
+`policy.may_read_personal_data` — the people of the instance's tasks, the supervisors of their lanes, a privacy
+officer — and shown masked (null, named in `masked`) to everyone else. Each disclosure of opened personal values
+is logged (`personal_data_read`: who, which instance, which fields, for what), in the caller's write transaction
+or in one of its own.
 
 Erasure. `erase` destroys the data key (crypto-shredding): every sealed copy — variables, engine state, audit data,
 pending deliveries — becomes unreadable at once; the instance, its tasks and its audit chain remain (and verify),
@@ -201,7 +202,9 @@ class Reveal:
         caller: Caller,
         instance: ProcessInstance,
         at_hand: Iterable[HumanTask] = (),
+        allowed: bool | None = None,
     ):
+        """`allowed`: False masks the personal values whoever asks (exports), None asks the policy."""
         self.services, self.session, self.caller, self.instance = services, session, caller, instance
         self.at_hand = list(at_hand)
         model = services.definitions.definition(session, instance.definition_id).model
@@ -213,7 +216,7 @@ class Reveal:
         else:
             class_ = stored.get(secrecy) if secrecy else None
         self.need = frozenset(stored) if classified(model, {secrecy or "": class_}) else model.personal_variables
-        self._allowed: bool | None = None
+        self._allowed = allowed
         self.read: set[str] = set()
         self.masked: set[str] = set()
 
@@ -244,7 +247,7 @@ class Reveal:
             log_read(self.services, self.session, self.caller.username, self.instance.id, sorted(self.read), purpose)
 
 
-def disclose(
+def disclosure(
     services: Services,
     session: Session,
     caller: Caller,
