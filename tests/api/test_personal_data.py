@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
 from mso_flow.services import definitions, keyring, personal_data, privacy
 from mso_flow.services.context import SYSTEM
 from mso_flow.services.webhook_delivery import deliver_due
 from mso_flow.store.models import DataKey, ProcessInstance
 from mso_flow.testing.live import free_port
+from tests import factory
 from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR
 from tests.receiver import Receiver
@@ -302,3 +303,23 @@ def test_an_incident_of_a_case_does_not_quote_its_personal_values(client, servic
         scrubbed = personal_data.scrubbed(services, session, model, instance, message)
     assert "invalid literal for int() with base 10" in scrubbed
     assert "มาลัย" not in scrubbed and "0812345678" not in scrubbed
+
+
+def test_a_process_without_personal_data_pays_no_statement_for_it(client, services, people, make_user):
+    definitions.deploy(services, SYSTEM, [("approval.bpmn", factory.approval())])
+    staff = make_user("clerk2", "เจ้าหน้าที่")
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, …)
+    event.listen(services.db.engine, "before_cursor_execute", listen)
+    try:
+        started = _ok(client.post(f"{API}/process-definitions/test_approval/start", headers=staff, json={}), 201)
+        task_id = started["active_tasks"][0]["id"]
+        _ok(client.post(f"{API}/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": 10}}))
+        plain_case = [s for s in statements if "data_key" in s or "personal_data_read" in s]
+        statements.clear()
+        _case(client, people)
+        sealed_case = [s for s in statements if "data_key" in s]
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", listen)
+    assert plain_case == []
+    assert sealed_case  # the listener does see the key statements of a hotline case

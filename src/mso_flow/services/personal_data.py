@@ -75,6 +75,8 @@ def cipher(services: Services, session: Session, instance: ProcessInstance, mode
     cached: dict[str, InstanceCipher] = session.info.setdefault(_CIPHERS, {})
     found = cached.get(instance.id)
     if found is None:
+        if not model.confidential and not is_sealed_state(instance.engine_state):
+            return None  # no statement: a process without protected data never had a key
         row = store.key_of(session, instance.id)
         if row is None and not model.confidential:
             return None
