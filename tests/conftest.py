@@ -126,6 +126,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         migrations_dir=MIGRATIONS,
         admin_token=None,
         audit_signing_key_file=tmp_path_factory.getbasetemp() / "audit-ed25519.pem",
+        master_key_file=tmp_path_factory.getbasetemp() / "master.keys",
     )
 
 

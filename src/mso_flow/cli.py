@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
 from mso_flow.domain import Role
-from mso_flow.services import accounts, anchoring, definitions, users
+from mso_flow.services import accounts, anchoring, definitions, keyring, privacy, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict, ServiceError
@@ -166,6 +166,16 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _personal_data(args: argparse.Namespace) -> int:
+    services = _services(get_settings())
+    if args.personal_data_command == "rotate-master-key":
+        done = privacy.rotate_master_key(services)
+        print(f"rewrapped {done} data keys under master key {keyring.keyring(services.settings).current_id}")
+    else:
+        print(f"erased the personal data of {privacy.erase_expired(services, limit=10_000)} instances past retention")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     files = []
     for raw in args.files:
@@ -232,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("sign-unsigned", help="sign the heads that predate anchoring (once, after upgrading)")
     audit.set_defaults(run=_audit)
+
+    personal = commands.add_parser("personal-data", help="master keys and retention of personal data")
+    personal_commands = personal.add_subparsers(dest="personal_data_command", required=True)
+    personal_commands.add_parser("rotate-master-key", help="rewrap every data key under the current (first) master key")
+    personal_commands.add_parser("erase-expired", help="erase the personal data of instances past retention now")
+    personal.set_defaults(run=_personal_data)
 
     validate = commands.add_parser("validate", help="check BPMN files as a deployment would")
     validate.add_argument("files", nargs="+")

@@ -19,15 +19,16 @@ class Role(StrEnum):
     INTEGRATOR = "integrator"
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
+    PRIVACY_OFFICER = "privacy_officer"  # reads and erases personal data; grants it to webhooks
 
 
 BUILT_IN_ROLES = frozenset(Role)
 # Who sees every task (to follow up on any of them) and who sees every instance (also designers, to see how
 # their processes run); seeing an instance is not reading its data (see DATA_OVERSIGHT_ROLES).
 TASK_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.AUDITOR})
-INSTANCE_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.DESIGNER, Role.AUDITOR})
+INSTANCE_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.DESIGNER, Role.AUDITOR, Role.PRIVACY_OFFICER})
 # Who reads every instance's data (variables, audit detail) and every report: `auditor` reads, never changes.
-DATA_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
+DATA_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.PRIVACY_OFFICER})
 # A role `manager:<unit>` (the unit as processes name it, e.g. manager:กองกลาง) reads that unit's reports.
 MANAGER_PREFIX = "manager:"
 # Systems that start processes, send messages, work external tasks and subscribe to webhooks.
@@ -90,3 +91,14 @@ class DefinitionSource(StrEnum):
 
     FILE = "file"  # a file of the `bpmn/` directory, deployed at start-up
     API = "api"  # POST /api/v1/deployments (or the CLI acting as a designer)
+
+
+class ReadPurpose(StrEnum):
+    """Why unmasked personal values left the service (the `purpose` of a `personal_data_read` row)."""
+
+    VIEW = "view"  # an instance, its variables or its audit trail
+    TASK = "task"  # a task with its instance's variables
+    LIST = "list"  # a list of instances
+    EXPORT = "export"  # the privacy officer's data-subject export
+    WORKER = "worker"  # an external task locked by a worker
+    WEBHOOK = "webhook"  # a delivery to a subscriber granted personal data

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     audit_signing_key_file: Path = Field(
         default=Path("mso_flow_audit_ed25519.pem"),
         description="Ed25519 private key (PEM) that signs audit heads; created with mode 0600 if absent",
+    )
+    master_key_file: Path = Field(
+        default=Path("mso_flow_master.keys"),
+        description="AES-256 master keys (base64, one a line, the first the current) that wrap the data keys of "
+        "personal data; created with mode 0600 if absent and MSO_FLOW_MASTER_KEY is unset",
+    )
+    master_key: SecretStr | None = Field(
+        default=None, description="the master keys as base64, comma-separated, current first (instead of the file)"
+    )
+    personal_data_retention_days: int = Field(
+        default=1825, ge=1, description="days an ended instance's personal data is kept, unless its process says"
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600.0, gt=0, description="how often instances past their retention are looked for and erased"
     )
     migration_database_url: str | None = Field(
         default=None, description="URL of the role that owns the schema (migrations); default: database_url"

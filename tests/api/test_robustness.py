@@ -191,8 +191,10 @@ def test_a_task_writes_only_its_own_fields_and_the_audit_names_what_changed(clie
     problem = overwrite.json()
     assert problem["type"] == "urn:mso-flow:problem:variables_not_owned"
     assert sorted(e["field"] for e in problem["errors"]) == ["orders", "secrecy"]
-    variables = client.get(f"/api/v1/process-instances/{iid}", headers=integrator).json()["variables"]
+    variables = client.get(f"/api/v1/process-instances/{iid}", headers=clerk).json()["variables"]
     assert variables["orders"] == "ให้กองยุทธศาสตร์ดำเนินการ" and variables["secrecy"] == "top_secret"
+    masked = client.get(f"/api/v1/process-instances/{iid}", headers=integrator).json()  # a ลับที่สุด letter
+    assert masked["variables"]["orders"] is None and "orders" in masked["masked_variables"]
     done = client.post(f"/api/v1/tasks/{task_id}/complete", headers=clerk, json={"variables": {}})
     assert done.status_code == 200
 

@@ -71,7 +71,24 @@ def check_durations_and_deadlines(path: Path) -> None:
             assert props.get("duration_basis") in ("working", "calendar"), f"{where}: days without duration_basis"
 
 
-RULE_CHECKS = (check_provenance, check_durations_and_deadlines)
+FIELD_PROPERTY = f"{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property"
+
+
+def check_marking_provenance(path: Path) -> None:
+    """Rule 10: the manual marks no field, so every personal-data mark is a reading that says why
+    (`marking_source=inferred`, `marking_reason`)."""
+    root = etree.parse(str(path)).getroot()
+    for field in root.iter(f"{{{CAMUNDA_NS}}}formField"):
+        props = {(p.get("id") or p.get("name") or ""): p.get("value") or "" for p in field.iterfind(FIELD_PROPERTY)}
+        where = f"{path.name}: form field {field.get('id')}"
+        marked = any(props.get(mark, "").strip().lower() == "true" for mark in ("personal_data", "sensitive"))
+        if marked or "marking_source" in props:
+            assert marked, f"{where}: marking_source without a mark"
+            assert props.get("marking_source") == "inferred", f"{where}: a mark the manual does not make is inferred"
+            assert len(props.get("marking_reason", "").strip()) >= 3, f"{where} has no marking_reason"
+
+
+RULE_CHECKS = (check_provenance, check_durations_and_deadlines, check_marking_provenance)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(BPMN_DIR).as_posix())
@@ -104,5 +121,10 @@ def test_every_composite_lane_of_the_manual_has_roles(caplog: pytest.LogCaptureF
 def test_the_rules_are_written_once_in_the_process_index() -> None:
     index = (ROOT / "docs" / "processes.md").read_text(encoding="utf-8")
     assert index.count("## Reading rules") == 1
-    for rule in ("Approvals without a stated refusal", "Calendar windows", "Working days and calendar days"):
+    for rule in (
+        "Approvals without a stated refusal",
+        "Calendar windows",
+        "Working days and calendar days",
+        "Personal data and secrecy classes",
+    ):
         assert rule in index

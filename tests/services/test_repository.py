@@ -65,6 +65,6 @@ def test_a_committed_version_is_parsed_once_and_then_served_from_the_cache(servi
 def test_names_are_the_stored_strings():
     assert json.dumps([TaskState.OPEN, InstanceState.RUNNING]) == '["open", "running"]'
     assert f"{Role.ADMIN}" == "admin" and Role.ADMIN == "admin"
-    assert {"admin", "designer", "integrator", "supervisor", "auditor"} == BUILT_IN_ROLES
+    assert {"admin", "designer", "integrator", "supervisor", "auditor", "privacy_officer"} == BUILT_IN_ROLES
     assert Caller("a", frozenset({"admin"})).is_admin
     assert not Caller("b", frozenset({"administrator"})).is_admin

@@ -8,7 +8,7 @@ from lxml import etree
 
 from mso_flow import __version__
 from tools.manual_to_bpmn.layout import SIZES, Diagram, Node, layout
-from tools.manual_to_bpmn.model import ProcessReading, Step
+from tools.manual_to_bpmn.model import FormField, ProcessReading, Step
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -268,11 +268,41 @@ def _step_properties(reading: ProcessReading, step: Step, inferred: str | None) 
     return {**props, **provenance(inferred)}
 
 
+def field_marks(field_: FormField) -> dict[str, str]:
+    """The personal-data marks of a form field as Camunda Modeler writes them (`camunda:property id=… value=…`
+    inside the `camunda:formField`); a sensitive field is personal too. A marking with a reason is an inference
+    of the reading (`marking_source=inferred`, `marking_reason`)."""
+    marks = {}
+    if field_.personal or field_.sensitive:
+        marks["personal_data"] = "true"
+    if field_.sensitive:
+        marks["sensitive"] = "true"
+    if marks and field_.marking_reason:
+        marks |= {"marking_source": "inferred", "marking_reason": field_.marking_reason}
+    return marks
+
+
+def process_marks(reading: ProcessReading) -> dict[str, str]:
+    """The process-level properties of personal data and secrecy (only those the reading sets)."""
+    marks = {
+        "personal_data": ", ".join(reading.personal_data),
+        "sensitive_data": ", ".join(reading.sensitive_data),
+        "retention_days": str(reading.retention_days) if reading.retention_days is not None else "",
+        "secrecy_variable": reading.secrecy_variable or "",
+    }
+    return {name: value for name, value in marks.items() if value}
+
+
 def _form(task: etree._Element, step: Step) -> None:
     extensions = _el(task, "bpmn:extensionElements")
     form = _el(extensions, "camunda:formData")
     for field_ in step.form:
         element = _el(form, "camunda:formField", id=field_.id, label=field_.label, type=field_.type)
+        marks = field_marks(field_)
+        if marks:
+            properties = _el(element, "camunda:properties")
+            for name, value in marks.items():
+                _el(properties, "camunda:property", id=name, value=value)
         if field_.required:
             validation = _el(element, "camunda:validation")
             _el(validation, "camunda:constraint", name="required")
@@ -322,6 +352,7 @@ def write_bpmn(reading: ProcessReading) -> bytes:
             "manual_pages": reading.source.pages,
             "manual_lines": f"{reading.source.lines[0]}-{reading.source.lines[1]}",
             "manual_basis": reading.source.basis,
+            **process_marks(reading),
         },
     )
     lane_set = _el(process, "bpmn:laneSet", id=f"LaneSet_{reading.key}")
@@ -440,4 +471,4 @@ def _write_di(root: etree._Element, reading: ProcessReading, graph: _Graph, diag
             _bounds(label, *diagram.labels[flow_id])
 
 
-__all__ = ["SIZES", "build_graph", "write_bpmn"]
+__all__ = ["SIZES", "build_graph", "field_marks", "process_marks", "write_bpmn"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from lxml import etree
 
-from mso_flow.engine.parsing import BPMN_NS, parse_document, read_xml
+from mso_flow.engine.parsing import BPMN_NS, FIELD_MARKS, NS, parse_document, read_xml
 from mso_flow.rendering.svg import inferred_reason
 
 READINGS_MARKER = "การตีความ (readings):"
@@ -41,6 +41,25 @@ class IndexEntry:
     readings: tuple[str, ...]
     from_manual: int
     inferred: int
+    personal: tuple[str, ...] = ()  # variables holding personal data (sensitive ones included)
+    sensitive: tuple[str, ...] = ()
+    secrecy_variable: str | None = None
+    retention_days: int | None = None
+    marked_fields: tuple[tuple[str, str, str], ...] = ()  # (field id, label, why it is marked)
+
+
+def marked_fields(process: etree._Element) -> tuple[tuple[str, str, str], ...]:
+    """(id, label, marking reason) of every form field of a process marked personal or sensitive, once each."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for field in process.iterfind(".//camunda:formData/camunda:formField", NS):
+        props = {
+            (p.get("id") or p.get("name") or ""): p.get("value") or ""
+            for p in field.iterfind("camunda:properties/camunda:property", NS)
+        }
+        if any(props.get(mark, "").strip().lower() == "true" for mark in FIELD_MARKS):
+            field_id = field.get("id") or ""
+            found.setdefault(field_id, (field_id, field.get("label") or "", props.get("marking_reason", "")))
+    return tuple(found.values())
 
 
 def _readings(documentation: str | None) -> tuple[str, ...]:
@@ -79,6 +98,11 @@ def entries(bpmn_dir: Path) -> list[IndexEntry]:
                     readings=_readings(definition.documentation),
                     from_manual=provenance_counts(element)[0],
                     inferred=provenance_counts(element)[1],
+                    personal=tuple(sorted(definition.personal_variables)),
+                    sensitive=tuple(sorted(definition.sensitive_variables)),
+                    secrecy_variable=definition.secrecy_variable,
+                    retention_days=definition.retention_days,
+                    marked_fields=marked_fields(element),
                 )
             )
     return found
@@ -111,6 +135,40 @@ def _units(items: list[IndexEntry]) -> list[str]:
     for unit, group in units.items():
         manual, inferred = sum(i.from_manual for i in group), sum(i.inferred for i in group)
         lines.append(f"| {unit} | {len(group)} | {manual} | {inferred} |")
+    return lines
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _privacy(items: list[IndexEntry]) -> list[str]:
+    """The processes that hold personal data or classified letters, their variables and why each is marked."""
+    marked = [i for i in items if i.personal or i.secrecy_variable or i.retention_days]
+    lines = [
+        "",
+        "## Personal data and secrecy classes",
+        "",
+        "Variables the service keeps encrypted and shows only to those who need to know (rule 10): form fields",
+        "marked `personal_data` or `sensitive` (the Act's section 26 data), the process's `personal_data` and",
+        "`sensitive_data` lists, and the `secrecy_variable` of letters (a class other than `normal` protects every",
+        "variable). Retention is the service's default unless the process sets `retention_days`.",
+        "",
+        f"{len(marked)} of {len(items)} processes: {sum(len(i.personal) for i in marked)} personal variables, "
+        f"{sum(len(i.sensitive) for i in marked)} of them sensitive.",
+        "",
+        "| process | personal data | sensitive (section 26) | secrecy class | retention (days) |",
+        "|---|---|---|---|---:|",
+    ]
+    for item in marked:
+        lines.append(
+            f"| [`{item.key}`](../{item.path}) | {_names(item.personal)} | {_names(item.sensitive)} "
+            f"| {f'`{item.secrecy_variable}`' if item.secrecy_variable else ''} | {item.retention_days or ''} |"
+        )
+    reasons = [(item.key, field) for item in marked for field in item.marked_fields]
+    if reasons:
+        lines += ["", "Why each field is marked:", ""]
+        lines += [f"- `{key}` `{f_id}` ({label}): {why or '—'}" for key, (f_id, label, why) in reasons]
     return lines
 
 
@@ -151,6 +209,7 @@ def render_index(bpmn_dir: Path, not_encoded: Path | None = None) -> str:
     extraction = bpmn_dir.parent / "docs" / "manual-extraction"
     lines += _units(items)
     lines += _rules(extraction / "RULES.md")
+    lines += _privacy(items)
     lines += _not_encoded(not_encoded or extraction / "not-encoded.yaml")
     lines += ["", "## Readings", "", "Where the manual is damaged or ambiguous, the reading chosen for each file.", ""]
     for item in items:

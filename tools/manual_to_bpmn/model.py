@@ -5,12 +5,15 @@ from __future__ import annotations
 import keyword
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mso_flow.engine.parsing import MAX_RETENTION_DAYS
+
 ASCII_ID = r"^[a-z][a-z0-9_]*$"
+VARIABLE = r"^[A-Za-z][A-Za-z0-9_]*$"
 END = "end"
 
 
@@ -46,6 +49,11 @@ class FormField(_Strict):
     type: Literal["string", "long", "boolean", "date", "enum"]
     required: bool = False
     values: dict[str, str] | None = None
+    personal: bool = False  # personal data under the PDPA: `camunda:property personal_data=true`
+    sensitive: bool = False  # the Act's section 26 data (implies personal): `camunda:property sensitive=true`
+    marking_reason: str | None = Field(
+        default=None, min_length=3, description="why the field is marked personal (the manual marks none)"
+    )
 
     @field_validator("id")
     @classmethod
@@ -58,6 +66,8 @@ class FormField(_Strict):
     def _enum_values(self) -> FormField:
         if (self.type == "enum") != bool(self.values):
             raise ValueError(f"field {self.id}: enum fields (and only they) need `values`")
+        if self.marking_reason and not (self.personal or self.sensitive):
+            raise ValueError(f"field {self.id}: `marking_reason` without `personal` or `sensitive`")
         return self
 
 
@@ -143,6 +153,13 @@ class ProcessReading(_Strict):
     lanes: list[Lane] = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
     ends: list[End] = [End(id=END)]
+    # Personal data and secrecy (docs/manual-extraction/RULES.md, rule 10); say why in `readings`.
+    personal_data: list[Annotated[str, Field(pattern=VARIABLE)]] = []  # variables a start or message brings
+    sensitive_data: list[Annotated[str, Field(pattern=VARIABLE)]] = []  # the same, section 26 data
+    retention_days: int | None = Field(
+        default=None, strict=True, gt=0, le=MAX_RETENTION_DAYS
+    )  # None: the service's setting
+    secrecy_variable: str | None = Field(default=None, pattern=VARIABLE)  # an enum field: the secrecy class
 
     @model_validator(mode="after")
     def _references(self) -> ProcessReading:
@@ -168,6 +185,9 @@ class ProcessReading(_Strict):
                     raise ValueError(f"step {step.id}: branch {branch.name!r} goes to unknown {branch.to!r}")
             if step.deadline and step.deadline.escalate_lane and step.deadline.escalate_lane not in lane_ids:
                 raise ValueError(f"step {step.id}: unknown escalate_lane {step.deadline.escalate_lane!r}")
+        enums = {f.id for step in self.steps for f in step.form if f.type == "enum"}
+        if self.secrecy_variable is not None and self.secrecy_variable not in enums:
+            raise ValueError(f"secrecy_variable {self.secrecy_variable!r} is not an enum form field of a step")
         return self
 
     def end_id(self, target: str) -> str:

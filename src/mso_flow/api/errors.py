@@ -23,6 +23,7 @@ STATUS = {
     "conflict": 409,
     "invalid": 422,
     "too_many_requests": 429,
+    "unavailable": 503,
 }
 TITLES = {
     400: "คำขอไม่ถูกต้อง (bad request)",
@@ -36,6 +37,7 @@ TITLES = {
     422: "ข้อมูลไม่ผ่านการตรวจสอบ (unprocessable content)",
     429: "เรียกบ่อยเกินไป (too many requests)",
     500: "ระบบขัดข้อง (internal error)",
+    503: "ระบบยังให้บริการไม่ได้ (service unavailable)",
 }
 
 

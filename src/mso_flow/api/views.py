@@ -93,6 +93,7 @@ def instance(view: InstanceView) -> InstanceOut:
         state=i.state,
         variables=view.variables,
         variables_visible=view.variables_visible,
+        masked_variables=list(view.masked_variables),
         started_at=i.started_at,
         started_by=i.started_by,
         ended_at=i.ended_at,
@@ -142,6 +143,7 @@ def task(view: TaskView, step: UserTaskDef | None = None) -> TaskOut:
         form=form(view.form),
         variables=view.variables,
         variables_visible=view.variables_visible,
+        masked_variables=list(view.masked_variables),
         manual=manual_step(step),
     )
 

@@ -40,6 +40,9 @@ MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 DURATION_BASES = ("working", "calendar")
 DEADLINE_FROM = ("receipt", "task")
 SOURCES = ("manual", "inferred")
+FIELD_MARKS = ("personal_data", "sensitive")  # form-field properties that say a field holds personal data
+VARIABLE_LISTS = ("personal_data", "sensitive_data")  # process properties naming variables a start or message brings
+MAX_RETENTION_DAYS = 36500  # a hundred years; more is a typing error (and overflows a date)
 log = logging.getLogger(__name__)
 
 
@@ -362,6 +365,74 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
     for service in node.iter(f"{{{BPMN_NS}}}serviceTask"):
         if service.get(f"{{{CAMUNDA_NS}}}type") == "external" and not service.get(f"{{{CAMUNDA_NS}}}topic"):
             problems.append(_problem(file, service, "external service task needs camunda:topic"))
+    return problems + _check_privacy(node, file)
+
+
+def _check_privacy(node: etree._Element, file: str) -> list[Problem]:
+    """The marks of personal data and secrecy (`ProcessDef.personal_variables` and the rest): a form field's
+    `personal_data`/`sensitive` property is true or false; the process's `retention_days` is a positive whole
+    number of days; its `secrecy_variable` names an enum form field; its `personal_data`/`sensitive_data` list
+    variable names."""
+    problems = []
+    key = node.get("id")
+    for field in node.iterfind(".//camunda:formData/camunda:formField", NS):
+        owner = next((a for a in field.iterancestors() if a.get("id") and a.tag.startswith(f"{{{BPMN_NS}}}")), node)
+        for prop in field.iterfind("camunda:properties/camunda:property", NS):
+            name, value = prop.get("id") or prop.get("name") or "", prop.get("value") or ""
+            if name in FIELD_MARKS and value.strip().lower() not in ("true", "false"):
+                problems.append(
+                    Problem(
+                        file,
+                        prop.sourceline,
+                        owner.get("id"),
+                        f"ช่อง {field.get('id')} มีคุณสมบัติ {name} เป็น {value!r} ซึ่งต้องเป็น true หรือ false "
+                        f"(form field {field.get('id')!r}: property {name} must be true or false, not {value!r})",
+                    )
+                )
+    enums = sorted(
+        {
+            f.get("id") or ""
+            for f in node.iterfind(".//camunda:formData/camunda:formField", NS)
+            if f.get("type") == "enum"
+        }
+    )
+    for prop in node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS):
+        name, value = prop.get("name") or "", prop.get("value") or ""
+        if name == "retention_days" and not (
+            re.fullmatch(r"\s*[0-9]+\s*", value) and 0 < int(value) <= MAX_RETENTION_DAYS
+        ):
+            problems.append(
+                Problem(
+                    file,
+                    prop.sourceline,
+                    key,
+                    f"retention_days {value!r} ต้องเป็นจำนวนวันเต็มบวก ไม่เกิน {MAX_RETENTION_DAYS} วัน "
+                    f"(retention_days must be a positive whole number of days, at most {MAX_RETENTION_DAYS})",
+                )
+            )
+        elif name == "secrecy_variable" and value not in enums:
+            problems.append(
+                Problem(
+                    file,
+                    prop.sourceline,
+                    key,
+                    f"secrecy_variable {value!r} ไม่ใช่ช่องแบบตัวเลือก (enum) ในแบบฟอร์มของกระบวนการนี้ "
+                    f"จึงใช้บอกชั้นความลับไม่ได้ (secrecy_variable must name an enum form field of the process; "
+                    f"its enum fields: {', '.join(enums) or 'none'})",
+                )
+            )
+        elif name in VARIABLE_LISTS:
+            for variable in value.replace(",", " ").split():
+                if not _IDENTIFIER.match(variable):
+                    problems.append(
+                        Problem(
+                            file,
+                            prop.sourceline,
+                            key,
+                            f"{name} ระบุ {variable!r} ซึ่งไม่ใช่ชื่อตัวแปร (อักษรอังกฤษ ตัวเลข และ _) "
+                            f"({name} lists {variable!r}, which is not a variable name: ASCII letters, digits, _)",
+                        )
+                    )
     return problems
 
 

@@ -45,6 +45,11 @@ class InstanceOut(BaseModel):
         default=True,
         description="false: the caller sees the instance but may not read its data (not one of its people)",
     )
+    masked_variables: list[str] = Field(
+        default_factory=list,
+        description="personal variables (every variable of a letter classed ลับ or above) the caller may not read: "
+        "their values are null here",
+    )
     started_at: datetime
     started_by: str
     ended_at: datetime | None

@@ -44,6 +44,9 @@ class WebhookOut(BaseModel):
     process_keys: list[str] | None = None
     units: list[str] | None = None
     include_variables: bool = True
+    personal_data: bool = Field(
+        default=False, description="granted personal values unmasked by a privacy officer (else they arrive null)"
+    )
     paused_until: datetime | None = Field(default=None, description="the circuit breaker holds deliveries until")
 
 

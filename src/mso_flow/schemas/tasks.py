@@ -50,6 +50,11 @@ class TaskOut(BaseModel):
         "candidate role: the task's own form fields)"
     )
     variables_visible: bool = Field(default=True, description="false: the caller may not read the instance's data")
+    masked_variables: list[str] = Field(
+        default_factory=list,
+        description="personal variables (every variable of a letter classed ลับ or above) the caller may not read: "
+        "their values are null here",
+    )
     manual: ManualStepOut | None = Field(default=None, description="the manual's step, when the process has it")
 
 

@@ -13,8 +13,6 @@ import base64
 import functools
 import hashlib
 import logging
-import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mso_flow.services import secret_files
 from mso_flow.settings import Settings
 from mso_flow.store import audit as audit_store
 
@@ -69,9 +68,7 @@ def load_or_create(path: Path) -> AuditSigner:
     """The key in `path` (PEM, PKCS#8), created with mode 0600 if absent."""
     if not path.exists():
         _create(path)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("audit signing key %s is readable by others (mode %o): chmod 600 it", path, mode & 0o777)
+    secret_files.warn_if_shared(path, "audit signing key")
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
@@ -82,21 +79,7 @@ def _create(path: Path) -> None:
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(pem)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(temporary, path)  # fails if another process made the key first: theirs is kept
-            log.warning("created the audit signing key %s: back it up, apart from the database", path)
-        except FileExistsError:
-            pass
-    finally:
-        temporary.unlink(missing_ok=True)
+    secret_files.create(path, pem, "audit signing key")
 
 
 @functools.lru_cache(maxsize=8)

@@ -48,3 +48,9 @@ class BadRequest(ServiceError):
     """Input that is malformed (400)."""
 
     kind = "bad_request"
+
+
+class Unavailable(ServiceError):
+    """The service cannot answer as configured (503), e.g. a master key it does not have."""
+
+    kind = "unavailable"

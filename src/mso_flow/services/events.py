@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mso_flow.services import anchoring
+from mso_flow.services import anchoring, personal_data
 from mso_flow.services.context import Services
 from mso_flow.store import audit as audit_store
 from mso_flow.store import webhooks as webhooks_store
@@ -56,7 +56,11 @@ WEBHOOK_EVENTS = {
 def record(
     services: Services, session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime
 ) -> None:
-    """Append `events` to the instance's audit chain and queue a delivery for every subscribed webhook."""
+    """Append `events` to the instance's audit chain and queue a delivery for every subscribed webhook (protected
+    values sealed in both: `services/personal_data.py`)."""
+    model = services.definitions.definition(session, instance.definition_id).model
+    if model.confidential:
+        events = personal_data.seal_events(services, session, instance, model, events)
     first_seq = instance.audit_seq + 1
     audit_store.append(session, instance, events, at)
     _observe(session, instance, events)
@@ -70,13 +74,13 @@ def record(
     hooks = [h for h in services.subscriptions.get(session, at) if _concerns(services, session, h, instance)]
     rows = []
     for name, event, seq in published:
-        bodies: dict[bool, str] = {}
+        bodies: dict[tuple[bool, bool], str] = {}
         for hook in hooks:
             if name in hook.events or "*" in hook.events:
-                with_variables = hook.include_variables
-                if with_variables not in bodies:
-                    bodies[with_variables] = _payload(name, event, instance, at, seq, with_variables)
-                rows.append((hook.id, name, bodies[with_variables], instance.id, seq))
+                kind = (hook.include_variables, hook.personal_data)
+                if kind not in bodies:
+                    bodies[kind] = _payload(name, event, instance, at, seq, *kind)
+                rows.append((hook.id, name, bodies[kind], instance.id, seq))
     webhooks_store.enqueue(session, rows, at)
 
 
@@ -114,11 +118,21 @@ def _concerns(services: Services, session: Session, hook: Webhook, instance: Pro
 
 
 def _payload(
-    name: str, event: NewEvent, instance: ProcessInstance, at: datetime, seq: int, with_variables: bool
+    name: str,
+    event: NewEvent,
+    instance: ProcessInstance,
+    at: datetime,
+    seq: int,
+    with_variables: bool,
+    personal: bool,
 ) -> str:
+    """The delivery's body; sealed values masked unless the subscription is granted personal data (then they stay
+    sealed in the outbox and are opened when delivered)."""
     data = dict(event.data or {})
     if not with_variables:
         data.pop("variables", None)
+    elif not personal:
+        data = personal_data.masked_event_data(data)
     return json.dumps(
         {
             "event": name,

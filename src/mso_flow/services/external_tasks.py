@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mso_flow.domain import ExternalTaskState
-from mso_flow.services import incidents, policy
+from mso_flow.domain import ExternalTaskState, ReadPurpose
+from mso_flow.services import incidents, personal_data, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -26,6 +26,7 @@ from mso_flow.store.models import ExternalTask, ProcessInstance
 class LockedTask:
     task: ExternalTask
     instance: ProcessInstance
+    variables: dict[str, Any]  # as the worker is shown them: personal values masked unless it may read them
 
 
 def _require_worker(caller: Caller) -> None:
@@ -50,9 +51,14 @@ def fetch_and_lock(
                 task.version += 1
                 instance = instances_store.get(session, task.instance_id)
                 assert instance is not None
-                locked.append(LockedTask(task, instance))
+                locked.append(LockedTask(task, instance, _shown(services, session, caller, instance)))
         session.flush()
     return locked
+
+
+def _shown(services: Services, session: Session, caller: Caller, instance: ProcessInstance) -> dict[str, Any]:
+    """The variables a worker is shown: all of them, personal values masked unless it may read them."""
+    return personal_data.disclosure(services, session, caller, instance, True, (), ReadPurpose.WORKER).variables
 
 
 def _not_found(task_id: str) -> NotFound:
@@ -133,7 +139,7 @@ def failure(
                 services, command.session, command.instance, task.element_id, error_message, caller
             )
         command.session.flush()
-        return LockedTask(task, command.instance)
+        return LockedTask(task, command.instance, _shown(services, command.session, caller, command.instance))
 
 
 def bpmn_error(
@@ -202,7 +208,7 @@ def get(services: Services, caller: Caller, task_id: str) -> LockedTask:
             raise _not_found(task_id)
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
-        return LockedTask(task, instance)
+        return LockedTask(task, instance, _shown(services, session, caller, instance))
 
 
 def listing(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import InstanceState
 from mso_flow.engine.runtime import EngineError
 from mso_flow.services import events as events_service
-from mso_flow.services import policy
+from mso_flow.services import personal_data, policy
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.defects import ProcessDefect, where
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -96,7 +96,7 @@ def open_incident(
         element_name=(err.element_name or "")[:300] or None,
         kind=kind,
         message_th=f"ขั้นตอน {where(err)} ทำงานไม่สำเร็จ: {KIND_TH.get(kind, KIND_TH['engine'])}",
-        message_en=str(err),
+        message_en=personal_data.scrubbed(services, session, definition.model, instance, str(err)),
         variables=list(err.names),
         state=store.OPEN,
         created_at=now,

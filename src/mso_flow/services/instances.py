@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, TaskState
+from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, ReadPurpose, TaskState
 from mso_flow.services import anchoring, definitions, incidents, need_to_know, policy
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
-from mso_flow.services.unit_of_work import NotLatest, instance_command, lock_instance, start_instance
+from mso_flow.services.personal_data import HIDDEN, Disclosure
+from mso_flow.services.sealing import is_sealed
+from mso_flow.services.unit_of_work import InstanceCommand, NotLatest, instance_command, lock_instance, start_instance
 from mso_flow.store import audit as audit_store
 from mso_flow.store import instances as store
 from mso_flow.store import tasks as tasks_store
@@ -24,16 +26,24 @@ STATES = tuple(InstanceState)
 
 @dataclass
 class InstanceView:
-    """An instance with its open tasks, and whether the caller reads its data (`services/need_to_know.py`)."""
+    """An instance with its open tasks, and what of its data the caller is shown (`services/need_to_know.py`)."""
 
     instance: ProcessInstance
     active_tasks: list[HumanTask]
-    variables_visible: bool = False
+    disclosure: Disclosure = HIDDEN
+
+    @property
+    def variables_visible(self) -> bool:
+        return self.disclosure.visible
 
     @property
     def variables(self) -> dict[str, Any]:
-        """The instance's variables when the caller may read them, else none."""
-        return dict(self.instance.variables) if self.variables_visible else {}
+        """The instance's variables as the caller is shown them (none when they may not read them)."""
+        return self.disclosure.variables
+
+    @property
+    def masked_variables(self) -> tuple[str, ...]:
+        return self.disclosure.masked
 
 
 def _forbidden() -> Forbidden:
@@ -76,8 +86,18 @@ def start(
         except NotLatest:
             services.definitions.seen_latest(key, None)
             continue
-        return InstanceView(outcome.instance, outcome.open_tasks, variables_visible=True)  # its starter
+        return InstanceView(
+            outcome.instance, outcome.open_tasks, _starter_disclosure(services, caller, outcome.instance)
+        )
     raise Conflict("concurrent_change", "มีการนำกระบวนการรุ่นใหม่เข้าระบบพร้อมกัน โปรดลองใหม่ (redeployed meanwhile; retry)")
+
+
+def _starter_disclosure(services: Services, caller: Caller, instance: ProcessInstance) -> Disclosure:
+    """What the starter is shown of the instance it just started (a read transaction only for sealed data)."""
+    if not any(is_sealed(v) for v in instance.variables.values()):
+        return Disclosure(True, dict(instance.variables))
+    with services.db.read() as session:
+        return need_to_know.disclose(services, session, caller, instance, visible=True)
 
 
 def _instance_not_found(instance_id: str) -> NotFound:
@@ -105,12 +125,10 @@ def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
         if instance is None:
             raise _instance_not_found(instance_id)
         _authorize_view(services, session, caller, instance)
-        return _view(session, caller, instance)
-
-
-def _view(session: Session, caller: Caller, instance: ProcessInstance) -> InstanceView:
-    open_tasks = tasks_store.open_for_instance(session, instance.id)
-    return InstanceView(instance, open_tasks, need_to_know.data_visible(session, caller, instance, open_tasks))
+        open_tasks = tasks_store.open_for_instance(session, instance.id)
+        return InstanceView(
+            instance, open_tasks, need_to_know.disclose(services, session, caller, instance, open_tasks)
+        )
 
 
 def listing(
@@ -137,7 +155,9 @@ def listing(
         for instance in items:
             known = every.get(instance.id, [])
             open_tasks = [t for t in known if t.state == TaskState.OPEN]
-            views.append(InstanceView(instance, open_tasks, policy.may_read_instance_data(caller, instance, known)))
+            visible = policy.may_read_instance_data(caller, instance, known)
+            shown = need_to_know.disclose(services, session, caller, instance, known, ReadPurpose.LIST, visible)
+            views.append(InstanceView(instance, open_tasks, shown))
         return views, total
 
 
@@ -151,18 +171,23 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
         )
     lock = lock_instance(instance_id)
     with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
-        cancelled = NewEvent("instance_cancelled", caller.username, data={"reason": reason})
-        outcome = command.advance(
-            lambda runtime, process, state: runtime.cancel(process, state),
-            after=[cancelled],
-            allowed=ACTIVE_INSTANCE_STATES,
-        )
-        instance = outcome.instance
-        instance.state = InstanceState.CANCELLED
-        instance.ended_at = command.now
-        instance.ended_by = caller.username
-        instance.end_reason = reason
-        return InstanceView(instance, [], policy.may_read_instance_data(caller, instance, []))
+        instance = cancel_locked(command, reason)
+        return InstanceView(instance, [], need_to_know.disclose(services, command.session, caller, instance))
+
+
+def cancel_locked(command: InstanceCommand, reason: str) -> ProcessInstance:
+    """Cancel the command's instance (running or suspended) and its open tasks, in the command's transaction."""
+    cancelled = NewEvent("instance_cancelled", command.actor, data={"reason": reason})
+    instance = command.advance(
+        lambda runtime, process, state: runtime.cancel(process, state),
+        after=[cancelled],
+        allowed=ACTIVE_INSTANCE_STATES,
+    ).instance
+    instance.state = InstanceState.CANCELLED
+    instance.ended_at = command.now
+    instance.ended_by = command.actor
+    instance.end_reason = reason
+    return instance
 
 
 def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainCheck:
@@ -189,7 +214,7 @@ def all_audit_events(services: Services, caller: Caller, instance_id: str) -> li
     instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
         need_to_know.require_data(session, caller, instance)
-        return audit_store.all_events(session, instance_id)
+        return need_to_know.exported(services, session, caller, instance, audit_store.all_events(session, instance_id))
 
 
 def audit_page(
@@ -200,9 +225,8 @@ def audit_page(
     instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
         events, total = audit_store.listing(session, instance_id, offset, limit)
-        if need_to_know.data_visible(session, caller, instance):
-            return events, total, True
-        return [need_to_know.masked(e) for e in events], total, False
+        shown, visible = need_to_know.events_shown(services, session, caller, instance, events)
+        return shown, total, visible
 
 
 def audit(
@@ -218,7 +242,7 @@ def variables(services: Services, caller: Caller, instance_id: str) -> dict[str,
     instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
         need_to_know.require_data(session, caller, instance)
-    return dict(instance.variables)
+        return need_to_know.disclose(services, session, caller, instance, visible=True).variables
 
 
 def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
@@ -233,5 +257,5 @@ def set_variables(services: Services, caller: Caller, instance_id: str, variable
         outcome = command.advance(
             lambda runtime, process, state: runtime.set_variables(process, state, variables), [event]
         )
-        visible = need_to_know.data_visible(command.session, caller, outcome.instance, outcome.open_tasks)
-        return InstanceView(outcome.instance, outcome.open_tasks, visible)
+        shown = need_to_know.disclose(services, command.session, caller, outcome.instance, outcome.open_tasks)
+        return InstanceView(outcome.instance, outcome.open_tasks, shown)

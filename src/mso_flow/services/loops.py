@@ -1,5 +1,5 @@
-"""Background loops of a service process: fire due timers every few seconds, and deliver webhooks (an event
-loop of its own: see `webhook_delivery`).
+"""Background loops of a service process: fire due timers every few seconds, deliver webhooks (an event loop of
+its own: see `webhook_delivery`), and erase personal data past retention every `retention_sweep_seconds`.
 
 Every replica may run them: timers are fired under the instance's row lock and deliveries are leased, so work
 is done once however many processes poll.
@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from mso_flow.services import timers
+from mso_flow.services import privacy, timers
 from mso_flow.services.context import Services
 from mso_flow.services.webhook_delivery import Deliverer
 
@@ -29,6 +29,8 @@ class BackgroundLoops:
 
     def start(self) -> None:
         self._spawn("mso-timers", lambda: timers.fire_due(self.services))
+        sweep = self.services.settings.retention_sweep_seconds
+        self._spawn("mso-retention", lambda: privacy.erase_expired(self.services), sweep)
         deliverer = Deliverer(self.services)
         thread = threading.Thread(
             target=lambda: asyncio.run(deliverer.run(self._stop)), name="mso-webhooks", daemon=True
@@ -41,14 +43,14 @@ class BackgroundLoops:
         for thread in self._threads:
             thread.join(timeout=15)
 
-    def _spawn(self, name: str, work: Callable[[], int]) -> None:
-        thread = threading.Thread(target=self._run, args=(name, work), name=name, daemon=True)
+    def _spawn(self, name: str, work: Callable[[], int], interval: float | None = None) -> None:
+        every = interval or self.services.settings.scheduler_interval_seconds
+        thread = threading.Thread(target=self._run, args=(name, work, every), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def _run(self, name: str, work: Callable[[], int]) -> None:
+    def _run(self, name: str, work: Callable[[], int], interval: float) -> None:
         """Poll `work`; what it does to an instance is logged with the instance id by `services.events`."""
-        interval = self.services.settings.scheduler_interval_seconds
         while not self._stop.is_set():
             try:
                 done = work()

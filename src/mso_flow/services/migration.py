@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import MigrationImpossible, ProcessRuntime, Step
-from mso_flow.services import definitions, policy
+from mso_flow.services import definitions, need_to_know, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.instances import InstanceView
@@ -52,4 +52,6 @@ def migrate(services: Services, caller: Caller, instance_id: str, version: int |
             data={"from_version": source.version, "to_version": target.version},
         )
         outcome = command.apply(step, [migrated], target=target)
-        return InstanceView(instance, outcome.open_tasks, policy.may_read_instance_data(caller, instance, []))
+        return InstanceView(
+            instance, outcome.open_tasks, need_to_know.disclose(services, command.session, caller, instance)
+        )

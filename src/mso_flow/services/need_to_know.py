@@ -3,7 +3,9 @@
 The decision is `policy.may_read_instance_data`; this module gathers its facts — the tasks at hand first (a
 claim, a completion or a task page usually decide it alone), all the instance's tasks only when those do not —
 and masks: a view the caller may not read keeps its shape with the variables left out (`variables_visible`
-false); a delegate holding no candidate role of their task gets that task's own form fields only.
+false); a delegate holding no candidate role of their task gets that task's own form fields only. Within what a
+caller reads, personal values (and all values of a classified letter) are disclosed or masked by
+`services/personal_data.py` (`disclose`, `task_disclosure`, `events_shown`), which logs what it opens.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import ReadPurpose
 from mso_flow.engine.model import FormField
-from mso_flow.services import policy
-from mso_flow.services.context import Caller
+from mso_flow.services import personal_data, policy
+from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden
+from mso_flow.services.personal_data import Disclosure
+from mso_flow.services.sealing import is_sealed
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
 
@@ -46,19 +51,85 @@ def require_data(
         raise forbidden()
 
 
-def task_variables(
-    session: Session, caller: Caller, task: HumanTask, form: tuple[FormField, ...], instance: ProcessInstance
-) -> tuple[dict[str, Any], bool]:
-    """(variables shown with the task, whether they are all the instance's)."""
+def disclose(
+    services: Services,
+    session: Session,
+    caller: Caller,
+    instance: ProcessInstance,
+    at_hand: Iterable[HumanTask] = (),
+    purpose: ReadPurpose = ReadPurpose.VIEW,
+    visible: bool | None = None,
+) -> Disclosure:
+    """The instance's variables as the caller is shown them (`visible`: already decided, else decided here)."""
+    at_hand = list(at_hand)
+    if visible is None:
+        visible = data_visible(session, caller, instance, at_hand)
+    return personal_data.disclosure(services, session, caller, instance, visible, at_hand, purpose)
+
+
+def task_disclosure(
+    services: Services,
+    session: Session,
+    caller: Caller,
+    task: HumanTask,
+    form: tuple[FormField, ...],
+    instance: ProcessInstance,
+) -> Disclosure:
+    """The variables shown with a task (`visible` false: only the task's own fields, for a delegate)."""
     if data_visible(session, caller, instance, [task]):
-        return dict(instance.variables), True
+        return personal_data.disclosure(services, session, caller, instance, True, [task], ReadPurpose.TASK)
     if policy.is_delegate_only(caller, task):
+        shown = personal_data.disclosure(services, session, caller, instance, True, [task], ReadPurpose.TASK)
         fields = {f.id for f in form}
-        return {k: v for k, v in instance.variables.items() if k in fields}, False
-    return {}, False
+        return Disclosure(
+            False,
+            {k: v for k, v in shown.variables.items() if k in fields},
+            tuple(k for k in shown.masked if k in fields),
+            shown.erased,
+        )
+    return personal_data.HIDDEN
+
+
+def events_shown(
+    services: Services, session: Session, caller: Caller, instance: ProcessInstance, events: list[AuditEvent]
+) -> tuple[list[AuditEvent], bool]:
+    """Audit events as the caller is shown them, and whether with their data: without it for whoever does not
+    read the instance's data; sealed values opened for whoever reads its personal data (logged), else masked."""
+    if not data_visible(session, caller, instance):
+        return [masked(e) for e in events], False
+    if not any(_has_sealed(e) for e in events):
+        return events, True
+    reveal = personal_data.Reveal(services, session, caller, instance)
+    shown = [
+        _copy(e, {**e.data, "variables": reveal.show_all(e.data["variables"])}) if _has_sealed(e) else e for e in events
+    ]
+    reveal.log(ReadPurpose.VIEW)
+    return shown, True
+
+
+def _has_sealed(event: AuditEvent) -> bool:
+    values = (event.data or {}).get("variables")
+    return isinstance(values, dict) and any(is_sealed(v) for v in values.values())
 
 
 def masked(event: AuditEvent) -> AuditEvent:
     """An unattached copy of an audit event without its data (who, what, when and the hashes remain)."""
+    return _copy(event, {})
+
+
+def exported(
+    services: Services, session: Session, caller: Caller, instance: ProcessInstance, events: list[AuditEvent]
+) -> list[AuditEvent]:
+    """Audit events for an export: personal values (all values of a classified letter) masked whoever asks."""
+    if not any(_has_sealed(e) for e in events):
+        return events
+    reveal = personal_data.Reveal(services, session, caller, instance, allowed=False)
+    return [
+        _copy(e, {**e.data, "variables": reveal.show_all(e.data["variables"])}) if _has_sealed(e) else e for e in events
+    ]
+
+
+def _copy(event: AuditEvent, data: dict[str, Any]) -> AuditEvent:
+    """An unattached copy of an audit event with other data (the hashes remain those of the stored event)."""
     columns = {c.key: getattr(event, c.key) for c in inspect(AuditEvent).column_attrs}
-    return AuditEvent(**columns | {"data": {}})
+    return AuditEvent(**columns | {"data": data})

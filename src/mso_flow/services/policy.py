@@ -16,6 +16,11 @@ whoever holds, owns or completed one of its tasks, and a `supervisor` holding a 
 A delegate holding no candidate role of the delegated task reads that task's own form fields only. Staff of
 another lane, designers and other integrators see the instance without its data.
 
+Personal data (`may_read_personal_data`, `services/personal_data.py`): narrower than the instance's data — the
+people of its tasks (holders, owners, completers, candidates of open ones, supervisors of their lanes) and a
+`privacy_officer`; admins, auditors, starters and integrators read the other variables with these masked. Only a
+privacy officer erases personal data, exports it for a data subject, and grants it to a webhook.
+
 Reports: `admin` and `auditor` read every unit's; a role `manager:<unit>` reads the reports of that unit.
 """
 
@@ -206,6 +211,22 @@ def may_read_instance_data(caller: Caller, instance: ProcessInstance, tasks: Ite
         or instance.started_by == caller.username
         or any(needs_task_data(caller, task) for task in tasks)
     )
+
+
+def may_read_personal_data(caller: Caller, tasks: Iterable[HumanTask]) -> bool:
+    """Read an instance's personal values (and every value of a letter classed ลับ or above): a privacy officer, or
+    one of its people given its tasks (a subset may only say yes). Admins and auditors are not, as such."""
+    return Role.PRIVACY_OFFICER in caller.roles or any(needs_task_data(caller, task) for task in tasks)
+
+
+def is_privacy_officer(caller: Caller) -> bool:
+    """Erase personal data, export it for its subject, grant it to a webhook (never implied by `admin`)."""
+    return Role.PRIVACY_OFFICER in caller.roles
+
+
+def may_read_personal_data_log(caller: Caller) -> bool:
+    """Read who read an instance's personal data: a privacy officer or an auditor."""
+    return Role.PRIVACY_OFFICER in caller.roles or Role.AUDITOR in caller.roles
 
 
 def may_cancel(caller: Caller, instance: ProcessInstance) -> bool:

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import DelegationState, TaskState
 from mso_flow.engine.model import FormField
-from mso_flow.services import guards, incidents, need_to_know, policy
+from mso_flow.services import guards, incidents, need_to_know, personal_data, policy
 from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
 from mso_flow.services.instances import InstanceView
+from mso_flow.services.personal_data import Disclosure
 from mso_flow.services.unit_of_work import InstanceCommand, instance_command, lock_task
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
@@ -40,9 +41,21 @@ class TaskView:
 
     task: HumanTask
     form: tuple[FormField, ...]
-    variables: dict[str, Any]
+    disclosure: Disclosure
     instance_state: str
-    variables_visible: bool = False
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self.disclosure.variables
+
+    @property
+    def variables_visible(self) -> bool:
+        """Whether the variables are all the instance's (false: none, or a delegate's own fields only)."""
+        return self.disclosure.visible
+
+    @property
+    def masked_variables(self) -> tuple[str, ...]:
+        return self.disclosure.masked
 
 
 def not_found(task_id: str) -> NotFound:
@@ -84,8 +97,9 @@ def view_of(
     """The task as `caller` may read it."""
     task_def = services.definitions.definition(session, task.definition_id).model.user_task(task.element_id)
     form = task_def.form if task_def else ()
-    variables, visible = need_to_know.task_variables(session, caller, task, form, instance)
-    return TaskView(task, form, variables, instance.state, visible)
+    return TaskView(
+        task, form, need_to_know.task_disclosure(services, session, caller, task, form, instance), instance.state
+    )
 
 
 def get(services: Services, caller: Caller, task_id: str) -> TaskView:
@@ -191,7 +205,7 @@ def complete(
             store.set_assignee(command.session, task, caller.username)
             task.claimed_at = command.now
             events.append(NewEvent("task_claimed", caller.username, task.id, task.element_id))
-        before = command.instance.variables
+        before = command.variables()
         step = command.run(lambda runtime, process, state: runtime.complete(process, state, task.id, variables))
         completed = {"variables": variables, "changed": guards.changed_names(before, step.variables)}
         events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, completed))
@@ -199,4 +213,5 @@ def complete(
         store.finish(command.session, task, TaskState.COMPLETED, command.now, caller.username)
         write_back(command.session)
         view = view_of(services, command.session, task, outcome.instance, caller)
-        return view, InstanceView(outcome.instance, outcome.open_tasks, view.variables_visible)
+        shown = view.disclosure if view.variables_visible else personal_data.HIDDEN
+        return view, InstanceView(outcome.instance, outcome.open_tasks, shown)

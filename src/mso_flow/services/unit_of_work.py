@@ -43,9 +43,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from mso_flow.domain import InstanceState, TaskState
+from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import EngineError, ProcessRuntime, Step, TaskNotReady
-from mso_flow.services import candidates, guards, wakeups
+from mso_flow.services import candidates, guards, personal_data, wakeups
 from mso_flow.services import events as events_service
 from mso_flow.services.context import Definition, Services
 from mso_flow.services.defects import engine_failure
@@ -120,6 +121,14 @@ class InstanceCommand:
         """The parsed spec of the instance's definition (or of `definition`), through this transaction."""
         return self.services.definitions.process(self.session, (definition or self.definition).id)
 
+    def state(self) -> str:
+        """The instance's engine state in plain text (opened if sealed: `services/personal_data.py`)."""
+        return personal_data.open_state(self.services, self.session, self.instance)
+
+    def variables(self) -> dict[str, Any]:
+        """The instance's variables in plain text, for the service's own checks (never shown as such)."""
+        return personal_data.open_variables(self.services, self.session, self.instance)
+
     def require_state(self, allowed: Sequence[str] = RUNNING_ONLY) -> None:
         if self.instance.state not in allowed:
             raise not_running(self.instance)
@@ -149,7 +158,7 @@ class InstanceCommand:
         """
         self.require_state(allowed)
         try:
-            return call(self.services.runtime, self.process(), self.instance.engine_state)
+            return call(self.services.runtime, self.process(), self.state())
         except EngineError as err:
             raise on_process_error(self.instance, self.definition, err, self.actor) from None
         except TaskNotReady:
@@ -326,13 +335,15 @@ def insert_started(
         definition_version=definition.version,
         business_key=business_key,
         state=InstanceState.RUNNING,
-        engine_state=step.state,
-        variables=step.variables,
         started_at=now,
         started_by=actor,
         audit_seq=0,
         audit_head="",
     )
+    if definition.model.confidential:  # the row first holds nothing personal; `_persist` writes it sealed
+        instance.engine_state, instance.variables = "", {}
+    else:
+        instance.engine_state, instance.variables = step.state, step.variables
     instances_store.add(session, instance)
     event = NewEvent("instance_started", actor, data=started)
     return _persist(services, session, instance, definition, step, actor, now, [event], [], None)
@@ -394,8 +405,7 @@ def _persist(
         events.append(NewEvent("task_created", actor, item.id, item.element_id, data))
     tasks_store.add_many(session, created)
     events += _sync_waits(services.definitions.process(session, definition.id), session, instance, step, now)
-    instance.engine_state = step.state
-    instance.variables = step.variables
+    _store_step(services, session, instance, model, step)
     if step.completed and instance.state == InstanceState.RUNNING:
         instance.state = InstanceState.COMPLETED
         instance.ended_at = now
@@ -403,6 +413,13 @@ def _persist(
         events.append(NewEvent("instance_completed", actor))
     events_service.record(services, session, instance, events + after, now)
     return Outcome(instance, definition, still_open + created)
+
+
+def _store_step(services: Services, session: Session, instance: ProcessInstance, model: ProcessDef, step: Step) -> None:
+    """Set the instance's engine state and variables from the step, protected values sealed."""
+    sealer = personal_data.cipher(services, session, instance, model)
+    instance.engine_state = sealer.seal_state(step.state) if sealer else step.state
+    instance.variables = personal_data.seal_variables(sealer, model, step.variables)
 
 
 def _sync_waits(

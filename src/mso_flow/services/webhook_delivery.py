@@ -21,11 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
-from mso_flow.services import outbound
+from mso_flow.services import outbound, personal_data
 from mso_flow.services.context import Services
 from mso_flow.services.webhooks import signature
 from mso_flow.store import webhooks as store
+from mso_flow.store.models import Webhook, WebhookDelivery
 from mso_flow.telemetry import metrics
 
 LEASE = timedelta(seconds=60)
@@ -85,9 +87,17 @@ class Deliverer:
         with self.services.db.write() as session:
             now = self.services.clock()
             return [
-                Leased(d.id, d.attempts, d.webhook_id, d.event, d.payload, w.url, w.secret, d.created_at)
+                Leased(
+                    d.id, d.attempts, d.webhook_id, d.event, self._body(session, d, w), w.url, w.secret, d.created_at
+                )
                 for d, w in store.lease_due(session, now, LEASE, self.batch, busy=set(self._busy))
             ]
+
+    def _body(self, session: Session, delivery: WebhookDelivery, hook: Webhook) -> str:
+        """The payload as sent: a granted subscription's sealed values opened (the disclosure logged)."""
+        if not hook.personal_data:
+            return delivery.payload
+        return personal_data.open_payload(self.services, session, delivery.instance_id, delivery.payload, hook.id)
 
     async def _sequence(self, client: httpx.AsyncClient, webhook_id: str, items: list[Leased]) -> int:
         """Deliver one subscription's deliveries in order until the first failure; return how many arrived."""

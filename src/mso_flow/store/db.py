@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 IMMEDIATE = "mso_begin_immediate"
 ONE_READ = "mso_one_read"  # a connection for one SELECT: on SQLite no BEGIN (a single statement is atomic)
 SQL_STATS_ENV = "MSO_FLOW_SQL_STATS"
+WRITABLE = "mso_writable"  # in `Session.info` of a `Database.write()` session
 
 
 @dataclass
@@ -126,6 +127,7 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A unit of work that commits on success and rolls back on any exception."""
         with self._writer, self._write() as session, session.begin():
+            session.info[WRITABLE] = True
             yield session
 
     @contextmanager

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -350,6 +351,8 @@ class Webhook(Base):
     process_keys: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None: every process
     units: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None: every unit
     include_variables: Mapped[bool] = mapped_column(default=True)
+    # an explicit grant (by a privacy officer) to receive personal values unmasked; otherwise they arrive masked
+    personal_data: Mapped[bool] = mapped_column(default=False, server_default=false())
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)  # the circuit breaker's count
     paused_until: Mapped[datetime | None] = mapped_column(default=None)  # the breaker is open until then
 
@@ -408,3 +411,34 @@ class ExternalTask(Base):
     error_details: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class DataKey(Base):
+    """The data key of an instance that holds personal or classified data, wrapped by the operator's master key
+    (`services/keyring.py`); `wrapped_key` NULL once the data is erased (crypto-shredding)."""
+
+    __tablename__ = "data_key"
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(32))
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None] = mapped_column(index=True)
+    erased_by: Mapped[str | None] = mapped_column(String(100))
+    erase_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PersonalDataRead(Base):
+    """Append-only record of every read of unmasked personal values: who, which instance, which fields, why."""
+
+    __tablename__ = "personal_data_read"
+    __table_args__ = (Index("ix_personal_data_read_instance_id_id", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[list[str]] = mapped_column(JSON)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, text
 
-APPEND_ONLY = ("audit_event",)
+APPEND_ONLY = ("audit_event", "personal_data_read")
 READ_ONLY = ("alembic_version",)
 
 

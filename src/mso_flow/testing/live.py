@@ -71,6 +71,7 @@ def live_service(
         "MSO_FLOW_ADMIN_TOKEN": token,
         "MSO_FLOW_BPMN_DIR": str(bpmn_dir or ROOT / "bpmn"),
         "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(log_dir / "audit-ed25519.pem"),
+        "MSO_FLOW_MASTER_KEY_FILE": str(log_dir / "master.keys"),
         **(extra_env or {}),
     }
     log = log_dir / f"service-{port}.log"

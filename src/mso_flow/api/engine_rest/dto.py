@@ -125,7 +125,7 @@ def task(row: HumanTask, description: str | None = None) -> dict[str, Any]:
 
 def locked_task(locked: LockedTask, variables: list[str] | None, definition_key: str) -> dict[str, Any]:
     body = external_task(locked.task, definition_key, locked.instance.business_key)
-    body["variables"] = to_typed(locked.instance.variables, variables)
+    body["variables"] = to_typed(locked.variables, variables)
     body["extensionProperties"] = {}
     return body
 

@@ -17,13 +17,14 @@ from mso_flow.schemas.integration import (
     FetchAndLockRequest,
 )
 from mso_flow.services import external_tasks
-from mso_flow.store.models import ExternalTask, ProcessInstance
+from mso_flow.services.external_tasks import LockedTask
 
 router = APIRouter(prefix="/external-tasks", tags=["external tasks"])
 TaskId = Annotated[str, Path(max_length=64)]
 
 
-def _out(task: ExternalTask, instance: ProcessInstance) -> ExternalTaskOut:
+def _out(locked: LockedTask) -> ExternalTaskOut:
+    task, instance = locked.task, locked.instance
     return ExternalTaskOut(
         id=task.id,
         topic=task.topic,
@@ -35,7 +36,7 @@ def _out(task: ExternalTask, instance: ProcessInstance) -> ExternalTaskOut:
         process_instance_id=instance.id,
         definition_key=instance.definition_key,
         business_key=instance.business_key,
-        variables=instance.variables,
+        variables=locked.variables,
     )
 
 
@@ -44,7 +45,7 @@ def fetch_and_lock(body: FetchAndLockRequest, caller: CallerDep, services: Servi
     """Lock free tasks of the topics for the worker (integrator or admin); an empty list when there are none."""
     topics = [(t.name, t.lock_duration_ms) for t in body.topics]
     locked = external_tasks.fetch_and_lock(services, caller, body.worker_id, topics, body.max_tasks)
-    return [_out(item.task, item.instance) for item in locked]
+    return [_out(item) for item in locked]
 
 
 @router.post("/{task_id}/complete", status_code=status.HTTP_204_NO_CONTENT)
@@ -60,7 +61,7 @@ def failure(task_id: TaskId, body: ExternalFailureRequest, caller: CallerDep, se
     released = external_tasks.failure(
         services, caller, task_id, body.worker_id, body.error_message, body.retries, body.retry_timeout_ms
     )
-    return _out(released.task, released.instance)
+    return _out(released)
 
 
 @router.post("/{task_id}/bpmn-error", response_model=ExternalBpmnErrorResult)

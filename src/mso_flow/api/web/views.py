@@ -33,7 +33,9 @@ from mso_flow.services import (
     inbox,
     incidents,
     instances,
+    personal_data,
     policy,
+    privacy,
     reports,
     tasks,
     users,
@@ -71,6 +73,7 @@ EVENT_NAMES = {
     "incident_created": "พบเหตุขัดข้องของกระบวนการ",
     "incident_retried": "ผู้ดูแลระบบลองดำเนินการใหม่",
     "incident_resolved": "ผู้ดูแลระบบปิดเหตุขัดข้อง",
+    "personal_data_erased": "ลบข้อมูลส่วนบุคคล",
 }
 _KPI_TARGET = re.compile(r"(?:ร้อยละ|ไม่น้อยกว่า)\s*([0-9๐-๙]+)")
 
@@ -353,7 +356,15 @@ def instance_page(
         event_names=EVENT_NAMES,
         incidents=incidents.of_viewed_instance(services, view),
         duplicate=duplicate,
+        erasable=policy.is_privacy_officer(caller) and personal_data.erasable(view.instance, view.disclosure),
     )
+
+
+@router.post("/instances/{instance_id}/erase-personal-data")
+def erase_personal_data(services: ServicesDep, person: PersonDep, form: FormDep, instance_id: str) -> Response:
+    """The privacy officer's erasure (the same use case as the API's)."""
+    privacy.erase(services, person.caller, instance_id, _text(form, "reason"), form.get("cancel_running") == "true")
+    return _redirect(f"/app/instances/{instance_id}")
 
 
 # --- reports --------------------------------------------------------------------------------------------

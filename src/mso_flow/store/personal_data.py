@@ -1,0 +1,74 @@
+"""Rows of personal data protection: instances' wrapped data keys and the append-only log of unmasked reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mso_flow.store.models import DataKey, PersonalDataRead, ProcessInstance
+from mso_flow.store.paging import page
+
+
+def key_of(session: Session, instance_id: str) -> DataKey | None:
+    return session.get(DataKey, instance_id)
+
+
+def keys_of(session: Session, instance_ids: list[str]) -> dict[str, DataKey]:
+    if not instance_ids:
+        return {}
+    rows = session.scalars(select(DataKey).where(DataKey.instance_id.in_(instance_ids)))
+    return {row.instance_id: row for row in rows}
+
+
+def add_key(session: Session, instance_id: str, master_key_id: str, wrapped: bytes, at: datetime) -> None:
+    session.add(DataKey(instance_id=instance_id, master_key_id=master_key_id, wrapped_key=wrapped, created_at=at))
+
+
+def destroy_key(session: Session, instance_id: str, at: datetime, actor: str, reason: str) -> None:
+    """Forget the wrapped key for good (the row stays, saying when, by whom and why)."""
+    session.execute(
+        update(DataKey)
+        .where(DataKey.instance_id == instance_id)
+        .values(master_key_id=None, wrapped_key=None, erased_at=at, erased_by=actor, erase_reason=reason)
+    )
+
+
+def wrapped_keys(session: Session, after: str, limit: int) -> list[DataKey]:
+    """Live keys in instance id order after `after` (for rewrapping under a new master key)."""
+    stmt = (
+        select(DataKey)
+        .where(DataKey.wrapped_key.is_not(None), DataKey.instance_id > after)
+        .order_by(DataKey.instance_id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(session.scalars(stmt))
+
+
+def expired(session: Session, cutoffs: dict[str, datetime], default_cutoff: datetime, limit: int) -> list[str]:
+    """Ended instances whose data key lives and whose retention is over: ended before the cutoff of their process
+    key (`cutoffs`, for keys with a retention of their own) or else before `default_cutoff`; oldest first."""
+    stmt = (
+        select(ProcessInstance.id, ProcessInstance.definition_key, ProcessInstance.ended_at)
+        .join(DataKey, DataKey.instance_id == ProcessInstance.id)
+        .where(DataKey.wrapped_key.is_not(None), ProcessInstance.ended_at < max([default_cutoff, *cutoffs.values()]))
+        .order_by(ProcessInstance.ended_at)
+    )
+    found: list[str] = []
+    for instance_id, key, ended_at in session.execute(stmt):
+        if ended_at is not None and ended_at < cutoffs.get(key, default_cutoff):
+            found.append(instance_id)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def log_read(session: Session, instance_id: str, actor: str, purpose: str, fields: list[str], at: datetime) -> None:
+    session.add(PersonalDataRead(instance_id=instance_id, actor=actor, purpose=purpose, fields=fields, at=at))
+
+
+def reads(session: Session, instance_id: str, offset: int, limit: int) -> tuple[list[PersonalDataRead], int]:
+    stmt = select(PersonalDataRead).where(PersonalDataRead.instance_id == instance_id).order_by(PersonalDataRead.id)
+    return page(session, stmt, offset, limit)
