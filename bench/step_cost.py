@@ -42,10 +42,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import cProfile
 import datetime
 import os
 import platform
+import secrets
 import shutil
 import sqlite3
 import statistics
@@ -76,6 +78,10 @@ from mso_flow.store import migrate
 from mso_flow.store.db import SQL_STATS_ENV, Database, counting_sql
 from mso_flow.store.models import ProcessInstance
 from mso_flow.testing.live import ROOT, live_service, postgres_database
+
+# one master key for every service this benchmark runs, in-process or served: given as a value, so that no key
+# file is written into the working directory and no worker creates one on first use
+os.environ.setdefault("MSO_FLOW_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
 
 KEY = "central_saraban"
 BPMN = ROOT / "bpmn/central/central_saraban.bpmn"
