@@ -52,6 +52,7 @@ import shutil
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -299,7 +300,9 @@ def inproc_run(
 ) -> Run:
     """The service layer in-process; `profiler`, if given, runs during the timed loop only."""
     os.environ[SQL_STATS_ENV] = "1"  # this engine counts (the timed HTTP servers do not)
-    settings = Settings(database_url=database_url, bpmn_dir=ROOT / "bpmn")
+    # the audit signing key beside this run's files, not in the working directory
+    key_file = Path(tempfile.gettempdir()) / f"mso-flow-bench-audit-{os.getpid()}.pem"
+    settings = Settings(database_url=database_url, bpmn_dir=ROOT / "bpmn", audit_signing_key_file=key_file)
     database = Database(database_url)
     migrate.upgrade(database.engine, settings.migrations_dir)
     services = Services(settings=settings, db=database)
@@ -344,6 +347,7 @@ def inproc_run(
     run.seconds, run.cpu = time.perf_counter() - began, time.process_time() - cpu
     run.sizes = service_state_sizes(database_url)
     database.dispose()
+    key_file.unlink(missing_ok=True)
     del os.environ[SQL_STATS_ENV]
     return run
 
