@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import stat
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -323,3 +325,11 @@ def test_a_process_without_personal_data_pays_no_statement_for_it(client, servic
         event.remove(services.db.engine, "before_cursor_execute", listen)
     assert plain_case == []
     assert sealed_case  # the listener does see the key statements of a hotline case
+
+
+def test_the_master_key_file_is_created_once_by_concurrent_first_users(tmp_path):
+    path = tmp_path / "keys" / "master.keys"
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda _: keyring.create_file(path), range(64)))
+    assert len(keyring.read_file(path)) == 1 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["master.keys"]  # no temporary file left behind

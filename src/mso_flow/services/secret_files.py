@@ -1,10 +1,11 @@
 """Key files on the service's host (the audit signing key, the master keys): created once, mode 0600, atomically
-(worker processes starting together agree on one file), and checked for readability by others when read."""
+(worker processes and threads asking together agree on one file), and checked for readability by others."""
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 def create(path: Path, content: bytes, what: str) -> None:
     """Write `content` to `path` unless the file exists (another process's file is kept)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp")  # one per caller
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as out:
