@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,17 +80,24 @@ def cipher(services: Services, session: Session, instance: ProcessInstance, mode
         row = store.key_of(session, instance.id)
         if row is None and not model.confidential:
             return None
-        if row is None:
-            data_key = keys.new_data_key()
-            master_id, wrapped = keys.keyring(services.settings).wrap(instance.id, data_key)
-            store.add_key(session, instance.id, master_id, wrapped, services.clock())
-            found = InstanceCipher(instance.id, data_key)
+        if row is None:  # an instance moved to a version that protects data
+            found, store_key = fresh_cipher(services, session, instance.id)
+            store_key()
         else:
             found = _opened(services, instance.id, row.master_key_id, row.wrapped_key)
         cached[instance.id] = found
     if found.erased:
         raise erased_conflict()
     return found
+
+
+def fresh_cipher(services: Services, session: Session, instance_id: str) -> tuple[InstanceCipher, Callable[[], None]]:
+    """A new instance's cipher with a new data key, and how to store the wrapped key (once the instance's row is
+    written: the key's row refers to it)."""
+    data_key = keys.new_data_key()
+    master_id, wrapped = keys.keyring(services.settings).wrap(instance_id, data_key)
+    found = session.info.setdefault(_CIPHERS, {})[instance_id] = InstanceCipher(instance_id, data_key)
+    return found, lambda: store.add_key(session, instance_id, master_id, wrapped, services.clock())
 
 
 def _opened(services: Services, instance_id: str, master_id: str | None, wrapped: bytes | None) -> InstanceCipher:

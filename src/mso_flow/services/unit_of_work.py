@@ -340,13 +340,18 @@ def insert_started(
         audit_seq=0,
         audit_head="",
     )
-    if definition.model.confidential:  # the row first holds nothing personal; `_persist` writes it sealed
-        instance.engine_state, instance.variables = "", {}
+    model = definition.model
+    if model.confidential:  # sealed before the row is first written; its key's row follows it (foreign key)
+        sealer, store_key = personal_data.fresh_cipher(services, session, instance.id)
+        instance.engine_state = sealer.seal_state(step.state)
+        instance.variables = personal_data.seal_variables(sealer, model, step.variables)
+        instances_store.add(session, instance)
+        store_key()
     else:
         instance.engine_state, instance.variables = step.state, step.variables
-    instances_store.add(session, instance)
+        instances_store.add(session, instance)
     event = NewEvent("instance_started", actor, data=started)
-    return _persist(services, session, instance, definition, step, actor, now, [event], [], None)
+    return _persist(services, session, instance, definition, step, actor, now, [event], [], None, stored=True)
 
 
 def _persist(
@@ -360,8 +365,10 @@ def _persist(
     events: list[NewEvent],
     after: list[NewEvent],
     closed_task: str | None,
+    stored: bool = False,
 ) -> Outcome:
-    """Write an engine step of a locked (or new) instance and record its events.
+    """Write an engine step of a locked (or new) instance and record its events (`stored`: the step's state and
+    variables are already on the instance, as a new instance's are).
 
     Task rows follow the engine: user tasks that were ready before the step and are no longer (other than
     `closed_task`, which the command closed itself) are cancelled, newly ready ones are created.
@@ -405,7 +412,8 @@ def _persist(
         events.append(NewEvent("task_created", actor, item.id, item.element_id, data))
     tasks_store.add_many(session, created)
     events += _sync_waits(services.definitions.process(session, definition.id), session, instance, step, now)
-    _store_step(services, session, instance, model, step)
+    if not stored:
+        _store_step(services, session, instance, model, step)
     if step.completed and instance.state == InstanceState.RUNNING:
         instance.state = InstanceState.COMPLETED
         instance.ended_at = now
