@@ -77,14 +77,14 @@ def cipher(services: Services, session: Session, instance: ProcessInstance, mode
     if found is None:
         if not model.confidential and not is_sealed_state(instance.engine_state):
             return None  # no statement: a process without protected data never had a key
-        row = store.key_of(session, instance.id)
-        if row is None and not model.confidential:
+        keyed, master_id, wrapped = store.wrapped_key(session, instance.id)
+        if not keyed and not model.confidential:
             return None
-        if row is None:  # an instance moved to a version that protects data
+        if not keyed:  # an instance moved to a version that protects data
             found, store_key = fresh_cipher(services, session, instance.id)
             store_key()
         else:
-            found = _opened(services, instance.id, row.master_key_id, row.wrapped_key)
+            found = _opened(services, instance.id, master_id, wrapped)
         cached[instance.id] = found
     if found.erased:
         raise erased_conflict()
@@ -119,10 +119,10 @@ def reading_cipher(services: Services, session: Session, instance_id: str) -> In
     cached: dict[str, InstanceCipher] = session.info.setdefault(_CIPHERS, {})
     found = cached.get(instance_id)
     if found is None:
-        row = store.key_of(session, instance_id)
-        if row is None:
+        keyed, master_id, wrapped = store.wrapped_key(session, instance_id)
+        if not keyed:
             return InstanceCipher(instance_id, None)
-        found = cached[instance_id] = _opened(services, instance_id, row.master_key_id, row.wrapped_key)
+        found = cached[instance_id] = _opened(services, instance_id, master_id, wrapped)
     return found
 
 
@@ -149,11 +149,22 @@ def plain(value: Any) -> Any:
     return None if value is ERASED else value
 
 
-def seal_variables(sealer: InstanceCipher | None, model: ProcessDef, variables: Mapping[str, Any]) -> dict[str, Any]:
+def seal_variables(
+    sealer: InstanceCipher | None,
+    model: ProcessDef,
+    variables: Mapping[str, Any],
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`variables` with their protected values sealed; `previous` (the stored variables) lets unchanged ones keep
+    their envelope."""
     if sealer is None:
         return dict(variables)
     names = protected_names(model, variables)
-    return {k: sealer.seal_value(k, v) if k in names and not is_sealed(v) else v for k, v in variables.items()}
+    before = previous or {}
+    return {
+        k: sealer.seal_value(k, v, before.get(k)) if k in names and not is_sealed(v) else v
+        for k, v in variables.items()
+    }
 
 
 def seal_events(

@@ -40,12 +40,17 @@ def is_sealed_state(text: str) -> bool:
     return text.startswith(STATE_PREFIX)
 
 
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class InstanceCipher:
     """Seals and opens one instance's values with its data key (None: the key was erased)."""
 
     def __init__(self, instance_id: str, data_key: bytes | None):
         self.instance_id = instance_id
         self._aead = AESGCM(data_key) if data_key is not None else None
+        self._known: dict[str, bytes] = {}  # envelope text -> plain JSON of the values sealed or opened here
 
     @property
     def erased(self) -> bool:
@@ -68,16 +73,24 @@ class InstanceCipher:
         except InvalidTag:
             return None
 
-    def seal_value(self, name: str, value: Any) -> dict[str, str]:
-        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-        return {MARK: VALUE_PREFIX + base64.b64encode(self._seal(plain, name)).decode()}
+    def seal_value(self, name: str, value: Any, previous: Any = None) -> dict[str, str]:
+        """`value` sealed; `previous` (the variable's stored envelope) is kept when it holds the same value and was
+        sealed or opened through this cipher, so an unchanged variable is neither encrypted nor written again."""
+        plain = _json(value)
+        if is_sealed(previous) and self._known.get(previous[MARK]) == plain:
+            return previous  # type: ignore[no-any-return]
+        text = VALUE_PREFIX + base64.b64encode(self._seal(plain, name)).decode()
+        self._known[text] = plain
+        return {MARK: text}
 
     def open_value(self, name: str, envelope: dict[str, str]) -> Any:
         """The value, or `ERASED` when the key is gone (or the envelope is not this instance's)."""
         text = envelope[MARK]
-        if not text.startswith(VALUE_PREFIX):
-            return ERASED
-        plain = self._open(base64.b64decode(text[len(VALUE_PREFIX) :]), name)
+        plain = self._known.get(text)
+        if plain is None and self._aead is not None and text.startswith(VALUE_PREFIX):
+            plain = self._open(base64.b64decode(text[len(VALUE_PREFIX) :]), name)
+            if plain is not None:
+                self._known[text] = plain
         return ERASED if plain is None else json.loads(plain)
 
     def seal_state(self, state: str) -> str:

@@ -427,7 +427,7 @@ def _store_step(services: Services, session: Session, instance: ProcessInstance,
     """Set the instance's engine state and variables from the step, protected values sealed."""
     sealer = personal_data.cipher(services, session, instance, model)
     instance.engine_state = sealer.seal_state(step.state) if sealer else step.state
-    instance.variables = personal_data.seal_variables(sealer, model, step.variables)
+    instance.variables = personal_data.seal_variables(sealer, model, step.variables, instance.variables)
 
 
 def _sync_waits(

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mso_flow.store.models import DataKey, PersonalDataRead, ProcessInstance
 from mso_flow.store.paging import page
 
+_KEYS = cast(Table, DataKey.__table__)
+_WRAPPED = select(_KEYS.c.master_key_id, _KEYS.c.wrapped_key).where(_KEYS.c.instance_id == bindparam("instance_id"))
+
 
 def key_of(session: Session, instance_id: str) -> DataKey | None:
     return session.get(DataKey, instance_id)
+
+
+def wrapped_key(session: Session, instance_id: str) -> tuple[bool, str | None, bytes | None]:
+    """(whether the instance has a key row, its master key id, its wrapped key): one prebuilt Core statement on the
+    session's connection, so it neither loads an object nor flushes the session's pending changes (hot path)."""
+    row = session.connection().execute(_WRAPPED, {"instance_id": instance_id}).first()
+    return (False, None, None) if row is None else (True, row.master_key_id, row.wrapped_key)
 
 
 def keys_of(session: Session, instance_ids: list[str]) -> dict[str, DataKey]:
