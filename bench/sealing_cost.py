@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import step_cost  # noqa: E402  (the benchmark's in-process run, reused as it is)
+import step_cost
 
 PROPERTY = b'<camunda:property name="secrecy_variable" value="secrecy"/>'
 
