@@ -78,15 +78,14 @@ def task_disclosure(
     """The variables shown with a task (`visible` false: only the task's own fields, for a delegate)."""
     if data_visible(session, caller, instance, [task]):
         return personal_data.disclosure(services, session, caller, instance, True, [task], ReadPurpose.TASK)
-    if policy.is_delegate_only(caller, task):
-        shown = personal_data.disclosure(services, session, caller, instance, True, [task], ReadPurpose.TASK)
-        fields = {f.id for f in form}
-        return Disclosure(
-            False,
-            {k: v for k, v in shown.variables.items() if k in fields},
-            tuple(k for k in shown.masked if k in fields),
-            shown.erased,
-        )
+    if policy.is_delegate_only(caller, task):  # the task's own fields, personal ones included: the work delegated
+        fields = {f.id: instance.variables[f.id] for f in form if f.id in instance.variables}
+        if not any(is_sealed(v) for v in fields.values()):
+            return Disclosure(False, fields)
+        reveal = personal_data.Reveal(services, session, caller, instance, [task], allowed=True)
+        shown = reveal.show_all(fields)
+        reveal.log(ReadPurpose.TASK)
+        return Disclosure(False, shown, (), reveal.opener.erased)
     return personal_data.HIDDEN
 
 
