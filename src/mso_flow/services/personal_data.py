@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, ReadPurpose
+from mso_flow.domain import ACTIVE_INSTANCE_STATES, ReadPurpose
 from mso_flow.engine.model import ProcessDef
 from mso_flow.services import keyring as keys
 from mso_flow.services import policy
@@ -383,7 +383,3 @@ def retention_cutoffs(services: Services, session: Session, now: datetime) -> tu
 
 def is_active(instance: ProcessInstance) -> bool:
     return instance.state in ACTIVE_INSTANCE_STATES
-
-
-def ended(instance: ProcessInstance) -> bool:
-    return instance.state in (InstanceState.COMPLETED, InstanceState.CANCELLED)

@@ -146,8 +146,9 @@ def export(services: Services, caller: Caller, instance_id: str) -> Export:
         labels = {f.id: f for t in model.user_tasks for f in t.form}
         events = audit_store.all_events(session, instance.id)
         fields = []
+        protected = personal_data.protected_names(model, instance.variables)
         for name, stored in instance.variables.items():
-            if not is_sealed(stored) or name not in model.personal_variables | _classified_all(model, instance):
+            if not is_sealed(stored) or name not in protected:
                 continue
             value = opener.open_value(name, stored)
             form_field = labels.get(name)
@@ -183,10 +184,6 @@ def export(services: Services, caller: Caller, instance_id: str) -> Export:
             key.erased_at if key else None,
             fields,
         )
-
-
-def _classified_all(model: Any, instance: Any) -> frozenset[str]:
-    return frozenset(instance.variables) if model.secrecy_variable else frozenset()
 
 
 def reads(

@@ -26,13 +26,6 @@ def wrapped_key(session: Session, instance_id: str) -> tuple[bool, str | None, b
     return (False, None, None) if row is None else (True, row.master_key_id, row.wrapped_key)
 
 
-def keys_of(session: Session, instance_ids: list[str]) -> dict[str, DataKey]:
-    if not instance_ids:
-        return {}
-    rows = session.scalars(select(DataKey).where(DataKey.instance_id.in_(instance_ids)))
-    return {row.instance_id: row for row in rows}
-
-
 def add_key(session: Session, instance_id: str, master_key_id: str, wrapped: bytes, at: datetime) -> None:
     session.add(DataKey(instance_id=instance_id, master_key_id=master_key_id, wrapped_key=wrapped, created_at=at))
 
