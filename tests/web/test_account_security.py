@@ -163,9 +163,7 @@ def test_the_served_service_ignores_forwarded_addresses_by_default(tmp_path: Pat
         )
         assert created.status_code == 201, created.text
         statuses = [
-            admin.get(
-                COUNT, headers=_basic("somchai", WRONG) | {"X-Forwarded-For": f"198.51.100.{n}"}
-            ).status_code
+            admin.get(COUNT, headers=_basic("somchai", WRONG) | {"X-Forwarded-For": f"198.51.100.{n}"}).status_code
             for n in range(6)
         ]
     assert statuses == [401] * accounts.FREE_FAILURES + [429] * 3

@@ -115,14 +115,9 @@ def _audit(session: Session, services: Services, caller: Caller, type_: str, dat
     anchoring.append_admin(services, session, [NewEvent(type_, caller.username, data=data)])
 
 
-def _require_role_change(caller: Caller, username: str, before: list[str], after: list[str]) -> None:
-    """403 when the caller may not turn `before` into `after` for `username` (their own roles; a privileged role
-    granted or removed other than at the command line)."""
-    if not policy.may_change_roles_of(caller, username):
-        raise Forbidden(
-            "own_roles",
-            "เปลี่ยนบทบาทของตนเองไม่ได้ ผู้ดูแลระบบคนอื่นต้องเป็นผู้เปลี่ยน (you cannot change your own roles)",
-        )
+def _require_privileged_change(caller: Caller, before: list[str], after: list[str]) -> None:
+    """403 when turning `before` into `after` grants or removes a privileged role and the caller is not at the
+    command line."""
     privileged = sorted(PRIVILEGED_ROLES.intersection(set(before) ^ set(after)))
     if privileged and not policy.may_change_privileged_roles(caller):
         message = (
@@ -154,7 +149,7 @@ def create_user(
     require_admin(caller)
     _check_username(username)
     roles = _check_roles(services, roles, force)
-    _require_role_change(caller, username, [], roles)
+    _require_privileged_change(caller, [], roles)
     token = new_token()
     try:
         with services.db.write() as session:
@@ -199,7 +194,12 @@ def update_user(
     with services.db.write() as session:
         user = _user(session, username)
         if roles is not None and roles != user.roles:
-            _require_role_change(caller, username, user.roles, roles)
+            if not policy.may_change_roles_of(caller, username):
+                raise Forbidden(
+                    "own_roles",
+                    "เปลี่ยนบทบาทของตนเองไม่ได้ ผู้ดูแลระบบคนอื่นต้องเป็นผู้เปลี่ยน (you cannot change your own roles)",
+                )
+            _require_privileged_change(caller, user.roles, roles)
             before, user.roles = user.roles, roles
             _audit(
                 session,
