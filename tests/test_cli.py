@@ -33,7 +33,11 @@ def test_validate_prints_file_line_element_message(tmp_path):
 
 
 def test_users_create_prints_a_token_once(tmp_path):
-    env = {**os.environ, "MSO_FLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    env = {
+        **os.environ,
+        "MSO_FLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit.pem"),
+    }
     assert _run("db", "upgrade", env=env).returncode == 0
     created = _run("users", "create", "somsri", "--role", "นิติกร", "--role", "supervisor", "--force", env=env)
     assert created.returncode == 0, created.stderr

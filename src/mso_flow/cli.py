@@ -101,7 +101,7 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
         log_level=args.log_level,
         log_config=logs.config(settings.log_format, args.log_level),
         access_log=False,  # the service logs each request itself (mso_flow.access), with its id and user
-        proxy_headers=True,
+        proxy_headers=False,  # forwarded headers are believed from MSO_FLOW_TRUSTED_PROXIES only (api/app.py)
     )
 
 

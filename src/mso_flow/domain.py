@@ -23,6 +23,9 @@ class Role(StrEnum):
 
 
 BUILT_IN_ROLES = frozenset(Role)
+# Roles that read what an admin may not (personal values; who read them): granted and removed only by an operator
+# at the service's host (`mso-flow users …`), never over the API or the web app (services/policy.py).
+PRIVILEGED_ROLES = frozenset({Role.PRIVACY_OFFICER, Role.AUDITOR})
 # Who sees every task (to follow up on any of them) and who sees every instance (also designers, to see how
 # their processes run); seeing an instance is not reading its data (see DATA_OVERSIGHT_ROLES).
 TASK_OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.INTEGRATOR, Role.AUDITOR})

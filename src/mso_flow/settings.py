@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +87,18 @@ class Settings(BaseSettings):
     service_database_role: str | None = Field(
         default=None, description="PostgreSQL role the service connects as; granted its rights after migrations"
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty: none, the connection's address is the client's",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        """Each entry an address or a network (`10.0.0.5`, `10.1.0.0/16`), written as networks."""
+        items = (item.strip() for item in value.split(","))
+        return ",".join(str(ipaddress.ip_network(item, strict=False)) for item in items if item)
 
 
 @functools.lru_cache(maxsize=1)

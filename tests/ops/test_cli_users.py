@@ -15,6 +15,7 @@ def test_users_commands_manage_roles_activity_and_tokens(services, saraban):
     env = {
         **os.environ,
         "MSO_FLOW_DATABASE_URL": services.settings.database_url,
+        "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(services.settings.audit_signing_key_file),
         "USER": "operator1",
         "LOGNAME": "operator1",
     }
@@ -39,6 +40,10 @@ def test_users_commands_manage_roles_activity_and_tokens(services, saraban):
     assert users.authenticate(services, token) is None and users.authenticate(services, new) is not None
     assert run("revoke-token", "somchai").returncode == 0
     assert users.authenticate(services, new) is None
+    # the privileged roles are the command line's alone, and known: no --force (issue 24, items 4 and 5)
+    dpo = run("create", "dpo", "--role", "privacy_officer").stdout.strip()
+    assert users.authenticate(services, dpo).roles == {"privacy_officer"}
+    assert run("set-roles", "dpo", "--role", "privacy_officer", "--role", "auditor").returncode == 0
     missing = run("deactivate", "nobody")
     assert missing.returncode == 1 and "nobody" in missing.stderr
     trail, _ = users.admin_audit(services, users.cli_caller(), 0, 100)
@@ -49,4 +54,8 @@ def test_users_commands_manage_roles_activity_and_tokens(services, saraban):
         ("cli:operator1", "user_activated"),
         ("cli:operator1", "user_token_rotated"),
         ("cli:operator1", "user_token_revoked"),
+        ("cli:operator1", "user_created"),
+        ("cli:operator1", "user_roles_changed"),
     ]
+    assert trail[-1].data["after"] == ["privacy_officer", "auditor"]
+    assert users.verify_admin_audit(services, users.cli_caller()).ok  # signed with the service's key

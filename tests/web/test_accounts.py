@@ -183,6 +183,7 @@ def test_api_explorer_works_offline(client):
 
 def test_cli_creates_a_user_with_a_password_from_stdin(settings, services, monkeypatch, capsys):
     monkeypatch.setenv("MSO_FLOW_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MSO_FLOW_AUDIT_SIGNING_KEY_FILE", str(settings.audit_signing_key_file))
     cli.get_settings.cache_clear()
     try:
         monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))

@@ -5,8 +5,11 @@ password, a form error and a CSRF-less POST are refused."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,11 +55,22 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         ) as live,
     ):
         with live.client() as api:
-            for username, role in (("clerk1", CLERK), ("head1", HEAD), ("owner1", OWNER), ("dpo1", "privacy_officer")):
+            for username, role in (("clerk1", CLERK), ("head1", HEAD), ("owner1", OWNER)):
                 response = api.post(
                     "/api/v1/users", json={"username": username, "roles": [role], "password": PASSWORD, "force": True}
                 )
                 assert response.status_code == 201, response.text
+        # a privacy officer is made at the command line only
+        env = {
+            **os.environ,
+            "MSO_FLOW_DATABASE_URL": database_url,
+            "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(work / "audit-ed25519.pem"),
+        }
+        command = [sys.executable, "-m", "mso_flow.cli", "users", "create", "dpo1", "--role", "privacy_officer"]
+        created = subprocess.run(
+            [*command, "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True, text=True
+        )
+        assert created.returncode == 0, created.stderr
         yield live
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mso_flow import __version__
 from mso_flow.api import database_errors, engine_rest, errors, explorer, web
@@ -137,7 +138,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from mso_flow.api.sql_stats import SqlStatsHeaders
 
         app.add_middleware(SqlStatsHeaders)
-    app.add_middleware(Observe)  # outermost: sees every request, including refused bodies
+    app.add_middleware(Observe)  # sees every request, including refused bodies
+    if settings.trusted_proxies:  # outermost: the client address (login limits, logs) and scheme a proxy forwarded
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
 
 

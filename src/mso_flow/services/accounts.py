@@ -2,9 +2,19 @@
 
 Passwords are hashed with argon2id (`argon2-cffi`). A browser session is a random id the cookie carries; the
 database keeps only its SHA-256, the user, a CSRF token and when it was last used: it ends after `IDLE` without
-use or at logout. Failed logins are counted per (username, client address) in the database, so every worker
-process sees them: after `FREE_FAILURES` failures each further attempt must wait twice as long as the previous
-one (at most `MAX_DELAY`), and is refused unseen until then.
+use, at logout, or when the user is deactivated.
+
+Failed logins (web app, and HTTP Basic with a password on the Camunda face) are counted in the database, so every
+worker process sees them, under two limits: one name from one client address (`PER_ADDRESS`: after 3 failures
+each attempt waits twice as long as the one before, at most 15 minutes) and one name from any address
+(`PER_ACCOUNT`, for guesses spread over many addresses: after 10 failures, at most 5 minutes, since it also holds
+back the account's owner). A waiting attempt is refused unseen (429), the right password too, or the wait would
+not slow guessing; once the wait is over the next attempt is checked, and the right password logs in and clears
+both counts. No limit counts an address alone: everyone behind one NAT address shares it, and a guesser there
+would lock them all out; a name from an address is delayed only for that name, at most `PER_ADDRESS.max_delay`.
+An attempt is counted before its password is checked, under the counters' row locks, so of parallel attempts
+only as many are checked as the limits allow. The client address is the connection's, or the one a proxy of
+`MSO_FLOW_TRUSTED_PROXIES` forwarded (`api/app.py`).
 """
 
 from __future__ import annotations
@@ -17,27 +27,42 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.exc import IntegrityError
 
 from mso_flow.services import users
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid, ServiceError
 from mso_flow.store import sessions as store
 from mso_flow.store import users as users_store
-from mso_flow.store.models import LoginFailure, User, WebSession
+from mso_flow.store.models import User, WebSession
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
 IDLE = timedelta(hours=8)
 TOUCH_EVERY = timedelta(minutes=1)  # a session's last use is written at most this often
-FREE_FAILURES = 3
-MAX_DELAY = timedelta(minutes=15)
-FORGET_FAILURES = timedelta(days=1)  # a pair's failures are forgotten a day after its last one
+FORGET_FAILURES = timedelta(days=1)  # a counter is forgotten a day after its last failure
 _hasher = PasswordHasher()
 
 
+@dataclass(frozen=True)
+class Limit:
+    """`free` failures, then each attempt waits twice as long as the one before (1 s, 2 s, …, `max_delay`)."""
+
+    free: int
+    max_delay: timedelta
+
+    def delay(self, failures: int) -> timedelta:
+        if failures < self.free:
+            return timedelta(0)
+        return min(self.max_delay, timedelta(seconds=2 ** min(failures - self.free, 30)))
+
+
+PER_ADDRESS = Limit(free=3, max_delay=timedelta(minutes=15))  # one name from one client address
+PER_ACCOUNT = Limit(free=10, max_delay=timedelta(minutes=5))  # one name from any address
+FREE_FAILURES = PER_ADDRESS.free
+
+
 class LoginThrottled(ServiceError):
-    """Too many failed logins of one name from one address: try again after `retry_after` seconds (429)."""
+    """Too many failed logins of one name: try again after `retry_after` seconds (429)."""
 
     kind = "too_many_requests"
 
@@ -143,38 +168,45 @@ def change_password(services: Services, caller: Caller, current: str, new: str) 
 
 
 def authenticate_password(services: Services, username: str, password: str, client: str | None = None) -> Caller | None:
-    """The caller whose username and password these are, or None. With `client` (the remote address),
-    repeated failures of that pair are slowed down (`LoginThrottled`)."""
-    key = _sha256(f"{username}\x00{client}") if client is not None else None
-    now = services.clock()
-    if key is not None:
-        _refuse_while_throttled(services, key, now)
+    """The caller whose username and password these are, or None. With `client` (the remote address; the HTTP
+    faces always give one) the attempt is counted against the login limits first (`LoginThrottled`)."""
+    limits = _limits(username, client) if client is not None else {}
+    if limits:
+        _admit(services, limits, services.clock())
     with services.db.read() as session:
         user = users_store.by_username(session, username)
         password_hash = user.password_hash if user and user.active else None  # a deactivated user cannot log in
         roles = list(user.roles) if user else []
     ok = _verify(password_hash, password)
-    if key is not None:
-        _record(services, key, ok, now)
     if not ok:
         return None
+    if limits:
+        with services.db.write() as session:
+            store.clear_failures(session, list(limits))
     if password_hash is not None and _hasher.check_needs_rehash(password_hash):
         set_password(services, username, password)
     return Caller(username, frozenset(roles))
 
 
-def _delay(failures: int) -> timedelta:
-    if failures < FREE_FAILURES:
-        return timedelta(0)
-    return min(MAX_DELAY, timedelta(seconds=2 ** (failures - FREE_FAILURES)))
+def _limits(username: str, client: str) -> dict[str, Limit]:
+    """The counters an attempt of `username` from `client` is counted in, by key hash."""
+    return {
+        _sha256(f"address\x00{username}\x00{client}"): PER_ADDRESS,
+        _sha256(f"account\x00{username}"): PER_ACCOUNT,
+    }
 
 
-def _refuse_while_throttled(services: Services, key: str, now: datetime) -> None:
-    with services.db.read() as session:
-        failure = store.failure(session, key)
-        if failure is None:
-            return
-        wait = failure.last_failed_at + _delay(failure.failures) - now
+def _admit(services: Services, limits: dict[str, Limit], now: datetime) -> None:
+    """Count the attempt as a failure of each counter before its password is checked (the right password clears
+    them), or refuse it unseen while a counter makes it wait. One transaction holds the counters' row locks from
+    reading to writing, so parallel attempts queue on them and none passes on a count another has raised."""
+    with services.db.write() as session:
+        counters = store.failures_for_update(session, sorted(limits), now)
+        wait = max(c.last_failed_at + limits[c.key_hash].delay(c.failures) - now for c in counters)
+        if wait <= timedelta(0):
+            for counter in counters:
+                counter.failures += 1
+                counter.last_failed_at = now
     if wait > timedelta(0):
         seconds = max(1, int(wait.total_seconds() + 0.999))
         raise LoginThrottled(
@@ -182,23 +214,6 @@ def _refuse_while_throttled(services: Services, key: str, now: datetime) -> None
             f"เข้าสู่ระบบผิดหลายครั้ง โปรดรอ {seconds} วินาทีแล้วลองใหม่ (too many failed logins; retry later)",
             retry_after=seconds,
         )
-
-
-def _record(services: Services, key: str, ok: bool, now: datetime) -> None:
-    try:
-        with services.db.write() as session:
-            if ok:
-                store.clear_failures(session, key)
-                return
-            failure = store.failure(session, key, lock=True)
-            if failure is None:
-                session.add(LoginFailure(key_hash=key, failures=1, last_failed_at=now))
-            else:
-                failure.failures += 1
-                failure.last_failed_at = now
-    except IntegrityError:  # another worker recorded the first failure of this pair at the same moment
-        if not ok:
-            _record(services, key, ok, now)
 
 
 def login(services: Services, username: str, password: str, client: str) -> NewSession | None:
@@ -209,6 +224,9 @@ def login(services: Services, username: str, password: str, client: str) -> NewS
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = services.clock()
     with services.db.write() as session:
+        user = users_store.by_username(session, caller.username, lock=True)
+        if user is None or not user.active:  # deactivated since the password was checked
+            return None
         store.remove_expired(session, now)
         store.remove_failures_before(session, now - FORGET_FAILURES)
         store.add(

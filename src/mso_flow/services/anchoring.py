@@ -1,10 +1,12 @@
-"""Anchoring of the audit trail: the head of every instance's hash chain is signed with an Ed25519 key that lives
-in a file on the service's host (`MSO_FLOW_AUDIT_SIGNING_KEY_FILE`), never in the database.
+"""Anchoring of the audit trail: the head of every instance's hash chain, and of the admin chain of user
+administration, is signed with an Ed25519 key that lives in a file on the service's host
+(`MSO_FLOW_AUDIT_SIGNING_KEY_FILE`), never in the database.
 
 The hash chain shows an event edited, removed or inserted unless the whole rest of the chain and the head are
 recomputed; whoever can write the database can do that, but cannot sign the new head. The signed message binds
-the instance id, the number of events and the head hash. The key file is created on first use (mode 0600,
-atomically, so worker processes starting together agree on one key) if it does not exist.
+the instance id (`chain:admin` for the admin chain), the number of events and the head hash. The key file is
+created on first use (mode 0600, atomically, so worker processes starting together agree on one key) if it does
+not exist.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from mso_flow.services import secret_files
 from mso_flow.settings import Settings
 from mso_flow.store import audit as audit_store
+from mso_flow.store.audit import ChainCheck, NewEvent
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from mso_flow.services.context import Services
 
 SCHEME = "ed25519"
+ADMIN_SUBJECT = f"chain:{audit_store.ADMIN_CHAIN}"  # never an instance id (those are UUIDs)
 log = logging.getLogger(__name__)
 
 
@@ -97,12 +103,40 @@ def signer(settings: Settings) -> AuditSigner:
     return _signer_at(_resolved(settings.audit_signing_key_file))
 
 
+def with_signature(check: ChainCheck, problem: str | None) -> ChainCheck:
+    """A chain's hash check, failed with the head's signature `problem` when the hashes agree: a chain rewritten
+    consistently, head included, re-hashes fine but its head is not this key's signature."""
+    if check.ok and problem:
+        return ChainCheck(False, check.events, None, problem)
+    return check
+
+
+def append_admin(services: Services, session: Session, events: list[NewEvent]) -> None:
+    """Append user-administration events to the admin chain and sign its new head, in the caller's transaction."""
+    key = signer(services.settings)
+    audit_store.append_admin(session, events, services.clock(), lambda seq, head: key.sign(ADMIN_SUBJECT, seq, head))
+
+
+def verify_admin(services: Services, session: Session) -> ChainCheck:
+    """Re-hash the admin chain and check its head's signature."""
+    check = audit_store.verify_admin(session)
+    chain = audit_store.admin_chain(session)
+    if chain is None or chain.seq == 0:
+        return check
+    problem = signer(services.settings).problem(ADMIN_SUBJECT, chain.seq, chain.head, chain.signature)
+    return with_signature(check, problem)
+
+
 def sign_unsigned_heads(services: Services) -> int:
-    """Sign every head that has no signature (instances recorded before anchoring existed): run once, right
-    after upgrading, since it vouches for those chains as they stand at that moment. Returns how many."""
+    """Sign every head that has no signature (chains recorded before anchoring existed): run once, right after
+    upgrading, since it vouches for those chains as they stand at that moment. Returns how many."""
     key = signer(services.settings)
     with services.db.write() as session:
         instances = audit_store.unsigned_heads(session)
         for instance in instances:
             instance.audit_signature = key.sign(instance.id, instance.audit_seq, instance.audit_head)
-        return len(instances)
+        admin = audit_store.admin_chain(session, lock=True)
+        unsigned_admin = admin is not None and admin.seq > 0 and not admin.signature
+        if admin is not None and unsigned_admin:
+            admin.signature = key.sign(ADMIN_SUBJECT, admin.seq, admin.head)
+        return len(instances) + unsigned_admin

@@ -28,10 +28,12 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is asking: a username and the roles of their token."""
+    """Who is asking: a username and the roles of their token. `operator` is someone at the service's host (the
+    command line, start-up), never a bearer of a token or a browser session."""
 
     username: str
     roles: frozenset[str]
+    operator: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -41,7 +43,7 @@ class Caller:
         return self.is_admin or bool(self.roles.intersection(roles))  # type: ignore[arg-type]
 
 
-SYSTEM = Caller("system", frozenset({Role.ADMIN}))
+SYSTEM = Caller("system", frozenset({Role.ADMIN}), operator=True)
 
 
 class SubscriptionCache:

@@ -200,12 +200,10 @@ def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainC
         _authorize_view(services, session, caller, instance)
         events = audit_store.all_events(session, instance_id)
         check = audit_store.verify_chain(events, instance.audit_seq, instance.audit_head)
-        unsigned = anchoring.signer(services.settings).problem(
+        problem = anchoring.signer(services.settings).problem(
             instance.id, instance.audit_seq, instance.audit_head, instance.audit_signature
         )
-        if check.ok and unsigned:  # a chain rewritten consistently, head included, but not re-signable
-            return ChainCheck(False, check.events, None, unsigned)
-        return check
+        return anchoring.with_signature(check, problem)
 
 
 def all_audit_events(services: Services, caller: Caller, instance_id: str) -> list[AuditEvent]:

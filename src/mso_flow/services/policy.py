@@ -22,6 +22,14 @@ people of its tasks (holders, owners, completers, candidates of open ones, super
 privacy officer erases personal data, exports it for a data subject, and grants it to a webhook.
 
 Reports: `admin` and `auditor` read every unit's; a role `manager:<unit>` reads the reports of that unit.
+
+User administration: admins create users and change their roles, never their own. The privileged roles
+(`domain.PRIVILEGED_ROLES`: `privacy_officer`, `auditor`) are granted and removed only by an operator at the
+service's host (`mso-flow users …`), not by an admin over the API or the web app. We chose that over a second
+admin's approval: an admin can make a second admin account or take over one (a new token), so two admin approvals
+can be one person, whereas the operator at the host already holds what these roles guard (the master key, the
+audit signing key). For the same reason an admin does not issue a new token for a user holding a privileged role.
+Every grant is an event of the signed admin audit chain.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from mso_flow.domain import (
     DEPLOYER_ROLES,
     INSTANCE_OVERSIGHT_ROLES,
     MANAGER_PREFIX,
+    PRIVILEGED_ROLES,
     SYSTEM_ROLES,
     TASK_OVERSIGHT_ROLES,
     DelegationState,
@@ -303,3 +312,21 @@ def may_fix_incidents(caller: Caller) -> bool:
 def may_manage_users(caller: Caller) -> bool:
     """Create and list users: admins."""
     return caller.is_admin
+
+
+def may_change_roles_of(caller: Caller, username: str) -> bool:
+    """Change a user's roles: admins, never their own (another admin or an operator does that)."""
+    return caller.is_admin and caller.username != username
+
+
+def may_change_privileged_roles(caller: Caller) -> bool:
+    """Grant or remove `privacy_officer` or `auditor` (at creation too): an operator at the service's host only."""
+    return caller.operator
+
+
+def may_issue_token_for(caller: Caller, username: str, roles: Iterable[str]) -> bool:
+    """Issue a new token for a user: the user themself, an operator, or an admin unless the user holds a privileged
+    role (the admin would receive a token that acts as them)."""
+    return (
+        caller.username == username or caller.operator or (caller.is_admin and not PRIVILEGED_ROLES.intersection(roles))
+    )

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 
 from mso_flow.domain import ReadPurpose
-from mso_flow.services import instances, keyring, personal_data, policy
+from mso_flow.services import anchoring, instances, keyring, personal_data, policy
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.sealing import ERASED, is_sealed
@@ -210,7 +210,7 @@ def grant_webhook(services: Services, caller: Caller, webhook_id: str, granted: 
         hook.personal_data = granted
         event = "personal_data_granted" if granted else "personal_data_revoked"
         data = {"webhook_id": hook.id, "url": hook.url, "reason": reason.strip()}
-        audit_store.append_admin(session, [NewEvent(event, caller.username, data=data)], services.clock())
+        anchoring.append_admin(services, session, [NewEvent(event, caller.username, data=data)])
     services.subscriptions.invalidate()
     return hook
 

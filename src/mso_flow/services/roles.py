@@ -16,12 +16,15 @@ from mso_flow.services.context import Services
 from mso_flow.services.policy import candidate_roles
 from mso_flow.store import definitions as definitions_store
 
-BUILT_IN_DESCRIPTIONS: dict[str, str] = {
+BUILT_IN_DESCRIPTIONS: dict[Role, str] = {
     Role.ADMIN: "ผู้ดูแลระบบ: ทำได้ทุกอย่าง (administers users, sees everything)",
     Role.DESIGNER: "ผู้ออกแบบกระบวนการ: นำ BPMN ขึ้นระบบ (deploys process definitions)",
     Role.INTEGRATOR: "ระบบภายนอก: เริ่มกระบวนการ ส่งข้อความ webhook (starts instances, sends messages, webhooks)",
     Role.SUPERVISOR: "หัวหน้า: มอบหมายงานของบทบาทที่ตนมี (assigns the tasks of the roles they hold)",
-    Role.AUDITOR: "ผู้ตรวจสอบ: อ่านข้อมูลและรายงานทั้งหมด แก้ไขไม่ได้ (reads every instance and report, changes nothing)",
+    Role.AUDITOR: "ผู้ตรวจสอบ: อ่านข้อมูลและรายงานทั้งหมด แก้ไขไม่ได้ ให้ได้จากบรรทัดคำสั่งเท่านั้น "
+    "(reads every instance and report, changes nothing; granted at the command line only)",
+    Role.PRIVACY_OFFICER: "เจ้าหน้าที่คุ้มครองข้อมูลส่วนบุคคล: อ่าน ส่งออก และลบข้อมูลส่วนบุคคล ให้ได้จากบรรทัดคำสั่งเท่านั้น "
+    "(reads, exports and erases personal data, grants it to webhooks; granted at the command line only)",
 }
 
 
@@ -52,7 +55,7 @@ def manager_role(unit: str) -> KnownRole:
 
 def known_roles(services: Services) -> dict[str, KnownRole]:
     """Every role a user may hold, with the processes and lanes it works in (latest deployed versions)."""
-    known = {role: KnownRole(role, True, text) for role, text in BUILT_IN_DESCRIPTIONS.items()}
+    known = {role.value: KnownRole(role.value, True, BUILT_IN_DESCRIPTIONS[role]) for role in Role}
     with services.db.read() as session:
         models = [services.definitions.definition(session, id_).model for id_ in definitions_store.latest_ids(session)]
     for model in models:

@@ -5,6 +5,10 @@ hash defend guessable secrets (passwords) against dictionary attacks, and a unif
 dictionary; the digest is also what makes the lookup one indexed equality. Every request looks its token up in
 the database (no cache), so a revoked or rotated token, or a deactivated user, is refused by every worker as soon
 as the change commits (`bench/token_lookup.py` measures the cost of that query).
+
+Nobody changes their own roles, and the privileged roles (`privacy_officer`, `auditor`) are granted and removed
+only by an operator at the host's command line (`policy.may_change_privileged_roles` says why). Deactivating a user
+ends their browser sessions for good: reactivation restores their token, not a session.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mso_flow.services import policy
+from mso_flow.domain import PRIVILEGED_ROLES
+from mso_flow.services import anchoring, policy
 from mso_flow.services import roles as roles_service
 from mso_flow.services.candidates import is_personal
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.store import audit as audit_store
+from mso_flow.store import sessions as sessions_store
 from mso_flow.store import users as store
 from mso_flow.store.audit import ChainCheck, NewEvent
 from mso_flow.store.models import AuditEvent, User
@@ -106,7 +112,21 @@ def _check_roles(services: Services, roles: list[str], force: bool) -> list[str]
 
 
 def _audit(session: Session, services: Services, caller: Caller, type_: str, data: dict[str, Any]) -> None:
-    audit_store.append_admin(session, [NewEvent(type_, caller.username, data=data)], services.clock())
+    anchoring.append_admin(services, session, [NewEvent(type_, caller.username, data=data)])
+
+
+def _require_privileged_change(caller: Caller, before: list[str], after: list[str]) -> None:
+    """403 when turning `before` into `after` grants or removes a privileged role and the caller is not at the
+    command line."""
+    privileged = sorted(PRIVILEGED_ROLES.intersection(set(before) ^ set(after)))
+    if privileged and not policy.may_change_privileged_roles(caller):
+        message = (
+            f"ให้หรือถอนบทบาท {', '.join(privileged)} ได้จากบรรทัดคำสั่งของเซิร์ฟเวอร์เท่านั้น: mso-flow users "
+            "(privacy_officer and auditor are granted and removed only at the server's command line)"
+        )
+        raise Forbidden(
+            "privileged_role", message, [{"field": "roles", "role": role, "message": message} for role in privileged]
+        )
 
 
 def _user(session: Session, username: str, lock: bool = True) -> User:
@@ -129,6 +149,7 @@ def create_user(
     require_admin(caller)
     _check_username(username)
     roles = _check_roles(services, roles, force)
+    _require_privileged_change(caller, [], roles)
     token = new_token()
     try:
         with services.db.write() as session:
@@ -163,7 +184,8 @@ def update_user(
     active: bool | None = None,
     force: bool = False,
 ) -> User:
-    """Replace a user's roles and/or (de)activate them; a deactivated user's token is refused at once."""
+    """Replace a user's roles and/or (de)activate them; a deactivated user's token is refused at once and their
+    browser sessions are ended."""
     require_admin(caller)
     if roles is not None:
         roles = _check_roles(services, roles, force)
@@ -172,6 +194,12 @@ def update_user(
     with services.db.write() as session:
         user = _user(session, username)
         if roles is not None and roles != user.roles:
+            if not policy.may_change_roles_of(caller, username):
+                raise Forbidden(
+                    "own_roles",
+                    "เปลี่ยนบทบาทของตนเองไม่ได้ ผู้ดูแลระบบคนอื่นต้องเป็นผู้เปลี่ยน (you cannot change your own roles)",
+                )
+            _require_privileged_change(caller, user.roles, roles)
             before, user.roles = user.roles, roles
             _audit(
                 session,
@@ -182,6 +210,8 @@ def update_user(
             )
         if active is not None and active != user.active:
             user.active = active
+            if not active:
+                sessions_store.remove_for_user(session, username)
             _audit(
                 session, services, caller, "user_activated" if active else "user_deactivated", {"username": username}
             )
@@ -194,11 +224,18 @@ def _may_manage_token(caller: Caller, username: str) -> None:
 
 
 def rotate_token(services: Services, caller: Caller, username: str) -> str:
-    """A new token for a user (admin, or the user themself); the old one is refused from the commit on."""
+    """A new token for a user (admin, or the user themself; a privileged user's only themself or from the command
+    line); the old one is refused from the commit on."""
     _may_manage_token(caller, username)
     token = new_token()
     with services.db.write() as session:
         user = _user(session, username)
+        if not policy.may_issue_token_for(caller, username, user.roles):
+            raise Forbidden(
+                "privileged_role",
+                "ออกโทเค็นใหม่ให้ผู้มีบทบาท privacy_officer หรือ auditor ได้เฉพาะเจ้าของบัญชีหรือจากบรรทัดคำสั่ง "
+                "(a privacy officer's or auditor's token is rotated only by themself or at the command line)",
+            )
         user.token_hash, user.token_created_at = hash_token(token), services.clock()
         _audit(session, services, caller, "user_token_rotated", {"username": username})
     return token
@@ -227,10 +264,10 @@ def admin_audit(services: Services, caller: Caller, offset: int, limit: int) -> 
 
 
 def verify_admin_audit(services: Services, caller: Caller) -> ChainCheck:
-    """Re-hash the admin audit chain (admin, auditor)."""
+    """Re-hash the admin audit chain and check its head's signature (admin, auditor)."""
     _require_audit_reader(caller)
     with services.db.read() as session:
-        return audit_store.verify_admin(session)
+        return anchoring.verify_admin(services, session)
 
 
 def ensure_user(services: Services, username: str, roles: list[str], token: str) -> None:
@@ -254,7 +291,7 @@ def cli_caller() -> Caller:
     """The operator at the command line, as the admin chain records them."""
     import getpass
 
-    return Caller(f"cli:{getpass.getuser()}", frozenset({"admin"}))
+    return Caller(f"cli:{getpass.getuser()}", frozenset({"admin"}), operator=True)
 
 
 def create_user_cli(

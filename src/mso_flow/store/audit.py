@@ -1,10 +1,11 @@
 """The append-only audit trail: a hash chain per instance, and the `admin` chain of user administration (rows
-with no instance, its head in `audit_chain`); there is no update or delete path."""
+with no instance, its head and the head's signature in `audit_chain`); there is no update or delete path."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -94,10 +95,15 @@ def append(session: Session, instance: ProcessInstance, events: list[NewEvent], 
 ADMIN_CHAIN = "admin"
 
 
+def admin_chain(session: Session, lock: bool = False) -> AuditChain | None:
+    """The head of the admin chain, None before its first event."""
+    stmt = select(AuditChain).where(AuditChain.name == ADMIN_CHAIN)
+    return session.scalar(stmt.with_for_update() if lock else stmt)
+
+
 def admin_head(session: Session, lock: bool = False) -> AuditChain:
     """The head of the admin chain (created at its first event); `lock` serialises appenders on PostgreSQL."""
-    stmt = select(AuditChain).where(AuditChain.name == ADMIN_CHAIN)
-    chain = session.scalar(stmt.with_for_update() if lock else stmt)
+    chain = admin_chain(session, lock)
     if chain is not None:
         return chain
     try:
@@ -105,17 +111,19 @@ def admin_head(session: Session, lock: bool = False) -> AuditChain:
             session.add(AuditChain(name=ADMIN_CHAIN, seq=0, head=""))
     except IntegrityError:  # another transaction created it first
         pass
-    chain = session.scalar(stmt.with_for_update() if lock else stmt)
+    chain = admin_chain(session, lock)
     assert chain is not None
     return chain
 
 
-def append_admin(session: Session, events: list[NewEvent], at: datetime) -> None:
-    """Append user-administration events to the admin chain (rows without an instance)."""
+def append_admin(session: Session, events: list[NewEvent], at: datetime, sign: Callable[[int, str], str]) -> None:
+    """Append user-administration events to the admin chain (rows without an instance) and store `sign(seq, head)`
+    of its new head beside it."""
     chain = admin_head(session, lock=True)
     rows, chain.seq, chain.head = _chain_rows(None, chain.seq, chain.head, events, at)
     if rows:
         session.execute(insert(AuditEvent), rows)
+    chain.signature = sign(chain.seq, chain.head)
 
 
 def _admin_events() -> Select[AuditEvent]:
@@ -127,8 +135,8 @@ def admin_listing(session: Session, offset: int, limit: int) -> tuple[list[Audit
 
 
 def verify_admin(session: Session) -> ChainCheck:
-    """Re-hash the admin chain against its stored head."""
-    chain = session.scalar(select(AuditChain).where(AuditChain.name == ADMIN_CHAIN))
+    """Re-hash the admin chain against its stored head (its signature is `services/anchoring.py`'s to check)."""
+    chain = admin_chain(session)
     seq, head = (chain.seq, chain.head) if chain else (0, "")
     return verify_chain(list(session.scalars(_admin_events())), seq, head)
 

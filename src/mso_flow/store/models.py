@@ -275,6 +275,8 @@ class AuditChain(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     head: Mapped[str] = mapped_column(String(64), default="")
+    # Ed25519 signature of (name, seq, head) by a key the database does not hold (services/anchoring.py)
+    signature: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class TaskComment(Base):

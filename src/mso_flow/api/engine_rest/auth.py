@@ -19,8 +19,8 @@ async def get_services(request: Request) -> Services:
     return request.app.state.parent.state.services  # type: ignore[no-any-return]
 
 
-def password_caller(services: Services, username: str, password: str, client: str | None) -> Caller | None:
-    """The caller whose password this is, or None (repeated failures from one address are slowed down)."""
+def password_caller(services: Services, username: str, password: str, client: str) -> Caller | None:
+    """The caller whose password this is, or None (repeated failures are slowed down: `accounts`)."""
     return accounts.authenticate_password(services, username, password, client)
 
 
@@ -55,7 +55,7 @@ async def get_caller(request: Request, services: Annotated[Services, Depends(get
     caller = await _token_caller(services, secret)
     if caller is not None and caller.username == username:
         return caller
-    client = request.client.host if request.client else None
+    client = request.client.host if request.client else "-"
     caller = await run_in_threadpool(password_caller, services, username, secret, client)
     if caller is None:
         raise _unauthenticated("wrong user name, token or password")

@@ -491,7 +491,7 @@ def create_user(request: Request, services: ServicesDep, person: PersonDep, form
         values = {}
     except ServiceError as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
-        general, status = err.message, 422 if isinstance(err, Invalid) else 409
+        general, status = err.message, 422 if isinstance(err, Invalid) else 403 if isinstance(err, Forbidden) else 409
     found, _ = users.list_users(services, person.caller, 0, 500)
     return page(
         request,
