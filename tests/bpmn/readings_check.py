@@ -34,8 +34,10 @@ STEP_REF = re.compile(
 )
 DECISION = re.compile(
     r"\bdecisions?\b|\bgateway\b|\bloops? back\b|\bgo(?:es)? back to\b|\breturn(?:s|ing)? to\b"
-    r"|(อนุมัติ|เห็นชอบ|ลงนาม)/ไม่\1"
+    r"|(อนุมัติ|เห็นชอบ|ลงนาม)/ไม่\1|\bnot approved\b|ไม่(?:อนุมัติ|เห็นชอบ|ลงนาม|ผ่าน) (?:ends|continues|returns|goes|loops)"
 )
+# a decision, not only a loop's target
+DECIDES = re.compile(r"\bdecisions?\b|\bgateway\b|(อนุมัติ|เห็นชอบ|ลงนาม)/ไม่\1|\bnot approved\b|ไม่(?:อนุมัติ|เห็นชอบ|ลงนาม|ผ่าน) ")
 NOT_DECISION = re.compile(
     r"\bno (?:decisions?|gateway|loop)\b|\bnot (?:as |read as |modelled as )?(?:an? )?(?:decisions?|gateway)\b"
     r"|\bneither is an? (?:decision|gateway)"
@@ -164,7 +166,7 @@ def _decision_problems(diagram: Diagram, reading: str) -> list[str]:
                 problems.append(f"says step {', '.join(sorted(refs))} has no decision, but it has: {clause!r}")
             elif not refs and diagram.drawn_gateways:
                 problems.append(f"says there is no decision, but the manual's gateways are drawn: {clause!r}")
-        elif refs and not tasks & (diagram.decided | diagram.branch_targets):
+        elif refs and not tasks & (diagram.decided if DECIDES.search(clause) else diagram.decided | diagram.branch_targets):
             problems.append(f"names a decision at step {', '.join(sorted(refs))} that the diagram lacks: {clause!r}")
         elif not refs and not diagram.decided:
             problems.append(f"names a decision the diagram lacks: {clause!r}")
@@ -188,8 +190,11 @@ def reading_problems(path: Path) -> list[str]:
             for period in ISO.findall(clause):
                 if period not in diagram.durations | diagram.deadlines:
                     problems.append(f"names a period {period} that no task has: {clause!r}")
-                elif "standard duration" in clause and period not in diagram.durations and len(ISO.findall(clause)) == 1:
-                    problems.append(f"calls {period} a standard duration, but no task has it as one: {clause!r}")
+                elif period not in diagram.durations and (
+                    re.search(rf"duration\s*\(\s*{period}\b", clause)
+                    or ("standard duration" in clause and len(ISO.findall(clause)) == 1)
+                ):
+                    problems.append(f"calls {period} a duration, but no task has it as one: {clause!r}")
         for name in BACKTICKED.findall(reading):
             if name not in diagram.names and name not in FORMAT_NAMES:
                 problems.append(f"names `{name}`, which is not in the diagram: {reading!r}")
@@ -211,6 +216,8 @@ def _plain(text: str) -> str:
 def manual_line_problems(path: Path, manual: list[str]) -> list[str]:
     """Tasks whose `manual_lines` hold neither their step number (starting a row) nor their text."""
     root = etree.parse(str(path)).getroot()
+    if not all(_props(process).get("manual_lines") for process in root.iter(f"{{{BPMN_NS}}}process")):
+        return []  # not read from the manual (drawn in a modeler)
     problems = []
     for task in root.iter(f"{{{BPMN_NS}}}userTask"):
         props = _props(task)
@@ -233,9 +240,12 @@ def manual_line_problems(path: Path, manual: list[str]) -> list[str]:
             numbered = numbered or re.search(rf"(?<![\d.]){re.escape(step)}(?![\d])", text) is not None
         name = _plain(task.get("name") or "")
         documentation = re.sub(r"^ลำดับ [^:]*: |\s*\(ลำดับ [^)]*\)$", "", task.findtext(f"{{{BPMN_NS}}}documentation") or "")
-        passages = [_plain(p)[:60] for p in re.split(r" - |…|;", documentation) if len(_plain(p)) >= 60]
-        if 20 <= len(_plain(documentation)) < 60:  # a short text must be there whole
-            passages.append(_plain(documentation))
-        if not (numbered or (len(name) >= 8 and name in text) or any(p in text for p in passages)):
+        # a passage is there when its first and its last words are (OCR breaks the middle); a short text whole
+        passages = [(_plain(p)[:60], _plain(p)[-60:]) for p in re.split(r" - |…|;", documentation)]
+        passages = [(head, tail) for head, tail in passages if len(head) == 60]
+        if 20 <= len(_plain(documentation)) < 60:
+            passages.append((_plain(documentation), ""))
+        found = any(head in text and tail in text for head, tail in passages)
+        if not (numbered or (len(name) >= 8 and name in text) or found):
             problems.append(f"{where}: lines {lines} hold neither its step number nor its text")
     return problems
