@@ -37,7 +37,9 @@ DECISION = re.compile(
     r"|(อนุมัติ|เห็นชอบ|ลงนาม)/ไม่\1|\bnot approved\b|ไม่(?:อนุมัติ|เห็นชอบ|ลงนาม|ผ่าน) (?:ends|continues|returns|goes|loops)"
 )
 # a decision, not only a loop's target
-DECIDES = re.compile(r"\bdecisions?\b|\bgateway\b|(อนุมัติ|เห็นชอบ|ลงนาม)/ไม่\1|\bnot approved\b|ไม่(?:อนุมัติ|เห็นชอบ|ลงนาม|ผ่าน) ")
+DECIDES = re.compile(
+    r"\bdecisions?\b|\bgateway\b|(อนุมัติ|เห็นชอบ|ลงนาม)/ไม่\1|\bnot approved\b|ไม่(?:อนุมัติ|เห็นชอบ|ลงนาม|ผ่าน) "
+)
 NOT_DECISION = re.compile(
     r"\bno (?:decisions?|gateway|loop)\b|\bnot (?:as |read as |modelled as )?(?:an? )?(?:decisions?|gateway)\b"
     r"|\bneither is an? (?:decision|gateway)"
@@ -53,7 +55,9 @@ NOT_TIMER = re.compile(
 )
 QUOTE = r"(?<!\w)'([^']+)'(?!\w)"
 # a quoted name right after "lane(s)" (lane 'X', lane named 'X', lanes 'X' and 'Y') or right before "lane"
-LANE_NAMES = re.compile(rf"\blanes? (?:(?:is |named |called |for |of |uses |keeps )?(?:the )?){QUOTE}(?:(?:,| and| or) {QUOTE})*")
+LANE_NAMES = re.compile(
+    rf"\blanes? (?:(?:is |named |called |for |of |uses |keeps )?(?:the )?){QUOTE}(?:(?:,| and| or) {QUOTE})*"
+)
 NAMED_LANE = re.compile(rf"{QUOTE} lanes?\b")
 ISO = re.compile(r"\bP(?:\d+[YMWD])*(?:T(?:\d+[HMS])+)?\b")
 BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
@@ -166,7 +170,9 @@ def _decision_problems(diagram: Diagram, reading: str) -> list[str]:
                 problems.append(f"says step {', '.join(sorted(refs))} has no decision, but it has: {clause!r}")
             elif not refs and diagram.drawn_gateways:
                 problems.append(f"says there is no decision, but the manual's gateways are drawn: {clause!r}")
-        elif refs and not tasks & (diagram.decided if DECIDES.search(clause) else diagram.decided | diagram.branch_targets):
+        elif refs and not tasks & (
+            diagram.decided if DECIDES.search(clause) else diagram.decided | diagram.branch_targets
+        ):
             problems.append(f"names a decision at step {', '.join(sorted(refs))} that the diagram lacks: {clause!r}")
         elif not refs and not diagram.decided:
             problems.append(f"names a decision the diagram lacks: {clause!r}")
@@ -239,7 +245,9 @@ def manual_line_problems(path: Path, manual: list[str]) -> list[str]:
         if "." in step:  # a sub-step ("๕.๓") is listed inside its step's row
             numbered = numbered or re.search(rf"(?<![\d.]){re.escape(step)}(?![\d])", text) is not None
         name = _plain(task.get("name") or "")
-        documentation = re.sub(r"^ลำดับ [^:]*: |\s*\(ลำดับ [^)]*\)$", "", task.findtext(f"{{{BPMN_NS}}}documentation") or "")
+        documentation = re.sub(
+            r"^ลำดับ [^:]*: |\s*\(ลำดับ [^)]*\)$", "", task.findtext(f"{{{BPMN_NS}}}documentation") or ""
+        )
         # a passage is there when its first and its last words are (OCR breaks the middle); a short text whole
         passages = [(_plain(p)[:60], _plain(p)[-60:]) for p in re.split(r" - |…|;", documentation)]
         passages = [(head, tail) for head, tail in passages if len(head) == 60]

@@ -23,9 +23,7 @@ WINDOW = re.compile(
     r"|มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม"
 )
 LENGTH = re.compile(r"[0-9๐-๙]+\s*(เดือน|วัน|สัปดาห์|ปี|ชั่วโมง|นาที)")
-WITHIN_PERIOD = re.compile(
-    r"(ภายใน|ไม่เกิน)\s*(ระยะเวลา)?\s*[0-9๐-๙]+(\s*-\s*[0-9๐-๙]+)?\s*(วัน|ชั่วโมง|เดือน|สัปดาห์)"
-)
+WITHIN_PERIOD = re.compile(r"(ภายใน|ไม่เกิน)\s*(ระยะเวลา)?\s*[0-9๐-๙]+(\s*-\s*[0-9๐-๙]+)?\s*(วัน|ชั่วโมง|เดือน|สัปดาห์)")
 
 
 def _props(element: etree._Element) -> dict[str, str]:
@@ -40,7 +38,9 @@ def _elements(path: Path) -> list[etree._Element]:
 def check_provenance(path: Path) -> None:
     """Every element marked inferred says why; `source` is only ever "inferred"; a message start of a process read
     from the manual is inferred (the manual draws only เริ่มต้น)."""
-    read_from_manual = any("manual_lines" in _props(p) for p in _elements(path) if etree.QName(p).localname == "process")
+    read_from_manual = any(
+        "manual_lines" in _props(p) for p in _elements(path) if etree.QName(p).localname == "process"
+    )
     for element in _elements(path):
         props = _props(element)
         if "source" in props:
@@ -78,7 +78,9 @@ def check_durations_and_deadlines(path: Path) -> None:
         if WINDOW.search(wording) and not LENGTH.search(wording):
             assert not standard, f"{where}: '{wording}' is a calendar window, not a duration"
         if standard and re.search(r"^P[^T]*[DWMY]", standard):
-            assert props.get("duration_basis") in ("working", "calendar"), f"{where}: days, weeks or months without duration_basis"
+            assert props.get("duration_basis") in ("working", "calendar"), (
+                f"{where}: days, weeks or months without duration_basis"
+            )
         if standard and re.search(r"^P[^T]*[MY]", standard) and not deadline:
             assert props["duration_basis"] == "calendar", f"{where}: months are calendar months"
 

@@ -62,9 +62,7 @@ def test_a_victim_who_declines_and_may_stay_is_followed_up_outside_the_shelter(c
     assert _active(client, admin, instance_id) == ("completed", [])
 
 
-def test_a_victim_who_wishes_protection_goes_through_the_shelter_and_the_status_routes_step_six(
-    client, admin, process
-):
+def test_a_victim_who_wishes_protection_goes_through_the_shelter_and_the_status_routes_step_six(client, admin, process):
     instance_id = _identified(client, admin, process, "victim_protection", "foreign_legal")
     assert _active(client, admin, instance_id) == ("running", ["Task_protection"])
     _complete(client, admin, instance_id, "Task_protection", {})

@@ -193,7 +193,13 @@ def _process(relative: str) -> ProcessDef:
 
 def test_the_hotline_marks_the_person_in_need_and_their_problem() -> None:
     model = _process("inspection/inspection_hotline_1300.bpmn")
-    assert model.personal_variables == {"reporter_name", "problem", "contact_location", "result_normal", "result_urgent"}
+    assert model.personal_variables == {
+        "reporter_name",
+        "problem",
+        "contact_location",
+        "result_normal",
+        "result_urgent",
+    }
     assert model.sensitive_variables == {"problem"}
     assert model.retention_days is None, "the manual states no retention: the service's default"
 

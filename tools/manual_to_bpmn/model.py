@@ -35,6 +35,8 @@ class Start(_Strict):
     name: str = "เริ่มต้น"
     message: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
     inferred: str | None = Reason  # e.g. a message start where the manual does not say another system starts it
+
+
 Basis = Literal["working", "calendar"]
 
 
@@ -131,13 +133,6 @@ class Step(_Strict):
     next: str | None = None
     decision: Decision | None = None
     deadline: Deadline | None = None
-
-    @model_validator(mode="after")
-    def _days_say_how_they_count(self) -> Step:
-        counted = self.duration_basis or (self.deadline.basis if self.deadline else None)  # the step's one basis
-        if self.duration and re.search(r"^P[^T]*[DWMY]", self.duration) and not counted:
-            raise ValueError(f"step {self.id}: a duration in days, weeks or months needs `duration_basis`")
-        return self
 
 
 class End(_Strict):
