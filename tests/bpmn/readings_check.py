@@ -7,11 +7,14 @@ diagram, so they must not describe a decision, a timer, a lane, a duration or a 
   task not followed by one; "no decision" without a step means every diverging gateway is inferred;
 - a sentence about a timer, an escalation or an alerted supervisor needs a boundary timer, unless it says none;
 - a quoted name in a sentence about a lane is a lane of the diagram (or part of one);
-- an ISO-8601 period it names is a task's duration, deadline or timer (a "standard duration" one a duration);
+- an ISO-8601 period it names is a task's duration, deadline or timer ("standard duration", "duration (P3D)": a
+  task's standard duration);
 - a `field` in back quotes is a form field, process variable or element of the diagram, or a property name.
 
 `manual_line_problems` checks the other way round: each task's `manual_lines` hold its step number at the start
-of a table row, or its text (its name, or the first words of a passage of its documentation).
+of a table row (a sub-step's number anywhere in them), or its text (its name, or the first and last words of a
+passage of its documentation). Tasks added by reading (inferred) and processes not read from the manual are
+left alone.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ LANE_NAMES = re.compile(
     rf"\blanes? (?:(?:is |named |called |for |of |uses |keeps )?(?:the )?){QUOTE}(?:(?:,| and| or) {QUOTE})*"
 )
 NAMED_LANE = re.compile(rf"{QUOTE} lanes?\b")
-ISO = re.compile(r"\bP(?:\d+[YMWD])*(?:T(?:\d+[HMS])+)?\b")
+ISO = re.compile(r"\bP(?=T?\d)(?:\d+[YMWD])*(?:T(?:\d+[HMS])+)?\b")
 BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 # names of the reading format and of BPMN properties that readings may quote without them being in the diagram
 FORMAT_NAMES = {
