@@ -193,7 +193,13 @@ def _process(relative: str) -> ProcessDef:
 
 def test_the_hotline_marks_the_person_in_need_and_their_problem() -> None:
     model = _process("inspection/inspection_hotline_1300.bpmn")
-    assert model.personal_variables == {"reporter_name", "problem"}
+    assert model.personal_variables == {
+        "reporter_name",
+        "problem",
+        "contact_location",
+        "result_normal",
+        "result_urgent",
+    }
     assert model.sensitive_variables == {"problem"}
     assert model.retention_days is None, "the manual states no retention: the service's default"
 
@@ -207,7 +213,9 @@ def test_the_trafficking_victim_process_marks_identity_contacts_and_the_account(
         "behaviour",
         "victim_name",
         "victim_age",
-        "nationality",
+        "legal_status",
+        "screening_opinion",
+        "identification_result",
     }
     assert model.sensitive_variables == {"behaviour"}
     assert "๔.๑๑" in (model.documentation or ""), "the reading cites the section that requires confidentiality"
@@ -217,11 +225,11 @@ def test_the_trafficking_victim_process_marks_identity_contacts_and_the_account(
     ("relative", "personal"),
     [
         ("anti-trafficking/trafficking_fund_victim_assistance.bpmn", {"victim_name"}),
-        ("anti-trafficking/trafficking_fund_reward.bpmn", {"claimant"}),
+        ("anti-trafficking/trafficking_fund_reward.bpmn", {"claimant", "case_reference"}),
         ("central/central_transfer_in.bpmn", {"applicant"}),
         ("inspection/inspection_southern_remedy.bpmn", {"applicant_name", "applicant_id"}),
-        ("inspection/inspection_complaints.bpmn", {"complaint"}),
-        ("anti-corruption/anticorruption_complaints.bpmn", {"complaint_subject"}),
+        ("inspection/inspection_complaints.bpmn", {"complaint", "analysis", "summary"}),
+        ("anti-corruption/anticorruption_complaints.bpmn", {"complaint_subject", "handling_result"}),
         ("legal/legal_admin_order_appeal.bpmn", {"appeal_grounds"}),
     ],
 )

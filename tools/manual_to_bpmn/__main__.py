@@ -1,4 +1,5 @@
-"""`python -m tools.manual_to_bpmn build|check|index`: generate BPMN from manual readings, check and index BPMN.
+"""`python -m tools.manual_to_bpmn build|check|index`: generate BPMN from manual readings, check and index BPMN
+(`index`: the process index docs/processes.md and the lanes table docs/lanes.md).
 
 `build` writes `bpmn/<unit>/<key>.bpmn` for each reading, but refuses (exit status 1, naming the file) to overwrite
 a file whose bytes are not those it last wrote (`manifest.py`), unless `--force`.
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from tools.manual_to_bpmn.bpmn_writer import write_bpmn
 from tools.manual_to_bpmn.check import check
 from tools.manual_to_bpmn.index import render_index
+from tools.manual_to_bpmn.lanes import render_lanes
 from tools.manual_to_bpmn.manifest import Manifest
 from tools.manual_to_bpmn.model import load_reading
 
@@ -66,15 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument("--force", action="store_true", help="overwrite files edited since they were written")
     check_cmd = commands.add_parser("check", help="validate and simulate BPMN files or directories")
     check_cmd.add_argument("paths", nargs="+")
-    index_cmd = commands.add_parser("index", help="write docs/processes.md from the BPMN files")
+    index_cmd = commands.add_parser("index", help="write docs/processes.md and docs/lanes.md from the BPMN files")
     index_cmd.add_argument("--bpmn", type=Path, default=REPO / "bpmn")
     index_cmd.add_argument("--out", type=Path, default=REPO / "docs" / "processes.md")
+    index_cmd.add_argument("--lanes-out", type=Path, default=REPO / "docs" / "lanes.md")
     args = parser.parse_args(argv)
     if args.command == "build":
         return 1 if build(args.paths, args.out, args.manifest, args.force) else 0
     if args.command == "index":
         args.out.write_text(render_index(args.bpmn), encoding="utf-8")
-        print(f"wrote {args.out}")
+        args.lanes_out.write_text(render_lanes(args.bpmn), encoding="utf-8")
+        print(f"wrote {args.out} and {args.lanes_out}")
         return 0
     return 1 if check(args.paths) else 0
 

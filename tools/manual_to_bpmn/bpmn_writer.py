@@ -92,6 +92,8 @@ def build_graph(reading: ProcessReading) -> _Graph:
     first_lane = reading.steps[0].lane
     graph.kinds[START_ID] = ("startEvent", reading.start.name, first_lane)
     graph.flow(START_ID, task_id(reading.steps[0].id))
+    if reading.start.inferred:  # the start is read (its trigger), the flow to the first step is the manual's
+        graph.inferred[START_ID] = reading.start.inferred
     end_lanes: dict[str, str] = {}
     for step in reading.steps:
         if step.inferred:

@@ -28,12 +28,15 @@ class Source(_Strict):
     basis: Literal["flowchart", "steps"]
 
 
+Reason = Field(default=None, min_length=3, description="set when the manual does not draw it: why it was added")
+
+
 class Start(_Strict):
     name: str = "เริ่มต้น"
     message: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
+    inferred: str | None = Reason  # e.g. a message start where the manual does not say another system starts it
 
 
-Reason = Field(default=None, min_length=3, description="set when the manual does not draw it: why it was added")
 Basis = Literal["working", "calendar"]
 
 

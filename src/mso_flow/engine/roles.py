@@ -9,14 +9,17 @@ to the role names of the ministry whose holders work that lane:
 The rule when a process is parsed (`lane_roles`):
 - a lane the file names gets the file's roles;
 - a lane the file does not name stays its own role (a designer's new lane deploys without touching the file);
-- a composite lane ("A/B/C") the file does not name is offered to each of its parts, and the deployment is warned
-  that the lane was split (`ProcessDef.split_lanes`).
+- a composite lane the file does not name is offered to each of its parts, and the deployment is warned that the
+  lane was split (`ProcessDef.split_lanes`). Parts are separated by "/" or by the word "และ" (and) or "หรือ" (or)
+  standing apart ("กยผ. และหน่วยงานต่างๆ"); spaces and dots never separate ("ผอ. กอง", "กรมฯ ศทส." is one name
+  to the engine), so a list of units written with spaces only must be named in the roles file.
 A lane's own `camunda:property name="roles"` in the BPMN wins over all of these.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +28,9 @@ import yaml
 
 from mso_flow.engine.model import ProcessDef
 
-COMPOSITE_SEPARATOR = "/"
+# "/" between parts, or "และ"/"หรือ" as a word of its own (a space on at least one side): "ศูนย์เทคโนโลยีสารสนเทศและ
+# การสื่อสาร" is one name, "ศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร และหน่วยงานที่เกี่ยวข้อง" two.
+COMPOSITE_SEPARATOR = re.compile(r"\s*/\s*|\s+(?:และ|หรือ)\s*|\s*(?:และ|หรือ)\s+")
 
 
 class RolesFileError(ValueError):
@@ -49,8 +54,8 @@ class RoleMap:
 
 
 def split_composite(lane: str) -> tuple[str, ...]:
-    """The parts of a composite lane "A/B/C" (one part for an ordinary lane)."""
-    parts = [part.strip() for part in lane.split(COMPOSITE_SEPARATOR)]
+    """The parts of a composite lane "A/B/C" or "A และ B" (one part for an ordinary lane)."""
+    parts = [part.strip() for part in COMPOSITE_SEPARATOR.split(lane)]
     return tuple(dict.fromkeys(part for part in parts if part))
 
 
