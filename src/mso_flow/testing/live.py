@@ -96,7 +96,7 @@ def live_service(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url, process, log)
+        wait_until_healthy(url, process, log)
         yield LiveService(url, token, process, log)
     finally:
         process.terminate()
@@ -106,7 +106,8 @@ def live_service(
             process.kill()
 
 
-def _wait(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+    """Return once `url`/health answers 200; raise with the log if the process exits or the time runs out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
