@@ -79,6 +79,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(PG_SKIPPED, yellow=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _key_folder_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keys that a test's settings leave at their default (the user's ~/.config/mso-flow) go to a temporary
+    folder, never to the home folder of whoever runs the tests."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database for the test session, on each backend."""
