@@ -7,7 +7,6 @@ the image's volumes. Without a usable key location it refuses to start, with one
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import re
@@ -17,62 +16,20 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from dockerfile_parse import DockerfileParser
 
 from mso_flow.testing.live import free_port, wait_until_healthy
 from tests.conftest import ROOT
+from tests.ops.dockerfile import Stage, read_dockerfile
 from tests.ops.protected_case import hotline_case
 
 pytestmark = pytest.mark.slow
 BASE_IMAGE_ENV = {"LANG": "C.UTF-8"}  # what python:3.11-slim sets besides PATH
 KEY_SETTINGS = ("MSO_FLOW_MASTER_KEY_FILE", "MSO_FLOW_AUDIT_SIGNING_KEY_FILE")
-
-
-@dataclass
-class Stage:
-    """What a test needs of one stage of the Dockerfile."""
-
-    env: dict[str, str] = field(default_factory=dict)
-    user: str = "root"
-    workdir: str = "/"
-    copies: list[tuple[list[str], str]] = field(default_factory=list)  # (sources in the repository, destination)
-    homes: dict[str, str] = field(default_factory=dict)  # user -> home folder (useradd --home-dir)
-    owned: dict[str, str] = field(default_factory=dict)  # folder -> owner (RUN … chown)
-    modes: dict[str, int] = field(default_factory=dict)  # folder -> mode (RUN … chmod)
-    command: list[str] = field(default_factory=list)
-
-
-def read_dockerfile() -> list[Stage]:
-    parser = DockerfileParser(str(ROOT / "Dockerfile"))
-    stages: list[Stage] = []
-    for entry in parser.structure:
-        instruction, value = entry["instruction"], entry["value"]
-        if instruction == "FROM":
-            stages.append(Stage())
-            continue
-        if not stages:
-            continue
-        stage = stages[-1]
-        if instruction == "USER":
-            stage.user = value
-        elif instruction == "WORKDIR":
-            stage.workdir = str(Path(stage.workdir, value))
-        elif instruction == "COPY" and not value.startswith("--from="):
-            *sources, destination = value.split()
-            stage.copies.append((sources, str(Path(stage.workdir, destination))))
-        elif instruction == "RUN":
-            stage.homes.update((user, home) for home, user in re.findall(r"--home-dir (\S+) (\S+)", value))
-            stage.owned.update((path, owner) for owner, path in re.findall(r"chown (\S+) (\S+)", value))
-            stage.modes.update((path, int(mode, 8)) for mode, path in re.findall(r"chmod ([0-7]+) (\S+)", value))
-        elif instruction == "CMD":
-            stage.command = json.loads(value)
-    stages[-1].env = dict(parser.envs)  # the final stage's ENV
-    return stages
 
 
 @dataclass
