@@ -80,10 +80,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _key_folder_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keys that a test's settings leave at their default (the user's ~/.config/mso-flow) go to a temporary
-    folder, never to the home folder of whoever runs the tests."""
-    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+def _keys_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Settings that a test builds without key files (and the commands it runs) use the session's keys in a
+    temporary folder: never the home folder of whoever runs the tests, nor a key left in the working directory."""
+    folder = tmp_path_factory.mktemp("keys")
+    os.environ["MSO_FLOW_MASTER_KEY_FILE"] = str(folder / "master.keys")
+    os.environ["MSO_FLOW_AUDIT_SIGNING_KEY_FILE"] = str(folder / "audit-ed25519.pem")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
