@@ -164,6 +164,7 @@ def test_the_dockerfile_runs_as_an_unprivileged_user_in_a_home_it_cannot_write()
     final = read_dockerfile()[-1]
     assert final.user not in ("root", "0")
     assert final.homes[final.user] == final.workdir and final.workdir not in final.owned
+    assert set(final.owned.values()) == {final.user}  # the folders given away are the user's (the volumes)
     keys = {Path(final.env[name]).parent for name in KEY_SETTINGS}
     database = Path(final.env["MSO_FLOW_DATABASE_URL"].removeprefix("sqlite:///"))
     assert len(keys) == 1 and keys != {database.parent}, "the keys live apart from the database"
@@ -185,7 +186,10 @@ def test_the_image_migrates_serves_and_keeps_a_protected_case(layout: Layout, tm
             hotline_case(admin)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
     assert layout.files(layout.stage.workdir) == before, "the service wrote into its home or working folder"
     for name in KEY_SETTINGS:
         key = Path(layout.env()[name])
@@ -200,7 +204,10 @@ def test_without_a_usable_key_location_start_up_refuses_with_one_line(layout: La
     env = layout.env(MSO_FLOW_ADMIN_TOKEN="unused")
     del env[setting]
     process = layout.run(_command(layout, free_port()), env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = process.communicate(timeout=60)[0].decode()
+    try:
+        output = process.communicate(timeout=60)[0].decode()
+    finally:
+        process.kill()  # nothing to do once it has exited
     assert process.returncode == 2, output
     errors = [line for line in output.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and setting in errors[0] and "Permission denied" in errors[0], output
