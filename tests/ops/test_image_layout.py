@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mso_flow.testing.live import free_port, wait_until_healthy
+from mso_flow.testing.live import free_port, stop, wait_until_healthy
 from tests.conftest import ROOT
 from tests.ops.dockerfile import Stage, read_dockerfile
 from tests.ops.protected_case import hotline_case
@@ -185,11 +185,7 @@ def test_the_image_migrates_serves_and_keeps_a_protected_case(layout: Layout, tm
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as admin:
             hotline_case(admin)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
     assert layout.files(layout.stage.workdir) == before, "the service wrote into its home or working folder"
     for name in KEY_SETTINGS:
         key = Path(layout.env()[name])

@@ -99,11 +99,16 @@ def live_service(
         wait_until_healthy(url, process, log)
         yield LiveService(url, token, process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, seconds: float = 20) -> None:
+    """End a service process: SIGTERM, and SIGKILL if it has not exited after `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
