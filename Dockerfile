@@ -12,8 +12,10 @@ ENV PYTHONUNBUFFERED=1 \
     MSO_FLOW_DATABASE_URL=sqlite:////data/mso_flow.db
 RUN useradd --system --uid 10001 --home-dir /app mso \
     && mkdir -p /data && chown mso /data
-# the audit signing key lives apart from the database (its own volume; created at first start, mode 0600)
-ENV MSO_FLOW_AUDIT_SIGNING_KEY_FILE=/keys/audit-ed25519.pem
+# the keys live apart from the database, on their own volume (created at first start, mode 0600): the audit
+# signing key and the master keys of personal data; the home folder (/app) is not writable
+ENV MSO_FLOW_AUDIT_SIGNING_KEY_FILE=/keys/audit-ed25519.pem \
+    MSO_FLOW_MASTER_KEY_FILE=/keys/master.keys
 RUN mkdir -p /keys && chown mso /keys && chmod 700 /keys
 COPY --from=build /install /usr/local
 WORKDIR /app

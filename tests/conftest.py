@@ -79,6 +79,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(PG_SKIPPED, yellow=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _keys_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Settings that a test builds without key files (and the commands it runs) use the session's keys in a
+    temporary folder: never the home folder of whoever runs the tests, nor a key left in the working directory."""
+    folder = tmp_path_factory.mktemp("keys")
+    os.environ["MSO_FLOW_MASTER_KEY_FILE"] = str(folder / "master.keys")
+    os.environ["MSO_FLOW_AUDIT_SIGNING_KEY_FILE"] = str(folder / "audit-ed25519.pem")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database for the test session, on each backend."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
 from mso_flow.domain import Role
-from mso_flow.services import accounts, anchoring, definitions, keyring, privacy, users
+from mso_flow.services import accounts, anchoring, definitions, key_locations, keyring, privacy, users
 from mso_flow.services.calendar import CalendarFileError
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Conflict, ServiceError
@@ -30,10 +30,11 @@ def _services(settings: Settings) -> Services:
 
 
 def prepare(settings: Settings) -> Services:
-    """Upgrade the database, make the bootstrap admin exist, and deploy the changed files of `bpmn/`."""
+    """Check the keys (created once, before worker processes start), upgrade the database, make the bootstrap
+    admin exist, and deploy the changed files of `bpmn/`."""
+    key_locations.check(settings)
     services = _services(settings)
     upgrade_schema(settings)
-    anchoring.signer(settings)  # create the audit signing key once, before worker processes start
     if settings.admin_token:
         users.ensure_user(services, "admin", [Role.ADMIN], settings.admin_token)
     if settings.admin_password:
@@ -73,6 +74,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     except CalendarFileError as err:
         print(f"MSO_FLOW_HOLIDAYS_FILE: {err}", file=sys.stderr)
+        return 2
+    except key_locations.KeyLocationUnusable as err:
+        log.error("%s", err)
         return 2
     own_directory = None
     if args.workers > 1 or metrics.multiprocess_dir():

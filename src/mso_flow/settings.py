@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,12 @@ def _project_dir(name: str) -> Path:
     """`name` next to the source tree (a checkout), else in the working directory (an installed package)."""
     candidate = _SOURCE_ROOT / name
     return candidate if candidate.is_dir() else Path.cwd() / name
+
+
+def _key_dir() -> Path:
+    """Where the keys live unless set: the service user's configuration folder (XDG), apart from the database and
+    from the working directory (a backup or a checkout of either holds no key)."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")) / "mso-flow"
 
 
 class Settings(BaseSettings):
@@ -64,13 +71,13 @@ class Settings(BaseSettings):
     webhook_breaker_cooldown_seconds: float = Field(default=60.0, description="how long a paused subscription waits")
     listen_port: int | None = Field(default=None, description="set by `mso-flow serve`: webhooks never call it")
     audit_signing_key_file: Path = Field(
-        default=Path("mso_flow_audit_ed25519.pem"),
-        description="Ed25519 private key (PEM) that signs audit heads; created with mode 0600 if absent",
+        default_factory=lambda: _key_dir() / "audit-ed25519.pem",
+        description="Ed25519 private key (PEM) that signs audit heads; created with mode 0600 at start if absent",
     )
     master_key_file: Path = Field(
-        default=Path("mso_flow_master.keys"),
+        default_factory=lambda: _key_dir() / "master.keys",
         description="AES-256 master keys (base64, one a line, the first the current) that wrap the data keys of "
-        "personal data; created with mode 0600 if absent and MSO_FLOW_MASTER_KEY is unset",
+        "personal data; created with mode 0600 at start if absent and MSO_FLOW_MASTER_KEY is unset",
     )
     master_key: SecretStr | None = Field(
         default=None, description="the master keys as base64, comma-separated, current first (instead of the file)"

@@ -31,13 +31,14 @@ from mso_flow.api.routers import (
     users,
     webhooks,
 )
-from mso_flow.services import wakeups
+from mso_flow.services import key_locations, wakeups
 from mso_flow.services.context import Services
 from mso_flow.services.loops import BackgroundLoops
 from mso_flow.settings import Settings, get_settings
 from mso_flow.store.db import sql_stats_enabled
 from mso_flow.telemetry import logs
 
+log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 # The /api/v1 routers in the order requests are matched: FastAPI tries the routes one by one (a router it skips
 # still costs a few µs a route), so the routers of the busiest calls come first: tasks (claim, complete) and
@@ -149,6 +150,11 @@ def create_default_app() -> FastAPI:
     settings = get_settings()
     logs.configure(settings.log_format, os.environ.get(logs.LEVEL_ENV, "INFO"))
     quiet_engine_logs()
+    try:
+        key_locations.check(settings)
+    except key_locations.KeyLocationUnusable as err:
+        log.error("%s", err)
+        raise SystemExit(2) from None
     return create_app(settings)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from pythainlp.tokenize import word_tokenize
+from mso_flow.rendering.words import split_words
 
 LABEL_WIDTH = 330
 BAR_WIDTH = 330
@@ -31,7 +31,7 @@ def _lines(label: str, width: int = 36) -> list[str]:
     if len(label) <= width:
         return [label]
     lines = [""]
-    for word in word_tokenize(label, engine="newmm", keep_whitespace=True):
+    for word in split_words(label):
         if lines[-1] and len(lines[-1]) + len(word) > width:
             lines.append("")
         lines[-1] += word

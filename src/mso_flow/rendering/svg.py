@@ -114,10 +114,10 @@ def wrap(text: str, width: float, max_lines: int = 5) -> list[str]:
 @functools.lru_cache(maxsize=8192)
 def _words(text: str) -> tuple[str, ...]:
     """Words to break lines between: Thai has no spaces, so a dictionary segmenter finds the words."""
-    from pythainlp.tokenize import word_tokenize  # loads its dictionary on first use
+    from mso_flow.rendering.words import split_words  # loads its dictionary on first use
 
     words: list[str] = []
-    for token in word_tokenize(" ".join(text.split()), engine="newmm", keep_whitespace=True):
+    for token in split_words(" ".join(text.split())):
         if words and (token == " " or token in "/)"):
             words[-1] += token
         else:

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def create(path: Path, content: bytes, what: str) -> None:
     """Write `content` to `path` unless the file exists (another process's file is kept)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new key folder is the service's alone
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp")  # one per caller
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -96,17 +96,23 @@ def live_service(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url, process, log)
+        wait_until_healthy(url, process, log)
         yield LiveService(url, token, process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
-def _wait(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+def stop(process: subprocess.Popen, seconds: float = 20) -> None:
+    """End a service process: SIGTERM, and SIGKILL if it has not exited after `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+    """Return once `url`/health answers 200; raise with the log if the process exits or the time runs out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -10,7 +10,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
-from pythainlp.tokenize import word_tokenize
+
+from mso_flow.rendering.words import split_words
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
@@ -62,7 +63,7 @@ def duration_words(iso: str | None) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(word_tokenize(text, engine="newmm", keep_whitespace=True))
+    return tuple(split_words(text))
 
 
 def wbr(text: str | None) -> Markup:
