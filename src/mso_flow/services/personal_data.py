@@ -352,23 +352,49 @@ def open_payload(services: Services, session: Session, instance_id: str | None, 
 
 QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 DIGITS = re.compile(r"\d{6,}")
+ESCAPED = re.compile(r"""['"\\\x00-\x1f\x7f]""")  # what Python's and JSON's quoting of a text escapes
 WITHHELD = "…"
 
 
 def scrubbed(
-    services: Services, session: Session, model: ProcessDef, instance: ProcessInstance | None, message: str
+    services: Services,
+    session: Session,
+    model: ProcessDef,
+    instance: ProcessInstance | None,
+    message: str,
+    values: Mapping[str, Any] | None = None,
 ) -> str:
     """An engine error's message for an incident of a process with protected data, without the values it may
-    quote: the instance's protected values, quoted literals and long digit runs (phone and ID numbers) withheld."""
+    quote: every quotable form of the protected values (`_quotable`) — the instance's stored ones and those of
+    `values`, the failing task's data, which may hold values the failing command brought — then, for anything
+    else, quoted literals and long digit runs (phone and ID numbers) withheld."""
     if not model.confidential:
         return message
+    sources = [dict(values or {})]
     if instance is not None:
-        values = open_variables(services, session, instance)
-        for name in sorted(protected_names(model, values), key=lambda n: -len(str(values[n]))):
-            value = values[name]
-            if value is not None and len(str(value)) >= 2:
-                message = message.replace(str(value), WITHHELD)
+        sources.append(open_variables(services, session, instance))
+    texts = {text for source in sources for name in protected_names(model, source) for text in _quotable(source[name])}
+    for text in sorted(texts, key=len, reverse=True):
+        message = message.replace(text, WITHHELD)
     return DIGITS.sub(WITHHELD, QUOTED.sub(f"'{WITHHELD}'", message))
+
+
+def _quotable(value: Any) -> set[str]:
+    """The texts an error message may quote a value by (of two characters or more): each text or number in it as
+    it is, as Python and JSON quote it, and its parts between the characters those quotings escape."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif item is not None and not isinstance(item, bool):
+            text = str(item)
+            found |= {text, repr(item), json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+            found |= {part.strip() for part in ESCAPED.split(text)}
+    return {text for text in found if len(text) >= 2}
 
 
 # --- erasure and retention ------------------------------------------------------------------------------------
