@@ -54,9 +54,11 @@ def reserved_paths(value: Any, path: str) -> list[str]:
     """Where `value` (named `path`) holds a mapping with the key `MARK`, at any depth (`contact.phones[1]`): a
     superset of what `is_sealed` recognises, refused in input because a script may lift a nested part into a
     variable of its own."""
+    if not isinstance(value, dict | list) or not _holds_mark(value):  # the common cases: no path built
+        return []
     found: list[str] = []
     stack = [(path, value)]
-    while stack:  # a loop, not recursion: no depth limit to reach
+    while stack:
         where, item = stack.pop()
         if isinstance(item, dict):
             if _claims_mark(item):
@@ -65,6 +67,19 @@ def reserved_paths(value: Any, path: str) -> list[str]:
         elif isinstance(item, list):
             stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
     return sorted(found)
+
+
+def _holds_mark(value: Any) -> bool:
+    stack = [value]  # a loop, not recursion: no depth limit to reach
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if MARK in item:
+                return True
+            stack.extend(child for child in item.values() if isinstance(child, dict | list))
+        elif isinstance(item, list):
+            stack.extend(child for child in item if isinstance(child, dict | list))
+    return False
 
 
 def is_sealed_state(text: str) -> bool:
