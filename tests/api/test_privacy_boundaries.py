@@ -327,6 +327,14 @@ def test_a_stored_envelope_that_does_not_open_is_masked_and_reported_never_a_500
     ]
     assert all("v1." not in incident["message_en"] for incident in reported)
 
+    for incident in reported:  # a retry writes the variables again from the engine state: healed
+        assert (
+            _ok(client.post(f"{API}/incidents/{incident['id']}/retry", headers=people["admin"]))["state"] == "resolved"
+        )
+    healed = _ok(client.get(f"{API}/process-instances/{instance_id}", headers=people["staff"]))
+    assert healed["masked_variables"] == []
+    assert (healed["variables"]["reporter_name"], healed["variables"]["channel"]) == ("นางสาวมาลัย ทดสอบ", "hotline")
+
 
 # --- 10. incident messages quote no personal value ---------------------------------------------------------
 

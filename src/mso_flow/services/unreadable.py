@@ -6,8 +6,8 @@ instance (`sealing.UNREADABLE`). Whoever reads it is shown null, its name in `ma
 (`services/personal_data.py`), and `report` logs it and opens an incident of kind `unreadable_value` naming the
 variable (never a value), once per instance and variable while such an incident is open, in the reader's write
 transaction or in one of its own. A read changes nothing of the instance, so its audit chain is left alone. The
-instance's next change writes its variables again from its engine state, which heals them; an administrator then
-resolves the incident.
+instance's next change writes its variables again from its engine state, which heals them: an administrator's
+retry of the incident (`incidents.retry`) is such a change, and resolves it.
 """
 
 from __future__ import annotations
