@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,8 @@ from sqlalchemy import text
 from mso_flow.domain import DefinitionSource
 from mso_flow.services import accounts, definitions
 from mso_flow.services.context import SYSTEM
+from tests.api.test_personal_data import REPORTER
+from tests.api.test_personal_data import _case as hotline_case
 from tests.api.test_startup_deployment import restart
 from tests.conftest import BPMN_DIR, SARABAN
 from tests.web.conftest import PASSWORD, login
@@ -259,24 +260,6 @@ def test_a_value_holding_the_sealed_envelope_key_is_refused_on_every_face(client
     _reads(client, people, case)
 
 
-def _hotline_case(client, people) -> tuple[str, str]:
-    """A hotline case received by the e-service and worked up to its recording step: (instance id, task id)."""
-    started = _ok(
-        client.post(
-            f"{API}/messages",
-            headers=people["system"],
-            json={"name": "hotline_intake", "business_key": f"1300-{uuid.uuid4().hex[:8]}"},
-        )
-    )
-    instance_id = started["instance_id"]
-    for variables in ({"channel": "hotline", "reporter_name": "นางสาวมาลัย ทดสอบ"}, {"problem": "ถูกทำร้าย"}):
-        task = _ok(client.get(f"{API}/process-instances/{instance_id}", headers=people["staff"]))["active_tasks"][0]
-        _ok(client.post(f"{API}/tasks/{task['id']}/complete", headers=people["staff"], json={"variables": variables}))
-    return instance_id, _ok(client.get(f"{API}/process-instances/{instance_id}", headers=people["staff"]))[
-        "active_tasks"
-    ][0]["id"]
-
-
 def _write_variables(services, instance_id: str, changes: dict[str, Any]) -> None:
     """Overwrite stored variables with raw SQL, as a broken restore or a hand edit would."""
     with services.db.engine.begin() as connection:
@@ -297,7 +280,7 @@ def _unreadable_incidents(client, people, instance_id: str) -> list[dict[str, An
 
 
 def test_a_stored_envelope_that_does_not_open_is_masked_and_reported_never_a_500(client, services, people):
-    instance_id, task_id = _hotline_case(client, people)
+    instance_id, task_id = hotline_case(client, people)
     forged = {"$sealed": "v1." + base64.b64encode(os.urandom(48)).decode()}  # well formed, wrong key
     _write_variables(services, instance_id, {"reporter_name": ENVELOPE, "problem": forged, "channel": ENVELOPE})
 
@@ -333,7 +316,7 @@ def test_a_stored_envelope_that_does_not_open_is_masked_and_reported_never_a_500
         )
     healed = _ok(client.get(f"{API}/process-instances/{instance_id}", headers=people["staff"]))
     assert healed["masked_variables"] == []
-    assert (healed["variables"]["reporter_name"], healed["variables"]["channel"]) == ("นางสาวมาลัย ทดสอบ", "hotline")
+    assert (healed["variables"]["reporter_name"], healed["variables"]["channel"]) == (REPORTER, "hotline")
 
 
 # --- 10. incident messages quote no personal value ---------------------------------------------------------
