@@ -38,7 +38,8 @@ from mso_flow.engine.sandbox import create_script_engine
 class EngineError(Exception):
     """An engine failure caused by the process or its data (a failing condition, a script error, a limit).
 
-    `kind` is one of `errors.KINDS`; `names` are the variables the failing expression or script reads."""
+    `kind` is one of `errors.KINDS`; `names` are the variables the failing expression or script reads; `values`
+    the failing task's data when it failed (in memory only: what the message may quote, to scrub it)."""
 
     def __init__(
         self,
@@ -47,12 +48,14 @@ class EngineError(Exception):
         element_name: str | None = None,
         kind: str = "expression",
         names: tuple[str, ...] = (),
+        values: dict[str, Any] | None = None,
     ):
         super().__init__(message)
         self.element_id = element_id
         self.element_name = element_name
         self.kind = kind
         self.names = names
+        self.values = values or {}
 
 
 class MigrationImpossible(Exception):
@@ -134,6 +137,11 @@ def _element(task: Any) -> tuple[str | None, str | None]:
     return getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None)
 
 
+def _data(task: Any) -> dict[str, Any]:
+    data = getattr(task, "data", None)
+    return dict(data) if isinstance(data, dict) else {}
+
+
 def _engine_error(err: SpiffWorkflowException) -> EngineError:
     task = getattr(err, "task", None)
     element_id, element_name = _element(task)
@@ -146,7 +154,7 @@ def _engine_error(err: SpiffWorkflowException) -> EngineError:
     detail = f"{err}" + (f": {type(cause).__name__}: {cause}" if cause is not None else "")
     spec = getattr(task, "task_spec", None) or getattr(err, "task_spec", None)
     kind, names = errors.classify(err, cause, spec)
-    return EngineError(detail, element_id, element_name, kind, names)
+    return EngineError(detail, element_id, element_name, kind, names, _data(task))
 
 
 @contextlib.contextmanager
@@ -162,10 +170,11 @@ def _engine_errors(workflow: BpmnWorkflow | None = None) -> Iterator[None]:
     except Exception as err:
         if type(err) is LookupError or isinstance(err, TaskNotReady | MigrationImpossible | EngineError):
             raise  # our own answers: no such message wait, task not ready, migration impossible
-        element_id = element_name = None
-        if workflow is not None and workflow.last_task is not None:
-            element_id, element_name = _element(workflow.last_task)
-        raise EngineError(f"{type(err).__name__}: {err}", element_id, element_name, errors.kind_of(err)) from None
+        last = workflow.last_task if workflow is not None else None
+        element_id, element_name = _element(last)
+        raise EngineError(
+            f"{type(err).__name__}: {err}", element_id, element_name, errors.kind_of(err), values=_data(last)
+        ) from None
 
 
 class ProcessRuntime:

@@ -17,7 +17,7 @@ from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import Problem, ProcessDef
 from mso_flow.engine.verdict import CheckedFile, check_files
-from mso_flow.services import guards, policy
+from mso_flow.services import guards, policy, privacy_marks
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.store import definitions as store
@@ -48,9 +48,11 @@ def deploy(
     files: list[tuple[str, bytes]],
     source: DefinitionSource = DefinitionSource.API,
     name: str | None = None,
+    approve_privacy_changes: bool = False,
 ) -> list[Deployed]:
     """Deploy files all or nothing: a new version for each process whose file changed; `name` names the
-    deployment (Camunda's deployment-name)."""
+    deployment (Camunda's deployment-name). A version weakening a process's privacy marks needs a privacy officer's
+    `approve_privacy_changes` (`services/privacy_marks.py`)."""
     if not policy.may_deploy(caller):
         raise Forbidden("deployer_required", "ต้องมีบทบาท designer หรือ admin (role designer or admin required)")
     if not files:
@@ -68,7 +70,7 @@ def deploy(
             [{"file": p.file, "element_id": p.element_id, "line": p.line, "message": p.message} for p in problems],
         )
     try:
-        return _store(services, caller, parsed, source, name)
+        return _store(services, caller, parsed, source, name, approve_privacy_changes)
     except IntegrityError:
         raise Conflict(
             "concurrent_deployment",
@@ -77,11 +79,17 @@ def deploy(
 
 
 def _store(
-    services: Services, caller: Caller, files: list[CheckedFile], source: DefinitionSource, name: str | None
+    services: Services,
+    caller: Caller,
+    files: list[CheckedFile],
+    source: DefinitionSource,
+    name: str | None,
+    approve_privacy_changes: bool,
 ) -> list[Deployed]:
     results: list[Deployed] = []
     now = services.clock()
     with services.db.write() as session:
+        privacy_marks.review(services, session, caller, files, approve_privacy_changes)
         deployment: Deployment | None = None
         for file in files:
             for process in file.processes:
@@ -137,7 +145,9 @@ def deploy_directory(services: Services, directory: Path) -> list[Deployed]:
     The rule: a file is deployed when its content differs from the last version deployed *from that file*
     (its path relative to `directory`); a version deployed through the API after it stays the latest until the
     file changes again. Each such disagreement is logged as a WARNING naming the key, the file and both
-    versions, at every start.
+    versions, at every start. A changed file that weakens the privacy marks of its process is left out with an
+    ERROR naming the marks (the older version stays; a privacy officer deploys it through the API), the others are
+    deployed.
     """
     files = [(str(path.relative_to(directory)), path.read_bytes()) for path in sorted(directory.rglob("*.bpmn"))]
     with services.db.read() as session:
@@ -159,7 +169,7 @@ def deploy_directory(services: Services, directory: Path) -> list[Deployed]:
             )
     if not changed:
         return []
-    deployed = deploy(services, SYSTEM, changed, source=DefinitionSource.FILE)
+    deployed = privacy_marks.keeping_marks(lambda some: deploy(services, SYSTEM, some, DefinitionSource.FILE), changed)
     _warn_replaced(services, [d.definition for d in deployed if d.created and d.definition.version > 1])
     return deployed
 

@@ -1,4 +1,10 @@
-"""Check variables against a user task's form, and variable names in general."""
+"""Check variables against a user task's form, and the variables of every request in general.
+
+`check_names` is the one check every face's variables pass (start, message, task and external-task completion,
+BPMN error, set variables; the v1 API, the web app and the Camunda façade alike): names a condition can use,
+and no value holding the key `sealing.MARK` at any depth, so that nothing from outside is ever stored in the
+shape of a sealed envelope (`services/sealing.py`).
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,32 @@ from typing import Any
 from mso_flow.engine.model import FormField
 from mso_flow.services.errors import Invalid
 from mso_flow.services.guards import SHADOWING
+from mso_flow.services.sealing import MARK, reserved_paths
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 _RESERVED = {"True", "False", "None"}
 
 
 def require_valid_names(variables: dict[str, Any]) -> None:
-    """422 naming every variable whose name a condition could not use."""
+    """422 naming every variable whose name a condition could not use or whose value holds a reserved key."""
     errors = check_names(variables)
     if errors:
-        raise Invalid("invalid_variables", "ชื่อตัวแปรไม่ถูกต้อง (invalid variable names)", errors)
+        raise _invalid(errors)
+
+
+def _invalid(errors: list[dict[str, str]]) -> Invalid:
+    return Invalid(
+        "invalid_variables",
+        "ข้อมูลที่ส่งมาไม่ถูกต้อง ไม่มีการเปลี่ยนแปลงใด ๆ (invalid variables; nothing was changed)",
+        errors,
+    )
 
 
 def check_names(variables: dict[str, Any]) -> list[dict[str, str]]:
     """Variable names must be usable in conditions: ASCII identifiers, not keywords, no leading underscore, and
-    not the name of a built-in or of the engine (`len`, `sum`, `task`: it would shadow it in every condition)."""
-    return [
+    not the name of a built-in or of the engine (`len`, `sum`, `task`: it would shadow it in every condition);
+    and no value may hold the key reserved for sealed values (`path` names where)."""
+    misnamed = [
         {"field": name, "message": "ชื่อนี้ซ้ำกับชื่อที่ระบบใช้ (the name shadows a built-in or engine name)"}
         for name in variables
         if name in SHADOWING
@@ -37,6 +53,21 @@ def check_names(variables: dict[str, Any]) -> list[dict[str, str]]:
         }
         for name in variables
         if (not _NAME.match(name) or keyword.iskeyword(name) or name in _RESERVED) and name not in SHADOWING
+    ]
+    return misnamed + _reserved_keys(variables)
+
+
+def _reserved_keys(variables: dict[str, Any]) -> list[dict[str, str]]:
+    """Where a value holds the key reserved for sealed values (`path`, e.g. `contact.phones[1]`)."""
+    return [
+        {
+            "field": name,
+            "path": path,
+            "message": f"{path}: คีย์ {MARK} สงวนไว้สำหรับข้อมูลที่ระบบเข้ารหัส ส่งเข้ามาไม่ได้ "
+            f"(the key {MARK} is reserved for values the service seals)",
+        }
+        for name, value in variables.items()
+        for path in reserved_paths(value, name)
     ]
 
 
@@ -81,8 +112,4 @@ def check_form(form: tuple[FormField, ...], variables: dict[str, Any]) -> None:
             if problem:
                 errors.append({"field": field.id, "message": f"{field.label}: {problem}"})
     if errors:
-        raise Invalid(
-            "invalid_variables",
-            "ข้อมูลที่ส่งมาไม่ถูกต้อง ไม่มีการเปลี่ยนแปลงใด ๆ (invalid variables; nothing was changed)",
-            errors,
-        )
+        raise _invalid(errors)

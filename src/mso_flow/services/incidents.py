@@ -96,7 +96,7 @@ def open_incident(
         element_name=(err.element_name or "")[:300] or None,
         kind=kind,
         message_th=f"ขั้นตอน {where(err)} ทำงานไม่สำเร็จ: {KIND_TH.get(kind, KIND_TH['engine'])}",
-        message_en=personal_data.scrubbed(services, session, definition.model, instance, str(err)),
+        message_en=personal_data.scrubbed(services, session, definition.model, instance, str(err), err.values),
         variables=list(err.names),
         state=store.OPEN,
         created_at=now,

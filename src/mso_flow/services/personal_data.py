@@ -12,7 +12,8 @@ personal values (every value of a letter classed ลับ or above) are opened 
 `policy.may_read_personal_data` — the people of the instance's tasks, the supervisors of their lanes, a privacy
 officer — and shown masked (null, named in `masked`) to everyone else. Each disclosure of opened personal values
 is logged (`personal_data_read`: who, which instance, which fields, for what), in the caller's write transaction
-or in one of its own.
+or in one of its own. A stored envelope that does not open is shown masked to everyone and reported as an
+incident (`services/unreadable.py`), never an error.
 
 Erasure. `erase` destroys the data key (crypto-shredding): every sealed copy — variables, engine state, audit data,
 pending deliveries — becomes unreadable at once; the instance, its tasks and its audit chain remain (and verify),
@@ -36,15 +37,14 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import ACTIVE_INSTANCE_STATES, ReadPurpose
 from mso_flow.engine.model import ProcessDef
 from mso_flow.services import keyring as keys
-from mso_flow.services import policy
+from mso_flow.services import policy, unreadable
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Unavailable
-from mso_flow.services.sealing import ERASED, InstanceCipher, is_sealed, is_sealed_state
+from mso_flow.services.sealing import ERASED, UNREADABLE, InstanceCipher, is_sealed, is_sealed_state
 from mso_flow.store import definitions as definitions_store
 from mso_flow.store import personal_data as store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.db import WRITABLE
 from mso_flow.store.models import HumanTask, ProcessInstance
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def reading_cipher(services: Services, session: Session, instance_id: str) -> In
     if found is None:
         keyed, master_id, wrapped = store.wrapped_key(session, instance_id)
         if not keyed:
-            return InstanceCipher(instance_id, None)
+            return InstanceCipher(instance_id, None, keyed=False)
         found = cached[instance_id] = _opened(services, instance_id, master_id, wrapped)
     return found
 
@@ -142,11 +142,19 @@ def open_variables(services: Services, session: Session, instance: ProcessInstan
     if not any(is_sealed(v) for v in stored.values()):
         return dict(stored)
     opener = reading_cipher(services, session, instance.id)
-    return {k: plain(opener.open_value(k, v)) if is_sealed(v) else v for k, v in stored.items()}
+    return {k: plain(opened(services, session, opener, k, v)) if is_sealed(v) else v for k, v in stored.items()}
+
+
+def opened(services: Services, session: Session, opener: InstanceCipher, name: str, envelope: dict[str, str]) -> Any:
+    """A sealed value opened: the value, `ERASED`, or `UNREADABLE` (then reported: `services/unreadable.py`)."""
+    value = opener.open_value(name, envelope)
+    if value is UNREADABLE:
+        unreadable.report(services, session, opener.instance_id, name)
+    return value
 
 
 def plain(value: Any) -> Any:
-    return None if value is ERASED else value
+    return None if value is ERASED or value is UNREADABLE else value
 
 
 def seal_variables(
@@ -208,7 +216,7 @@ def classified(model: ProcessDef, values: Mapping[str, Any]) -> bool:
     if not model.secrecy_variable:
         return False
     value = values.get(model.secrecy_variable)
-    return value is ERASED or (value is not None and str(value) not in OPEN_SECRECY)
+    return value is ERASED or value is UNREADABLE or (value is not None and str(value) not in OPEN_SECRECY)
 
 
 class Reveal:
@@ -232,7 +240,7 @@ class Reveal:
         stored = instance.variables
         secrecy = model.secrecy_variable
         if secrecy and is_sealed(stored.get(secrecy)):
-            class_ = self.opener.open_value(secrecy, stored[secrecy])
+            class_ = opened(services, session, self.opener, secrecy, stored[secrecy])
         else:
             class_ = stored.get(secrecy) if secrecy else None
         self.need = frozenset(stored) if classified(model, {secrecy or "": class_}) else model.personal_variables
@@ -252,12 +260,15 @@ class Reveal:
         if name in self.need and not self.allowed:
             self.masked.add(name)
             return None
-        opened = self.opener.open_value(name, value)
-        if opened is ERASED:
+        shown = opened(self.services, self.session, self.opener, name, value)
+        if shown is UNREADABLE:
+            self.masked.add(name)
+            return None
+        if shown is ERASED:
             return None
         if name in self.need:
             self.read.add(name)
-        return opened
+        return shown
 
     def show_all(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {k: self.show(k, v) for k, v in values.items()}
@@ -309,11 +320,8 @@ def log_read(
     """Log a disclosure of personal values: in the caller's write transaction, else in a transaction of its own
     (committed before the values leave the service)."""
     now = services.clock()
-    if session.info.get(WRITABLE):
-        store.log_read(session, instance_id, actor, purpose, fields, now)
-        return
-    with services.db.write() as own:
-        store.log_read(own, instance_id, actor, purpose, fields, now)
+    with services.db.write_along(session) as writing:
+        store.log_read(writing, instance_id, actor, purpose, fields, now)
 
 
 def masked_event_data(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -334,33 +342,59 @@ def open_payload(services: Services, session: Session, instance_id: str | None, 
     if not isinstance(values, dict):
         return payload
     opener = reading_cipher(services, session, instance_id)
-    opened = {k: plain(opener.open_value(k, v)) if is_sealed(v) else v for k, v in values.items()}
-    names = sorted(k for k, v in values.items() if is_sealed(v) and opened[k] is not None)
+    shown = {k: plain(opened(services, session, opener, k, v)) if is_sealed(v) else v for k, v in values.items()}
+    names = sorted(k for k, v in values.items() if is_sealed(v) and shown[k] is not None)
     if names:
         log_read(services, session, f"webhook:{webhook_id}", instance_id, names, ReadPurpose.WEBHOOK)
-    body["data"]["variables"] = opened
+    body["data"]["variables"] = shown
     return json.dumps(body, ensure_ascii=False)
 
 
 QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 DIGITS = re.compile(r"\d{6,}")
+ESCAPED = re.compile(r"""['"\\\x00-\x1f\x7f]""")  # what Python's and JSON's quoting of a text escapes
 WITHHELD = "…"
 
 
 def scrubbed(
-    services: Services, session: Session, model: ProcessDef, instance: ProcessInstance | None, message: str
+    services: Services,
+    session: Session,
+    model: ProcessDef,
+    instance: ProcessInstance | None,
+    message: str,
+    values: Mapping[str, Any] | None = None,
 ) -> str:
     """An engine error's message for an incident of a process with protected data, without the values it may
-    quote: the instance's protected values, quoted literals and long digit runs (phone and ID numbers) withheld."""
+    quote: every quotable form of the protected values (`_quotable`) — the instance's stored ones and those of
+    `values`, the failing task's data, which may hold values the failing command brought — then, for anything
+    else, quoted literals and long digit runs (phone and ID numbers) withheld."""
     if not model.confidential:
         return message
+    sources = [dict(values or {})]
     if instance is not None:
-        values = open_variables(services, session, instance)
-        for name in sorted(protected_names(model, values), key=lambda n: -len(str(values[n]))):
-            value = values[name]
-            if value is not None and len(str(value)) >= 2:
-                message = message.replace(str(value), WITHHELD)
+        sources.append(open_variables(services, session, instance))
+    texts = {text for source in sources for name in protected_names(model, source) for text in _quotable(source[name])}
+    for text in sorted(texts, key=len, reverse=True):
+        message = message.replace(text, WITHHELD)
     return DIGITS.sub(WITHHELD, QUOTED.sub(f"'{WITHHELD}'", message))
+
+
+def _quotable(value: Any) -> set[str]:
+    """The texts an error message may quote a value by (of two characters or more): each text or number in it as
+    it is, as Python and JSON quote it, and its parts between the characters those quotings escape."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif item is not None and not isinstance(item, bool):
+            text = str(item)
+            found |= {text, repr(item), json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+            found |= {part.strip() for part in ESCAPED.split(text)}
+    return {text for text in found if len(text) >= 2}
 
 
 # --- erasure and retention ------------------------------------------------------------------------------------

@@ -175,6 +175,12 @@ def may_deploy(caller: Caller) -> bool:
     return caller.has_any(DEPLOYER_ROLES)
 
 
+def may_approve_privacy_changes(caller: Caller) -> bool:
+    """Deploy a version that weakens a process's privacy marks (`services/privacy_marks.py`): a privacy officer who
+    may deploy (never implied by `admin`)."""
+    return may_deploy(caller) and Role.PRIVACY_OFFICER in caller.roles
+
+
 def may_start(caller: Caller, model: ProcessDef) -> bool:
     """Start a process: integrators and admins, and the staff of its first lane."""
     return (

@@ -150,14 +150,14 @@ def export(services: Services, caller: Caller, instance_id: str) -> Export:
         for name, stored in instance.variables.items():
             if not is_sealed(stored) or name not in protected:
                 continue
-            value = opener.open_value(name, stored)
+            value = personal_data.opened(services, session, opener, name, stored)
             form_field = labels.get(name)
             fields.append(
                 PersonalField(
                     name=name,
                     label=form_field.label if form_field else name,
                     sensitive=name in model.sensitive_variables,
-                    value=None if value is ERASED else value,
+                    value=personal_data.plain(value),
                     erased=value is ERASED,
                     supplied=[
                         {

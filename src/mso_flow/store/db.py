@@ -131,6 +131,16 @@ class Database:
             yield session
 
     @contextmanager
+    def write_along(self, session: Session) -> Iterator[Session]:
+        """`session` when it is a write transaction (what is written then commits or rolls back with it), else a
+        write transaction of its own, committed when the block ends."""
+        if session.info.get(WRITABLE):
+            yield session
+            return
+        with self.write() as own:
+            yield own
+
+    @contextmanager
     def query(self) -> Iterator[Connection]:
         """A bare connection for ONE read statement (no session, no transaction of ours: on SQLite the statement
         runs on its own, atomically; PostgreSQL's implicit transaction is rolled back when it closes)."""

@@ -65,6 +65,12 @@ def lock(session: Session, incident_id: str) -> Incident | None:
     return session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
 
 
+def open_of(session: Session, instance_id: str, kind: str) -> list[Incident]:
+    """The open incidents of one kind of an instance."""
+    stmt = select(Incident).where(Incident.instance_id == instance_id, Incident.kind == kind, Incident.state == OPEN)
+    return list(session.scalars(stmt))
+
+
 def listing(session: Session, f: IncidentFilter, offset: int, limit: int) -> tuple[list[Incident], int]:
     """Incidents matching `f`, newest first, and how many match."""
     conditions: list[Any] = []

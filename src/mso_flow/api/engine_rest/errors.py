@@ -30,6 +30,7 @@ KINDS: dict[str, tuple[int, str]] = {
 }
 CODES: dict[str, tuple[int, str]] = {
     "invalid_bpmn": (400, "ParseException"),
+    "privacy_marks_weakened": (400, "ParseException"),  # Modeler shows the marks per file; no approval here
     "process_error": (400, "ProcessEngineException"),
     "task_claimed": (409, "TaskAlreadyClaimedException"),
     "concurrent_change": (409, "OptimisticLockingException"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -25,15 +25,21 @@ MAX_FILE_NAME = 200
     status_code=201,
     responses={
         200: {"model": DeploymentResult, "description": "nothing changed: the existing versions"},
-        422: {"model": Problem, "description": "invalid BPMN; nothing deployed"},
+        403: {"model": Problem, "description": "approve_privacy_changes from someone not a privacy officer"},
+        422: {"model": Problem, "description": "invalid BPMN, or privacy marks weakened; nothing deployed"},
     },
 )
 async def deploy(
     caller: CallerDep,
     services: ServicesDep,
     files: Annotated[list[UploadFile], File(description="one or more .bpmn files")],
+    approve_privacy_changes: Annotated[
+        bool, Form(description="a privacy officer approves versions that weaken privacy marks (else 422)")
+    ] = False,
 ) -> JSONResponse:
-    """Deploy files all or nothing; a new version for each process whose XML changed (role designer or admin)."""
+    """Deploy files all or nothing; a new version for each process whose XML changed (role designer or admin). A
+    version that weakens the privacy marks of a deployed process (personal, sensitive, secrecy, retention) is
+    refused (422 `privacy_marks_weakened`) unless a privacy officer sends `approve_privacy_changes=true`."""
     limit = services.settings.max_upload_bytes
     contents = []
     for upload in files:
@@ -47,7 +53,9 @@ async def deploy(
                 f"ชื่อไฟล์ต้องยาวไม่เกิน {MAX_FILE_NAME} ตัวอักษร (file names: at most {MAX_FILE_NAME} characters)",
             )
         contents.append((name, data))
-    deployed = await run_in_threadpool(definitions.deploy, services, caller, contents)
+    deployed = await run_in_threadpool(
+        definitions.deploy, services, caller, contents, approve_privacy_changes=approve_privacy_changes
+    )
     result = DeploymentResult(
         definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in deployed],
         created=[d.definition.id for d in deployed if d.created],

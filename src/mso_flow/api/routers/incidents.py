@@ -25,7 +25,10 @@ class IncidentOut(BaseModel):
     unit: str | None
     element_id: str | None
     element_name: str | None
-    kind: str = Field(description="expression, script, limit, serialization, engine, timer or external_task")
+    kind: str = Field(
+        description="expression, script, limit, serialization, engine, timer, external_task, or unreadable_value (a "
+        "stored sealed value that does not open: services/unreadable.py)"
+    )
     message_th: str
     message_en: str
     variables: list[str] = Field(description="names of the variables the failing step reads (never values)")
