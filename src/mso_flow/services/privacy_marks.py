@@ -31,10 +31,9 @@ from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.verdict import CheckedFile
-from mso_flow.services import policy
+from mso_flow.services import anchoring, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid
-from mso_flow.store import audit as audit_store
 from mso_flow.store import definitions as store
 from mso_flow.store.audit import NewEvent
 
@@ -156,7 +155,7 @@ def review(services: Services, session: Session, caller: Caller, files: list[Che
         )
         for (file, key, version), weakened in found.items()
     ]
-    audit_store.append_admin(session, events, services.clock())
+    anchoring.append_admin(services, session, events)
 
 
 def keeping_marks(deploy: Callable[[list[tuple[str, bytes]]], list[T]], files: list[tuple[str, bytes]]) -> list[T]:
