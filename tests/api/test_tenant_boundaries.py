@@ -53,6 +53,8 @@ def test_another_integrator_cannot_overwrite_a_case_and_nobody_overwrites_what_h
         return client.post(url, headers=who, json={"modifications": {name: {"value": value, "type": "String"}}})
 
     _refused(client.get(url, headers=portal))  # reading was already refused; writing is refused the same
+    assert client.delete(f"{url}/channel", headers=portal).status_code == 405  # deletion is not offered at all
+    _refused(client.post(url, headers=portal, json={"deletions": ["channel"]}), 400)
     for who in (portal, people["staff"], people["officer"]):  # staff of the case write through their forms only
         assert _refused(put(who, "channel", "forged")).json()["type"] == "AuthorizationException"
         _refused(modify(who, "channel", "forged"))
@@ -157,6 +159,7 @@ def test_an_admin_gives_staff_tasks_to_people_but_is_not_their_candidate(client,
     _refused(client.post(f"{API}/tasks/{task_id}/claim", headers=admin))
     _refused(client.post(f"{API}/tasks/claim", headers=admin, json={"task_ids": [task_id]}), 409)
     _refused(client.post(f"{API}/tasks/{task_id}/complete", headers=admin, json={"variables": {}}))
+    _refused(client.post(f"{API}/tasks/{task_id}/delegate", headers=admin, json={"username": "somsri"}))
     for body in ({}, {"userId": "admin"}):
         _refused(client.post(f"{ROOT}/task/{task_id}/claim", headers=admin, json=body))
     _refused(client.post(f"{ROOT}/task/{task_id}/assignee", headers=admin, json={"userId": "admin"}))
