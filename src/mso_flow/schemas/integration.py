@@ -86,6 +86,9 @@ class ExternalTaskOut(BaseModel):
     definition_key: str
     business_key: str | None
     variables: dict[str, Any]
+    variables_visible: bool = Field(
+        default=True, description="false: the worker's user does not read this instance's data, so none is shown"
+    )
 
 
 class ExternalCompleteRequest(Request):

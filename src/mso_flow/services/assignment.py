@@ -104,8 +104,10 @@ def resolve(services: Services, caller: Caller, task_id: str, reason: str | None
 
 
 def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[TaskView]:
-    """Claim every task, or none: 409 naming the first task that cannot be claimed and why."""
+    """Claim every task, or none: 409 naming the first task that cannot be claimed and why. The tasks are returned
+    with the variables the caller read before claiming them (as `tasks.transition`)."""
     with task_commands(services, caller.username, task_ids) as locked:
+        views = {tid: view_of(services, c.session, task, c.instance, caller) for tid, (c, task) in locked.items()}
         events: dict[str, tuple[InstanceCommand, list[NewEvent]]] = {}
         for task_id in task_ids:
             found = locked.get(task_id)
@@ -125,12 +127,7 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
                 events.setdefault(command.instance.id, (command, []))[1].append(event)
         for command, instance_events in events.values():
             command.record(instance_events)
-        views = []
-        for task_id in dict.fromkeys(task_ids):
-            command, task = locked[task_id]
-            command.session.flush()
-            views.append(view_of(services, command.session, task, command.instance, caller))
-        return views
+        return [views[task_id] for task_id in dict.fromkeys(task_ids)]
 
 
 def _claim_one(command: InstanceCommand, caller: Caller, task: HumanTask) -> NewEvent | None:

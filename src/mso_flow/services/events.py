@@ -1,6 +1,7 @@
 """Record what happened to an instance: the audit trail (its head signed), and the webhook outbox in the same
 transaction (for the subscriptions whose process and unit filters match, with or without variables); count
-instances started and completed (on commit) and log each event with the instance id, never its data."""
+instances started and completed (on commit) and log each event with the instance id, never its data. Whether a
+subscriber is shown the data is decided when it is delivered (`services/webhook_delivery.py`)."""
 
 from __future__ import annotations
 
@@ -146,7 +147,15 @@ def _payload(
             "task_id": event.task_id,
             "element_id": event.element_id,
             "data": data,
+            "data_visible": True,
         },
         ensure_ascii=False,
         default=str,
     )
+
+
+def without_data(payload: str) -> str:
+    """A delivery's body for a subscriber whose owner does not read the instance's data: who, what and when remain,
+    `data` is empty and `data_visible` false (as the API shows the audit trail to whoever sees the instance)."""
+    body = json.loads(payload)
+    return json.dumps(body | {"data": {}, "data_visible": False}, ensure_ascii=False)

@@ -1,5 +1,9 @@
 """External tasks, Camunda style: workers fetch and lock the service tasks of their topics, then complete them
-or report a failure with the retries left. An expired lock frees the task for the next fetch."""
+or report a failure with the retries left. An expired lock frees the task for the next fetch.
+
+A lock is its holder's: the user that locked it and the worker id it locked with (`policy.holds_external_task`);
+only the holder or an admin frees it. A worker is shown the variables of an instance only when its user reads
+that instance's data (`services/need_to_know.py`), personal values masked unless it reads those too."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import ExternalTaskState, ReadPurpose
-from mso_flow.services import incidents, personal_data, policy
+from mso_flow.services import incidents, need_to_know, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -26,7 +30,8 @@ from mso_flow.store.models import ExternalTask, ProcessInstance
 class LockedTask:
     task: ExternalTask
     instance: ProcessInstance
-    variables: dict[str, Any]  # as the worker is shown them: personal values masked unless it may read them
+    variables: dict[str, Any]  # as the worker is shown them (none for an instance whose data it does not read)
+    variables_visible: bool = True
 
 
 def _require_worker(caller: Caller) -> None:
@@ -51,18 +56,29 @@ def fetch_and_lock(
                 task.version += 1
                 instance = instances_store.get(session, task.instance_id)
                 assert instance is not None
-                locked.append(LockedTask(task, instance, _shown(services, session, caller, instance)))
+                locked.append(_shown(services, session, caller, task, instance))
         session.flush()
     return locked
 
 
-def _shown(services: Services, session: Session, caller: Caller, instance: ProcessInstance) -> dict[str, Any]:
-    """The variables a worker is shown: all of them, personal values masked unless it may read them."""
-    return personal_data.disclosure(services, session, caller, instance, True, (), ReadPurpose.WORKER).variables
+def _shown(
+    services: Services, session: Session, caller: Caller, task: ExternalTask, instance: ProcessInstance
+) -> LockedTask:
+    """The task with the variables its worker is shown: those of an instance whose data it reads, personal values
+    masked unless it reads them too."""
+    shown = need_to_know.disclose(services, session, caller, instance, purpose=ReadPurpose.WORKER)
+    return LockedTask(task, instance, shown.variables, shown.visible)
 
 
 def _not_found(task_id: str) -> NotFound:
     return NotFound("external_task_not_found", f"ไม่พบงานภายนอก {task_id} (external task not found)")
+
+
+def _not_locked() -> Conflict:
+    return Conflict(
+        "external_task_not_locked",
+        "งานภายนอกนี้ไม่ได้ถูกล็อกโดยผู้ปฏิบัติงานนี้ของท่าน (not locked by this worker of yours, or the lock expired)",
+    )
 
 
 def _lock_held_by(
@@ -81,11 +97,8 @@ def _lock_held_by(
         if task.state != ExternalTaskState.OPEN:
             raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
         expired = task.lock_expires_at is None or task.lock_expires_at <= now
-        if task.worker_id != worker_id or task.locked_by != caller.username or expired:
-            raise Conflict(
-                "external_task_not_locked",
-                "งานภายนอกนี้ไม่ได้ถูกล็อกโดยผู้ปฏิบัติงานนี้ของท่าน (not locked by this worker of yours, or the lock expired)",
-            )
+        if expired or not policy.holds_external_task(caller, task, worker_id):
+            raise _not_locked()
         return instance, task
 
     return lock
@@ -139,7 +152,7 @@ def failure(
                 services, command.session, command.instance, task.element_id, error_message, caller
             )
         command.session.flush()
-        return LockedTask(task, command.instance, _shown(services, command.session, caller, command.instance))
+        return _shown(services, command.session, caller, task, command.instance)
 
 
 def bpmn_error(
@@ -188,7 +201,8 @@ def extend_lock(services: Services, caller: Caller, task_id: str, worker_id: str
 
 
 def unlock(services: Services, caller: Caller, task_id: str) -> None:
-    """Release a task's lock whoever holds it (an operator's decision), so any worker may fetch it."""
+    """Release a task's lock, so any worker may fetch it: the user that locked it, or an admin (an operator's
+    decision); anyone else's lock is 409 `external_task_not_locked`, not described."""
     _require_worker(caller)
     with concurrent_changes_conflict(), services.db.write() as session:
         task = store.lock_row(session, task_id)
@@ -196,6 +210,8 @@ def unlock(services: Services, caller: Caller, task_id: str) -> None:
             raise _not_found(task_id)
         if task.state != ExternalTaskState.OPEN:
             raise Conflict("external_task_not_open", f"งานภายนอกนี้อยู่ในสถานะ {task.state} แล้ว (not open)")
+        if not policy.may_unlock_external_task(caller, task):
+            raise _not_locked()
         task.worker_id, task.locked_by, task.lock_expires_at = None, None, None
         task.version += 1
 
@@ -208,7 +224,7 @@ def get(services: Services, caller: Caller, task_id: str) -> LockedTask:
             raise _not_found(task_id)
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
-        return LockedTask(task, instance, _shown(services, session, caller, instance))
+        return _shown(services, session, caller, task, instance)
 
 
 def listing(

@@ -244,13 +244,13 @@ def variables(services: Services, caller: Caller, instance_id: str) -> dict[str,
 
 
 def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
-    """Set variables of a running instance (admin, or an integrator): what its next steps read."""
+    """Set variables of a running instance: what its next steps read. An admin or the integrator that started it
+    (personal values only by whoever reads them: `need_to_know.require_writable`)."""
     load_instance(services, caller, instance_id)
-    if not policy.may_set_variables(caller):
-        raise Forbidden("variables_forbidden", "แก้ตัวแปรได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
     require_valid_names(variables)
     lock = lock_instance(instance_id)
     with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
+        need_to_know.require_writable(services, command.session, caller, command.instance, variables)
         event = NewEvent("variables_set", caller.username, data={"variables": variables})
         outcome = command.advance(
             lambda runtime, process, state: runtime.set_variables(process, state, variables), [event]

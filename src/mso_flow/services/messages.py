@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mso_flow.domain import InstanceState
-from mso_flow.services import incidents, policy
+from mso_flow.services import incidents, need_to_know, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import require_valid_names
@@ -39,7 +39,8 @@ def send(
     variables: dict[str, Any],
 ) -> Correlation:
     """Deliver message `name` to the instance waiting for it (by id or business key); with none waiting, start
-    the process whose start event catches it; with no receiver at all, 404."""
+    the process whose start event catches it; with no receiver at all, 404. A message to a running instance
+    writes into it: only its starter or an admin sends one (403 `instance_write_forbidden`)."""
     if not policy.may_send_messages(caller):
         raise Forbidden("send_forbidden", "ส่งข้อความได้เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
     require_valid_names(variables)
@@ -64,6 +65,7 @@ def send(
 def _deliver(services: Services, caller: Caller, name: str, instance_id: str, variables: dict[str, Any]) -> None:
     lock = lock_instance(instance_id)
     with instance_command(services, caller.username, lock, lambda: _nobody_waits(name)) as (command, _):
+        need_to_know.require_writable(services, command.session, caller, command.instance)
         if command.instance.state != InstanceState.RUNNING or not waits_store.is_waiting(
             command.session, instance_id, name
         ):

@@ -6,11 +6,15 @@ and masks: a view the caller may not read keeps its shape with the variables lef
 false); a delegate holding no candidate role of their task gets that task's own form fields only. Within what a
 caller reads, personal values (and all values of a classified letter) are disclosed or masked by
 `services/personal_data.py` (`disclose`, `task_disclosure`, `events_shown`), which logs what it opens.
+
+A webhook subscriber is shown an instance's data as its owner would read it now (`subscribers_reading`).
+Writes from outside (`require_writable`) ask the same facts: `policy.may_write_instance` (need to know plus
+ownership), and `policy.may_write_personal_data` for the values the caller would read masked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from sqlalchemy import inspect
@@ -23,7 +27,9 @@ from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden
 from mso_flow.services.personal_data import Disclosure
 from mso_flow.services.sealing import is_sealed
+from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
+from mso_flow.store import users as users_store
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
 
 
@@ -43,12 +49,60 @@ def data_visible(
     return policy.may_read_instance_data(caller, instance, tasks_store.of_instance(session, instance.id))
 
 
+def subscribers_reading(session: Session, pairs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of (username, instance id) pairs, those where the user, as they are now (active, their current roles),
+    reads the instance's data: a webhook's deliveries obey its owner's need to know as the owner's reads do."""
+    if not pairs:
+        return set()
+    users = users_store.by_usernames(session, sorted({name for name, _ in pairs}))
+    callers = {u.username: Caller(u.username, frozenset(u.roles)) for u in users if u.active}
+    instances = instances_store.heads(session, sorted({instance_id for _, instance_id in pairs}))
+    known = [(name, i) for name, i in pairs if name in callers and i in instances]
+    reading = {(name, i) for name, i in known if policy.may_read_instance_data(callers[name], instances[i], ())}
+    rest = [pair for pair in known if pair not in reading]
+    if rest:  # the instances' tasks decide the others (a subscriber who is also one of a case's people)
+        tasks = tasks_store.of_instances(session, sorted({i for _, i in rest}))
+        reading.update(
+            pair
+            for pair in rest
+            if policy.may_read_instance_data(callers[pair[0]], instances[pair[1]], tasks.get(pair[1], []))
+        )
+    return reading
+
+
 def require_data(
     session: Session, caller: Caller, instance: ProcessInstance, at_hand: Iterable[HumanTask] = ()
 ) -> None:
     """403 `instance_data_forbidden` unless the caller reads the instance's data."""
     if not data_visible(session, caller, instance, at_hand):
         raise forbidden()
+
+
+def require_writable(
+    services: Services, session: Session, caller: Caller, instance: ProcessInstance, names: Iterable[str] = ()
+) -> None:
+    """403 unless the caller may change the instance's variables from outside (`instance_write_forbidden`), and
+    the values among `names` it reads masked (`personal_data_write_forbidden`)."""
+    if not _given_tasks(session, instance, lambda tasks: policy.may_write_instance(caller, instance, tasks)):
+        raise Forbidden(
+            "instance_write_forbidden",
+            "แก้ข้อมูลของเรื่องนี้ได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มเรื่อง เจ้าหน้าที่แก้ผ่านแบบฟอร์มของงาน "
+            "(only an admin or the integrator that started this instance changes its variables; staff use their "
+            "tasks' forms)",
+        )
+    withheld = personal_data.withheld_names(services, session, instance, names)
+    if withheld and not _given_tasks(session, instance, lambda tasks: policy.may_write_personal_data(caller, tasks)):
+        raise Forbidden(
+            "personal_data_write_forbidden",
+            f"แก้ข้อมูลส่วนบุคคล {', '.join(sorted(withheld))} ไม่ได้ เพราะไม่มีสิทธิ์อ่าน "
+            "(only those who read these personal values may overwrite them)",
+            names=sorted(withheld),
+        )
+
+
+def _given_tasks(session: Session, instance: ProcessInstance, rule: Callable[[Iterable[HumanTask]], bool]) -> bool:
+    """A rule that may need the instance's tasks, asked without them first (a role or the starter decides most)."""
+    return rule(()) or rule(tasks_store.of_instance(session, instance.id))
 
 
 def disclose(

@@ -219,6 +219,30 @@ def classified(model: ProcessDef, values: Mapping[str, Any]) -> bool:
     return value is ERASED or value is UNREADABLE or (value is not None and str(value) not in OPEN_SECRECY)
 
 
+def _is_classified(
+    services: Services, session: Session, model: ProcessDef, stored: Mapping[str, Any], opener: InstanceCipher
+) -> bool:
+    """Whether the stored letter is classed ลับ or above (its class opened if sealed; unreadable counts as classed)."""
+    secrecy = model.secrecy_variable
+    if not secrecy:
+        return False
+    class_ = stored.get(secrecy)
+    if is_sealed(class_):
+        class_ = opened(services, session, opener, secrecy, stored[secrecy])
+    return classified(model, {secrecy: class_})
+
+
+def withheld_names(services: Services, session: Session, instance: ProcessInstance, names: Iterable[str]) -> set[str]:
+    """Those of `names` whose values only readers of personal data read (`Reveal` masks them for the others): the
+    process's personal variables, or every name while the letter is classed ลับ or above."""
+    model = services.definitions.definition(session, instance.definition_id).model
+    if not model.confidential:
+        return set()
+    if _is_classified(services, session, model, instance.variables, reading_cipher(services, session, instance.id)):
+        return set(names)
+    return set(model.personal_variables.intersection(names))
+
+
 class Reveal:
     """One caller's view of one instance's sealed values: `show` opens a value or masks it (null), and remembers
     which personal values it opened, for `log`."""
@@ -238,12 +262,11 @@ class Reveal:
         model = services.definitions.definition(session, instance.definition_id).model
         self.opener = reading_cipher(services, session, instance.id)
         stored = instance.variables
-        secrecy = model.secrecy_variable
-        if secrecy and is_sealed(stored.get(secrecy)):
-            class_ = opened(services, session, self.opener, secrecy, stored[secrecy])
-        else:
-            class_ = stored.get(secrecy) if secrecy else None
-        self.need = frozenset(stored) if classified(model, {secrecy or "": class_}) else model.personal_variables
+        self.need = (
+            frozenset(stored)
+            if _is_classified(services, session, model, stored, self.opener)
+            else model.personal_variables
+        )
         self._allowed = allowed
         self.read: set[str] = set()
         self.masked: set[str] = set()

@@ -7,7 +7,9 @@ use cases or asks the same predicates (for instance to hide a button), so there 
 
 Roles: the built-in roles of `mso_flow.domain.Role`, and staff roles, which are the names of a process's lanes
 (or the roles a lane maps to) and a user task's candidate groups. An admin may do everything a rule lets some
-role do, unless a rule says otherwise. An `auditor` reads everything an admin reads and changes nothing.
+role do, unless a rule says otherwise: an admin gives staff tasks to people (`may_assign`) but is not a candidate
+of them (`may_claim`) unless he holds one of their roles. An `auditor` reads everything an admin reads and changes
+nothing.
 
 Need to know (`may_read_instance_data`): seeing an instance (its existence, state, open tasks, diagram) is wider
 than reading its data (variables, audit event data, audit export). The data is read by oversight (`admin`,
@@ -20,6 +22,14 @@ Personal data (`may_read_personal_data`, `services/personal_data.py`): narrower 
 people of its tasks (holders, owners, completers, candidates of open ones, supervisors of their lanes) and a
 `privacy_officer`; admins, auditors, starters and integrators read the other variables with these masked. Only a
 privacy officer erases personal data, exports it for a data subject, and grants it to a webhook.
+
+Writes from outside (`may_write_instance`): changing a case's variables other than through a task's form — the
+Camunda variables endpoints, a message correlated to a waiting instance — is for an admin or the integrator that
+started the case (while it reads its data); another integrator never writes into a case it did not start, staff
+only through their tasks' forms. Personal values (every value of a classified letter) are overwritten from outside
+only by whoever reads them (`may_write_personal_data`): not by an admin or a starter, who read them masked.
+External tasks are locked by topic; what the lock's holder does with it (complete, fail, BPMN error, extend) is
+its own (`holds_external_task`), and only the holder or an admin frees it (`may_unlock_external_task`).
 
 Reports: `admin` and `auditor` read every unit's; a role `manager:<unit>` reads the reports of that unit.
 
@@ -52,7 +62,7 @@ from mso_flow.domain import (
 from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.services import candidates
 from mso_flow.services.context import Caller
-from mso_flow.store.models import HumanTask, ProcessInstance
+from mso_flow.store.models import ExternalTask, HumanTask, ProcessInstance
 
 
 def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | None) -> list[str]:
@@ -125,16 +135,25 @@ def is_delegate_only(caller: Caller, task: HumanTask) -> bool:
     )
 
 
+def has_no_candidates(task: HumanTask) -> bool:
+    """No role and no user is named for the task: nobody is its candidate, so an admin works it or gives it to
+    someone."""
+    return not task.candidate_roles
+
+
 def may_claim(caller: Caller, task: HumanTask) -> bool:
-    """Take an unassigned task (or complete it straight away, which claims it)."""
-    return caller.is_admin or is_candidate(caller, task)
+    """Take an unassigned task (or complete it straight away, which claims it): a holder of one of its candidate
+    roles. An admin is not a candidate of staff tasks as such (he assigns them, `may_assign`); he takes only a
+    task that names no candidate at all."""
+    return is_candidate(caller, task) or (caller.is_admin and has_no_candidates(task))
 
 
 def may_work_task(caller: Caller, task: HumanTask) -> bool:
-    """Complete a task: its assignee or an admin; an unassigned one, whoever may claim it."""
+    """Complete a task: its assignee; an unassigned one, whoever may claim it. Nobody, an admin included,
+    completes a task in its assignee's stead (an admin reassigns it)."""
     if task.assignee is None:
         return may_claim(caller, task)
-    return task.assignee == caller.username or caller.is_admin
+    return task.assignee == caller.username
 
 
 def may_unclaim(caller: Caller, task: HumanTask) -> bool:
@@ -257,9 +276,26 @@ def may_migrate(caller: Caller) -> bool:
 # --- integration -----------------------------------------------------------------------------------------
 
 
-def may_set_variables(caller: Caller) -> bool:
-    """Change a running instance's variables from outside: admins and integrators."""
-    return caller.has_any(SYSTEM_ROLES)
+def may_write_instance(caller: Caller, instance: ProcessInstance, tasks: Iterable[HumanTask]) -> bool:
+    """Change an instance's variables from outside (the Camunda variables endpoints, a message correlated to it):
+    an admin, or the integrator that started it, while it reads its data (given the instance's tasks, as
+    `may_read_instance_data`). Staff change variables only through their tasks' forms."""
+    if caller.is_admin:
+        return True
+    return (
+        Role.INTEGRATOR in caller.roles
+        and instance.started_by == caller.username
+        and may_read_instance_data(caller, instance, tasks)
+    )
+
+
+def may_write_personal_data(caller: Caller, tasks: Iterable[HumanTask]) -> bool:
+    """Overwrite an instance's personal values (every value of a classified letter) from outside, given that
+    `may_write_instance` allows the write: only whoever reads them (`may_read_personal_data`). Nobody overwrites
+    what he may not read — not an admin, not the starter, who both read these values masked: a blind write could
+    replace a reporter's details or a letter's class unseen; the case's people correct them through their forms,
+    and a privacy officer erases."""
+    return may_read_personal_data(caller, tasks)
 
 
 def may_send_messages(caller: Caller) -> bool:
@@ -268,8 +304,23 @@ def may_send_messages(caller: Caller) -> bool:
 
 
 def may_work_external_tasks(caller: Caller) -> bool:
-    """Fetch, lock, complete and fail external tasks: integrators and admins."""
+    """Fetch, lock, complete and fail external tasks: integrators and admins (the variables a worker is shown are
+    those of instances it reads the data of: `may_read_instance_data`)."""
     return caller.has_any(SYSTEM_ROLES)
+
+
+def holds_external_task(caller: Caller, task: ExternalTask, worker_id: str) -> bool:
+    """The caller's worker holds the task's lock: the user that locked it, which is authoritative (a worker id is
+    whatever a client sends), and the worker id it locked with, as in Camunda. Completing, failing, a BPMN error
+    and extending the lock carry that worker's own outcome: nobody else sends them, an admin included (an admin
+    unlocks the task instead, `may_unlock_external_task`)."""
+    return task.locked_by == caller.username and task.worker_id == worker_id
+
+
+def may_unlock_external_task(caller: Caller, task: ExternalTask) -> bool:
+    """Free an external task's lock so that any worker may fetch it: the user that locked it, or an admin (an
+    operator's decision). Another integrator never frees a lock it does not hold."""
+    return caller.is_admin or task.locked_by in (None, caller.username)
 
 
 def may_manage_webhooks(caller: Caller) -> bool:

@@ -120,11 +120,14 @@ def transition(
     task_id: str,
     change: Callable[[InstanceCommand, HumanTask], list[NewEvent]],
 ) -> TaskView:
-    """Lock the task and its instance, apply `change`, record the events it returns, commit."""
+    """Lock the task and its instance, apply `change`, record the events it returns, commit. The task is returned
+    as changed, with the variables the caller read *before* the change (which changes no variable): a claim or an
+    assignment discloses nothing the caller could not read already."""
     with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
+        view = view_of(services, command.session, task, command.instance, caller)
         command.record(change(command, task))
         write_back(command.session)
-        return view_of(services, command.session, task, command.instance, caller)
+        return view
 
 
 def require_open(task: HumanTask) -> None:

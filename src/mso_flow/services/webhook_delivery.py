@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from mso_flow.services import outbound, personal_data
+from mso_flow.services import events, need_to_know, outbound, personal_data
 from mso_flow.services.context import Services
 from mso_flow.services.webhooks import signature
 from mso_flow.store import webhooks as store
@@ -86,15 +86,29 @@ class Deliverer:
     def _lease(self) -> list[Leased]:
         with self.services.db.write() as session:
             now = self.services.clock()
+            due = store.lease_due(session, now, LEASE, self.batch, busy=set(self._busy))
+            owners = {(w.created_by, d.instance_id) for d, w in due if d.instance_id is not None}
+            reading = need_to_know.subscribers_reading(session, owners)
             return [
                 Leased(
-                    d.id, d.attempts, d.webhook_id, d.event, self._body(session, d, w), w.url, w.secret, d.created_at
+                    d.id,
+                    d.attempts,
+                    d.webhook_id,
+                    d.event,
+                    self._body(session, d, w, d.instance_id is None or (w.created_by, d.instance_id) in reading),
+                    w.url,
+                    w.secret,
+                    d.created_at,
                 )
-                for d, w in store.lease_due(session, now, LEASE, self.batch, busy=set(self._busy))
+                for d, w in due
             ]
 
-    def _body(self, session: Session, delivery: WebhookDelivery, hook: Webhook) -> str:
-        """The payload as sent: a granted subscription's sealed values opened (the disclosure logged)."""
+    def _body(self, session: Session, delivery: WebhookDelivery, hook: Webhook, reads: bool) -> str:
+        """The payload as sent: without its data unless the subscription's owner reads the instance's data (`reads`,
+        decided now: rights lost since the event apply to its retries); a granted subscription's sealed values
+        opened (the disclosure logged)."""
+        if not reads:
+            return events.without_data(delivery.payload)
         if not hook.personal_data:
             return delivery.payload
         return personal_data.open_payload(self.services, session, delivery.instance_id, delivery.payload, hook.id)

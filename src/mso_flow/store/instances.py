@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
+from sqlalchemy.orm import Session, class_mapper, load_only, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
 from mso_flow.store.models import ACTIVE_STATES, HumanTask, ProcessInstance
@@ -124,3 +124,15 @@ def business_keys(session: Session, instance_ids: list[str]) -> dict[str, str | 
         select(ProcessInstance.id, ProcessInstance.business_key).where(ProcessInstance.id.in_(instance_ids))
     )
     return {instance_id: key for instance_id, key in rows}
+
+
+def heads(session: Session, instance_ids: list[str]) -> dict[str, ProcessInstance]:
+    """These instances by id, loaded without their engine state and variables (what a permission check reads)."""
+    if not instance_ids:
+        return {}
+    stmt = (
+        select(ProcessInstance)
+        .where(ProcessInstance.id.in_(instance_ids))
+        .options(load_only(ProcessInstance.id, ProcessInstance.started_by))
+    )
+    return {instance.id: instance for instance in session.scalars(stmt)}

@@ -37,6 +37,7 @@ def _out(locked: LockedTask) -> ExternalTaskOut:
         definition_key=instance.definition_key,
         business_key=instance.business_key,
         variables=locked.variables,
+        variables_visible=locked.variables_visible,
     )
 
 
@@ -84,6 +85,7 @@ def extend_lock(task_id: TaskId, body: ExternalExtendLockRequest, caller: Caller
 
 @router.post("/{task_id}/unlock", status_code=status.HTTP_204_NO_CONTENT)
 def unlock(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> Response:
-    """Release the task's lock whoever holds it, so any worker may fetch it."""
+    """Release the task's lock so any worker may fetch it: the user that locked it, or an admin (409
+    `external_task_not_locked` for anyone else)."""
     external_tasks.unlock(services, caller, task_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
