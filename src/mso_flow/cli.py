@@ -93,6 +93,9 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+WORKER_STARTUP_SECONDS = 60
+
+
 def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -106,6 +109,9 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
         log_config=logs.config(settings.log_format, args.log_level),
         access_log=False,  # the service logs each request itself (mso_flow.access), with its id and user
         proxy_headers=False,  # forwarded headers are believed from MSO_FLOW_TRUSTED_PROXIES only (api/app.py)
+        # A worker answers the supervisor's pings only once it has imported the app; on a loaded machine that
+        # takes longer than uvicorn's 5 s, and the supervisor would kill and respawn it forever.
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
     )
 
 
