@@ -22,14 +22,23 @@ def test_validate_accepts_the_manual_process():
     assert result.stdout == ""
 
 
-def test_validate_prints_file_line_element_message(tmp_path):
-    broken = tmp_path / "broken.bpmn"
-    broken.write_bytes(SARABAN.read_bytes().replace(b"<bpmn:flowNodeRef>Task_send</bpmn:flowNodeRef>", b""))
-    result = _run("validate", str(broken))
-    assert result.returncode == 1
+def test_validate_prints_file_line_element_severity_message_and_fails_on_warnings_only_when_strict(tmp_path):
+    laneless = tmp_path / "laneless.bpmn"
+    laneless.write_bytes(SARABAN.read_bytes().replace(b"<bpmn:flowNodeRef>Task_send</bpmn:flowNodeRef>", b""))
+    result = _run("validate", str(laneless))
+    assert result.returncode == 0, result.stdout + result.stderr  # a warning: it deploys
     [line] = result.stdout.splitlines()
-    file, number, element, message = re.fullmatch(r"(.*):(\d+): (\S+): (.*)", line).groups()
-    assert file == str(broken) and int(number) > 0 and element == "Task_send" and "lane" in message
+    file, number, element, severity, message = re.fullmatch(r"(.*):(\d+): (\S+): (error|warning): (.*)", line).groups()
+    assert file == str(laneless) and int(number) > 0 and element == "Task_send" and "lane" in message
+    assert severity == "warning" and "1 file(s): 0 error(s), 1 warning(s)" in result.stderr
+    strict = _run("validate", "--strict", str(laneless))
+    assert strict.returncode == 1 and strict.stdout == result.stdout
+
+    broken = tmp_path / "broken.bpmn"
+    broken.write_bytes(SARABAN.read_bytes().replace(b'sourceRef="Task_send"', b'sourceRef="Task_nowhere"'))
+    refused = _run("validate", str(broken))
+    assert refused.returncode == 1
+    assert any(": error: " in line for line in refused.stdout.splitlines()), refused.stdout
 
 
 def test_users_create_prints_a_token_once(tmp_path):

@@ -30,7 +30,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from mso_flow.engine import errors, limits
-from mso_flow.engine.external import SPEC_CONVERTERS, ExternalServiceTask
+from mso_flow.engine.dialect import SPEC_CONVERTERS
+from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.sandbox import create_script_engine
 

@@ -1,4 +1,4 @@
-"""POST /deployments: designers deploy BPMN files."""
+"""POST /deployments: designers deploy BPMN and DMN files."""
 
 from __future__ import annotations
 
@@ -25,15 +25,18 @@ MAX_FILE_NAME = 200
     status_code=201,
     responses={
         200: {"model": DeploymentResult, "description": "nothing changed: the existing versions"},
-        422: {"model": Problem, "description": "invalid BPMN; nothing deployed"},
+        422: {"model": Problem, "description": "errors of the verdict (`errors`, warnings too); nothing deployed"},
     },
 )
 async def deploy(
     caller: CallerDep,
     services: ServicesDep,
-    files: Annotated[list[UploadFile], File(description="one or more .bpmn files")],
+    files: Annotated[list[UploadFile], File(description="one or more .bpmn files, and the .dmn files they use")],
 ) -> JSONResponse:
-    """Deploy files all or nothing; a new version for each process whose XML changed (role designer or admin)."""
+    """Deploy files all or nothing (role designer or admin): refused when the verdict finds an error, deployed
+    with its warnings otherwise; a new version for each process and decision whose file changed. A call activity
+    may call a process of another file of the deployment or one deployed before, a business rule task evaluate a
+    decision of a `.dmn` file of the deployment or deployed before."""
     limit = services.settings.max_upload_bytes
     contents = []
     for upload in files:
@@ -47,19 +50,15 @@ async def deploy(
                 f"ชื่อไฟล์ต้องยาวไม่เกิน {MAX_FILE_NAME} ตัวอักษร (file names: at most {MAX_FILE_NAME} characters)",
             )
         contents.append((name, data))
-    deployed = await run_in_threadpool(definitions.deploy, services, caller, contents)
+    outcome = await run_in_threadpool(definitions.deploy_files, services, caller, contents)
     result = DeploymentResult(
-        definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in deployed],
-        created=[d.definition.id for d in deployed if d.created],
-        unchanged=[d.definition.id for d in deployed if not d.created],
-        warnings=[
-            f"{d.definition.id}: ช่อง (lane) {lane!r} ไม่มีในไฟล์บทบาท จึงมอบให้แต่ละส่วน: {', '.join(model.lane_roles[lane])} "
-            f"(lane not in the roles file; offered to each part)"
-            for d in deployed
-            if d.created
-            for model in [services.model(d.definition)]
-            for lane in model.split_lanes
-        ],
+        definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in outcome.processes],
+        decisions=[views.decision_summary(d.decision) for d in outcome.decisions],
+        created=[d.definition.id for d in outcome.processes if d.created]
+        + [d.decision.id for d in outcome.decisions if d.created],
+        unchanged=[d.definition.id for d in outcome.processes if not d.created]
+        + [d.decision.id for d in outcome.decisions if not d.created],
+        warnings=[str(p) for p in outcome.warnings],
     )
     status = 201 if result.created else 200
     return JSONResponse(result.model_dump(mode="json"), status_code=status)
