@@ -64,6 +64,13 @@ def test_non_ascii_ids_deploy_with_a_warning():
     assert any(p.element_id == "งาน_ส่ง" and "ASCII" in p.message for p in problems)
 
 
+@pytest.mark.parametrize("reserved", ["Start", "End"])
+def test_an_id_spiffworkflow_gives_its_own_task_is_refused_with_the_element(reserved):
+    xml = SARABAN.read_bytes().replace(b'"Task_send"', f'"{reserved}"'.encode())
+    [problem] = _problems(xml)
+    assert problem.element_id == reserved and "SpiffWorkflow gives its own" in problem.message and problem.line
+
+
 def test_condition_that_does_not_compile_is_refused_at_deployment():
     problems = _problems(approval(condition="amount >"))
     assert any("does not compile" in p.message and p.element_id and p.element_id.startswith("Flow_") for p in problems)

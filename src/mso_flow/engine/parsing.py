@@ -37,7 +37,7 @@ from mso_flow.engine.errors import SHADOWING, call_cycles
 from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef, warning
 from mso_flow.engine.roles import RoleMap, default_role_map
-from mso_flow.engine.structure import check_structure
+from mso_flow.engine.structure import FLOW_NODES, check_structure
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -51,6 +51,7 @@ DEADLINE_FROM = ("receipt", "task")
 SOURCES = ("manual", "inferred")
 FIELD_MARKS = ("personal_data", "sensitive")  # form-field properties that say a field holds personal data
 VARIABLE_LISTS = ("personal_data", "sensitive_data")  # process properties naming variables a start or message brings
+RESERVED_IDS = ("Start", "End")  # SpiffWorkflow's own task specs of every process
 MAX_RETENTION_DAYS = 36500  # a hundred years; more is a typing error (and overflows a date)
 log = logging.getLogger(__name__)
 
@@ -257,12 +258,23 @@ def _add_resources(parser: MsoParser, root: etree._Element, resolver: Resolver |
 
 
 def _check_ids(root: etree._Element, file: str) -> list[Problem]:
+    """Ids SpiffWorkflow gives its own tasks are errors (the element would be lost); ids modelers reject warnings."""
     problems = []
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
         element_id = element.get("id")
-        if element_id is not None and not _ASCII_ID.match(element_id):
+        if element_id in RESERVED_IDS and etree.QName(element).localname in FLOW_NODES:
+            problems.append(
+                _problem(
+                    file,
+                    element,
+                    f"รหัส {element_id!r} เป็นชื่อที่ SpiffWorkflow ใช้เอง โปรดเปลี่ยน (id {element_id!r} is the name "
+                    "SpiffWorkflow gives its own start or end task: the element would be lost; rename it, e.g. "
+                    f"{element_id}Event_1)",
+                )
+            )
+        elif element_id is not None and not _ASCII_ID.match(element_id):
             problems.append(
                 warning(
                     file,
