@@ -97,7 +97,9 @@ def test_an_error_is_refused_alike_by_validate_the_api_and_camunda_modeler(clien
     assert modeler.status_code == 400, modeler.text
     assert modeler.json()["type"] == "ParseException"
     details = modeler.json()["details"][name]
-    assert [e["mainElementId"] for e in details["errors"]] == [p["element_id"] for p in problems if p["severity"] == "error"]
+    assert [e["mainElementId"] for e in details["errors"]] == [
+        p["element_id"] for p in problems if p["severity"] == "error"
+    ]
     assert client.get("/api/v1/process-definitions", headers=designer).json()["total"] == 0
 
 

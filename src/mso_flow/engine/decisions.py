@@ -116,6 +116,7 @@ def check_decision(xml: bytes, file: str) -> tuple[DecisionInfo | None, list[Pro
             problems.append(problem(column, "คอลัมน์ input ไม่มีนิพจน์ (input column has no input expression)"))
         elif (error := _compile_error(text or "")) is not None:
             problems.append(problem(column, f"นิพจน์ input {text!r} ใช้ไม่ได้ (input expression does not compile: {error})"))
+            text = ""  # its cells are not checked against it
         inputs.append((text or "").strip())
     for row, rule in enumerate(table.findall(f"{{{namespace}}}rule"), 1):
         entries = rule.findall(f"{{{namespace}}}inputEntry")

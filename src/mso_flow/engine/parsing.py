@@ -160,7 +160,7 @@ def read_document(
         parser.add_bpmn_xml(root, os.path.basename(file))
         resources = _add_resources(parser, root, resolver)
     except ValidationException as err:
-        raise BpmnInvalid([*problems, Problem(file, lines.get(err.id), err.id or None, str(err))]) from None
+        raise BpmnInvalid([*problems, _spiff_problem(err, root, file, lines)]) from None
     except BpmnInvalid as err:
         raise BpmnInvalid(problems + err.problems) from None
     except Exception as err:  # SpiffWorkflow's parser meets some malformed models with other exceptions
@@ -179,7 +179,7 @@ def read_document(
             spec = parser.get_spec(key)
             subprocess_specs = parser.get_subprocess_specs(key)
         except ValidationException as err:
-            problems.append(Problem(file, lines.get(err.id), err.id or None, str(err)))
+            problems.append(_spiff_problem(err, root, file, lines))
             continue
         except SpiffWorkflowException as err:
             problems.append(Problem(file, node.sourceline, key, str(err)))
@@ -207,6 +207,38 @@ def read_document(
         parsed.append(ParsedProcess(definition, spec, subprocess_specs, resources))
     _raise_on_errors(problems)
     return ParsedDocument(parsed, problems)
+
+
+_MISSING_PROCESS = re.compile(r"The process '([^']*)' was not found")
+_MISSING_DECISION = re.compile(r'No DMN Diagram available with id "([^"]*)"')
+
+
+def _spiff_problem(
+    err: ValidationException, root: etree._Element, file: str, lines: dict[str | None, int | None]
+) -> Problem:
+    """SpiffWorkflow's parse error, located; a process or decision that exists nowhere is said so, at the call
+    activity or business rule task that names it."""
+    process, decision = _MISSING_PROCESS.search(str(err)), _MISSING_DECISION.search(str(err))
+    if process is not None:
+        calls = root.iter(f"{{{BPMN_NS}}}callActivity")
+        caller = next((node for node in calls if node.get("calledElement") == process.group(1)), None)
+        return _problem(
+            file,
+            caller,
+            f"กิจกรรมนี้เรียกกระบวนการ {process.group(1)!r} ซึ่งไม่มีในไฟล์ที่นำขึ้นพร้อมกันหรือที่อยู่ในระบบ (call activity "
+            f"calls process {process.group(1)!r}, which no file of this deployment and no deployed process defines: "
+            "deploy its file with this one)",
+        )
+    if decision is not None:
+        return Problem(
+            file,
+            lines.get(err.id),
+            err.id or None,
+            f"งานนี้ใช้ตารางการตัดสินใจ {decision.group(1)!r} ซึ่งไม่มีในไฟล์ .dmn ที่นำขึ้นพร้อมกันหรือที่อยู่ในระบบ (business rule "
+            f"task evaluates decision {decision.group(1)!r}, which no .dmn file of this deployment and no deployed "
+            "decision defines: deploy its .dmn file with this one)",
+        )
+    return Problem(file, lines.get(err.id), err.id or None, str(err))
 
 
 def _raise_on_errors(problems: list[Problem]) -> None:

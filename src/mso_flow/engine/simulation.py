@@ -48,7 +48,7 @@ from mso_flow.engine import limits
 from mso_flow.engine.decisions import DecisionTask
 from mso_flow.engine.errors import SHADOWING
 from mso_flow.engine.external import ExternalServiceTask
-from mso_flow.engine.parsing import BPMN_NS, ParsedProcess
+from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, ParsedProcess
 from mso_flow.engine.sandbox import create_script_engine
 
 MAX_WAITS = 400  # waits passed on one run
@@ -96,6 +96,14 @@ class SimulationReport:
 
 
 @dataclass(frozen=True)
+class _Field:
+    """A form field as the simulator fills it (from `camunda:formData` or a task spec's form)."""
+
+    type: str
+    options: list[Any]
+
+
+@dataclass(frozen=True)
 class _Plan:
     given: tuple[tuple[str, Any], ...] = ()  # variables supplied at the start, in the order they were needed
     script: tuple[tuple[str, Any], ...] = ()  # (element id, option key) of each choice made
@@ -116,10 +124,14 @@ def _add(found: dict[str, list[Any]], name: str, *values: Any) -> None:
             known.append(value)
 
 
-def _neighbours(value: Any) -> tuple[Any, ...]:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return (value,)
-    return (value - 1, value, value + 1)
+def _both_ways(value: Any) -> tuple[Any, ...]:
+    """A literal a variable is compared with, and values on its other side: both booleans, a number's neighbours
+    (a text gets one no condition names, in `_Vocabulary.values`)."""
+    if isinstance(value, bool):
+        return (True, False)
+    if isinstance(value, int | float):
+        return (value - 1, value, value + 1)
+    return (value,)
 
 
 def _collect(tree: ast.AST, found: dict[str, list[Any]]) -> None:
@@ -134,8 +146,7 @@ def _collect(tree: ast.AST, found: dict[str, list[Any]]) -> None:
                 if not isinstance(name, ast.Name):
                     continue
                 if isinstance(other, ast.Constant) and other.value is not None:
-                    ordered = isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE)
-                    _add(found, name.id, *(_neighbours(other.value) if ordered else (other.value,)))
+                    _add(found, name.id, *_both_ways(other.value))
                 elif isinstance(other, ast.Tuple | ast.List | ast.Set) and isinstance(op, ast.In | ast.NotIn):
                     _add(found, name.id, *(e.value for e in other.elts if isinstance(e, ast.Constant)))
         elif isinstance(node, ast.BoolOp):
@@ -227,6 +238,12 @@ class _Explorer:
         }
         self.report = SimulationReport(process.definition.key)
         self.supplied = _can_be_given_variables(process)
+        self.fields = {
+            field_.get("id"): _Field(
+                field_.get("type") or "string", [v.get("id") for v in field_.iterfind(f"{{{CAMUNDA_NS}}}value")]
+            )
+            for field_ in root.iter(f"{{{CAMUNDA_NS}}}formField")
+        }
 
     # --- one run ---------------------------------------------------------------------------------------------
 
@@ -277,10 +294,12 @@ class _Explorer:
             )
         except (SpiffWorkflowException, limits.LimitExceeded, RecursionError) as err:
             name = _missing_name(err)
-            suppliable = name is not None and self.supplied and self.vocabulary.suppliable(name)
-            if name is not None and suppliable and name not in dict(plan.given):
+            suppliable = name is not None and self.vocabulary.suppliable(name)
+            if name is not None and suppliable and self.supplied and name not in dict(plan.given):
                 return "missing", name
-            return "error", Failure(_element_of(err), _describe(err), definite=not plan.given)
+            # certain when nothing was assumed, or when it reads what no value can be (a function, a module)
+            certain = not plan.given or (name is not None and not suppliable)
+            return "error", Failure(_element_of(err), _describe(err), definite=certain)
         except Exception as err:  # the engine's own failure on an odd model: nothing is proven by it
             return "error", Failure(_element_of(err), f"{type(err).__name__}: {err}", definite=False)
 
@@ -311,20 +330,27 @@ class _Explorer:
             return [(("complete", spec.bpmn_id), (task, {}))]
         fields = list(getattr(getattr(spec, "form", None), "fields", ()) or ())
         deciding = [f for f in fields if f.id in self.vocabulary.read]
-        base = {f.id: self._field_values(f)[0] for f in fields if f not in deciding}
+        base = {f.id: self._field_values(f.id, f)[0] for f in fields if f not in deciding}
         forms = []
-        for values in itertools.islice(itertools.product(*(self._field_values(f) for f in deciding)), MAX_FORMS):
+        for values in itertools.islice(itertools.product(*(self._field_values(f.id, f) for f in deciding)), MAX_FORMS):
             data = {**base, **dict(zip([f.id for f in deciding], values, strict=True))}
             forms.append((("form", spec.bpmn_id, repr(sorted(data.items()))), (task, data)))
         return forms or [(("form", spec.bpmn_id, "{}"), (task, {}))]
 
-    def _field_values(self, form_field: Any) -> list[Any]:
-        literals = self.vocabulary.values(form_field.id)
+    def _variable_values(self, name: str) -> list[Any]:
+        """What to try for a variable read before anything set it: a form field's values, else the literals."""
+        if name in self.fields:
+            return self._field_values(name, self.fields[name])
+        return self.vocabulary.values(name) or list(GENERIC)
+
+    def _field_values(self, name: str, form_field: Any) -> list[Any]:
+        """The candidate values of a form field (a task spec's or a `_Field`) named `name`."""
+        literals = self.vocabulary.values(name)
         kind = form_field.type
         if kind == "boolean":
             return [True, False]
         if kind == "enum":
-            return [option.id for option in form_field.options] or [None]
+            return [getattr(option, "id", option) for option in form_field.options] or [None]
         if kind == "long":
             numbers = [v for v in literals if isinstance(v, int) and not isinstance(v, bool)]
             return numbers or [0, 1, 100_000, 10_000_000]
@@ -394,7 +420,7 @@ class _Explorer:
             if status == "completed":
                 self.report.completed_runs += 1
             elif status == "missing":
-                values = self.vocabulary.values(detail) or list(GENERIC)
+                values = self._variable_values(detail)
                 stack += [_Plan((*plan.given, (detail, value)), plan.script) for value in reversed(values)]
             elif status == "choice":
                 element, options = detail

@@ -16,8 +16,8 @@ from mso_flow.domain import DefinitionSource, ResourceKind
 from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
 from mso_flow.engine.model import Problem, ProcessDef
-from mso_flow.engine.parsing import Resource
-from mso_flow.engine.verdict import Checked, check_files
+from mso_flow.engine.parsing import ParsedProcess, Resource
+from mso_flow.engine.verdict import Checked, CheckedFile, check_files
 from mso_flow.services import guards, policy
 from mso_flow.services.context import SYSTEM, Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -181,24 +181,19 @@ def _store(services: Services, caller: Caller, checked: Checked, source: Definit
             store.add_decision(session, row)
             outcome.decisions.append(DeployedDecision(row, created=True))
             ids[(ResourceKind.DMN, key)] = row.id
-        plans = []
-        for file in checked.files:
-            for process in file.processes:
-                key = process.definition.key
-                latest = store.latest(session, key)
-                unchanged = latest is not None and latest.sha256 == _sha256(file.xml)
-                version = latest.version if latest is not None and unchanged else (latest.version + 1 if latest else 1)
-                ids[(ResourceKind.BPMN, key)] = f"{key}:{version}"
-                plans.append((file, process, latest, unchanged, version))
-        for file, process, latest, unchanged, version in plans:
+        processes = [(file, process) for file in checked.files for process in file.processes]
+        latest = {p.definition.key: store.latest(session, p.definition.key) for _, p in processes}
+        changed = _changed(processes, latest, ids)
+        for file, process in processes:
             key = process.definition.key
-            if unchanged and latest is not None:
-                outcome.processes.append(Deployed(latest, created=False))
+            before = latest[key]
+            if before is not None and key not in changed:
+                outcome.processes.append(Deployed(before, created=False))
                 continue
             definition = ProcessDefinition(
-                id=f"{key}:{version}",
+                id=ids[(ResourceKind.BPMN, key)],
                 key=key,
-                version=version,
+                version=before.version + 1 if before is not None else 1,
                 name=process.definition.name,
                 unit=process.definition.unit,
                 file_name=file.name,
@@ -210,16 +205,54 @@ def _store(services: Services, caller: Caller, checked: Checked, source: Definit
                 deployed_by=caller.username,
                 source=source,
                 warnings=[p.as_dict() for p in file.warnings],
-                resources=[
-                    {"kind": r.kind, "key": r.key, "id": ids.get((r.kind, r.key)) or r.origin or ""}
-                    for r in process.resources
-                ],
+                resources=_binding(process, ids),
             )
             store.add(session, definition)
             waits_store.schedule_start_timers(session, key, definition.id, _first_firings(process.definition, now), now)
             services.definitions.created(session, definition, process)
             outcome.processes.append(Deployed(definition, created=True))
     return outcome
+
+
+def _binding(process: ParsedProcess, ids: dict[tuple[ResourceKind, str], str]) -> list[dict[str, str]]:
+    """The versions a process version is parsed with: of this deployment, else the deployed ones it was checked with."""
+    return [{"kind": r.kind, "key": r.key, "id": ids.get((r.kind, r.key)) or r.origin or ""} for r in process.resources]
+
+
+def _changed(
+    processes: list[tuple[CheckedFile, ParsedProcess]],
+    latest: dict[str, ProcessDefinition | None],
+    ids: dict[tuple[ResourceKind, str], str],
+) -> set[str]:
+    """The keys that get a new version: their file changed, or it calls a process or evaluates a decision whose
+    version is not the one their latest version is bound to (a new decision, a called process that changed).
+    Fills `ids` with the version of every key; a new version of one key may change another's binding, so this
+    repeats until nothing more changes."""
+    changed: set[str] = set()
+    while True:
+        for file, process in processes:
+            key = process.definition.key
+            before = latest[key]
+            if before is None or before.sha256 != _sha256(file.xml):
+                changed.add(key)
+            if before is None:
+                ids[(ResourceKind.BPMN, key)] = f"{key}:1"
+            else:
+                ids[(ResourceKind.BPMN, key)] = f"{key}:{before.version + 1}" if key in changed else before.id
+        more = {
+            p.definition.key
+            for _, p in processes
+            if (before := latest[p.definition.key]) is not None
+            and p.definition.key not in changed
+            and _unordered(_binding(p, ids)) != _unordered(before.resources or [])
+        }
+        if not more:
+            return changed
+        changed |= more
+
+
+def _unordered(binding: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    return sorted((str(r["kind"]), r["key"], r["id"]) for r in binding)
 
 
 def _first_firings(model: ProcessDef, now: datetime) -> list[tuple[str, datetime]]:
@@ -234,7 +267,8 @@ def deploy_directory(services: Services, directory: Path) -> list[Deployed]:
     The rule: a file is deployed when its content differs from the last version deployed *from that file*
     (its path relative to `directory`); a version deployed through the API after it stays the latest until the
     file changes again. Each such disagreement is logged as a WARNING naming the key, the file and both
-    versions, at every start.
+    versions, at every start. A process is bound to the decisions and called processes of other files when its
+    own file is deployed: a changed `.dmn` file alone gives it no new version.
     """
     files = [
         (str(path.relative_to(directory)), path.read_bytes())
