@@ -90,6 +90,8 @@ def test_a_decision_table_deployed_with_its_process_routes_each_case(client, des
         ("approver_level", 1, "approver_level.dmn")
     ]
     assert body["warnings"] == [] and body["definitions"][0]["warnings"] == []
+    listed = client.get("/api/v1/decision-definitions", headers=designer).json()
+    assert [(d["id"], d["name"]) for d in listed["items"]] == [("approver_level:1", "Who approves the purchase")]
     assert _approver(client, admin, 50_000) == "head"
     assert _approver(client, admin, 500_000, urgent=True) == "deputy"
     assert _approver(client, admin, 500_000) == "director"

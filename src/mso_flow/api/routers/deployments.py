@@ -1,4 +1,4 @@
-"""POST /deployments: designers deploy BPMN and DMN files."""
+"""POST /deployments: designers deploy BPMN and DMN files; GET /decision-definitions: the decisions deployed."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from mso_flow.api import views
-from mso_flow.api.deps import CallerDep, ServicesDep
-from mso_flow.schemas.common import Problem
-from mso_flow.schemas.definitions import DeploymentResult
+from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
+from mso_flow.schemas.common import Page, Problem
+from mso_flow.schemas.definitions import DecisionSummary, DeploymentResult
 from mso_flow.services import definitions
 from mso_flow.services.errors import Invalid
 
@@ -62,3 +62,10 @@ async def deploy(
     )
     status = 201 if result.created else 200
     return JSONResponse(result.model_dump(mode="json"), status_code=status)
+
+
+@router.get("/decision-definitions", response_model=Page[DecisionSummary])
+def list_decisions(caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[DecisionSummary]:
+    """The latest version of each DMN decision, by key (what `camunda:decisionRef` names)."""
+    items, total = definitions.decisions(services, paging.offset, paging.limit)
+    return Page(items=[views.decision_summary(d) for d in items], total=total, offset=paging.offset, limit=paging.limit)
