@@ -42,6 +42,13 @@ def _camunda(service: LiveService, user: tuple[str, str]) -> httpx.Client:
     return httpx.Client(base_url=f"{service.url}/engine-rest", auth=user, timeout=30)
 
 
+def _worker(service: LiveService, user: tuple[str, str], worker_id: str, **config: object) -> ExternalTaskWorker:
+    """The official client's worker, long polling one task at a time with the user's token."""
+    settings = {"maxTasks": 1, "lockDuration": 10000, "asyncResponseTimeout": 5000, "sleepSeconds": 0, **config}
+    settings["auth_basic"] = {"username": user[0], "password": user[1]}
+    return ExternalTaskWorker(worker_id=worker_id, base_url=f"{service.url}/engine-rest", config=settings)
+
+
 def test_camunda_tools_run_a_process_end_to_end(service):
     designer = _user(service, "modeler-user", "designer")
     worker_user = _user(service, "credit-worker", "integrator")
@@ -86,19 +93,7 @@ def test_camunda_tools_run_a_process_end_to_end(service):
             return task.failure("บริการเครดิตบูโรไม่ตอบ", "timeout", max_retries=3, retry_timeout=200)
         return task.complete({"score": 720, "checkedBy": "เครดิตบูโร"})
 
-    worker = ExternalTaskWorker(
-        worker_id="credit-worker-1",
-        base_url=f"{service.url}/engine-rest",
-        config={
-            "auth_basic": {"username": worker_user[0], "password": worker_user[1]},
-            "maxTasks": 1,
-            "lockDuration": 10000,
-            "asyncResponseTimeout": 5000,
-            "retries": 3,
-            "retryTimeout": 200,
-            "sleepSeconds": 0,
-        },
-    )
+    worker = _worker(service, worker_user, "credit-worker-1", retries=3, retryTimeout=200)
     for _ in range(20):
         try:
             worker.fetch_and_execute("credit-check", check_credit)
@@ -195,17 +190,7 @@ def test_a_modeler_model_with_warnings_deploys_through_both_faces_and_runs_with_
         started = integrator.post("/process-definition/key/camunda_review/start", json={"businessKey": "REVIEW-1"})
         assert started.status_code == 200, started.text
         instance = started.json()["id"]
-    worker = ExternalTaskWorker(
-        worker_id="limit-worker-1",
-        base_url=f"{service.url}/engine-rest",
-        config={
-            "auth_basic": {"username": worker_user[0], "password": worker_user[1]},
-            "maxTasks": 1,
-            "lockDuration": 10000,
-            "asyncResponseTimeout": 5000,
-            "sleepSeconds": 0,
-        },
-    )
+    worker = _worker(service, worker_user, "limit-worker-1")
     checked: list[str] = []
 
     def check_limit(task: ExternalTask) -> TaskResult:
