@@ -12,7 +12,7 @@ import pytest
 from mso_flow.cli import prepare
 from mso_flow.services.errors import Invalid
 from mso_flow.settings import Settings
-from tests.api.test_one_verdict import CASES
+from tests.api.test_one_verdict import ERRORS, WARNINGS
 from tests.conftest import MIGRATIONS, SARABAN
 
 FILE = "central/central_saraban.bpmn"
@@ -113,12 +113,12 @@ def test_start_up_checks_conditions_and_leaves_the_simulation_to_ci(client, make
     """The costly simulation is not run at every start (docs/architecture.md, "One verdict"); the cheap checks
     are, so a misspelt enum value stops the start with the same located problem `validate` prints."""
     designer = make_user("designer1", "designer")
-    never_true, _, _ = CASES["never_true.bpmn"]
+    never_true, _, _ = WARNINGS["never_true.bpmn"]
     (tmp_path / "leave.bpmn").write_text(never_true, encoding="utf-8")
     restart(database_url, tmp_path)
     assert latest(client, designer, "leave_request")["source"] == "file"
 
-    misspelt, element_id, words = CASES["misspelt_enum.bpmn"]
+    misspelt, element_id, words = ERRORS["misspelt_enum.bpmn"]
     (tmp_path / "leave.bpmn").write_text(misspelt, encoding="utf-8")
     with pytest.raises(Invalid) as failed:
         restart(database_url, tmp_path)
