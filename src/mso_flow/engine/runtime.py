@@ -190,7 +190,7 @@ class ProcessRuntime:
         """Create an instance through its message start event `message` carrying `payload`."""
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
         with _engine_errors(workflow):
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(will_complete_task=limits.engine_step)
             self._send(workflow, message, payload)
         return self._advance(workflow)
 
@@ -229,7 +229,7 @@ class ProcessRuntime:
         before = _ready(workflow)
         with _engine_errors(workflow):
             workflow.refresh_timers()
-            workflow.do_engine_steps()  # runs what the fired timers made ready
+            workflow.do_engine_steps(will_complete_task=limits.engine_step)  # runs what the fired timers made ready
         return self._advance(workflow, before)
 
     def send_message(self, process: ParsedProcess, state: str, message: str, payload: dict[str, Any]) -> Step:
@@ -336,7 +336,8 @@ class ProcessRuntime:
 
     def _advance(self, workflow: BpmnWorkflow, before: list[ReadyTask] | None = None) -> Step:
         with _engine_errors(workflow):
-            workflow.do_engine_steps()  # ends by refreshing timers, so a timer already due is WAITING no longer
+            # ends by refreshing timers, so a timer already due is WAITING no longer
+            workflow.do_engine_steps(will_complete_task=limits.engine_step)
             step = self._describe(workflow, completed=workflow.is_completed(), before=before)
             errors.check_variables(step.variables)
         return step

@@ -24,6 +24,7 @@ was inconclusive and the exploration was complete.
 from __future__ import annotations
 
 import ast
+import contextlib
 import itertools
 import sys
 import time
@@ -111,6 +112,10 @@ class _Plan:
 
 class _Runaway(Exception):
     """More automatic steps than any real run takes: a loop that never waits."""
+
+    def __init__(self, element: str | None):
+        super().__init__(element)
+        self.element = element
 
 
 def _key(value: Any) -> tuple[str, str]:
@@ -248,14 +253,22 @@ class _Explorer:
     # --- one run ---------------------------------------------------------------------------------------------
 
     def replay(self, plan: _Plan) -> tuple[str, Any]:
-        """Run the process with `plan`; stop at the first choice beyond it, at the end, or where it fails."""
+        """Run the process with `plan`; stop at the first choice beyond it, at the end, or where it fails. The flows
+        a failing run took count as taken."""
         workflow = BpmnWorkflow(self.process.spec, self.process.subprocess_specs, script_engine=create_script_engine())
+        outcome = self._run(workflow, plan)
+        if outcome[0] != "completed":
+            with contextlib.suppress(Exception):  # a workflow the engine broke on may not even be walkable
+                self._record(workflow)
+        return outcome
+
+    def _run(self, workflow: BpmnWorkflow, plan: _Plan) -> tuple[str, Any]:
         steps = [0]
 
-        def count(_task: Any) -> None:
+        def count(task: Any) -> None:
             steps[0] += 1
-            if steps[0] > MAX_ENGINE_STEPS:
-                raise _Runaway
+            if steps[0] > MAX_ENGINE_STEPS or limits.too_deep(task):
+                raise _Runaway(task.task_spec.bpmn_id)
 
         def advance() -> None:
             workflow.do_engine_steps(will_complete_task=count)
@@ -288,10 +301,9 @@ class _Explorer:
                 if _fingerprint(workflow) == before:  # a message nobody here catches, say
                     return "stalled", Failure(element, f"{choice[0][0]} {element} had no effect", definite=False)
             return "dead_end", Failure(None, f"more than {MAX_WAITS} waits: a loop without an exit", definite=True)
-        except _Runaway:
-            return "dead_end", Failure(
-                None, f"more than {MAX_ENGINE_STEPS} automatic steps without a wait: a loop without an exit", True
-            )
+        except _Runaway as runaway:
+            loop = "a loop of automatic steps that never waits nor ends"
+            return "dead_end", Failure(runaway.element, loop, definite=True)
         except (SpiffWorkflowException, limits.LimitExceeded, RecursionError) as err:
             name = _missing_name(err)
             suppliable = name is not None and self.vocabulary.suppliable(name)
