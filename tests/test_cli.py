@@ -41,6 +41,24 @@ def test_validate_prints_file_line_element_severity_message_and_fails_on_warning
     assert any(": error: " in line for line in refused.stdout.splitlines()), refused.stdout
 
 
+def test_validate_reads_the_dmn_files_of_a_directory_with_its_bpmn_files(tmp_path):
+    fixtures = SARABAN.parents[2] / "tests" / "fixtures"
+    for name in ("purchase_approval.bpmn", "approver_level.dmn"):
+        (tmp_path / name).write_bytes((fixtures / name).read_bytes())
+    together = _run("validate", "--strict", str(tmp_path))
+    assert together.returncode == 0 and together.stdout == "", together.stdout
+    assert "2 file(s): 0 error(s), 0 warning(s)" in together.stderr
+    (tmp_path / "approver_level.dmn").write_text(
+        (fixtures / "approver_level.dmn").read_text().replace("&lt;= 100000", "[1..100000]")
+    )
+    broken = _run("validate", str(tmp_path))
+    assert broken.returncode == 1
+    assert any(
+        line.startswith(f"{tmp_path}/approver_level.dmn:") and "DecisionRule_small: error: " in line
+        for line in broken.stdout.splitlines()
+    ), broken.stdout
+
+
 def test_users_create_prints_a_token_once(tmp_path):
     env = {**os.environ, "MSO_FLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     assert _run("db", "upgrade", env=env).returncode == 0

@@ -126,3 +126,18 @@ def test_start_up_checks_conditions_and_leaves_the_simulation_to_ci(client, make
     assert (problem["file"], problem["element_id"]) == ("leave.bpmn", element_id)
     assert all(word in problem["message"] for word in words)
     assert latest(client, designer, "leave_request")["version"] == 1
+
+
+def test_a_decision_table_in_bpmn_is_deployed_at_start_with_its_process_and_once(
+    client, make_user, database_url, tmp_path
+):
+    designer = make_user("designer1", "designer")
+    fixtures = SARABAN.parents[2] / "tests" / "fixtures"
+    for name in ("purchase_approval.bpmn", "approver_level.dmn"):
+        (tmp_path / name).write_bytes((fixtures / name).read_bytes())
+    restart(database_url, tmp_path)
+    restart(database_url, tmp_path)  # unchanged files: nothing new
+    [decision] = client.get("/api/v1/decision-definitions", headers=designer).json()["items"]
+    assert (decision["id"], decision["file_name"]) == ("approver_level:1", "approver_level.dmn")
+    process = latest(client, designer, "purchase_approval")
+    assert (process["version"], process["source"], process["warnings"]) == (1, "file", [])
