@@ -45,7 +45,7 @@ def _require_target_candidate(session: Session, task: HumanTask, username: str) 
 
 def assign(services: Services, caller: Caller, task_id: str, username: str | None, reason: str | None) -> TaskView:
     """Give an open task to `username` (or nobody), replacing any assignee; the target must be a candidate, unless
-    the task has no candidates (`policy.is_unowned_task`): then an admin gives it to anyone."""
+    the task has no candidates (`policy.has_no_candidates`): then an admin gives it to anyone."""
 
     def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
         if not policy.may_assign(caller, task):
@@ -54,7 +54,7 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
                 "มอบหมายงานได้เฉพาะผู้ดูแลระบบหรือหัวหน้า (supervisor) ของบทบาทนี้ (admin or the lane's supervisor only)",
             )
         require_open(task)
-        if username is not None and policy.is_unowned_task(task):
+        if username is not None and policy.has_no_candidates(task):
             _target_roles(command.session, username)  # the user exists
         elif username is not None:
             _require_target_candidate(command.session, task, username)
@@ -158,6 +158,6 @@ def candidates(services: Services, caller: Caller, task_id: str) -> list[str]:
             raise not_found(task_id)
         if not policy.may_assign(caller, task):
             raise Forbidden("not_supervisor", "มอบหมายงานได้เฉพาะหัวหน้าของบทบาทนี้ (supervisor of the lane required)")
-        if policy.is_unowned_task(task):
+        if policy.has_no_candidates(task):
             return [u.username for u in users_store.listing(session, 0, MAX_PEOPLE)[0]]
         return [u.username for u in users_store.holding_any(session, list(task.candidate_roles))]

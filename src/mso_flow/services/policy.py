@@ -116,16 +116,14 @@ def is_delegate_only(caller: Caller, task: HumanTask) -> bool:
     )
 
 
-def is_unowned_task(task: HumanTask) -> bool:
-    """No role is offered the task (a Camunda-style user task with no lane and no candidates): only an admin
-    claims and works it, or assigns it to anyone (Camunda would let any user claim it)."""
+def has_no_candidates(task: HumanTask) -> bool:
+    """No role and no user is named for the task: nobody is its candidate, so an admin works it or gives it to
+    someone."""
     return not task.candidate_roles
 
 
 def may_claim(caller: Caller, task: HumanTask) -> bool:
     """Take an unassigned task (or complete it straight away, which claims it)."""
-    if is_unowned_task(task):
-        return caller.is_admin
     return caller.is_admin or is_candidate(caller, task)
 
 
