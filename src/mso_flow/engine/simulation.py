@@ -15,16 +15,18 @@ External tasks are completed as their workers would, with no data. Every distinc
 each at most `max_visits` times on one path (loops are entered and left), within a budget of runs and of CPU time.
 
 Report. Flows never taken, user tasks never reached, and executions that stop without reaching an end (dead
-ends) or fail, each at the element where it happened. A failure is *definite* when its run was given nothing at
-the start; a run that needed guessed values, or waited for an event the simulator cannot trigger, is
-*inconclusive*. `SimulationReport.proven` says whether every path certainly fails: no run reached an end, nothing
-was inconclusive and the exploration was complete.
+ends) or fail, each at the element where it happened. A failure is *definite* when its run assumed nothing (no value
+given at the start) or when it reads what no value could be (a function, a module); a failure with values the
+expressions name is reported, but not definite; a run that needed generic guesses, or waited for an event the
+simulator cannot trigger, is *inconclusive*. `SimulationReport.proven` says whether every path certainly fails: no
+run reached an end, every failure definite, nothing inconclusive and the exploration complete.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import itertools
 import sys
 import time
@@ -45,11 +47,12 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from mso_flow.engine import limits
+from mso_flow.domain import ResourceKind
+from mso_flow.engine import expressions, limits
 from mso_flow.engine.decisions import DecisionTask
 from mso_flow.engine.errors import SHADOWING
 from mso_flow.engine.external import ExternalServiceTask
-from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, ParsedProcess
+from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, ParsedProcess, read_xml
 from mso_flow.engine.sandbox import create_script_engine
 
 MAX_WAITS = 400  # waits passed on one run
@@ -88,8 +91,10 @@ class SimulationReport:
 
     @property
     def proven(self) -> bool:
-        """Every path certainly fails: no run reached an end and the exploration left nothing open."""
-        return bool(self.failures) and not (self.completed_runs or self.inconclusive or self.truncated)
+        """Every path certainly fails: no run reached an end, each failure is certain (nothing assumed, or what no
+        value could change) and the exploration left nothing open."""
+        certain = bool(self.failures) and all(f.definite for f in self.failures)
+        return certain and not (self.completed_runs or self.inconclusive or self.truncated)
 
     @property
     def ok(self) -> bool:
@@ -108,6 +113,7 @@ class _Field:
 class _Plan:
     given: tuple[tuple[str, Any], ...] = ()  # variables supplied at the start, in the order they were needed
     script: tuple[tuple[str, Any], ...] = ()  # (element id, option key) of each choice made
+    guessed: bool = False  # some given value is a generic guess, not one an expression or a form names
 
 
 class _Runaway(Exception):
@@ -192,9 +198,17 @@ class _Vocabulary:
         )
 
 
-def _vocabulary(root: etree._Element, process: ParsedProcess) -> _Vocabulary:
+def _documents(root: etree._Element, process: ParsedProcess) -> list[etree._Element]:
+    """The document of the process and those of the processes it calls in other files."""
+    others = [read_xml(r.xml, r.name) for r in process.resources if r.kind == ResourceKind.BPMN]
+    for other in others:
+        expressions.normalize_document(other, "")  # their conditions as the engine runs them
+    return [root, *others]
+
+
+def _vocabulary(documents: list[etree._Element], process: ParsedProcess) -> _Vocabulary:
     vocabulary = _Vocabulary()
-    texts = [el.text or "" for tag in _EXPRESSION_TAGS for el in root.iter(f"{{{BPMN_NS}}}{tag}")]
+    texts = [el.text or "" for root in documents for tag in _EXPRESSION_TAGS for el in root.iter(f"{{{BPMN_NS}}}{tag}")]
     for spec in [process.spec, *process.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             if isinstance(task_spec, DecisionTask):
@@ -236,7 +250,8 @@ class _Explorer:
     def __init__(self, process: ParsedProcess, root: etree._Element, max_visits: int):
         self.process = process
         self.max_visits = max_visits
-        self.vocabulary = _vocabulary(root, process)
+        documents = _documents(root, process)
+        self.vocabulary = _vocabulary(documents, process)
         self.flow_ids = {
             (flow.get("sourceRef"), flow.get("targetRef")): flow.get("id")
             for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow")
@@ -247,7 +262,8 @@ class _Explorer:
             field_.get("id"): _Field(
                 field_.get("type") or "string", [v.get("id") for v in field_.iterfind(f"{{{CAMUNDA_NS}}}value")]
             )
-            for field_ in root.iter(f"{{{CAMUNDA_NS}}}formField")
+            for document in documents
+            for field_ in document.iter(f"{{{CAMUNDA_NS}}}formField")
         }
 
     # --- one run ---------------------------------------------------------------------------------------------
@@ -256,11 +272,13 @@ class _Explorer:
         """Run the process with `plan`; stop at the first choice beyond it, at the end, or where it fails. The flows
         a failing run took count as taken."""
         workflow = BpmnWorkflow(self.process.spec, self.process.subprocess_specs, script_engine=create_script_engine())
-        outcome = self._run(workflow, plan)
-        if outcome[0] != "completed":
+        status, detail = self._run(workflow, plan)
+        if status != "completed":
             with contextlib.suppress(Exception):  # a workflow the engine broke on may not even be walkable
                 self._record(workflow)
-        return outcome
+        if status == "dead_end" and plan.given:  # stuck with values assumed: other values might not be
+            detail = dataclasses.replace(detail, definite=False)
+        return status, detail
 
     def _run(self, workflow: BpmnWorkflow, plan: _Plan) -> tuple[str, Any]:
         steps = [0]
@@ -349,11 +367,13 @@ class _Explorer:
             forms.append((("form", spec.bpmn_id, repr(sorted(data.items()))), (task, data)))
         return forms or [(("form", spec.bpmn_id, "{}"), (task, {}))]
 
-    def _variable_values(self, name: str) -> list[Any]:
-        """What to try for a variable read before anything set it: a form field's values, else the literals."""
+    def _variable_values(self, name: str) -> tuple[list[Any], bool]:
+        """What to try for a variable read before anything set it: a form field's values, else the literals, else
+        generic guesses (and whether they are)."""
         if name in self.fields:
-            return self._field_values(name, self.fields[name])
-        return self.vocabulary.values(name) or list(GENERIC)
+            return self._field_values(name, self.fields[name]), False
+        known = self.vocabulary.values(name)
+        return (known, False) if known else (list(GENERIC), True)
 
     def _field_values(self, name: str, form_field: Any) -> list[Any]:
         """The candidate values of a form field (a task spec's or a `_Field`) named `name`."""
@@ -432,18 +452,19 @@ class _Explorer:
             if status == "completed":
                 self.report.completed_runs += 1
             elif status == "missing":
-                values = self._variable_values(detail)
-                stack += [_Plan((*plan.given, (detail, value)), plan.script) for value in reversed(values)]
+                values, guessed = self._variable_values(detail)
+                given = [(*plan.given, (detail, value)) for value in reversed(values)]
+                stack += [_Plan(g, plan.script, plan.guessed or guessed) for g in given]
             elif status == "choice":
                 element, options = detail
                 taken = [c for e, c in plan.script if e == element]
                 if len(taken) >= self.max_visits:
                     options = [o for o in options if o not in taken][:1] or options[:1]
-                stack += [_Plan(plan.given, (*plan.script, (element, o))) for o in reversed(options)]
-            elif status == "stalled" or not detail.definite:
-                self.report.inconclusive.append(detail)
+                stack += [_Plan(plan.given, (*plan.script, (element, o)), plan.guessed) for o in reversed(options)]
+            elif status == "stalled" or (plan.guessed and not detail.definite):
+                self.report.inconclusive.append(detail)  # what a guess or an untriggerable event made
             else:
-                self.report.failures.append(detail)
+                self.report.failures.append(detail)  # with values the conditions name, or nothing assumed
         return self.report
 
 
