@@ -23,7 +23,7 @@ from mso_flow.services.context import SYSTEM, Services
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
-from mso_flow.store.models import Base
+from mso_flow.testing.database import clean
 
 ROOT = Path(__file__).resolve().parents[1]
 BPMN_DIR = ROOT / "bpmn"
@@ -114,17 +114,6 @@ def _migrate(url: str) -> None:
     database = Database(url)
     migrate.upgrade(database.engine, MIGRATIONS)
     database.dispose()
-
-
-def clean(database: Database) -> None:
-    """Remove every row, children first."""
-    with database.engine.begin() as connection:
-        if database.dialect == "postgresql":
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
 
 
 @pytest.fixture

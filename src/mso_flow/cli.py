@@ -187,21 +187,25 @@ def _personal_data(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Print the verdict on BPMN and DMN files (directories: every `.bpmn` and `.dmn` under them), one finding a
+    line with its severity; fail on an error, or with `--strict` on a warning too."""
     files = []
     for raw in args.files:
         path = Path(raw)
-        for file in sorted(path.rglob("*.bpmn")) if path.is_dir() else [path]:
+        found = [p for pattern in definitions.FILE_PATTERNS for p in sorted(path.rglob(pattern))]
+        for file in found if path.is_dir() else [path]:
             try:
                 files.append((str(file), file.read_bytes()))
             except OSError as err:
-                print(f"{file}:0: -: {err.strerror}")
+                print(f"{file}:0: -: error: {err.strerror}")
                 return 1
     problems = definitions.problems_of(files)
     for problem in problems:
         print(problem)
-    if not problems:
-        print(f"{len(files)} file(s) valid", file=sys.stderr)
-    return 1 if problems else 0
+    errors = sum(1 for p in problems if p.is_error)
+    warnings = len(problems) - errors
+    print(f"{len(files)} file(s): {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors or (args.strict and warnings) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     personal_commands.add_parser("erase-expired", help="erase the personal data of instances past retention now")
     personal.set_defaults(run=_personal_data)
 
-    validate = commands.add_parser("validate", help="check BPMN files as a deployment would")
+    validate = commands.add_parser("validate", help="check BPMN and DMN files as a deployment would")
     validate.add_argument("files", nargs="+")
+    validate.add_argument("--strict", action="store_true", help="fail on warnings too (CI checks bpmn/ so)")
     validate.set_defaults(run=_validate)
 
     args = parser.parse_args(argv)

@@ -96,6 +96,20 @@ class DefinitionSource(StrEnum):
     API = "api"  # POST /api/v1/deployments (or the CLI acting as a designer)
 
 
+class Severity(StrEnum):
+    """How a finding of the verdict on a deployment counts (docs/architecture.md, "The verdict on BPMN")."""
+
+    ERROR = "error"  # the file cannot run as written: the deployment is refused
+    WARNING = "warning"  # it may be wrong: the version deploys and carries the finding
+
+
+class ResourceKind(StrEnum):
+    """What a file of a deployment holds."""
+
+    BPMN = "bpmn"  # processes
+    DMN = "dmn"  # a decision table that business rule tasks evaluate
+
+
 class ReadPurpose(StrEnum):
     """Why unmasked personal values left the service (the `purpose` of a `personal_data_read` row)."""
 

@@ -145,14 +145,18 @@ def test_modeler_deployment_and_definitions(client, people, deployed):
 
 def test_deployment_problems_are_a_parse_exception_naming_the_element(client, people):
     nobody = LOAN.replace(b' camunda:candidateGroups="loan_officers" camunda:candidateUsers="kanya"', b"")
-    response = _modeler_deploy(client, people["designer"], [("nobody.bpmn", nobody)])
+    broken = nobody.replace(b' camunda:topic="credit-check"', b"")
+    response = _modeler_deploy(client, people["designer"], [("nobody.bpmn", broken)])
     assert response.status_code == 400
     body = response.json()
     assert body["type"] == "ParseException"
-    error = body["details"]["nobody.bpmn"]["errors"][0]
-    assert error["mainElementId"] == "Task_approve" and "nobody could ever work it" in error["message"]
+    [error] = body["details"]["nobody.bpmn"]["errors"]
+    assert error["mainElementId"] == "Task_check" and "needs camunda:topic" in error["message"]
+    assert "Task_check" in body["message"] and "Task_approve" not in body["message"]  # the message tells the errors
+    warnings = body["details"]["nobody.bpmn"]["warnings"]  # Modeler shows the warnings beside them
+    assert any(w["mainElementId"] == "Task_approve" and "only an admin works it" in w["message"] for w in warnings)
     form = _modeler_deploy(client, people["designer"], [("form.form", b"{}")])
-    assert form.status_code == 400 and "BPMN" in form.json()["message"]
+    assert form.status_code == 400 and "BPMN and DMN" in form.json()["message"]
     plain = client.post(f"{ROOT}/deployment/create", headers=people["designer"], json={})
     assert plain.status_code == 400 and plain.json()["type"] == "InvalidRequestException"
 

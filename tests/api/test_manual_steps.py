@@ -97,6 +97,9 @@ def test_roles_come_from_the_roles_file_and_an_unnamed_composite_lane_is_split_w
     assert deployed.status_code == 201, deployed.text
     [warning] = deployed.json()["warnings"]
     assert "'ผู้อำนวยการกอง/หัวหน้ากลุ่ม'" in warning and "ผู้อำนวยการกอง, หัวหน้ากลุ่ม" in warning
+    assert warning.startswith("leave.bpmn:19: Lane_0c6b2yd: warning: ")
+    [finding] = deployed.json()["definitions"][0]["warnings"]
+    assert (finding["element_id"], finding["severity"]) == ("Lane_0c6b2yd", "warning")
     detail = client.get("/api/v1/process-definitions/central_modeler_leave", headers=people["designer"]).json()
     roles = {t["element_id"]: t["candidate_roles"] for t in detail["user_tasks"]}
     assert roles == {"Activity_0q3n1ab": ["เจ้าหน้าที่"], "Activity_1k9d0zz": ["ผู้อำนวยการกอง", "หัวหน้ากลุ่ม"]}
@@ -105,7 +108,8 @@ def test_roles_come_from_the_roles_file_and_an_unnamed_composite_lane_is_split_w
         headers=people["designer"],
         files=[("files", ("leave.bpmn", MODELER_FILE.read_bytes(), "application/xml"))],
     )
-    assert again.status_code == 200 and again.json()["warnings"] == [], "an unchanged file is not deployed again"
+    assert again.status_code == 200 and again.json()["unchanged"] == ["central_modeler_leave:1"]
+    assert again.json()["warnings"] == [warning], "not deployed again, and the verdict says the same"
 
     saraban_detail = client.get(f"/api/v1/process-definitions/{saraban}", headers=people["designer"]).json()
     review = next(t for t in saraban_detail["user_tasks"] if t["element_id"] == "Task_review")

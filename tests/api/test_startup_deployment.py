@@ -12,7 +12,7 @@ import pytest
 from mso_flow.cli import prepare
 from mso_flow.services.errors import Invalid
 from mso_flow.settings import Settings
-from tests.api.test_one_verdict import CASES
+from tests.api.test_one_verdict import ERRORS, WARNINGS
 from tests.conftest import MIGRATIONS, SARABAN
 
 FILE = "central/central_saraban.bpmn"
@@ -113,12 +113,12 @@ def test_start_up_checks_conditions_and_leaves_the_simulation_to_ci(client, make
     """The costly simulation is not run at every start (docs/architecture.md, "One verdict"); the cheap checks
     are, so a misspelt enum value stops the start with the same located problem `validate` prints."""
     designer = make_user("designer1", "designer")
-    never_true, _, _ = CASES["never_true.bpmn"]
+    never_true, _, _ = WARNINGS["never_true.bpmn"]
     (tmp_path / "leave.bpmn").write_text(never_true, encoding="utf-8")
     restart(database_url, tmp_path)
     assert latest(client, designer, "leave_request")["source"] == "file"
 
-    misspelt, element_id, words = CASES["misspelt_enum.bpmn"]
+    misspelt, element_id, words = ERRORS["misspelt_enum.bpmn"]
     (tmp_path / "leave.bpmn").write_text(misspelt, encoding="utf-8")
     with pytest.raises(Invalid) as failed:
         restart(database_url, tmp_path)
@@ -126,3 +126,18 @@ def test_start_up_checks_conditions_and_leaves_the_simulation_to_ci(client, make
     assert (problem["file"], problem["element_id"]) == ("leave.bpmn", element_id)
     assert all(word in problem["message"] for word in words)
     assert latest(client, designer, "leave_request")["version"] == 1
+
+
+def test_a_decision_table_in_bpmn_is_deployed_at_start_with_its_process_and_once(
+    client, make_user, database_url, tmp_path
+):
+    designer = make_user("designer1", "designer")
+    fixtures = SARABAN.parents[2] / "tests" / "fixtures"
+    for name in ("purchase_approval.bpmn", "approver_level.dmn"):
+        (tmp_path / name).write_bytes((fixtures / name).read_bytes())
+    restart(database_url, tmp_path)
+    restart(database_url, tmp_path)  # unchanged files: nothing new
+    [decision] = client.get("/api/v1/decision-definitions", headers=designer).json()["items"]
+    assert (decision["id"], decision["file_name"]) == ("approver_level:1", "approver_level.dmn")
+    process = latest(client, designer, "purchase_approval")
+    assert (process["version"], process["source"], process["warnings"]) == (1, "file", [])

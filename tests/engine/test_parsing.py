@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from mso_flow.domain import Severity
 from mso_flow.engine.expressions import timer_literal, translate_juel
 from mso_flow.engine.model import BpmnInvalid
-from mso_flow.engine.parsing import parse_document
+from mso_flow.engine.parsing import parse_document, read_document
 from tests.conftest import SARABAN
 from tests.factory import approval
 
@@ -44,16 +45,30 @@ def test_schema_errors_are_reported_with_lines():
     assert problems[0].line and "bogus" in problems[0].message
 
 
-def test_user_task_outside_any_lane_is_refused():
+def _warnings(xml: bytes) -> list:
+    document = read_document(xml, "f.bpmn")
+    assert all(p.severity == Severity.WARNING for p in document.warnings)
+    return document.warnings
+
+
+def test_user_task_outside_any_lane_deploys_with_a_warning_that_an_admin_works_it():
     xml = SARABAN.read_bytes().replace(b"<bpmn:flowNodeRef>Task_send</bpmn:flowNodeRef>", b"")
-    [problem] = _problems(xml)
+    [problem] = _warnings(xml)
     assert problem.element_id == "Task_send" and "lane" in problem.message and problem.line
+    assert "only an admin works it" in problem.message
 
 
-def test_non_ascii_ids_are_refused():
+def test_non_ascii_ids_deploy_with_a_warning():
     xml = SARABAN.read_bytes().replace(b'"Task_send"', '"งาน_ส่ง"'.encode())
-    problems = _problems(xml)
+    problems = _warnings(xml)
     assert any(p.element_id == "งาน_ส่ง" and "ASCII" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("reserved", ["Start", "End"])
+def test_an_id_spiffworkflow_gives_its_own_task_is_refused_with_the_element(reserved):
+    xml = SARABAN.read_bytes().replace(b'"Task_send"', f'"{reserved}"'.encode())
+    [problem] = _problems(xml)
+    assert problem.element_id == reserved and "SpiffWorkflow gives its own" in problem.message and problem.line
 
 
 def test_condition_that_does_not_compile_is_refused_at_deployment():
@@ -79,7 +94,9 @@ def test_timer_text_as_designers_type_it_is_normalised(text):
     assert timer_literal(text) == repr(text)
 
 
-def test_gateway_flow_without_condition_or_default_is_refused():
+def test_gateway_flow_without_condition_or_default_is_refused_by_the_engine_and_named_by_the_style_rule():
     xml = re.sub(rb' default="Flow_\d+"', b"", approval())
-    [problem] = _problems(xml)
-    assert problem.element_id == "Flow_4" and "condition" in problem.message and problem.line
+    style, engine = _problems(xml)
+    assert style.severity == Severity.WARNING and "(conditional-flows)" in style.message
+    assert engine.severity == Severity.ERROR and engine.element_id == "Flow_4" and "without condition" in engine.message
+    assert style.element_id == "Flow_4" and style.line

@@ -9,8 +9,11 @@ import pytest
 
 from mso_flow.services import tasks
 from mso_flow.services.context import SYSTEM, Caller
-from tests.conftest import SARABAN
+from tests.conftest import ROOT, SARABAN
 from tests.web.conftest import CLERK, HEAD, OWNER, login, plain
+
+DMN = ROOT / "tests" / "fixtures" / "approver_level.dmn"
+PURCHASE = ROOT / "tests" / "fixtures" / "purchase_approval.bpmn"
 
 
 def _task_id(html: str, name: str) -> str:
@@ -143,25 +146,35 @@ def test_reports_dashboard_in_hours_and_days(client, services, started, person):
     assert csv.headers["content-type"].startswith("text/csv") and "central_saraban" in plain(csv)
 
 
-def test_designer_uploads_and_sees_problems_with_file_line_element(client, services, person):
+def test_designer_uploads_and_sees_errors_and_warnings_with_file_line_element(client, services, person):
     person("designer1", "designer")
     token = login(client, "designer1")
-    outside_lanes = SARABAN.read_bytes().replace(b"<bpmn:flowNodeRef>Task_send</bpmn:flowNodeRef>", b"")
-    page = client.post("/app/definitions", data={"csrf_token": token}, files={"files": ("broken.bpmn", outside_lanes)})
+    broken = SARABAN.read_bytes().replace(b'sourceRef="Task_send"', b'sourceRef="Task_nowhere"')
+    page = client.post("/app/definitions", data={"csrf_token": token}, files={"files": ("broken.bpmn", broken)})
     assert page.status_code == 422
     problems = plain(page).split('class="problems"')[1]
     assert "ไฟล์ไม่ผ่านการตรวจสอบ" in plain(page)
-    assert re.search(r"<td>broken.bpmn</td><td>\d+</td><td>Task_send</td>", problems), problems
+    assert re.search(r"<td>ข้อผิดพลาด</td><td>broken.bpmn</td><td>\d+</td><td>Flow_13</td>", problems), problems
     assert "/app/definitions/central_saraban" not in plain(client.get("/app/definitions"))  # nothing deployed
-    ok = client.post(
-        "/app/definitions", data={"csrf_token": token}, files={"files": ("central_saraban.bpmn", SARABAN.read_bytes())}
+    outside_lanes = SARABAN.read_bytes().replace(b"<bpmn:flowNodeRef>Task_send</bpmn:flowNodeRef>", b"")
+    warned = client.post(
+        "/app/definitions", data={"csrf_token": token}, files={"files": ("central_saraban.bpmn", outside_lanes)}
     )
-    assert ok.status_code == 200 and "รุ่นใหม่ 1" in plain(ok)
+    assert warned.status_code == 200 and "รุ่นใหม่ 1" in plain(warned) and "พร้อมคำเตือน" in plain(warned)
+    findings = plain(warned).split('class="problems"')[1]
+    assert re.search(r"<td>คำเตือน</td><td>central_saraban.bpmn</td><td>\d+</td><td>Task_send</td>", findings)
     renamed = SARABAN.read_bytes().replace("ส่งหนังสือให้หน่วยงานที่เกี่ยวข้อง".encode(), "ส่งหนังสือออก".encode())
     v2 = client.post("/app/definitions", data={"csrf_token": token}, files={"files": ("central_saraban.bpmn", renamed)})
-    assert "รุ่นใหม่ 2" in plain(v2) and "ส่งหนังสือออก" in plain(v2)
+    assert "รุ่นใหม่ 2" in plain(v2) and "ส่งหนังสือออก" in plain(v2) and "พร้อมคำเตือน" not in plain(v2)
     versions = client.get("/app/definitions/central_saraban")
     assert "รุ่น 2" in plain(versions) and "รุ่น 1" in plain(versions)
+    assert plain(versions).count("คำเตือน 1 รายการ") == 1  # version 1 keeps its warning, version 2 has none
+    assert "ยังไม่มีตารางการตัดสินใจ" in plain(client.get("/app/definitions"))
+    files = [("files", (path.name, path.read_bytes())) for path in (DMN, PURCHASE)]
+    decided = client.post("/app/definitions", data={"csrf_token": token}, files=files)
+    assert decided.status_code == 200 and "ตารางการตัดสินใจ Who approves the purchase: รุ่นใหม่ 1" in plain(decided)
+    listed = plain(client.get("/app/definitions")).split('id="dmn-h"')[1]
+    assert "<td>approver_level</td><td>1</td><td>approver_level.dmn</td>" in listed
     login(client, "designer1")
     person("clerk9", CLERK)
     login(client, "clerk9")

@@ -7,32 +7,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from mso_flow.engine import expressions
-from mso_flow.engine.model import BpmnInvalid
-from mso_flow.engine.parsing import parse_document, read_xml
-from mso_flow.engine.simulation import simulate
+from mso_flow.engine.verdict import check_document
 
 
 def check_file(path: Path) -> list[str]:
-    """Every problem of one BPMN file: validation, then the simulation of each process."""
-    xml = path.read_bytes()
-    try:
-        processes = parse_document(xml, str(path))
-    except BpmnInvalid as err:
-        return [str(p) for p in err.problems]
-    root = read_xml(xml, str(path))
-    expressions.normalize_document(root, str(path))  # conditions as the engine runs them (JUEL → Python)
-    problems = []
-    for process in processes:
-        report = simulate(process, root)
-        key = process.definition.key
-        problems += [f"{path}: {key}: flow never taken: {f}" for f in report.untaken_flows]
-        problems += [f"{path}: {key}: task never reached: {t}" for t in report.unreached_tasks]
-        problems += [f"{path}: {key}: dead end: {d}" for d in report.dead_ends[:5]]
-        problems += [f"{path}: {key}: engine error: {e}" for e in report.errors[:5]]
-        if report.truncated:
-            problems.append(f"{path}: {key}: too many paths to explore ({report.runs} runs)")
-    return problems
+    """Every finding of one BPMN file, errors and warnings: validation, condition checks, then the simulation of
+    each process (the manual's files carry none)."""
+    return [str(p) for p in check_document(path.read_bytes(), str(path)).problems]
 
 
 def check(paths: list[str]) -> int:

@@ -6,13 +6,21 @@ from fastapi import Response
 from pydantic import BaseModel
 
 from mso_flow.engine.model import FormField, ProcessDef, UserTaskDef
-from mso_flow.schemas.definitions import DefinitionDetail, DefinitionSummary, EnumValue, FormFieldOut, UserTaskInfo
+from mso_flow.schemas.definitions import (
+    DecisionSummary,
+    DefinitionDetail,
+    DefinitionSummary,
+    EnumValue,
+    Finding,
+    FormFieldOut,
+    UserTaskInfo,
+)
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
 from mso_flow.schemas.tasks import CommentOut, ManualStepOut, TaskListItem, TaskOut
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.policy import candidate_roles
 from mso_flow.services.tasks import TaskView
-from mso_flow.store.models import AuditEvent, HumanTask, ProcessDefinition, TaskComment
+from mso_flow.store.models import AuditEvent, DecisionDefinition, HumanTask, ProcessDefinition, TaskComment
 
 
 def json(model: BaseModel, status_code: int = 200) -> Response:
@@ -46,6 +54,21 @@ def definition_summary(definition: ProcessDefinition, model: ProcessDef) -> Defi
         sha256=definition.sha256,
         lanes=list(model.lanes),
         source=definition.source,
+        warnings=[Finding(**w) for w in definition.warnings or []],
+    )
+
+
+def decision_summary(decision: DecisionDefinition) -> DecisionSummary:
+    return DecisionSummary(
+        id=decision.id,
+        key=decision.key,
+        name=decision.name,
+        version=decision.version,
+        file_name=decision.file_name,
+        deployment_id=decision.deployment_id,
+        deployed_at=decision.deployed_at,
+        deployed_by=decision.deployed_by,
+        sha256=decision.sha256,
     )
 
 

@@ -7,12 +7,11 @@ front of them like in front of a user task, and the service completes them when 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
@@ -29,14 +28,22 @@ class ExternalServiceTask(ServiceTask):  # type: ignore[misc]
         return True  # the worker's result was set as task data before the task runs
 
 
+class NoOpServiceTask(ServiceTask):  # type: ignore[misc]
+    """A service task no worker takes (not `camunda:type="external"`): it passes through. A Camunda model's Java
+    delegate or expression cannot run here; the verdict warns about it."""
+
+    def _run_hook(self, task: Any) -> bool:
+        return True  # SpiffWorkflow's own service task returns nothing and would stay started for ever
+
+
 class ServiceTaskParser(TaskParser):  # type: ignore[misc]
-    """`camunda:type="external"` makes an external task; any other service task stays a no-op."""
+    """`camunda:type="external"` makes an external task; any other service task is a no-op."""
 
     def create_task(self) -> Any:
         if self.node.get(f"{{{CAMUNDA_NS}}}type") == "external":
             topic = self.node.get(f"{{{CAMUNDA_NS}}}topic") or ""
             return ExternalServiceTask(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
-        return ServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return NoOpServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
 
 
 class ExternalTaskConverter(BpmnTaskSpecConverter):  # type: ignore[misc]
@@ -46,15 +53,3 @@ class ExternalTaskConverter(BpmnTaskSpecConverter):  # type: ignore[misc]
         dct: dict[str, Any] = self.get_default_attributes(spec)
         dct["topic"] = spec.topic
         return dct
-
-
-class MsoParser(CamundaParser):  # type: ignore[misc]
-    """Camunda Modeler's dialect plus external service tasks."""
-
-    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
-        **CamundaParser.OVERRIDE_PARSER_CLASSES,
-        "{http://www.omg.org/spec/BPMN/20100524/MODEL}serviceTask": (ServiceTaskParser, ServiceTask),
-    }
-
-
-SPEC_CONVERTERS: dict[type, type] = {ServiceTask: BpmnTaskSpecConverter, ExternalServiceTask: ExternalTaskConverter}

@@ -15,8 +15,8 @@ Two layers, because neither alone is enough in one Python process:
    until the evaluation ends, and a pending exception is cleared when it does, so nothing leaks out.
 
 3. **A command budget** (cooperative). A whole engine command (a start, a completion) that keeps running steps
-   without reaching a wait state is stopped at its next condition or script once it has used
-   `engine_seconds` of CPU (`engine_command`).
+   without reaching a wait state is stopped at its next condition, script or step once it has used
+   `engine_seconds` of CPU (`engine_command`, `engine_step`).
 
 `check_result` refuses values a script leaves in the task's data that cannot be stored: anything not JSON
 (a set, an object, a self-referencing list), non-finite floats, huge integers, deep or large values.
@@ -462,11 +462,34 @@ def engine_command() -> Iterator[None]:
     outer = getattr(_command, "started", None)
     if outer is None:
         _command.started = time.thread_time()
+        _command.steps = 0
     try:
         yield
     finally:
         if outer is None:
             _command.started = None
+
+
+MAX_TASK_DEPTH = 990  # SpiffWorkflow walks a task tree 1000 deep: a task below is never run, the instance "ends"
+_DEPTH_CHECKS_AFTER = 100  # automatic steps of one command before each step's depth is looked at
+
+
+def engine_step(task: Any = None) -> None:
+    """Before each automatic step of an engine command (`do_engine_steps(will_complete_task=engine_step)`): a loop
+    of tasks that evaluates nothing (plain tasks, which pass through) is stopped by the command's budget too, and
+    a task SpiffWorkflow would not see (`too_deep`) by a `LimitExceeded`, not by an instance that silently ends."""
+    _check_command()
+    _command.steps = getattr(_command, "steps", 0) + 1
+    if _command.steps > _DEPTH_CHECKS_AFTER and task is not None and too_deep(task):
+        raise LimitExceeded(
+            f"กระบวนการทำงานวนซ้ำลึกเกิน {MAX_TASK_DEPTH} ขั้นโดยไม่ถึงจุดรอ (the process went {MAX_TASK_DEPTH} steps "
+            "deep without reaching an end: a loop without an exit)"
+        )
+
+
+def too_deep(task: Any) -> bool:
+    """Whether a SpiffWorkflow task is as deep in its tree as the engine still walks."""
+    return bool(task.depth >= MAX_TASK_DEPTH)
 
 
 def _check_command() -> None:

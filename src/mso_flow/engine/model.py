@@ -5,22 +5,47 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mso_flow.domain import Severity
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One validation problem of a BPMN file, located as precisely as the check allows."""
+    """One finding of the verdict on a BPMN or DMN file, located as precisely as the check allows: an error
+    refuses the deployment, a warning is shown with the version it deploys."""
 
     file: str
     line: int | None
     element_id: str | None
     message: str
+    severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line or 0}: {self.element_id or '-'}: {self.message}"
+        return f"{self.file}:{self.line or 0}: {self.element_id or '-'}: {self.severity}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == Severity.ERROR
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "element_id": self.element_id,
+            "severity": str(self.severity),
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        return cls(data["file"], data.get("line"), data.get("element_id"), data["message"], Severity(data["severity"]))
+
+
+def warning(file: str, line: int | None, element_id: str | None, message: str) -> Problem:
+    return Problem(file, line, element_id, message, Severity.WARNING)
 
 
 class BpmnInvalid(Exception):
-    """A BPMN document that cannot be deployed; `problems` says why."""
+    """A BPMN document that cannot be deployed; `problems` says why (its errors, and the warnings found before)."""
 
     def __init__(self, problems: list[Problem]):
         super().__init__("; ".join(str(p) for p in problems))

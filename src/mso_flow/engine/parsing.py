@@ -1,8 +1,14 @@
 """Parse and validate BPMN documents: XML, the BPMN 2.0 schema, SpiffWorkflow, and MSO Flow's own rules.
 
-`parse_document` is the single entry point used at deployment, at start-up and by `mso-flow validate`; it
-returns every executable process with its SpiffWorkflow spec and the facts the service stores, or raises
-`BpmnInvalid` with every problem found (file, line, element id, message).
+`read_document` is the single entry point used at deployment, at start-up and by `mso-flow validate`; it returns
+every executable process with its SpiffWorkflow spec and the facts the service stores, with the warnings found
+(style rules, ids modelers reject, user tasks nobody is offered), or raises `BpmnInvalid` with every error found
+(file, line, element id, message) and the warnings found before it. `parse_document` is the same without the
+warnings, for the service that parses a version again.
+
+A call activity may call a process of another file and a business rule task evaluate a decision of a DMN file: a
+`Resolver` finds them (in the files of the same deployment, then among the deployed versions); the resources a
+document was parsed with are kept with each of its processes, so its version is parsed again with the same ones.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
@@ -23,12 +29,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from mso_flow.engine import expressions
+from mso_flow.domain import ResourceKind
+from mso_flow.engine import expressions, xmlsafe
+from mso_flow.engine.decisions import read_dmn
+from mso_flow.engine.dialect import MsoParser
 from mso_flow.engine.errors import SHADOWING, call_cycles
-from mso_flow.engine.external import ExternalServiceTask, MsoParser
-from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef
+from mso_flow.engine.external import ExternalServiceTask
+from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef, warning
 from mso_flow.engine.roles import RoleMap, default_role_map
-from mso_flow.engine.structure import check_structure
+from mso_flow.engine.structure import FLOW_NODES, check_structure
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -36,14 +45,33 @@ NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 FORM_TYPES = {"string", "long", "boolean", "date", "enum"}
 _ASCII_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_BYTES = xmlsafe.MAX_DOCUMENT_BYTES
 DURATION_BASES = ("working", "calendar")
 DEADLINE_FROM = ("receipt", "task")
 SOURCES = ("manual", "inferred")
 FIELD_MARKS = ("personal_data", "sensitive")  # form-field properties that say a field holds personal data
 VARIABLE_LISTS = ("personal_data", "sensitive_data")  # process properties naming variables a start or message brings
+RESERVED_IDS = ("Start", "End")  # SpiffWorkflow's own task specs of every process
 MAX_RETENTION_DAYS = 36500  # a hundred years; more is a typing error (and overflows a date)
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A file a document is parsed with: the BPMN file of a process a call activity calls, or the DMN file of a
+    decision a business rule task evaluates."""
+
+    kind: ResourceKind
+    key: str  # the process id or decision id asked for
+    name: str  # its file name
+    xml: bytes
+    origin: str | None = None  # the deployed version it was read from; None: a file of the same deployment
+
+
+class Resolver(Protocol):
+    """Finds the file that defines a process or a decision a document refers to."""
+
+    def resolve(self, kind: ResourceKind, key: str) -> Resource | None: ...
 
 
 @dataclass
@@ -53,6 +81,7 @@ class ParsedProcess:
     definition: ProcessDef
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
+    resources: tuple[Resource, ...] = ()  # the other files its document was parsed with
 
     @functools.cached_property
     def waits_for(self) -> frozenset[str]:
@@ -70,13 +99,17 @@ class ParsedProcess:
         return frozenset(kinds)
 
 
+@dataclass
+class ParsedDocument:
+    """The executable processes of a document that parses, and the warnings found on the way."""
+
+    processes: list[ParsedProcess]
+    warnings: list[Problem]
+
+
 @functools.lru_cache(maxsize=1)
 def _schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(XSD_PATH))
-
-
-def _xml_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False, huge_tree=False)
 
 
 def _tag(element: etree._Element) -> str:
@@ -91,65 +124,68 @@ def _problem(file: str, element: etree._Element | None, message: str) -> Problem
 
 def read_xml(xml: bytes, file: str) -> etree._Element:
     """Parse bytes as a BPMN document root, or raise `BpmnInvalid` (not XML, not BPMN, schema errors)."""
-    if len(xml) > MAX_DOCUMENT_BYTES:
-        raise BpmnInvalid([Problem(file, None, None, f"file is larger than {MAX_DOCUMENT_BYTES} bytes")])
-    try:
-        root = etree.fromstring(xml, _xml_parser())
-    except etree.XMLSyntaxError as err:
-        line = err.lineno if err.lineno else None
-        raise BpmnInvalid([Problem(file, line, None, f"not well-formed XML: {err.msg}")]) from None
+    root = xmlsafe.read_root(xml, file)
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise BpmnInvalid([Problem(file, root.sourceline, None, "root element is not bpmn:definitions")])
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.doctype or any(isinstance(e, etree._Entity) for e in root.iter()):
-        raise BpmnInvalid([Problem(file, 1, None, "DOCTYPE declarations and entity references are not allowed")])
-    schema = _schema()
-    try:
-        valid = schema.validate(root)
-    except etree.XMLSchemaValidateError as err:
-        raise BpmnInvalid([Problem(file, None, None, f"BPMN 2.0 schema: {err}")]) from None
-    if not valid:
-        problems = [Problem(file, error.line, None, f"BPMN 2.0 schema: {error.message}") for error in schema.error_log]
-        raise BpmnInvalid(problems[:50])
+    xmlsafe.validate(_schema(), root, file, "BPMN 2.0")
     return root
 
 
-def parse_document(xml: bytes, file: str = "<upload>", roles: RoleMap | None = None) -> list[ParsedProcess]:
-    """Validate a BPMN document and return its executable processes, or raise `BpmnInvalid`.
+def parse_document(
+    xml: bytes, file: str = "<upload>", roles: RoleMap | None = None, resolver: Resolver | None = None
+) -> list[ParsedProcess]:
+    """The executable processes of a BPMN document (`read_document` without its warnings), or `BpmnInvalid`."""
+    return read_document(xml, file, roles, resolver).processes
+
+
+def read_document(
+    xml: bytes, file: str = "<upload>", roles: RoleMap | None = None, resolver: Resolver | None = None
+) -> ParsedDocument:
+    """Validate a BPMN document and return its executable processes with the warnings found, or raise
+    `BpmnInvalid` with its errors (and those warnings).
 
     Lanes get their roles from `roles` (by default the roles file of the settings; see `engine/roles.py`); a
-    composite lane it had to split is logged as a warning and listed in `ProcessDef.split_lanes`.
+    composite lane it had to split is a warning and listed in `ProcessDef.split_lanes`. Processes called and
+    decisions evaluated that the document does not define are asked of `resolver`.
     """
     root = read_xml(xml, file)
     problems = _check_ids(root, file)
     problems += expressions.normalize_document(root, file)
     for process in root.iterfind(f"{{{BPMN_NS}}}process"):
         problems += check_structure(process, file)
-    if problems:
-        raise BpmnInvalid(problems)
+    _raise_on_errors(problems)
     parser = MsoParser()
     lines = {el.get("id"): el.sourceline for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     try:
         parser.add_bpmn_xml(root, os.path.basename(file))
+        resources = _add_resources(parser, root, resolver)
     except ValidationException as err:
-        raise BpmnInvalid([Problem(file, lines.get(err.id), err.id or None, str(err))]) from None
+        raise BpmnInvalid([*problems, _spiff_problem(err, root, file, lines)]) from None
+    except BpmnInvalid as err:
+        raise BpmnInvalid(problems + err.problems) from None
+    except Exception as err:  # SpiffWorkflow's parser meets some malformed models with other exceptions
+        unreadable = Problem(file, None, None, f"SpiffWorkflow cannot read the file: {err!r}")
+        raise BpmnInvalid([*problems, unreadable]) from None
     process_nodes = {
         node.get("id"): node
         for node in root.iterfind(f"{{{BPMN_NS}}}process")
         if node.get("isExecutable", "true") == "true"
     }
     if not process_nodes:
-        raise BpmnInvalid([Problem(file, root.sourceline, None, "the document has no executable process")])
+        raise BpmnInvalid([*problems, Problem(file, root.sourceline, None, "the document has no executable process")])
     parsed = []
     for key, node in process_nodes.items():
         try:
             spec = parser.get_spec(key)
             subprocess_specs = parser.get_subprocess_specs(key)
         except ValidationException as err:
-            problems.append(Problem(file, lines.get(err.id), err.id or None, str(err)))
+            problems.append(_spiff_problem(err, root, file, lines))
             continue
         except SpiffWorkflowException as err:
             problems.append(Problem(file, node.sourceline, key, str(err)))
+            continue
+        except Exception as err:  # as above: never a 500 for a designer's file
+            problems.append(Problem(file, node.sourceline, key, f"SpiffWorkflow cannot read the process: {err!r}"))
             continue
         for cycle in call_cycles(spec, subprocess_specs):
             problems.append(
@@ -157,29 +193,122 @@ def parse_document(xml: bytes, file: str = "<upload>", roles: RoleMap | None = N
             )
         definition = describe_process(node, root, roles if roles is not None else default_role_map())
         problems += _check_process(node, definition, file)
+        lanes = {lane.get("name") or lane.get("id"): lane for lane in node.iter(f"{{{BPMN_NS}}}lane")}
         for lane in definition.split_lanes:
-            log.warning(
-                "%s: %s: lane %r is not in the roles file; offered to each part: %s",
-                file,
-                key,
-                lane,
-                ", ".join(definition.lane_roles[lane]),
+            problems.append(
+                warning(
+                    file,
+                    lanes[lane].sourceline if lane in lanes else node.sourceline,
+                    lanes[lane].get("id") if lane in lanes else key,
+                    f"ช่อง (lane) {lane!r} ไม่มีในไฟล์บทบาท จึงมอบให้แต่ละส่วน: {', '.join(definition.lane_roles[lane])} "
+                    "(lane not in the roles file; offered to each part)",
+                )
             )
-        parsed.append(ParsedProcess(definition, spec, subprocess_specs))
-    if problems:
+        parsed.append(ParsedProcess(definition, spec, subprocess_specs, resources))
+    _raise_on_errors(problems)
+    return ParsedDocument(parsed, problems)
+
+
+_MISSING_PROCESS = re.compile(r"The process '([^']*)' was not found")
+_MISSING_DECISION = re.compile(r'No DMN Diagram available with id "([^"]*)"')
+
+
+def _spiff_problem(
+    err: ValidationException, root: etree._Element, file: str, lines: dict[str | None, int | None]
+) -> Problem:
+    """SpiffWorkflow's parse error, located; a process or decision that exists nowhere is said so, at the call
+    activity or business rule task that names it."""
+    process, decision = _MISSING_PROCESS.search(str(err)), _MISSING_DECISION.search(str(err))
+    if process is not None:
+        calls = root.iter(f"{{{BPMN_NS}}}callActivity")
+        caller = next((node for node in calls if node.get("calledElement") == process.group(1)), None)
+        return _problem(
+            file,
+            caller,
+            f"กิจกรรมนี้เรียกกระบวนการ {process.group(1)!r} ซึ่งไม่มีในไฟล์ที่นำขึ้นพร้อมกันหรือที่อยู่ในระบบ (call activity "
+            f"calls process {process.group(1)!r}, which no file of this deployment and no deployed process defines: "
+            "deploy its file with this one)",
+        )
+    if decision is not None:
+        return Problem(
+            file,
+            lines.get(err.id),
+            err.id or None,
+            f"งานนี้ใช้ตารางการตัดสินใจ {decision.group(1)!r} ซึ่งไม่มีในไฟล์ .dmn ที่นำขึ้นพร้อมกันหรือที่อยู่ในระบบ (business rule "
+            f"task evaluates decision {decision.group(1)!r}, which no .dmn file of this deployment and no deployed "
+            "decision defines: deploy its .dmn file with this one)",
+        )
+    return Problem(file, lines.get(err.id), err.id or None, str(err))
+
+
+def _raise_on_errors(problems: list[Problem]) -> None:
+    if any(p.is_error for p in problems):
         raise BpmnInvalid(problems)
-    return parsed
+
+
+def references(root: etree._Element) -> list[tuple[ResourceKind, str]]:
+    """The processes a document's call activities call and the decisions its business rule tasks evaluate."""
+    found = [(ResourceKind.BPMN, node.get("calledElement") or "") for node in root.iter(f"{{{BPMN_NS}}}callActivity")]
+    found += [
+        (ResourceKind.DMN, node.get(f"{{{CAMUNDA_NS}}}decisionRef") or "")
+        for node in root.iter(f"{{{BPMN_NS}}}businessRuleTask")
+        if node.get(f"{{{CAMUNDA_NS}}}type") != "external"
+    ]
+    return list(dict.fromkeys((kind, key) for kind, key in found if key))
+
+
+def _add_resources(parser: MsoParser, root: etree._Element, resolver: Resolver | None) -> tuple[Resource, ...]:
+    """Add to `parser` the files `resolver` gives for what `root` refers to and does not define, and what those
+    refer to in turn; returns them. SpiffWorkflow reports what stays missing when the process is built."""
+    if resolver is None:
+        return ()
+    used: dict[tuple[ResourceKind, str], Resource] = {}
+    added: set[tuple[str, str | None]] = set()
+    pending = references(root)
+    while pending:
+        kind, key = pending.pop(0)
+        if (kind, key) in used or (kind == ResourceKind.BPMN and key in parser.process_parsers):
+            continue
+        resource = resolver.resolve(kind, key)
+        if resource is None:
+            continue
+        used[(kind, key)] = resource
+        if (resource.name, resource.origin) in added:
+            continue
+        added.add((resource.name, resource.origin))
+        if kind == ResourceKind.DMN:
+            parser.add_dmn_xml(read_dmn(resource.xml, resource.name), os.path.basename(resource.name))
+            continue
+        other = read_xml(resource.xml, resource.name)
+        expressions.normalize_document(other, resource.name)
+        for process in list(other.iterfind(f"{{{BPMN_NS}}}process")):
+            if process.get("id") in parser.process_parsers:
+                other.remove(process)
+        parser.add_bpmn_xml(other, os.path.basename(resource.name))
+        pending += references(other)
+    return tuple(used.values())
 
 
 def _check_ids(root: etree._Element, file: str) -> list[Problem]:
+    """Ids SpiffWorkflow gives its own tasks are errors (the element would be lost); ids modelers reject warnings."""
     problems = []
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
         element_id = element.get("id")
-        if element_id is not None and not _ASCII_ID.match(element_id):
+        if element_id in RESERVED_IDS and etree.QName(element).localname in FLOW_NODES:
             problems.append(
-                Problem(
+                _problem(
+                    file,
+                    element,
+                    f"รหัส {element_id!r} เป็นชื่อที่ SpiffWorkflow ใช้เอง โปรดเปลี่ยน (id {element_id!r} is the name "
+                    "SpiffWorkflow gives its own start or end task: the element would be lost; rename it, e.g. "
+                    f"{element_id}Event_1)",
+                )
+            )
+        elif element_id is not None and not _ASCII_ID.match(element_id):
+            problems.append(
+                warning(
                     file,
                     element.sourceline,
                     element_id,
@@ -343,11 +472,13 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
         element = elements.get(task.element_id)
         if task.lane is None and not (task.candidate_groups or task.candidate_users or task.assignee):
             problems.append(
-                _problem(
+                warning(
                     file,
-                    element,
-                    "user task is not in any lane and names no camunda:candidateGroups, camunda:candidateUsers "
-                    "or camunda:assignee: nobody could ever work it",
+                    element.sourceline if element is not None else None,
+                    task.element_id,
+                    "งานนี้ไม่อยู่ในช่อง (lane) ใดและไม่ระบุผู้ทำ: ผู้ดูแลระบบทำเองหรือมอบหมายให้ผู้ใดก็ได้ "
+                    "(user task is in no lane and names no camunda:candidateGroups, camunda:candidateUsers or "
+                    "camunda:assignee: only an admin works it, or whoever an admin assigns it to)",
                 )
             )
         problems += _check_form(task, element, file)
@@ -365,6 +496,17 @@ def _check_process(node: etree._Element, definition: ProcessDef, file: str) -> l
     for service in node.iter(f"{{{BPMN_NS}}}serviceTask"):
         if service.get(f"{{{CAMUNDA_NS}}}type") == "external" and not service.get(f"{{{CAMUNDA_NS}}}topic"):
             problems.append(_problem(file, service, "external service task needs camunda:topic"))
+        elif service.get(f"{{{CAMUNDA_NS}}}type") != "external":
+            problems.append(
+                warning(
+                    file,
+                    service.sourceline,
+                    service.get("id"),
+                    "งานบริการนี้ไม่มีผู้ทำ (external task) จึงผ่านไปโดยไม่ทำอะไร (service task is not an external task: it "
+                    "does nothing here, as Java delegates and expressions do not run in MSO Flow; set "
+                    'camunda:type="external" and camunda:topic for a worker)',
+                )
+            )
     return problems + _check_privacy(node, file)
 
 
@@ -459,7 +601,7 @@ def timer_cycles(xml: bytes) -> list[tuple[str, str, str]]:
     """(element id, "timeCycle", text) of every timer cycle of a well-formed document (start, boundary,
     intermediate), for the deployment's minimum-interval rule."""
     try:
-        root = etree.fromstring(xml, _xml_parser())
+        root = etree.fromstring(xml, xmlsafe.xml_parser())
     except etree.XMLSyntaxError:
         return []
     return [

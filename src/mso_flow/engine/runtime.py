@@ -30,7 +30,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from mso_flow.engine import errors, limits
-from mso_flow.engine.external import SPEC_CONVERTERS, ExternalServiceTask
+from mso_flow.engine.dialect import SPEC_CONVERTERS
+from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.sandbox import create_script_engine
 
@@ -198,7 +199,7 @@ class ProcessRuntime:
         """Create an instance through its message start event `message` carrying `payload`."""
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
         with _engine_errors(workflow):
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(will_complete_task=limits.engine_step)
             self._send(workflow, message, payload)
         return self._advance(workflow)
 
@@ -237,7 +238,7 @@ class ProcessRuntime:
         before = _ready(workflow)
         with _engine_errors(workflow):
             workflow.refresh_timers()
-            workflow.do_engine_steps()  # runs what the fired timers made ready
+            workflow.do_engine_steps(will_complete_task=limits.engine_step)  # runs what the fired timers made ready
         return self._advance(workflow, before)
 
     def send_message(self, process: ParsedProcess, state: str, message: str, payload: dict[str, Any]) -> Step:
@@ -344,7 +345,8 @@ class ProcessRuntime:
 
     def _advance(self, workflow: BpmnWorkflow, before: list[ReadyTask] | None = None) -> Step:
         with _engine_errors(workflow):
-            workflow.do_engine_steps()  # ends by refreshing timers, so a timer already due is WAITING no longer
+            # ends by refreshing timers, so a timer already due is WAITING no longer
+            workflow.do_engine_steps(will_complete_task=limits.engine_step)
             step = self._describe(workflow, completed=workflow.is_completed(), before=before)
             errors.check_variables(step.variables)
         return step

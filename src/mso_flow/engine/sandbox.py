@@ -98,7 +98,9 @@ def _scope(context: Mapping[str, Any], external: Mapping[str, Any] | None) -> di
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """A SpiffWorkflow script environment that runs everything through RestrictedPython."""
 
-    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+    def evaluate(self, expression: str | None, context: dict[str, Any], external_context: Any = None) -> Any:
+        if expression is None:  # a Camunda message thrown without a payload expression carries nothing
+            return None
         code = compile_expression(expression)
         scope = _scope(context, external_context)
         limits.begin()

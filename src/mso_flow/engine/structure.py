@@ -1,8 +1,9 @@
 """The structural rules of `bpmnlint:recommended` that matter for execution, checked in Python at deployment.
 
 Each rule names the bpmnlint rule it mirrors, so a designer who sees the same finding in Camunda Modeler's
-linter recognises it. Rules about labels and layout only (label-required, no-overlapping-elements) stay with
-bpmnlint in CI.
+linter recognises it. Like bpmnlint's, every finding is a warning (what cannot run is refused by SpiffWorkflow's
+parser or proven by the simulation, not by a style rule), except a flow that refers to nothing, an error. Rules
+about labels and layout only (label-required, no-overlapping-elements) stay with bpmnlint in CI.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from mso_flow.engine.model import Problem
+from mso_flow.engine.model import Problem, warning
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOW_NODES = {
@@ -70,16 +71,31 @@ def check_structure(process: etree._Element, file: str) -> list[Problem]:
 
 
 def _problem(file: str, element: etree._Element, rule: str, message: str) -> Problem:
-    return Problem(file, element.sourceline, element.get("id"), f"{message} ({rule})")
+    return warning(file, element.sourceline, element.get("id"), f"{message} ({rule})")
 
 
 def _dangling_flows(scope: _Scope, container: etree._Element, file: str) -> list[Problem]:
-    return [
-        _problem(file, f, "no-dangling-flow", f"sequence flow refers to {ref!r}, which is not in the same (sub)process")
-        for f in scope.flows
-        for ref in (f.get("sourceRef"), f.get("targetRef"))
-        if ref not in scope.nodes
-    ]
+    """A flow to an element of another (sub)process is a warning; a flow to nothing is an error (it refers to
+    something that does not exist)."""
+    problems = []
+    document = {el.get("id") for el in container.getroottree().iter() if isinstance(el.tag, str)}
+    for flow in scope.flows:
+        for ref in (flow.get("sourceRef"), flow.get("targetRef")):
+            if ref in scope.nodes:
+                continue
+            if ref in document:
+                message = f"sequence flow refers to {ref!r}, which is not in the same (sub)process"
+                problems.append(_problem(file, flow, "no-dangling-flow", message))
+            else:
+                problems.append(
+                    Problem(
+                        file,
+                        flow.sourceline,
+                        flow.get("id"),
+                        f"เส้นทางอ้างถึง {ref!r} ซึ่งไม่มีในไฟล์ (sequence flow refers to {ref!r}, which does not exist)",
+                    )
+                )
+    return problems
 
 
 def _start_and_end(scope: _Scope, container: etree._Element, file: str) -> list[Problem]:

@@ -1,10 +1,21 @@
-"""Process definitions, their user tasks and forms, and deployments."""
+"""Process definitions, their user tasks and forms, decision definitions (DMN), and deployments."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+
+class Finding(BaseModel):
+    """A finding of the verdict on a file (`mso-flow validate` prints it as FILE:LINE: ELEMENT: SEVERITY: message)."""
+
+    file: str
+    line: int | None
+    element_id: str | None = Field(description="the element to fix, as Camunda Modeler shows its id")
+    severity: Literal["error", "warning"] = Field(description="error: refused; warning: deployed, shown")
+    message: str = Field(description="Thai, with the English gist in parentheses")
 
 
 class EnumValue(BaseModel):
@@ -41,6 +52,9 @@ class DefinitionSummary(BaseModel):
     sha256: str
     lanes: list[str]
     source: str = Field(default="api", description="file (deployed from bpmn/ at start-up) | api")
+    warnings: list[Finding] = Field(
+        default_factory=list, description="the verdict's warnings on the version's file, kept with it"
+    )
 
 
 class DefinitionDetail(DefinitionSummary):
@@ -50,12 +64,29 @@ class DefinitionDetail(DefinitionSummary):
     user_tasks: list[UserTaskInfo]
 
 
+class DecisionSummary(BaseModel):
+    """A version of a DMN decision table, which business rule tasks name by `key` (`camunda:decisionRef`)."""
+
+    id: str = Field(description="decision id: key:version")
+    key: str = Field(description="the decision's id in its DMN file")
+    name: str
+    version: int
+    file_name: str
+    deployment_id: str
+    deployed_at: datetime
+    deployed_by: str
+    sha256: str
+
+
 class DeploymentResult(BaseModel):
-    definitions: list[DefinitionSummary]
-    created: list[str] = Field(description="ids of the versions this deployment created")
+    definitions: list[DefinitionSummary] = Field(description="the process versions of the files, with their warnings")
+    decisions: list[DecisionSummary] = Field(default_factory=list, description="the decision versions of .dmn files")
+    created: list[str] = Field(description="ids of the versions (processes and decisions) this deployment created")
     unchanged: list[str] = Field(description="ids of existing versions whose files did not change")
     warnings: list[str] = Field(
-        default_factory=list, description="composite lanes the roles file does not name, offered to each part"
+        default_factory=list,
+        description="every warning of the verdict, one line each as `mso-flow validate` prints it "
+        "(FILE:LINE: ELEMENT: warning: message)",
     )
 
 

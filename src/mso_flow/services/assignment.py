@@ -22,6 +22,7 @@ from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask
 
 MAX_BULK = 100
+MAX_PEOPLE = 500  # offered to assign a task without candidates to
 
 
 def _target_roles(session: Session, username: str) -> frozenset[str]:
@@ -43,7 +44,8 @@ def _require_target_candidate(session: Session, task: HumanTask, username: str) 
 
 
 def assign(services: Services, caller: Caller, task_id: str, username: str | None, reason: str | None) -> TaskView:
-    """Give an open task to `username` (or nobody), replacing any assignee; the target must be a candidate."""
+    """Give an open task to `username` (or nobody), replacing any assignee; the target must be a candidate, unless
+    the task has no candidates (`policy.has_no_candidates`): then an admin gives it to anyone."""
 
     def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
         if not policy.may_assign(caller, task):
@@ -52,7 +54,9 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
                 "มอบหมายงานได้เฉพาะผู้ดูแลระบบหรือหัวหน้า (supervisor) ของบทบาทนี้ (admin or the lane's supervisor only)",
             )
         require_open(task)
-        if username is not None:
+        if username is not None and policy.has_no_candidates(task):
+            _target_roles(command.session, username)  # the user exists
+        elif username is not None:
             _require_target_candidate(command.session, task, username)
         previous = task.assignee
         tasks_store.set_assignee(command.session, task, username)
@@ -143,11 +147,14 @@ def _claim_one(command: InstanceCommand, caller: Caller, task: HumanTask) -> New
 
 
 def candidates(services: Services, caller: Caller, task_id: str) -> list[str]:
-    """The usernames a supervisor may assign this task to (holders of one of its candidate roles)."""
+    """The usernames a supervisor may assign this task to (holders of one of its candidate roles; anyone, for a task
+    without candidates)."""
     with services.db.read() as session:
         task = tasks_store.get(session, task_id)
         if task is None:
             raise not_found(task_id)
         if not policy.may_assign(caller, task):
             raise Forbidden("not_supervisor", "มอบหมายงานได้เฉพาะหัวหน้าของบทบาทนี้ (supervisor of the lane required)")
+        if policy.has_no_candidates(task):
+            return [u.username for u in users_store.listing(session, 0, MAX_PEOPLE)[0]]
         return [u.username for u in users_store.holding_any(session, list(task.candidate_roles))]

@@ -1,5 +1,6 @@
 """The definitions repository: a definition version's facts and its parsed SpiffWorkflow spec, read through the
-caller's session and cached once per service process.
+caller's session and cached once per service process. A version is parsed with the files it was deployed with
+(the processes its call activities call, the decisions its business rule tasks evaluate: `Bound`).
 
 Definition versions never change once deployed, so each service process reads a version's facts and parses its
 BPMN once. Two rules keep the cache true:
@@ -19,10 +20,11 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from mso_flow.domain import ResourceKind
 from mso_flow.engine.model import ProcessDef
-from mso_flow.engine.parsing import ParsedProcess, parse_document
+from mso_flow.engine.parsing import ParsedProcess, Resource, parse_document
 from mso_flow.store import definitions as store
-from mso_flow.store.models import ProcessDefinition
+from mso_flow.store.models import DecisionDefinition, ProcessDefinition
 
 _PENDING = "mso_flow.definitions"
 
@@ -80,7 +82,10 @@ class DefinitionRepository:
         if found is not None:
             return found
         row = _read(session, definition_id)
-        parsed = next(p for p in parse_document(bytes(row.bpmn_xml), row.id) if p.definition.key == row.key)
+        resolver = Bound(session, row.resources or [])
+        parsed = next(
+            p for p in parse_document(bytes(row.bpmn_xml), row.id, resolver=resolver) if p.definition.key == row.key
+        )
         self._pending(session)[1][definition_id] = parsed
         return parsed
 
@@ -122,6 +127,35 @@ class DefinitionRepository:
         with self._lock:
             self._definitions.update(definitions)
             self._specs.update(specs)
+
+
+def process_resource(row: ProcessDefinition, key: str) -> Resource:
+    """A deployed process version as a file another document is parsed with."""
+    return Resource(ResourceKind.BPMN, key, row.file_name, bytes(row.bpmn_xml), row.id)
+
+
+def decision_resource(row: DecisionDefinition, key: str) -> Resource:
+    """A deployed decision version as a file a document is parsed with."""
+    return Resource(ResourceKind.DMN, key, row.file_name, bytes(row.dmn_xml), row.id)
+
+
+class Bound:
+    """The files a definition version was parsed with at its deployment (`ProcessDefinition.resources`), read
+    through the caller's session, so the version is parsed again exactly as deployed (`engine.parsing.Resolver`)."""
+
+    def __init__(self, session: Session, resources: list[dict[str, str]]):
+        self.session = session
+        self.ids = {(ResourceKind(r["kind"]), r["key"]): r["id"] for r in resources}
+
+    def resolve(self, kind: ResourceKind, key: str) -> Resource | None:
+        found = self.ids.get((kind, key))
+        if found is None:
+            return None
+        if kind == ResourceKind.DMN:
+            decision = store.decision_by_id(self.session, found)
+            return decision_resource(decision, key) if decision is not None else None
+        row = store.by_id(self.session, found)
+        return process_resource(row, key) if row is not None else None
 
 
 def _read(session: Session, definition_id: str) -> ProcessDefinition:

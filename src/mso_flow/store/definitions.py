@@ -1,4 +1,4 @@
-"""Process definitions, their versions and deployments."""
+"""Process definitions, decision definitions (DMN), their versions and deployments."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import Select, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import DefinitionSource
-from mso_flow.store.models import Deployment, ProcessDefinition
+from mso_flow.store.models import DecisionDefinition, Deployment, ProcessDefinition
 from mso_flow.store.paging import page
 
 
@@ -94,6 +94,16 @@ def last_from_files(session: Session) -> dict[str, ProcessDefinition]:
     return {row.file_name: row for row in rows}
 
 
+def last_decisions_from_files(session: Session) -> dict[str, DecisionDefinition]:
+    """The last decision version deployed from each `.dmn` file of the `bpmn/` directory, by file name."""
+    rows = session.scalars(
+        select(DecisionDefinition)
+        .where(DecisionDefinition.source == DefinitionSource.FILE)
+        .order_by(DecisionDefinition.deployed_at, DecisionDefinition.version)
+    )
+    return {row.file_name: row for row in rows}
+
+
 def latest_by_keys(session: Session, keys: list[str]) -> dict[str, ProcessDefinition]:
     """The latest version of each of `keys` that is deployed."""
     rows = session.scalars(_latest_versions().where(ProcessDefinition.key.in_(keys)))
@@ -162,3 +172,38 @@ def deployments(
     if source:
         stmt = stmt.where(Deployment.source == source)
     return page(session, stmt.order_by(Deployment.deployed_at.desc(), Deployment.id), offset, limit)
+
+
+# --- decisions ---------------------------------------------------------------------------------------------------
+
+
+def latest_decision(session: Session, key: str) -> DecisionDefinition | None:
+    stmt = select(DecisionDefinition).where(DecisionDefinition.key == key)
+    return session.scalar(stmt.order_by(DecisionDefinition.version.desc()).limit(1))
+
+
+def decision_by_id(session: Session, decision_id: str) -> DecisionDefinition | None:
+    return session.get(DecisionDefinition, decision_id)
+
+
+def add_decision(session: Session, decision: DecisionDefinition) -> None:
+    session.add(decision)
+    session.flush()
+
+
+def decisions(
+    session: Session, offset: int, limit: int, deployment_id: str | None = None
+) -> tuple[list[DecisionDefinition], int]:
+    """The latest version of each decision, by key (every version a deployment created, with `deployment_id`)."""
+    if deployment_id:
+        stmt = select(DecisionDefinition).where(DecisionDefinition.deployment_id == deployment_id)
+    else:
+        newest = (
+            select(DecisionDefinition.key, func.max(DecisionDefinition.version).label("version"))
+            .group_by(DecisionDefinition.key)
+            .subquery()
+        )
+        stmt = select(DecisionDefinition).join(
+            newest, (DecisionDefinition.key == newest.c.key) & (DecisionDefinition.version == newest.c.version)
+        )
+    return page(session, stmt.order_by(DecisionDefinition.key, DecisionDefinition.version), offset, limit)

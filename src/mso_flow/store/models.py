@@ -129,6 +129,29 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(8), server_default="api")  # DefinitionSource: file | api
+    # The verdict's warnings on its file (`Problem.as_dict`), shown with the version
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # The other files it was parsed with: {"kind": ResourceKind, "key": called process or decision, "id": version}
+    resources: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+
+
+class DecisionDefinition(Base):
+    """One version of one DMN decision (a `.dmn` file) as deployed; business rule tasks evaluate it."""
+
+    __tablename__ = "decision_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)  # the decision's id, what camunda:decisionRef names
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(String(300))
+    dmn_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"), index=True)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(8))  # DefinitionSource: file | api
 
 
 class ProcessInstance(Base):

@@ -7,7 +7,14 @@ from typing import Any
 
 from mso_flow.api.engine_rest.variables import optional_date, to_typed
 from mso_flow.services.external_tasks import LockedTask
-from mso_flow.store.models import AuditEvent, ExternalTask, HumanTask, ProcessDefinition, ProcessInstance
+from mso_flow.store.models import (
+    AuditEvent,
+    DecisionDefinition,
+    ExternalTask,
+    HumanTask,
+    ProcessDefinition,
+    ProcessInstance,
+)
 
 HISTORY_STATES = {
     "running": "ACTIVE",
@@ -57,6 +64,23 @@ def definition(row: ProcessDefinition) -> dict[str, Any]:
     }
 
 
+def decision(row: DecisionDefinition) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "key": row.key,
+        "category": "http://camunda.org/schema/1.0/dmn",
+        "name": row.name,
+        "version": row.version,
+        "resource": row.file_name,
+        "deploymentId": row.deployment_id,
+        "decisionRequirementsDefinitionId": None,
+        "decisionRequirementsDefinitionKey": None,
+        "tenantId": None,
+        "versionTag": None,
+        "historyTimeToLive": None,
+    }
+
+
 def deployment(
     deployment_id: str,
     name: str | None,
@@ -64,6 +88,7 @@ def deployment(
     at: datetime,
     definitions: list[ProcessDefinition] | None = None,
     base_url: str = "",
+    decisions: list[DecisionDefinition] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "links": [link("GET", f"{base_url}/deployment/{deployment_id}", "self")] if base_url else [],
@@ -74,9 +99,9 @@ def deployment(
         "tenantId": None,
     }
     if definitions is not None:
-        body["deployedProcessDefinitions"] = {d.id: definition(d) for d in definitions}
+        body["deployedProcessDefinitions"] = {d.id: definition(d) for d in definitions} or None
         body["deployedCaseDefinitions"] = None
-        body["deployedDecisionDefinitions"] = None
+        body["deployedDecisionDefinitions"] = {d.id: decision(d) for d in decisions or []} or None
         body["deployedDecisionRequirementsDefinitions"] = None
     return body
 

@@ -48,11 +48,12 @@ def camunda_error(
 
 
 def _parse_details(exc: ServiceError) -> dict[str, Any]:
-    """Deployment problems per resource, as Camunda's ParseException `details` (which Modeler shows)."""
+    """Deployment problems per resource, as Camunda's ParseException `details` (which Modeler shows): the verdict's
+    errors, and its warnings beside them."""
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for problem in exc.errors:
         entry = resources.setdefault(str(problem.get("file") or "-"), {"errors": [], "warnings": []})
-        entry["errors"].append(
+        entry["warnings" if problem.get("severity") == "warning" else "errors"].append(
             {
                 "message": problem.get("message"),
                 "line": problem.get("line") or 0,
@@ -69,8 +70,8 @@ def _message(exc: ServiceError) -> str:
         return exc.message
     details = "; ".join(
         f"{e.get('file') or e.get('field') or ''}{':' + str(e['line']) if e.get('line') else ''} "
-        f"{e.get('element_id') or ''} {e.get('message', '')}".strip()
-        for e in exc.errors[:20]
+        f"{e.get('element_id') or ''} {e.get('severity') or ''} {e.get('message', '')}".strip()
+        for e in [e for e in exc.errors if e.get("severity") != "warning"][:20]
     )
     return f"{exc.message}: {details}"
 

@@ -1,4 +1,4 @@
-"""POST /deployments: designers deploy BPMN files."""
+"""POST /deployments: designers deploy BPMN and DMN files; GET /decision-definitions: the decisions deployed."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from mso_flow.api import views
-from mso_flow.api.deps import CallerDep, ServicesDep
-from mso_flow.schemas.common import Problem
-from mso_flow.schemas.definitions import DeploymentResult
+from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
+from mso_flow.schemas.common import Page, Problem
+from mso_flow.schemas.definitions import DecisionSummary, DeploymentResult
 from mso_flow.services import definitions
 from mso_flow.services.errors import Invalid
 
@@ -26,20 +26,26 @@ MAX_FILE_NAME = 200
     responses={
         200: {"model": DeploymentResult, "description": "nothing changed: the existing versions"},
         403: {"model": Problem, "description": "approve_privacy_changes from someone not a privacy officer"},
-        422: {"model": Problem, "description": "invalid BPMN, or privacy marks weakened; nothing deployed"},
+        422: {
+            "model": Problem,
+            "description": "errors of the verdict (`errors`, warnings too) or weakened privacy marks; nothing deployed",
+        },
     },
 )
 async def deploy(
     caller: CallerDep,
     services: ServicesDep,
-    files: Annotated[list[UploadFile], File(description="one or more .bpmn files")],
+    files: Annotated[list[UploadFile], File(description="one or more .bpmn files, and the .dmn files they use")],
     approve_privacy_changes: Annotated[
         bool, Form(description="a privacy officer approves versions that weaken privacy marks (else 422)")
     ] = False,
 ) -> JSONResponse:
-    """Deploy files all or nothing; a new version for each process whose XML changed (role designer or admin). A
-    version that weakens the privacy marks of a deployed process (personal, sensitive, secrecy, retention) is
-    refused (422 `privacy_marks_weakened`) unless a privacy officer sends `approve_privacy_changes=true`."""
+    """Deploy files all or nothing (role designer or admin): refused when the verdict finds an error, deployed
+    with its warnings otherwise; a new version for each process and decision whose file changed. A call activity
+    may call a process of another file of the deployment or one deployed before, a business rule task evaluate a
+    decision of a `.dmn` file of the deployment or deployed before. A version that weakens the privacy marks of a
+    deployed process (personal, sensitive, secrecy, retention) is refused (422 `privacy_marks_weakened`) unless a
+    privacy officer sends `approve_privacy_changes=true`."""
     limit = services.settings.max_upload_bytes
     contents = []
     for upload in files:
@@ -53,21 +59,24 @@ async def deploy(
                 f"ชื่อไฟล์ต้องยาวไม่เกิน {MAX_FILE_NAME} ตัวอักษร (file names: at most {MAX_FILE_NAME} characters)",
             )
         contents.append((name, data))
-    deployed = await run_in_threadpool(
-        definitions.deploy, services, caller, contents, approve_privacy_changes=approve_privacy_changes
+    outcome = await run_in_threadpool(
+        definitions.deploy_files, services, caller, contents, approve_privacy_changes=approve_privacy_changes
     )
     result = DeploymentResult(
-        definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in deployed],
-        created=[d.definition.id for d in deployed if d.created],
-        unchanged=[d.definition.id for d in deployed if not d.created],
-        warnings=[
-            f"{d.definition.id}: ช่อง (lane) {lane!r} ไม่มีในไฟล์บทบาท จึงมอบให้แต่ละส่วน: {', '.join(model.lane_roles[lane])} "
-            f"(lane not in the roles file; offered to each part)"
-            for d in deployed
-            if d.created
-            for model in [services.model(d.definition)]
-            for lane in model.split_lanes
-        ],
+        definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in outcome.processes],
+        decisions=[views.decision_summary(d.decision) for d in outcome.decisions],
+        created=[d.definition.id for d in outcome.processes if d.created]
+        + [d.decision.id for d in outcome.decisions if d.created],
+        unchanged=[d.definition.id for d in outcome.processes if not d.created]
+        + [d.decision.id for d in outcome.decisions if not d.created],
+        warnings=[str(p) for p in outcome.warnings],
     )
     status = 201 if result.created else 200
     return JSONResponse(result.model_dump(mode="json"), status_code=status)
+
+
+@router.get("/decision-definitions", response_model=Page[DecisionSummary])
+def list_decisions(caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[DecisionSummary]:
+    """The latest version of each DMN decision, by key (what `camunda:decisionRef` names)."""
+    items, total = definitions.decisions(services, paging.offset, paging.limit)
+    return Page(items=[views.decision_summary(d) for d in items], total=total, offset=paging.offset, limit=paging.limit)

@@ -41,6 +41,7 @@ from mso_flow.services import (
     users,
 )
 from mso_flow.services.accounts import LoginThrottled, WebCaller
+from mso_flow.services.context import Services
 from mso_flow.services.errors import Forbidden, Invalid, ServiceError
 from mso_flow.store.reports import Period
 
@@ -430,8 +431,15 @@ def _require(person: WebCaller, roles: set[str]) -> None:
 @router.get("/definitions")
 def definitions_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
     _require(person, {"designer"})
+    return _definitions_page(request, services, person, 200)
+
+
+def _definitions_page(request: Request, services: Services, person: WebCaller, status: int, **results: Any) -> Response:
+    """The designer's page: processes and decision tables in the service, and what a deployment just did."""
     found, _ = definitions.listing(services, 0, 500)
-    return page(request, "definitions.html", person, found=found, problems=[], deployed=[])
+    decisions, _ = definitions.decisions(services, 0, 500)
+    shown = {"problems": [], "warnings": [], "deployed": [], "decisions_deployed": [], **results}
+    return page(request, "definitions.html", person, status, found=found, decisions=decisions, **shown)
 
 
 @router.post("/definitions")
@@ -441,19 +449,20 @@ def deploy(request: Request, services: ServicesDep, person: PersonDep, form: For
     for upload in form.getlist("files"):
         if isinstance(upload, UploadFile) and upload.filename:
             files.append((upload.filename, upload.file.read()))
-    problems: list[dict[str, Any]] = []
     deployed: list[tuple[Any, Any]] = []
-    status = 200
     try:
-        for result in definitions.deploy(services, person.caller, files, DefinitionSource.API):
-            row = result.definition
-            change = definitions.diff(services, row.key, row.version - 1, row.version)[2] if row.version > 1 else None
-            deployed.append((result, change))
+        outcome = definitions.deploy_files(services, person.caller, files, DefinitionSource.API)
     except ServiceError as err:
-        status = 422
         problems = err.errors or [{"file": "-", "line": None, "element_id": None, "message": err.message}]
-    found, _ = definitions.listing(services, 0, 500)
-    return page(request, "definitions.html", person, status, found=found, problems=problems, deployed=deployed)
+        return _definitions_page(request, services, person, 422, problems=problems)
+    for result in outcome.processes:
+        row = result.definition
+        change = definitions.diff(services, row.key, row.version - 1, row.version)[2] if row.version > 1 else None
+        deployed.append((result, change))
+    warnings = [p.as_dict() for p in outcome.warnings]
+    return _definitions_page(
+        request, services, person, 200, deployed=deployed, warnings=warnings, decisions_deployed=outcome.decisions
+    )
 
 
 @router.get("/definitions/{key}")

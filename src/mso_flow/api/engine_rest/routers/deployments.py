@@ -1,5 +1,7 @@
 """Deployments as Camunda Modeler's Deploy button sends them: multipart with `deployment-name`,
-`deploy-changed-only`, `enable-duplicate-filtering`, `deployment-source`, `tenant-id` and one part per file."""
+`deploy-changed-only`, `enable-duplicate-filtering`, `deployment-source`, `tenant-id` and one part per file
+(`.bpmn`, and `.dmn` decision tables). Camunda's answer has no field for warnings: the verdict's warnings are
+logged by the deployment and kept with each version it creates (`GET /api/v1/process-definitions/{key}`)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ FIELDS = {
     "tenant-id",
     "deployment-activation-time",
 }
-OTHER_RESOURCES = (".dmn", ".form", ".cmmn", ".html", ".json", ".js", ".png", ".svg")
+OTHER_RESOURCES = (".form", ".cmmn", ".html", ".json", ".js", ".png", ".svg")
 SOURCE_LENGTH = 16
 
 
@@ -42,7 +44,8 @@ async def create(request: Request, services: ServicesDep, caller: CallerDep) -> 
             if resource.lower().endswith(OTHER_RESOURCES):
                 raise BadRequest(
                     "unsupported_resource",
-                    f"รองรับเฉพาะไฟล์ BPMN: {resource} (only BPMN resources can be deployed; forms and DMN cannot)",
+                    f"รองรับเฉพาะไฟล์ BPMN และ DMN: {resource} (only BPMN and DMN resources can be deployed; forms "
+                    "and CMMN cannot)",
                 )
             files.append((resource, await value.read()))
         elif field in FIELDS:
@@ -51,13 +54,14 @@ async def create(request: Request, services: ServicesDep, caller: CallerDep) -> 
         raise BadRequest("tenants_unsupported", "ไม่รองรับ tenant (multi-tenancy is not supported)")
     name = fields.get("deployment-name") or None
     source = (fields.get("deployment-source") or "engine-rest")[:SOURCE_LENGTH]
-    deployed = await run_in_threadpool(definitions.deploy, services, caller, files, DefinitionSource.API, name)
-    created = [d.definition for d in deployed if d.created]
-    first = (created or [d.definition for d in deployed])[0]
-    body = dto.deployment(first.deployment_id, name, source, first.deployed_at, created, base_url(request))
-    if not created:  # nothing changed: Camunda answers a deployment without new definitions
-        body["deployedProcessDefinitions"] = None
-    return body
+    outcome = await run_in_threadpool(definitions.deploy_files, services, caller, files, DefinitionSource.API, name)
+    created = [d.definition for d in outcome.processes if d.created]
+    decisions = [d.decision for d in outcome.decisions if d.created]
+    versions = [(d.definition.deployment_id, d.definition.deployed_at, d.created) for d in outcome.processes]
+    versions += [(d.decision.deployment_id, d.decision.deployed_at, d.created) for d in outcome.decisions]
+    # nothing changed: Camunda answers the deployment of the existing versions, without new definitions
+    deployment_id, at, _ = next((v for v in versions if v[2]), versions[0])
+    return dto.deployment(deployment_id, name, source, at, created, base_url(request), decisions)
 
 
 @router.get("/deployment")
