@@ -25,6 +25,7 @@ from mso_flow.api.routers import (
     instances,
     messages,
     metrics,
+    notifications,
     privacy,
     reports,
     tasks,
@@ -47,6 +48,7 @@ API_ROUTERS = (
     tasks,
     instances,
     users,
+    notifications,
     definitions,
     deployments,
     privacy,
@@ -61,6 +63,7 @@ OPENAPI_TAGS = [
     for name in (
         "health",
         "users",
+        "notifications",
         "process definitions",
         "deployments",
         "process instances",

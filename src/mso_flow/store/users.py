@@ -38,7 +38,13 @@ def by_usernames(session: Session, usernames: list[str]) -> list[User]:
 
 
 def add(
-    session: Session, username: str, roles: list[str], token_hash: str, now: datetime, password_hash: str | None = None
+    session: Session,
+    username: str,
+    roles: list[str],
+    token_hash: str,
+    now: datetime,
+    password_hash: str | None = None,
+    email: str | None = None,
 ) -> User:
     user = User(
         username=username,
@@ -47,6 +53,7 @@ def add(
         created_at=now,
         token_created_at=now,
         password_hash=password_hash,
+        email=email,
     )
     session.add(user)
     session.flush()

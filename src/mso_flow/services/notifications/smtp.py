@@ -144,8 +144,11 @@ def _close(session: smtplib.SMTP) -> None:
 
 
 def _category(err: BaseException) -> str:
-    if isinstance(err, TimeoutError):
-        return "timeout"
+    cause: BaseException | None = err
+    while cause is not None:  # smtplib reports a socket timeout as a disconnection caused by it
+        if isinstance(cause, TimeoutError):
+            return "timeout"
+        cause = cause.__cause__ or cause.__context__
     if isinstance(err, ssl.SSLError):
         return "tls"
     if isinstance(err, ConnectionRefusedError):
