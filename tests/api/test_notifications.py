@@ -16,15 +16,18 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from mso_flow import cli
 from mso_flow.api.app import create_app
 from mso_flow.rendering.thai import BANGKOK, thai_datetime
 from mso_flow.services import definitions, users
 from mso_flow.services.context import SYSTEM, Services
 from mso_flow.services.notifications import delivery, fanout, loop
+from mso_flow.settings import get_settings
 from mso_flow.store.notifications import Notification, NotificationEvent, NotificationMail
 from mso_flow.testing.live import free_port
 from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR, SARABAN
+from tests.factory import approval
 from tests.mail import Inbox, authenticator, self_signed, smtp_server, tls_context
 
 API = "/api/v1"
@@ -402,3 +405,82 @@ def test_nobody_to_tell_costs_the_command_no_statement(services, clock, person):
         assert _mails_of(plain) == []
     with plain.db.read() as session:
         assert [n.username for n in session.scalars(select(Notification))] == ["clerk1"]
+
+
+def test_an_incident_tells_the_admins_and_the_designer_who_deployed_the_version(notify, api, person, relay_port):
+    designer = person("designer1", "designer")
+    person("designer2", "designer")
+    person("admin1", "admin")
+    staff = person("staff1", "เจ้าหน้าที่")
+    files = [("files", ("approval.bpmn", approval(condition="100 / (amount - 70000) > 0")))]
+    _ok(api.post(f"{API}/deployments", headers=designer, files=files), 201)
+    instance = _ok(api.post(f"{API}/process-definitions/test_approval/start", headers=staff, json={}), 201)
+    task_id = instance["active_tasks"][0]["id"]
+    with smtp_server(relay_port) as inbox:
+        loop.run_once(notify)
+        inbox.mails.clear()
+        failed = api.post(f"{API}/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": 70000}})
+        assert failed.status_code == 422
+        loop.run_once(notify)
+    assert sorted((m.to[0], m.kind) for m in inbox.mails) == [
+        ("admin1@example.go.th", "incident_opened"),
+        ("designer1@example.go.th", "incident_opened"),
+    ]
+    mail = inbox.mails[0]
+    assert mail.subject.startswith("[MSO Flow] เหตุขัดข้องของกระบวนงาน: ")
+    assert f"{PUBLIC}/app/instances/{instance['id']}" in mail.body
+    assert "70000" not in mail.body  # the failing values are the incident's, not the mail's
+
+
+def test_users_have_an_email_in_the_api_and_at_the_command_line(api, notify, person, monkeypatch, capsys):
+    _deploy_saraban(notify)  # its lanes are known roles
+    admin = person("boss", "admin", email=False)
+    created = _ok(
+        api.post(f"{API}/users", headers=admin, json={"username": "u1", "roles": [CLERK], "email": "U1@Example.go.th"}),
+        201,
+    )
+    assert created["email"] == "U1@example.go.th"  # the domain in lower case (email-validator's normal form)
+    bad = api.post(f"{API}/users", headers=admin, json={"username": "u2", "roles": [CLERK], "email": "not an address"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert _ok(api.get(f"{API}/users", headers=admin))["total"] == 2  # nothing was created
+    assert _ok(api.patch(f"{API}/users/u1", headers=admin, json={"email": "new@example.go.th"}))["email"] == (
+        "new@example.go.th"
+    )
+    assert _ok(api.patch(f"{API}/users/u1", headers=admin, json={"roles": [CLERK, HEAD]}))["email"] == (
+        "new@example.go.th"  # a PATCH without `email` keeps it
+    )
+    assert _ok(api.get(f"{API}/users/u1", headers=admin))["email"] == "new@example.go.th"
+    assert api.patch(f"{API}/users/u1", headers=admin, json={"email": "a@@b"}).status_code == 422
+    assert _ok(api.patch(f"{API}/users/u1", headers=admin, json={"email": None}))["email"] is None
+    trail = _ok(api.get(f"{API}/audit/admin?limit=100", headers=admin))["items"]
+    changes = [e["data"] for e in trail if e["type"] == "user_email_changed"]
+    assert changes == [{"username": "u1", "email": True}, {"username": "u1", "email": False}]  # never the address
+
+    monkeypatch.setenv("MSO_FLOW_DATABASE_URL", notify.settings.database_url)
+    monkeypatch.setenv("MSO_FLOW_AUDIT_SIGNING_KEY_FILE", str(notify.settings.audit_signing_key_file))
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["users", "create", "u3", "--role", CLERK, "--email", "u3@example.go.th"]) == 0
+        assert cli.main(["users", "set-email", "u1", "u1@example.go.th"]) == 0
+        assert cli.main(["users", "set-email", "u3"]) == 0
+        assert cli.main(["users", "set-email", "u1", "nope"]) == 1
+    finally:
+        get_settings.cache_clear()
+    assert "ที่อยู่อีเมลไม่ถูกต้อง" in capsys.readouterr().err
+    assert _ok(api.get(f"{API}/users/u1", headers=admin))["email"] == "u1@example.go.th"
+    assert _ok(api.get(f"{API}/users/u3", headers=admin))["email"] is None
+
+
+def test_notification_settings(api, person):
+    clerk = person("clerk1", CLERK)
+    nobody = person("clerk2", CLERK, email=False)
+    assert _ok(api.get(f"{API}/me/notification-settings", headers=clerk)) == {
+        "email": "immediate",
+        "address": "clerk1@example.go.th",
+    }
+    assert _ok(api.get(f"{API}/me/notification-settings", headers=nobody)) == {"email": "immediate", "address": None}
+    assert _ok(api.put(f"{API}/me/notification-settings", headers=clerk, json={"email": "off"}))["email"] == "off"
+    assert _ok(api.get(f"{API}/me/notification-settings", headers=clerk))["email"] == "off"
+    for body in ({"email": "weekly"}, {"email": "off", "extra": 1}, {}):
+        refused = api.put(f"{API}/me/notification-settings", headers=clerk, json=body)
+        assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"

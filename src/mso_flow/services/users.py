@@ -118,11 +118,8 @@ def check_email(address: str) -> str:
     try:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as err:
-        raise Invalid(
-            "invalid_user",
-            "ข้อมูลผู้ใช้ไม่ถูกต้อง (invalid user)",
-            [{"field": "email", "message": f"ที่อยู่อีเมลไม่ถูกต้อง (invalid e-mail address: {err})"}],
-        ) from None
+        message = f"ที่อยู่อีเมลไม่ถูกต้อง (invalid e-mail address: {err})"
+        raise Invalid("invalid_email", message, [{"field": "email", "message": message}]) from None
 
 
 @dataclass(frozen=True)
