@@ -36,6 +36,11 @@ class BackgroundLoops:
         self._spawn("mso-retention", lambda: privacy.erase_expired(self.services), sweep)
         self._notifications = NotificationLoop(self.services)
         self._spawn("mso-notifications", self._notifications.poll)
+        mail = threading.Thread(
+            target=self._notifications.deliverer.run, args=(self._stop,), name="mso-mail", daemon=True
+        )
+        mail.start()
+        self._threads.append(mail)
         deliverer = Deliverer(self.services)
         thread = threading.Thread(
             target=lambda: asyncio.run(deliverer.run(self._stop)), name="mso-webhooks", daemon=True

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -165,6 +167,22 @@ def enqueue(session: Session, rows: list[dict[str, Any]]) -> None:
     one Core statement, so the command's locked rows are not flushed ahead of their own UPDATE."""
     if rows:
         session.connection().execute(_INSERT_EVENTS, [{"id": str(uuid.uuid4()), **row} for row in rows])
+
+
+_ANY_PENDING_EVENT = select(_EVENTS.c.id).where(_EVENTS.c.fanned_out_at.is_(None)).limit(1)
+_ANY_DUE_MAIL = (
+    select(_MAILS.c.id)
+    .where(_MAILS.c.state.in_(list(ACTIVE_MAIL_STATES)), _MAILS.c.next_attempt_at <= bindparam("now"))
+    .limit(1)
+)
+
+
+def work_waiting(connection: Connection, now: datetime) -> tuple[bool, bool]:
+    """(events to fan out, mails due or leases ended) — two indexed reads on a bare connection, so that an idle
+    poll takes no write lock (SQLite has one writer: the requests')."""
+    events = connection.execute(_ANY_PENDING_EVENT).first() is not None
+    mails = connection.execute(_ANY_DUE_MAIL, {"now": now}).first() is not None
+    return events, mails
 
 
 def pending_events(session: Session, limit: int) -> list[NotificationEvent]:

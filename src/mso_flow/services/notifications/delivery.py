@@ -20,14 +20,18 @@ person still has the notification in the app. The Message-ID is the mail's id, s
 the same message twice (an operator resending by hand) can tell.
 
 Each exchange runs in a thread of a pool of `MSO_FLOW_MAIL_CONCURRENCY` with a deadline on every socket operation:
-a dead or slow relay holds at most that many threads, never a request and never the other background loops.
+a dead or slow relay holds at most that many threads, never a request and never the other background loops;
+`run` (a thread of its own) leases more as soon as a sender is free. Mail is not urgent: while the service process
+is answering requests, each mail (and each fan-out) waits up to two seconds for a quiet moment
+(`telemetry/activity.py`), so a burst of work leaves the requests its CPU and its mails follow it
+(bench/notification_cost.py).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy as email_policy
@@ -45,9 +49,11 @@ from mso_flow.store import notifications as store
 from mso_flow.store import users as users_store
 from mso_flow.store.models import User
 from mso_flow.store.notifications import Notification, NotificationMail
+from mso_flow.telemetry import activity
 
 log = logging.getLogger(__name__)
 MIN_LEASE = timedelta(minutes=5)
+YIELD_SECONDS = 2.0  # the longest a mail waits for the service's requests to finish (telemetry/activity.py)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class MailDeliverer:
         self.lease = max(MIN_LEASE, timedelta(seconds=settings.mail_timeout_seconds * 8))
         self._free = settings.mail_concurrency
         self._lock = threading.Lock()
+        self._yields = False  # set by `run`: the background sender lets requests go first
         self._pool = ThreadPoolExecutor(max_workers=settings.mail_concurrency, thread_name_prefix="mso-mail")
 
     def poll(self) -> list[Future[None]]:
@@ -90,6 +97,31 @@ class MailDeliverer:
             started.append(future)
         return started
 
+    def run(self, stop: threading.Event) -> None:
+        """Keep the senders busy until `stop`: lease more as soon as one is free, else look every
+        `scheduler_interval_seconds` (an idle look is one read: no write lock)."""
+        interval = self.services.settings.scheduler_interval_seconds
+        self._yields = True
+        in_flight: set[Future[None]] = set()
+        while not stop.is_set():
+            activity.wait_quiet(YIELD_SECONDS, stop)
+            try:
+                in_flight.update(self.poll() if self._due() else [])
+            except Exception:  # the loop must survive a database restart
+                log.exception("notification mail poll failed")
+            in_flight = {f for f in in_flight if not f.done()}
+            if in_flight:
+                wait(in_flight, timeout=interval, return_when=FIRST_COMPLETED)
+            else:
+                stop.wait(interval)
+
+    def _due(self) -> bool:
+        with self._lock:
+            if self._free <= 0:
+                return False
+        with self.services.db.query() as connection:
+            return store.work_waiting(connection, self.services.clock())[1]
+
     def deliver_due(self) -> int:
         """Send every mail due now and wait for the attempts (tests, one-off runs); return how many were tried."""
         tried = 0
@@ -107,12 +139,12 @@ class MailDeliverer:
             self._free += 1
 
     def _take(self, limit: int) -> list[Outgoing]:
-        settings = self.services.settings
+        """Lease due mails (one short write transaction) and compose them (after it: no lock held meanwhile)."""
+        leased = []
         with self.services.db.write() as session:
             now = self.services.clock()
             mails = store.lease_mails(session, now, self.lease, limit)
             people = {u.username: u for u in users_store.by_usernames(session, [m.username for m in mails])}
-            out = []
             for row in mails:
                 person = people.get(row.username)
                 notes = _notes(session, row)
@@ -120,13 +152,19 @@ class MailDeliverer:
                 if reason is not None or person is None or not person.email:
                     row.state, row.last_error = MailState.DROPPED, reason
                     continue
-                compose = mail_text.one if row.notification_id else mail_text.digest
-                message = compose(settings, row.id, person.email, notes, now)
-                out.append(Outgoing(row.id, row.attempts, person.email, message.as_bytes(policy=email_policy.SMTP)))
-            return out
+                leased.append((row.id, row.attempts, person.email, row.notification_id is None, notes))
+        settings = self.services.settings
+        out = []
+        for mail_id, attempts, to, is_digest, notes in leased:
+            compose = mail_text.digest if is_digest else mail_text.one
+            message = compose(settings, mail_id, to, notes, now)
+            out.append(Outgoing(mail_id, attempts, to, message.as_bytes(policy=email_policy.SMTP)))
+        return out
 
     def _deliver(self, item: Outgoing) -> None:
         assert self.relay is not None
+        if self._yields:
+            activity.wait_quiet(YIELD_SECONDS)
         try:
             try:
                 if smtp.send(self.relay, self.sender, item.to, item.payload, lambda: self._sending(item)):
