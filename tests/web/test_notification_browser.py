@@ -13,8 +13,8 @@ import pytest
 
 from mso_flow.testing.live import LiveService, live_service
 from tests.conftest import BACKENDS, SARABAN
-from tests.web.conftest import CLERK, PASSWORD
-from tests.web.test_browser import CHROMIUM, _database, _person
+from tests.web.conftest import CHROMIUM, CLERK, PASSWORD
+from tests.web.test_browser import _database, _person
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,14 +35,6 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         live_service(database_url, work, workers=1, bpmn_dir=work / "bpmn") as live,
     ):
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_the_bell_counts_a_new_task_and_the_page_marks_it_read(service, browser):

@@ -217,6 +217,32 @@ def add(session: Session, notifications: list[dict[str, Any]], mails: list[dict[
         connection.execute(insert(_MAILS), mails)
 
 
+def new_mail(
+    username: str,
+    kind: str,
+    now: datetime,
+    event_id: str | None = None,
+    notification_id: str | None = None,
+    digest_day: str | None = None,
+) -> dict[str, Any]:
+    """A mail row due at once: one notification's (`event_id`, `notification_id`) or a digest's (`digest_day`)."""
+    return {
+        "id": str(uuid.uuid4()),
+        "username": username,
+        "channel": CHANNEL_EMAIL,
+        "kind": kind,
+        "event_id": event_id,
+        "notification_id": notification_id,
+        "digest_day": digest_day,
+        "state": MailState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
 def business_keys(session: Session, instance_ids: Iterable[str | None]) -> dict[str, str | None]:
     """The business key of each instance (nothing else of it: no data leaves through a notification)."""
     wanted = {i for i in instance_ids if i}

@@ -8,15 +8,14 @@ person's digest of a day is unique (`notification_mail`): one per day, whatever 
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import datetime, time
 
-from mso_flow.domain import MailState, NotificationKind
+from mso_flow.domain import NotificationKind
 from mso_flow.rendering.thai import BANGKOK
 from mso_flow.services.context import Services
 from mso_flow.store import notifications as store
-from mso_flow.store.notifications import CHANNEL_EMAIL, Notification
+from mso_flow.store.notifications import Notification
 
 AT = time(8, 0)
 
@@ -37,26 +36,10 @@ def compose(services: Services) -> int:
             pending[note.username].append(note)
         mails = []
         for username, notes in pending.items():
-            mail_id = str(uuid.uuid4())
+            mail = store.new_mail(username, NotificationKind.DIGEST, now, digest_day=day)
             for note in notes:
-                note.digest_mail_id = mail_id
-            mails.append(
-                {
-                    "id": mail_id,
-                    "username": username,
-                    "channel": CHANNEL_EMAIL,
-                    "kind": NotificationKind.DIGEST,
-                    "event_id": None,
-                    "notification_id": None,
-                    "digest_day": day,
-                    "state": MailState.PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_error": None,
-                    "created_at": now,
-                    "sent_at": None,
-                }
-            )
+                note.digest_mail_id = mail["id"]
+            mails.append(mail)
         store.add(session, [], mails)
         schedule.day, schedule.ran_at = day, now
         return len(mails)

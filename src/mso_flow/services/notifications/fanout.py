@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mso_flow.domain import EmailMode, MailState, NotificationKind
+from mso_flow.domain import EmailMode, NotificationKind
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.notifications.rules import About, Person, recipients
 from mso_flow.store import notifications as store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store import users as users_store
-from mso_flow.store.notifications import CHANNEL_EMAIL, NotificationEvent
+from mso_flow.store.notifications import NotificationEvent
 
 BATCH = 200
 
@@ -52,7 +52,7 @@ def fan_out(services: Services, limit: int = BATCH) -> int:
                 note = _notification(event, about, person.caller.username, mode)
                 notes.append(note)
                 if mode == EmailMode.IMMEDIATE:
-                    mails.append(_mail(event, note, now))
+                    mails.append(store.new_mail(note["username"], note["kind"], now, event.id, note["id"]))
         store.add(session, notes, mails)
         store.fanned_out(session, [e.id for e in events], now)
         return len(events)
@@ -111,22 +111,4 @@ def _notification(event: NotificationEvent, about: About, username: str, mode: s
         "read_at": None,
         "email": mode if mode in (EmailMode.IMMEDIATE, EmailMode.DIGEST) else None,
         "digest_mail_id": None,
-    }
-
-
-def _mail(event: NotificationEvent, note: dict[str, Any], now: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "username": note["username"],
-        "channel": CHANNEL_EMAIL,
-        "kind": note["kind"],
-        "event_id": event.id,
-        "notification_id": note["id"],
-        "digest_day": None,
-        "state": MailState.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
     }
