@@ -219,6 +219,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             lines += ["", *run_backend(backend, args, Path(tmp))]
+            print("\n".join(lines[-12:]), flush=True)
     lines.append(f"load average (1 min) at the end {os.getloadavg()[0]:.1f}")
     text = "\n".join(lines) + "\n"
     print(text)

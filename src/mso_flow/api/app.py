@@ -63,12 +63,12 @@ OPENAPI_TAGS = [
     for name in (
         "health",
         "users",
-        "notifications",
         "process definitions",
         "deployments",
         "process instances",
         "personal data",
         "tasks",
+        "notifications",
         "messages",
         "webhooks",
         "external tasks",
