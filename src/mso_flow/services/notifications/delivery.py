@@ -23,8 +23,9 @@ Each exchange runs in a thread of a pool of `MSO_FLOW_MAIL_CONCURRENCY` with a d
 a dead or slow relay holds at most that many threads, never a request and never the other background loops;
 `run` (a thread of its own) leases more as soon as a sender is free. Mail is not urgent: while the service process
 is answering requests, each mail (and each fan-out) waits up to two seconds for a quiet moment
-(`telemetry/activity.py`), so a burst of work leaves the requests its CPU and its mails follow it
-(bench/notification_cost.py).
+(`telemetry/activity.py`), so a burst of work leaves the requests its CPU and its mails follow it; the count is
+per process, so with several workers one worker's mail still competes with another's requests
+(bench/results-notification-cost.txt).
 """
 
 from __future__ import annotations
