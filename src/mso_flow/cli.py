@@ -142,7 +142,8 @@ def _users(args: argparse.Namespace) -> int:
             password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
             # hashed (and checked) before the user exists: a refused password creates nobody
             password_hash = accounts.hash_password(password) if password is not None else None
-            print(users.create_user_cli(services, args.username, args.role, args.force, password_hash))
+            token = users.create_user_cli(services, args.username, args.role, args.force, password_hash, args.email)
+            print(token)
         elif command == "list":
             items, _ = users.list_users(services, operator, 0, 10_000)
             for user in items:
@@ -155,6 +156,8 @@ def _users(args: argparse.Namespace) -> int:
                 print(f"{role.role}\t{where}")
         elif command == "set-roles":
             users.update_user(services, operator, args.username, roles=args.role, force=args.force)
+        elif command == "set-email":
+            users.update_user(services, operator, args.username, email=users.EmailChange(args.address))
         elif command in ("activate", "deactivate"):
             users.update_user(services, operator, args.username, active=command == "activate")
         elif command == "rotate-token":
@@ -237,12 +240,16 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument(
         "--password-stdin", action="store_true", help="read a web-app password (10+ characters) from stdin"
     )
+    create.add_argument("--email", help="the address notifications are mailed to")
     user_commands.add_parser("list", help="username, active, token or not, roles (tab-separated)")
     user_commands.add_parser("roles", help="the known roles and the processes they come from")
     set_roles = user_commands.add_parser("set-roles", help="replace a user's roles")
     set_roles.add_argument("username")
     set_roles.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
     set_roles.add_argument("--force", action="store_true", help="accept roles that are not known roles")
+    set_email = user_commands.add_parser("set-email", help="set (or, without an address, remove) a user's e-mail")
+    set_email.add_argument("username")
+    set_email.add_argument("address", nargs="?", default=None)
     for name, text in (
         ("deactivate", "refuse the user's token from now on"),
         ("activate", "accept the user's token again"),

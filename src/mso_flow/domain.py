@@ -1,5 +1,5 @@
-"""The names MSO Flow's layers share: built-in roles and the states of instances, tasks, timers, deliveries and
-external tasks.
+"""The names MSO Flow's layers share: built-in roles and the states of instances, tasks, timers, deliveries,
+notifications and external tasks.
 
 A leaf module (it imports nothing of MSO Flow), so `api`, `services`, `engine` and `store` may all use it. Every
 value equals the string stored in the database and shown in the API, so these enums change neither: a
@@ -81,6 +81,37 @@ class DeliveryState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+
+
+class NotificationKind(StrEnum):
+    """What a notification tells a person (in the app and in the `X-MSO-Notification` header of its mail)."""
+
+    TASK_CREATED = "task_created"
+    TASK_ASSIGNED = "task_assigned"
+    TASK_DUE_SOON = "task_due_soon"
+    TASK_OVERDUE = "task_overdue"
+    INCIDENT_OPENED = "incident_opened"
+    DIGEST = "digest"  # a mail only: the day's notifications of a person who chose the daily digest
+
+
+class EmailMode(StrEnum):
+    """How a person wants their notifications by e-mail (`PUT /api/v1/me/notification-settings`)."""
+
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"  # one mail at 08:00 Asia/Bangkok on working days
+    OFF = "off"
+
+
+class MailState(StrEnum):
+    """A notification mail's state (services/notifications/delivery.py has the transitions)."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    LEASED = "leased"  # a deliverer holds it until next_attempt_at; nothing was sent yet
+    SENDING = "sending"  # the message may be on the wire: never sent again
+    SENT = "sent"
+    FAILED = "failed"  # refused by the relay, or out of attempts
+    UNKNOWN = "unknown"  # the relay may or may not have taken it (cut during DATA): not sent again
+    DROPPED = "dropped"  # the person has no address or chose `off` before it went
 
 
 class ExternalTaskState(StrEnum):

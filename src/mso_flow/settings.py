@@ -5,13 +5,17 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+DURATION = re.compile(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$")
 
 
 def _project_dir(name: str) -> Path:
@@ -99,6 +103,46 @@ class Settings(BaseSettings):
         description="comma-separated addresses or CIDRs of the reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed; empty: none, the connection's address is the client's",
     )
+
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="the mail relay: smtp://host:port, smtp+starttls://user:password@host:587 or smtps://…; "
+        "unset: notifications in the app only",
+    )
+    mail_from: str = Field(default="MSO Flow <noreply@localhost>", description="the sender of notification mails")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="the web app's public base URL, for links in mails"
+    )
+    due_soon: str = Field(
+        default="P1D", description="ISO 8601 duration before due_at that counts as due soon (days: working days)"
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA certificates (PEM) the relay's certificate is checked against (else the system's)"
+    )
+    mail_timeout_seconds: float = Field(default=30.0, gt=0, description="deadline of each SMTP exchange")
+    mail_max_attempts: int = Field(default=12, ge=1, description="attempts before a mail is marked failed")
+    mail_backoff_seconds: float = Field(default=30.0, gt=0, description="first retry delay; doubles, max 1 h")
+    mail_concurrency: int = Field(default=4, ge=1, description="mails sent at the same time per service process")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        """smtp, smtp+starttls or smtps with a host; an empty value means no mail."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+            raise ValueError("MSO_FLOW_SMTP_URL: smtp://host:port, smtp+starttls://user:password@host:587 or smtps://")
+        return value
+
+    @field_validator("due_soon")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        """An ISO 8601 duration the working calendar understands (`P1D`, `PT4H`)."""
+        text = value.strip().upper()
+        if not DURATION.match(text) or text in ("P", "PT"):
+            raise ValueError(f"MSO_FLOW_DUE_SOON: {value!r} is not an ISO 8601 duration such as P1D or PT4H")
+        return text
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ PASSWORD = "รหัสผ่านยาวพอสมควร1"
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
 HEAD = "หัวหน้าฝ่ายสารบรรณ"
 OWNER = "เจ้าของเรื่อง"
+CHROMIUM = Path("/usr/bin/chromium")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -52,3 +54,13 @@ def person(services: Services) -> Callable[..., str]:
         return username
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (the browser tests skip without either)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield chromium
+        chromium.close()

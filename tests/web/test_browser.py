@@ -18,9 +18,8 @@ import pytest
 
 from mso_flow.testing.live import LiveService, live_service, postgres_database
 from tests.conftest import BACKENDS, SARABAN
-from tests.web.conftest import CLERK, HEAD, OWNER, PASSWORD
+from tests.web.conftest import CHROMIUM, CLERK, HEAD, OWNER, PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the distribution's Chromium (.ci/run installs it)"),
@@ -72,14 +71,6 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         )
         assert created.returncode == 0, created.stderr
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield chromium
-        chromium.close()
 
 
 def _person(browser, service: LiveService, username: str):

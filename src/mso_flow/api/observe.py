@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mso_flow.telemetry import metrics
+from mso_flow.telemetry import activity, metrics
 from mso_flow.telemetry.logs import REQUEST_ID
 
 log = logging.getLogger("mso_flow.access")
@@ -80,9 +80,11 @@ class Observe:
                 message["headers"] = [*message.get("headers", ()), (_HEADER_BYTES, rid.encode("latin-1"))]
             await send(message)
 
+        activity.enter()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            activity.leave()
             seconds = time.perf_counter() - start
             template = route_template(scope)
             method = scope["method"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from mso_flow.schemas.common import Request
 
@@ -21,6 +21,7 @@ class UserCreate(Request):
     password: str | None = Field(
         default=None, max_length=1000, description="for the web app at /app (at least 10 characters); optional"
     )
+    email: EmailStr | None = Field(default=None, description="where notifications are mailed; optional")
 
 
 class UserUpdate(Request):
@@ -29,6 +30,7 @@ class UserUpdate(Request):
     roles: list[str] | None = Field(default=None, min_length=1, max_length=50, description="replaces the roles")
     active: bool | None = Field(default=None, description="false: the user's token is refused from now on")
     force: bool = Field(default=False, description="accept roles that are not known roles")
+    email: EmailStr | None = Field(default=None, description="a new address for notifications; null removes it")
 
 
 class UserPut(UserUpdate):
@@ -49,6 +51,7 @@ class UserOut(BaseModel):
     active: bool = True
     created_at: datetime | None = None
     token_created_at: datetime | None = Field(default=None, description="null: no valid token (revoked)")
+    email: str | None = Field(default=None, description="where notifications are mailed")
 
 
 class UserCreated(UserOut):

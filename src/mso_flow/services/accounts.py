@@ -124,11 +124,12 @@ def create_user(
     roles: list[str],
     password: str | None = None,
     force: bool = False,
+    email: str | None = None,
 ) -> tuple[User, str]:
     """`users.create_user`, with an optional password for the web app (hashed before the transaction opens, stored
-    in it); returns the user and its token."""
+    in it) and e-mail address; returns the user and its token."""
     password_hash = hash_password(password) if password is not None else None
-    return users.create_user(services, caller, username, roles, force, password_hash=password_hash)
+    return users.create_user(services, caller, username, roles, force, password_hash=password_hash, email=email)
 
 
 def set_password(services: Services, username: str, password: str) -> None:

@@ -13,6 +13,7 @@ from mso_flow.engine import limits
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import ProcessRuntime
 from mso_flow.services.calendar import WorkingCalendar
+from mso_flow.services.notifications.audience import Audience
 from mso_flow.services.repository import Definition, DefinitionRepository
 from mso_flow.settings import Settings
 from mso_flow.store import webhooks as webhooks_store
@@ -69,7 +70,8 @@ class SubscriptionCache:
 @dataclass
 class Services:
     """Database, engine runtime, working calendar, clock, and the caches of one service process: tokens,
-    webhook subscriptions and the definitions repository (the only cache of definitions and parsed specs)."""
+    webhook subscriptions, the definitions repository (the only cache of definitions and parsed specs) and the
+    roles people hold (the notifications' gate)."""
 
     settings: Settings
     db: Database
@@ -78,6 +80,7 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     subscriptions: SubscriptionCache = field(default_factory=SubscriptionCache)
     definitions: DefinitionRepository = field(default_factory=DefinitionRepository)
+    audience: Audience = field(default_factory=Audience)  # who could be told of a new task (notifications)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

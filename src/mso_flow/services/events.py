@@ -1,22 +1,25 @@
-"""Record what happened to an instance: the audit trail (its head signed), and the webhook outbox in the same
-transaction (for the subscriptions whose process and unit filters match, with or without variables); count
-instances started and completed (on commit) and log each event with the instance id, never its data. Whether a
-subscriber is shown the data is decided when it is delivered (`services/webhook_delivery.py`)."""
+"""Record what happened to an instance: the audit trail (its head signed), and in the same transaction the webhook
+outbox (for the subscriptions whose process and unit filters match, with or without variables) and the
+notification outbox (`services/notifications/outbox.py`); count instances started and completed (on commit) and
+log each event with the instance id, never its data. Whether a webhook subscriber is shown the data is decided when
+it is delivered (`services/webhook_delivery.py`)."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from mso_flow.services import anchoring, personal_data
 from mso_flow.services.context import Services
+from mso_flow.services.notifications import outbox
 from mso_flow.store import audit as audit_store
 from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.models import ProcessInstance, Webhook
+from mso_flow.store.models import HumanTask, ProcessInstance, Webhook
 from mso_flow.telemetry import metrics
 
 log = logging.getLogger("mso_flow.engine")
@@ -55,15 +58,23 @@ WEBHOOK_EVENTS = {
 
 
 def record(
-    services: Services, session: Session, instance: ProcessInstance, events: list[NewEvent], at: datetime
+    services: Services,
+    session: Session,
+    instance: ProcessInstance,
+    events: list[NewEvent],
+    at: datetime,
+    tasks: Sequence[HumanTask] = (),
 ) -> None:
-    """Append `events` to the instance's audit chain and queue a delivery for every subscribed webhook (protected
-    values sealed in both: `services/personal_data.py`)."""
+    """Append `events` to the instance's audit chain, queue a delivery for every subscribed webhook (protected
+    values sealed in both: `services/personal_data.py`) and the events that may concern people for their
+    notifications (`tasks`: the tasks the command created, `services/notifications/outbox.py`)."""
     model = services.definitions.definition(session, instance.definition_id).model
+    plain = events
     if model.confidential:
         events = personal_data.seal_events(services, session, instance, model, events)
     first_seq = instance.audit_seq + 1
     audit_store.append(session, instance, events, at)
+    outbox.write(services, session, instance, [(e, first_seq + i) for i, e in enumerate(plain)], at, tasks)
     _observe(session, instance, events)
     if events:
         instance.audit_signature = anchoring.signer(services.settings).sign(

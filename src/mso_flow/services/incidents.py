@@ -28,6 +28,7 @@ from mso_flow.services import personal_data, policy
 from mso_flow.services.context import Caller, Definition, Services
 from mso_flow.services.defects import ProcessDefect, where
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.services.notifications import outbox as notification_outbox
 from mso_flow.services.unit_of_work import InstanceCommand
 from mso_flow.store import incidents as store
 from mso_flow.store import instances as instances_store
@@ -104,7 +105,9 @@ def open_incident(
         retries=0,
     )
     store.add(session, incident)
-    if instance is not None:
+    if instance is None:
+        notification_outbox.incident(session, incident, now)
+    else:
         event = NewEvent(
             "incident_created",
             actor[:100],

@@ -1,8 +1,9 @@
 """Background loops of a service process: fire due timers every few seconds, deliver webhooks (an event loop of
-its own: see `webhook_delivery`), and erase personal data past retention every `retention_sweep_seconds`.
+its own: see `webhook_delivery`), fan out and mail notifications (`notifications/loop.py`), and erase personal
+data past retention every `retention_sweep_seconds`.
 
-Every replica may run them: timers are fired under the instance's row lock and deliveries are leased, so work
-is done once however many processes poll.
+Every replica may run them: timers are fired under the instance's row lock, deliveries and mails are leased and
+the notification scans hold their schedule row's lock, so work is done once however many processes poll.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from mso_flow.services import privacy, timers
 from mso_flow.services.context import Services
+from mso_flow.services.notifications.loop import NotificationLoop
 from mso_flow.services.webhook_delivery import Deliverer
 
 log = logging.getLogger(__name__)
@@ -26,11 +28,19 @@ class BackgroundLoops:
         self.services = services
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._notifications: NotificationLoop | None = None
 
     def start(self) -> None:
         self._spawn("mso-timers", lambda: timers.fire_due(self.services))
         sweep = self.services.settings.retention_sweep_seconds
         self._spawn("mso-retention", lambda: privacy.erase_expired(self.services), sweep)
+        self._notifications = NotificationLoop(self.services)
+        self._spawn("mso-notifications", self._notifications.poll)
+        mail = threading.Thread(
+            target=self._notifications.deliverer.run, args=(self._stop,), name="mso-mail", daemon=True
+        )
+        mail.start()
+        self._threads.append(mail)
         deliverer = Deliverer(self.services)
         thread = threading.Thread(
             target=lambda: asyncio.run(deliverer.run(self._stop)), name="mso-webhooks", daemon=True
@@ -42,6 +52,8 @@ class BackgroundLoops:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=15)
+        if self._notifications is not None:
+            self._notifications.close()
 
     def _spawn(self, name: str, work: Callable[[], int], interval: float | None = None) -> None:
         every = interval or self.services.settings.scheduler_interval_seconds

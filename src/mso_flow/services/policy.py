@@ -328,6 +328,48 @@ def may_manage_webhooks(caller: Caller) -> bool:
     return caller.has_any(SYSTEM_ROLES)
 
 
+# --- notifications ---------------------------------------------------------------------------------------
+# Who is told of what (services/notifications/rules.py asks these, for each active person, when it fans out an
+# event; the task is read then, so a task taken or closed meanwhile is judged as it is).
+
+
+def _holder_or_candidate(person: Caller, task: HumanTask) -> bool:
+    return task.assignee == person.username if task.assignee else is_candidate(person, task)
+
+
+def is_told_of_new_task(person: Caller, task: HumanTask) -> bool:
+    """A new task: its assignee if it has one, else every holder of one of its candidate roles."""
+    return task.state == TaskState.OPEN and _holder_or_candidate(person, task)
+
+
+def is_told_of_assignment(person: Caller, task: HumanTask, new_holder: str | None) -> bool:
+    """An assignment, delegation or resolution: the task's new holder, while it still holds the open task."""
+    return task.state == TaskState.OPEN and person.username == new_holder == task.assignee
+
+
+def is_told_due_soon(person: Caller, task: HumanTask) -> bool:
+    """A task soon due: its holder, or its candidates while nobody holds it."""
+    return task.state == TaskState.OPEN and _holder_or_candidate(person, task)
+
+
+def is_told_overdue(person: Caller, task: HumanTask) -> bool:
+    """A task past its due date: its holder (its candidates while nobody holds it) and the supervisors of its
+    lane (holding `supervisor` and one of its candidate roles)."""
+    if task.state != TaskState.OPEN:
+        return False
+    return _holder_or_candidate(person, task) or (Role.SUPERVISOR in person.roles and is_candidate(person, task))
+
+
+def is_told_of_incident(person: Caller, deployed_by: str | None) -> bool:
+    """A process error: the admins, and the designer who deployed the version (if they may still read it)."""
+    return person.is_admin or (person.username == deployed_by and may_read_incidents(person))
+
+
+def may_read_mail_deliveries(caller: Caller) -> bool:
+    """See the state of every notification mail (who, what kind, sent or failed): admins."""
+    return caller.is_admin
+
+
 # --- administration --------------------------------------------------------------------------------------
 
 

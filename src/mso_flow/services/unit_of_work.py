@@ -10,7 +10,8 @@ An instance command runs in one write transaction:
 3. `InstanceCommand.advance` checks the instance's state, runs one engine step on the definition's parsed spec,
    persists it (closes vanished task rows, inserts newly ready ones with their candidates and due dates, syncs
    timers, message waits and external tasks, writes the engine state, variables and end of the instance),
-   records the events (audit chain and webhook outbox, `services/events.py`) and returns an `Outcome`;
+   records the events (audit chain, webhook and notification outboxes, `services/events.py`) and returns an
+   `Outcome`;
    `InstanceCommand.record` records events of a change that runs no engine step (a claim, a comment).
 
 New instances go the same way without a lock: `start_instance` (one write transaction once the definition is
@@ -419,7 +420,7 @@ def _persist(
         instance.ended_at = now
         instance.ended_by = actor
         events.append(NewEvent("instance_completed", actor))
-    events_service.record(services, session, instance, events + after, now)
+    events_service.record(services, session, instance, events + after, now, created)
     return Outcome(instance, definition, still_open + created)
 
 

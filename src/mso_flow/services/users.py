@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,6 +113,22 @@ def _check_roles(services: Services, roles: list[str], force: bool) -> list[str]
     return roles
 
 
+def check_email(address: str) -> str:
+    """A well-formed address in its normalised form (`email-validator`, no DNS lookup); 422 otherwise."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as err:
+        message = f"ที่อยู่อีเมลไม่ถูกต้อง (invalid e-mail address: {err})"
+        raise Invalid("invalid_email", message, [{"field": "email", "message": message}]) from None
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    """A new e-mail address for a user (None: remove it)."""
+
+    address: str | None
+
+
 def _audit(session: Session, services: Services, caller: Caller, type_: str, data: dict[str, Any]) -> None:
     anchoring.append_admin(services, session, [NewEvent(type_, caller.username, data=data)])
 
@@ -143,22 +161,25 @@ def create_user(
     roles: list[str],
     force: bool = False,
     password_hash: str | None = None,
+    email: str | None = None,
 ) -> tuple[User, str]:
     """Create a user; the token is returned this once and only its hash is stored. Unknown roles need `force`;
-    `password_hash` (argon2, from `accounts`) lets them log in to the web app."""
+    `password_hash` (argon2, from `accounts`) lets them log in to the web app; `email` receives notifications."""
     require_admin(caller)
     _check_username(username)
     roles = _check_roles(services, roles, force)
+    address = check_email(email) if email is not None else None
     _require_privileged_change(caller, [], roles)
     token = new_token()
     try:
         with services.db.write() as session:
             if store.by_username(session, username):
                 raise Conflict("user_exists", f"มีผู้ใช้ชื่อ {username} อยู่แล้ว (user exists)")
-            user = store.add(session, username, roles, hash_token(token), services.clock(), password_hash)
+            user = store.add(session, username, roles, hash_token(token), services.clock(), password_hash, address)
             _audit(session, services, caller, "user_created", {"username": username, "roles": roles, "forced": force})
     except IntegrityError:
         raise Conflict("user_exists", f"มีผู้ใช้ชื่อ {username} อยู่แล้ว (user exists)") from None
+    services.audience.invalidate()
     return user, token
 
 
@@ -183,12 +204,15 @@ def update_user(
     roles: list[str] | None = None,
     active: bool | None = None,
     force: bool = False,
+    email: EmailChange | None = None,
 ) -> User:
-    """Replace a user's roles and/or (de)activate them; a deactivated user's token is refused at once and their
-    browser sessions are ended."""
+    """Replace a user's roles, (de)activate them and/or change their e-mail address; a deactivated user's token
+    is refused at once and their browser sessions are ended. The admin chain records that an address changed,
+    never the address (the chain cannot be erased)."""
     require_admin(caller)
     if roles is not None:
         roles = _check_roles(services, roles, force)
+    address = check_email(email.address) if email is not None and email.address is not None else None
     if active is False and username == caller.username:
         raise Conflict("deactivate_self", "ปิดบัญชีของตนเองไม่ได้ (you cannot deactivate yourself)")
     with services.db.write() as session:
@@ -215,6 +239,12 @@ def update_user(
             _audit(
                 session, services, caller, "user_activated" if active else "user_deactivated", {"username": username}
             )
+        if email is not None and address != user.email:
+            user.email = address
+            _audit(
+                session, services, caller, "user_email_changed", {"username": username, "email": address is not None}
+            )
+    services.audience.invalidate()
     return user
 
 
@@ -295,8 +325,13 @@ def cli_caller() -> Caller:
 
 
 def create_user_cli(
-    services: Services, username: str, roles: list[str], force: bool = False, password_hash: str | None = None
+    services: Services,
+    username: str,
+    roles: list[str],
+    force: bool = False,
+    password_hash: str | None = None,
+    email: str | None = None,
 ) -> str:
     """Create a user from the operator's command line; return its token."""
-    _, token = create_user(services, cli_caller(), username, roles, force, password_hash)
+    _, token = create_user(services, cli_caller(), username, roles, force, password_hash, email)
     return token

@@ -74,6 +74,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     token_created_at: Mapped[datetime | None]
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)  # notifications only; never in the audit
+    email_notifications: Mapped[str] = mapped_column(  # EmailMode: immediate | digest | off
+        String(16), default="immediate", server_default="immediate"
+    )
 
 
 class WebSession(Base):

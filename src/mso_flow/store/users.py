@@ -38,7 +38,13 @@ def by_usernames(session: Session, usernames: list[str]) -> list[User]:
 
 
 def add(
-    session: Session, username: str, roles: list[str], token_hash: str, now: datetime, password_hash: str | None = None
+    session: Session,
+    username: str,
+    roles: list[str],
+    token_hash: str,
+    now: datetime,
+    password_hash: str | None = None,
+    email: str | None = None,
 ) -> User:
     user = User(
         username=username,
@@ -47,6 +53,7 @@ def add(
         created_at=now,
         token_created_at=now,
         password_hash=password_hash,
+        email=email,
     )
     session.add(user)
     session.flush()
@@ -68,3 +75,17 @@ def holding_any(session: Session, roles: list[str]) -> list[User]:
     """Users holding one of `roles` (roles are a JSON list, so the match is made here, not in SQL)."""
     wanted = set(roles)
     return [u for u in session.scalars(select(User).order_by(User.username)) if wanted.intersection(u.roles)]
+
+
+def active(session: Session) -> list[User]:
+    """Every active user (the people notifications are resolved against: thousands, read by the background
+    fan-out, never by a request)."""
+    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
+
+
+def held_roles(connection: Connection) -> set[str]:
+    """The roles some active user holds (one statement, for the notification gate's cache)."""
+    held: set[str] = set()
+    for roles in connection.execute(select(_USERS.c.roles).where(_USERS.c.active.is_(True))).scalars():
+        held.update(roles or ())
+    return held

@@ -32,6 +32,11 @@ def _user(user: User) -> UserOut:
     return UserOut.model_validate(user)
 
 
+def _email(body: UserUpdate) -> users.EmailChange | None:
+    """The address change a body asks for: none unless `email` is in it (null removes the address)."""
+    return users.EmailChange(body.email) if "email" in body.model_fields_set else None
+
+
 @router.get("/me", response_model=Me)
 def me(caller: CallerDep) -> Me:
     """Who the bearer token belongs to."""
@@ -50,7 +55,9 @@ def create_user(body: UserCreate, caller: CallerDep, services: ServicesDep) -> U
     """Create a user (admin). The token is returned once; only its hash is stored. A role that is not known is
     refused (422 naming the closest known roles) unless `force` is true. An optional `password` (at least 10
     characters, stored as an argon2 hash) lets the person log in to the web app at `/app`."""
-    user, token = accounts.create_user(services, caller, body.username, body.roles, body.password, body.force)
+    user, token = accounts.create_user(
+        services, caller, body.username, body.roles, body.password, body.force, body.email
+    )
     return UserCreated(**_user(user).model_dump(), token=token)
 
 
@@ -69,14 +76,15 @@ def get_user(username: Username, caller: CallerDep, services: ServicesDep) -> Us
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(username: Username, body: UserUpdate, caller: CallerDep, services: ServicesDep) -> UserOut:
-    """Change a user's roles and/or deactivate or reactivate them (admin); audited."""
-    return _user(users.update_user(services, caller, username, body.roles, body.active, body.force))
+    """Change a user's roles, deactivate or reactivate them, and/or set or remove (`null`) their e-mail address
+    (admin); audited."""
+    return _user(users.update_user(services, caller, username, body.roles, body.active, body.force, _email(body)))
 
 
 @router.put("/users/{username}", response_model=UserOut)
 def replace_user(username: Username, body: UserPut, caller: CallerDep, services: ServicesDep) -> UserOut:
-    """Set a user's roles and activity (admin); audited."""
-    return _user(users.update_user(services, caller, username, body.roles, body.active, body.force))
+    """Set a user's roles and activity, and their e-mail address when given (admin); audited."""
+    return _user(users.update_user(services, caller, username, body.roles, body.active, body.force, _email(body)))
 
 
 @router.post("/users/{username}/token", response_model=TokenOut)

@@ -19,6 +19,7 @@ from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
 from mso_flow.services import policy
 from mso_flow.services.accounts import WebCaller
 from mso_flow.services.errors import ServiceError
+from mso_flow.services.notifications import queries as notifications
 
 HERE = Path(__file__).parent
 STAFF_EXCLUDED = frozenset({"admin", "designer", "integrator", "supervisor", "auditor"})
@@ -42,6 +43,7 @@ def page(
     request: Request, template: str, person: WebCaller | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     roles = person.caller.roles if person else frozenset()
+    unread = notifications.unread(request.app.state.services, person.caller) if person else 0
     html = env.get_template(template).render(
         request=request,
         person=person,
@@ -49,6 +51,7 @@ def page(
         is_admin="admin" in roles,
         is_designer=bool(roles & {"admin", "designer"}),
         reads_reports=bool(person and policy.may_read_reports(person.caller)),
+        unread=unread,
         **context,
     )
     return HTMLResponse(html, status_code=status_code)

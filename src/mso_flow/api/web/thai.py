@@ -1,31 +1,21 @@
-"""How the web app writes things in Thai: dates in Asia/Bangkok with the Buddhist year, durations in words,
-line-break opportunities between Thai words, and the Thai part of a service message."""
+"""How the web app writes things in Thai: dates in Asia/Bangkok with the Buddhist year (`rendering/thai.py`,
+shared with notification mails), durations in words, line-break opportunities between Thai words, and the Thai
+part of a service message."""
 
 from __future__ import annotations
 
 import functools
 import itertools
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from mso_flow.rendering.thai import BANGKOK, MONTHS, thai_datetime
 from mso_flow.rendering.words import split_words
 
-BANGKOK = ZoneInfo("Asia/Bangkok")
-MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
+__all__ = ["BANGKOK", "MONTHS", "duration_words", "seconds_words", "thai_datetime", "thai_message", "wbr"]
 _THAI = re.compile(r"[\u0e00-\u0e7f]")
 _ENGLISH_GIST = re.compile(r"\s*\([^()\u0e00-\u0e7f]*\)\s*$")
-
-
-def thai_datetime(value: datetime | None, with_time: bool = True) -> str:
-    """`3 ธ.ค. 2569 10:15` (Bangkok time, Buddhist year); empty for None."""
-    if value is None:
-        return ""
-    local = value.astimezone(BANGKOK)
-    text = f"{local.day} {MONTHS[local.month - 1]} {local.year + 543}"
-    return f"{text} {local:%H:%M}" if with_time else text
 
 
 def _number(value: float) -> str:

@@ -21,7 +21,7 @@ from mso_flow.api.routers.reports import _kpi_rows, _process
 from mso_flow.api.web import security
 from mso_flow.api.web.render import WebRoute, error_page, page
 from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
-from mso_flow.domain import DefinitionSource
+from mso_flow.domain import DefinitionSource, EmailMode, MailState, NotificationKind
 from mso_flow.engine.model import FormField
 from mso_flow.rendering.charts import Bar, bar_chart
 from mso_flow.services import (
@@ -43,6 +43,8 @@ from mso_flow.services import (
 from mso_flow.services.accounts import LoginThrottled, WebCaller
 from mso_flow.services.context import Services
 from mso_flow.services.errors import Forbidden, Invalid, ServiceError
+from mso_flow.services.notifications import queries as notifications
+from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
 from mso_flow.store.reports import Period
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
@@ -75,6 +77,20 @@ EVENT_NAMES = {
     "incident_retried": "ผู้ดูแลระบบลองดำเนินการใหม่",
     "incident_resolved": "ผู้ดูแลระบบปิดเหตุขัดข้อง",
     "personal_data_erased": "ลบข้อมูลส่วนบุคคล",
+}
+EMAIL_MODES = (
+    (EmailMode.IMMEDIATE, "ทันทีที่มีการแจ้งเตือน"),
+    (EmailMode.DIGEST, "สรุปวันละครั้ง เวลา 08:00 น. ในวันทำการ"),
+    (EmailMode.OFF, "ไม่รับอีเมล (แจ้งเตือนในระบบเท่านั้น)"),
+)
+MAIL_STATES = {
+    MailState.PENDING: "รอส่ง",
+    MailState.LEASED: "กำลังเตรียมส่ง",
+    MailState.SENDING: "กำลังส่ง",
+    MailState.SENT: "ส่งแล้ว",
+    MailState.FAILED: "ส่งไม่สำเร็จ",
+    MailState.UNKNOWN: "ไม่ทราบผล (การเชื่อมต่อขาดระหว่างส่ง)",
+    MailState.DROPPED: "ไม่ส่ง (ไม่มีที่อยู่หรือปิดการรับอีเมล)",
 }
 _KPI_TARGET = re.compile(r"(?:ร้อยละ|ไม่น้อยกว่า)\s*([0-9๐-๙]+)")
 
@@ -289,6 +305,51 @@ def _task_again(
     return page(request, "task.html", person, 422, values=values, errors=errors, general=general, **context)
 
 
+# --- notifications ----------------------------------------------------------------------------------------
+
+
+@router.get("/notifications")
+def notifications_page(request: Request, services: ServicesDep, person: PersonDep, saved: int = 0) -> Response:
+    found = notifications.listing(services, person.caller, False, 0, 200)
+    setting = notifications.email_setting(services, person.caller)
+    return page(request, "notifications.html", person, found=found, setting=setting, modes=EMAIL_MODES, saved=saved)
+
+
+@router.get("/notifications/count")
+def unread_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
+    """The bell's number, for it to refresh itself."""
+    return JSONResponse({"unread": notifications.unread(services, person.caller)})
+
+
+@router.post("/notifications/read-all")
+def read_all(services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
+    notifications.mark_all_read(services, person.caller)
+    return _redirect("/app/notifications")
+
+
+@router.post("/notifications/settings")
+def notification_settings(services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
+    try:
+        mode = EmailMode(_text(form, "email"))
+    except ValueError:
+        raise Invalid("invalid_setting", "ตัวเลือกการรับอีเมลไม่ถูกต้อง (email: immediate, digest or off)") from None
+    notifications.set_email_mode(services, person.caller, mode)
+    return _redirect("/app/notifications?saved=1")
+
+
+@router.get("/notifications/deliveries")
+def deliveries_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
+    items, total = notifications.deliveries(services, person.caller, None, 0, 500)
+    kinds = {kind.value: KIND_WORDS[kind] for kind in NotificationKind}
+    return page(request, "deliveries.html", person, items=items, total=total, kinds=kinds, states=MAIL_STATES)
+
+
+@router.post("/notifications/{notification_id}/read")
+def read_one(services: ServicesDep, person: PersonDep, form: FormDep, notification_id: str) -> Response:
+    notifications.mark_read(services, person.caller, notification_id)
+    return _redirect("/app/notifications")
+
+
 # --- processes and instances ------------------------------------------------------------------------------
 
 
@@ -485,7 +546,7 @@ def users_page(request: Request, services: ServicesDep, person: PersonDep) -> Re
 
 @router.post("/users")
 def create_user(request: Request, services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
-    values = {"username": _text(form, "username"), "roles": _text(form, "roles")}
+    values = {"username": _text(form, "username"), "roles": _text(form, "roles"), "email": _text(form, "email")}
     roles = [r.strip() for r in re.split(r"[\n,]", values["roles"]) if r.strip()]
     password = form.get("password")
     created, errors, general, status = None, {}, None, 201
@@ -496,6 +557,7 @@ def create_user(request: Request, services: ServicesDep, person: PersonDep, form
             values["username"],
             roles,
             password if isinstance(password, str) and password else None,
+            email=values["email"] or None,
         )
         values = {}
     except ServiceError as err:

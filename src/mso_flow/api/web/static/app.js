@@ -30,3 +30,22 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   setInterval(refresh, 60000);
 });
+
+// The bell's unread count refreshes every minute while a page is open.
+document.addEventListener("DOMContentLoaded", function () {
+  var bell = document.querySelector("[data-unread]");
+  if (!bell || !window.fetch) { return; }
+  var count = bell.querySelector("[data-unread-count]");
+  function refresh() {
+    fetch(bell.getAttribute("data-unread"), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        count.textContent = body.unread;
+        count.hidden = body.unread === 0;
+        bell.setAttribute("aria-label", "การแจ้งเตือน ยังไม่ได้อ่าน " + body.unread + " รายการ");
+      })
+      .catch(function () {});
+  }
+  setInterval(refresh, 60000);
+});
