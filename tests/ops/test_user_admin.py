@@ -61,6 +61,7 @@ def test_roles_change_at_once_and_unknown_ones_are_refused(client, admin, saraba
         "username": "somchai",
         "roles": [HEAD],
         "active": True,
+        "email": None,
         "created_at": None,
         "token_created_at": None,
     }
