@@ -22,6 +22,8 @@ STATUS = {
     "not_found": 404,
     "conflict": 409,
     "invalid": 422,
+    "too_large": 413,
+    "unsupported_type": 415,
     "too_many_requests": 429,
     "unavailable": 503,
 }

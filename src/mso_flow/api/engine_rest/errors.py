@@ -25,6 +25,8 @@ KINDS: dict[str, tuple[int, str]] = {
     "forbidden": (403, "AuthorizationException"),
     "not_found": (404, "InvalidRequestException"),
     "conflict": (409, "RestException"),
+    "too_large": (413, "InvalidRequestException"),
+    "unsupported_type": (415, "InvalidRequestException"),
     "too_many_requests": (429, "AuthenticationException"),
     "unavailable": (503, "RestException"),
 }

@@ -74,6 +74,9 @@ EVENT_NAMES = {
     "incident_retried": "ผู้ดูแลระบบลองดำเนินการใหม่",
     "incident_resolved": "ผู้ดูแลระบบปิดเหตุขัดข้อง",
     "personal_data_erased": "ลบข้อมูลส่วนบุคคล",
+    "document_added": "แนบเอกสาร",
+    "document_version_added": "เพิ่มฉบับใหม่ของเอกสาร",
+    "document_withdrawn": "ถอนเอกสาร",
 }
 _KPI_TARGET = re.compile(r"(?:ร้อยละ|ไม่น้อยกว่า)\s*([0-9๐-๙]+)")
 
