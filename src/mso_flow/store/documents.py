@@ -168,7 +168,7 @@ def versions(session: Session, document_ids: Iterable[str]) -> dict[str, list[St
 
 def add(session: Session, document: Document) -> None:
     session.add(document)
-    session.flush([document])
+    session.flush()
 
 
 def add_version(session: Session, row: DocumentVersion, chunks: Iterable[bytes]) -> None:
