@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from typing import Any
+
 from PIL import Image, ImageDraw
 
 
@@ -79,3 +81,15 @@ def windows_exe() -> bytes:
 
 THAI_TEXT = "เรื่อง ขอความอนุเคราะห์ข้อมูล\nเรียน ผู้อำนวยการ\n".encode()
 CSV_TEXT = "ชื่อ,จำนวน\nกองกลาง,3\n".encode()
+
+
+def attach_letter(client: Any, headers: dict[str, str], task_id: str, instance_id: str) -> str:
+    """Attach a scanned letter to step ๓ of สารบรรณ (its required field `letter_file`) over the v1 API; its id."""
+    response = client.post(
+        f"/api/v1/process-instances/{instance_id}/documents",
+        headers=headers,
+        files={"file": ("หนังสือเข้า.pdf", scanned_letter(), "application/pdf")},
+        data={"task_id": task_id, "field": "letter_file"},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
