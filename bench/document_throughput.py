@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from mso_flow.testing.live import ROOT, LiveService, live_service, postgres_database
 
 os.environ.setdefault("MSO_FLOW_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-
 from typing import Any
 
 from PIL import Image, ImageDraw

@@ -116,8 +116,14 @@ def test_outsiders_get_403_or_404_everywhere(client, staff, letter):
         assert client.get(f"/api/v1/documents/{doc}/preview.png", headers=headers).status_code == 403
         new = client.post(f"/api/v1/documents/{doc}/versions", headers=headers, files={"file": ("a.pdf", letter)})
         assert new.status_code == 403
-        assert client.post(f"/api/v1/documents/{doc}/withdraw", headers=headers, json={"reason": "x"}).status_code == 403
-    for path in ("/api/v1/documents/nope", "/api/v1/documents/nope/content", "/api/v1/process-instances/nope/documents"):
+        assert (
+            client.post(f"/api/v1/documents/{doc}/withdraw", headers=headers, json={"reason": "x"}).status_code == 403
+        )
+    for path in (
+        "/api/v1/documents/nope",
+        "/api/v1/documents/nope/content",
+        "/api/v1/process-instances/nope/documents",
+    ):
         assert client.get(path, headers=staff["clerk"]).status_code == 404
     assert upload(client, staff["clerk"], "nope", letter).status_code == 404
     assert client.get(f"/api/v1/documents/{doc}").status_code == 401
@@ -150,8 +156,16 @@ def test_bad_uploads_are_refused_and_leave_nothing_behind(client, staff, letter,
     assert not_a_file_field.status_code == 422
     field_only = upload(client, clerk, iid, letter, field="letter_file")
     assert field_only.status_code == 422
-    docx = upload(client, clerk, iid, files.docx(), "หนังสือ.docx", "application/octet-stream", task_id=task["id"],
-                  field="letter_file")
+    docx = upload(
+        client,
+        clerk,
+        iid,
+        files.docx(),
+        "หนังสือ.docx",
+        "application/octet-stream",
+        task_id=task["id"],
+        field="letter_file",
+    )
     assert docx.status_code == 415 and docx.json()["type"].endswith("type_not_accepted")
 
     assert client.get(f"/api/v1/process-instances/{iid}/documents", headers=clerk).json()["total"] == 0
@@ -160,8 +174,10 @@ def test_bad_uploads_are_refused_and_leave_nothing_behind(client, staff, letter,
     with services.db.engine.connect() as connection:
         from sqlalchemy import text
 
-        counts = [connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in
-                  ("document", "document_version", "document_chunk")]
+        counts = [
+            connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("document", "document_version", "document_chunk")
+        ]
     assert counts == [0, 0, 0]
 
 
@@ -172,17 +188,29 @@ def _asgi_upload(app, path: str, token: str, chunks: list[bytes], content_length
 
     boundary = "----mso-test-boundary"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
         "Content-Type: application/pdf\r\n\r\n"
     ).encode()
     messages = [head, *chunks, f"\r\n--{boundary}--\r\n".encode()]
-    headers = [(b"authorization", token.encode()), (b"content-type", f"multipart/form-data; boundary={boundary}".encode())]
+    headers = [
+        (b"authorization", token.encode()),
+        (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+    ]
     if content_length is not None:
         headers.append((b"content-length", str(content_length).encode()))
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
-        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
     }
     asked = 0
     sent: list[dict] = []
@@ -227,8 +255,12 @@ def test_the_types_are_sniffed_and_named(client, staff):
         ("รูป.jpg", files.picture("JPEG"), "image/jpeg", "image/jpeg"),
         ("สแกน.tif", files.picture("TIFF"), "image/tiff", "image/tiff"),
         ("บันทึก.docx", files.docx(), "application/octet-stream", files_types("docx")),
-        ("ตาราง.xlsx", files.xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         files_types("xlsx")),
+        (
+            "ตาราง.xlsx",
+            files.xlsx(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            files_types("xlsx"),
+        ),
         ("หนังสือ.odt", files.odt(), "", "application/vnd.oasis.opendocument.text"),
         ("บันทึก.txt", files.THAI_TEXT, "text/plain", "text/plain"),
         ("สรุป.csv", files.CSV_TEXT, "application/vnd.ms-excel", "text/csv"),

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -123,7 +124,7 @@ def test_a_scanned_letter_goes_from_the_clerk_to_the_head_of_section(service, br
         with head.expect_download() as download:
             document.get_by_role("link", name=THAI_NAME).click()
         assert download.value.suggested_filename == THAI_NAME
-        assert open(download.value.path(), "rb").read() == letter
+        assert Path(download.value.path()).read_bytes() == letter
 
         _drop(head, f"article.document:has-text('{THAI_NAME}') form.upload", "หนังสือ ลงนามแล้ว.pdf", signed)
         expect(head.locator("article.document").first).to_contain_text("ฉบับที่ 2")

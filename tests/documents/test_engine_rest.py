@@ -23,16 +23,33 @@ def test_a_task_attachment_is_a_document_of_the_case(client, staff, letter):
     created = client.post(
         f"{BASE}/task/{task['id']}/attachment/create",
         headers=clerk,
-        data={"attachment-name": "หนังสือเข้า พม 0201", "attachment-description": "สแกนจากต้นฉบับ",
-              "attachment-type": "application/pdf"},
+        data={
+            "attachment-name": "หนังสือเข้า พม 0201",
+            "attachment-description": "สแกนจากต้นฉบับ",
+            "attachment-type": "application/pdf",
+        },
         files={"content": ("หนังสือเข้า.pdf", letter, "application/octet-stream")},
     )
     assert created.status_code == 200, created.text
     dto = created.json()
-    assert set(dto) == {"links", "id", "name", "description", "taskId", "type", "url", "createTime", "removalTime",
-                        "rootProcessInstanceId"}
+    assert set(dto) == {
+        "links",
+        "id",
+        "name",
+        "description",
+        "taskId",
+        "type",
+        "url",
+        "createTime",
+        "removalTime",
+        "rootProcessInstanceId",
+    }
     assert (dto["name"], dto["description"], dto["taskId"], dto["type"]) == (
-        "หนังสือเข้า พม 0201", "สแกนจากต้นฉบับ", task["id"], "application/pdf")
+        "หนังสือเข้า พม 0201",
+        "สแกนจากต้นฉบับ",
+        task["id"],
+        "application/pdf",
+    )
     assert dto["url"] is None and dto["removalTime"] is None and dto["rootProcessInstanceId"] == iid
     assert dto["links"][0]["rel"] == "self" and dto["links"][0]["href"].endswith(f"/attachment/{dto['id']}")
     assert dto["createTime"][-5] in "+-"  # Camunda's date format with its offset
@@ -65,8 +82,12 @@ def test_refusals_in_camundas_shape(client, staff, letter):
         assert response.json()["type"] == "AuthorizationException"
     missing = client.get(f"{BASE}/task/nope/attachment", headers=clerk)
     assert missing.status_code == 404 and missing.json()["type"] == "InvalidRequestException"
-    assert client.post(f"{BASE}/task/nope/attachment/create", headers=clerk,
-                       files={"content": ("a.pdf", letter)}).status_code == 400
+    assert (
+        client.post(
+            f"{BASE}/task/nope/attachment/create", headers=clerk, files={"content": ("a.pdf", letter)}
+        ).status_code
+        == 400
+    )
     assert client.get(f"{url}/nope", headers=clerk).status_code == 404
     assert client.get(f"{url}/nope/data", headers=clerk).status_code == 404
     no_content = client.post(f"{url}/create", headers=clerk, data={"url": "https://example.org/a.pdf"})

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from tests.documents import files
 from tests.documents.conftest import CLERK, HEAD, OWNER, THAI_NAME
-from tests.web.conftest import login, person, plain  # noqa: F401  (the fixture)
+from tests.web.conftest import login, plain
+from tests.web.conftest import person as person  # the fixture
 
 
 def _task_link(html: str, name: str) -> str:
@@ -42,7 +43,9 @@ def at_register(client, saraban, person):
         task_id = _task_link(plain(client.get(f"/app/instances/{iid}")), name)
         client.post(f"/app/tasks/{task_id}/claim", data={"csrf_token": token})
         assert _send(client, task_id, token, **data).status_code == 303
-    task_id = _task_link(plain(client.get(f"/app/instances/{iid}")), "ลงรับและสแกนหรือแนบไฟล์หนังสือเข้าระบบงานสารบรรณอิเล็กทรอนิกส์")
+    task_id = _task_link(
+        plain(client.get(f"/app/instances/{iid}")), "ลงรับและสแกนหรือแนบไฟล์หนังสือเข้าระบบงานสารบรรณอิเล็กทรอนิกส์"
+    )
     client.post(f"/app/tasks/{task_id}/claim", data={"csrf_token": token})
     return iid, task_id, token
 
@@ -143,7 +146,7 @@ def test_a_clerk_attaches_the_scanned_letter_and_the_head_reads_it(client, at_re
 
 
 def test_the_task_page_offers_no_upload_to_whom_may_not_attach(client, at_register):
-    iid, task_id, _ = at_register
+    _, task_id, _ = at_register
     login(client, "owner1")
     page = client.get(f"/app/tasks/{task_id}")
     assert page.status_code == 403

@@ -17,10 +17,9 @@ from mso_flow.services import definitions
 from mso_flow.services.context import SYSTEM, Caller
 from mso_flow.services.documents import queries
 from mso_flow.services.webhook_delivery import deliver_due
-from tests.conftest import ROOT
-from tests.documents import files
-from tests.documents.conftest import at_register, only_task, upload
 from mso_flow.testing.live import free_port
+from tests.conftest import ROOT
+from tests.documents.conftest import at_register, only_task, upload
 from tests.receiver import Receiver
 
 API = "/api/v1"
@@ -94,7 +93,9 @@ def test_a_plain_processs_documents_are_stored_as_they_are(client, services, mak
     content, marker = _secret_file()
     ids = []
     for name in ("คำขอ.txt", "ภาคผนวก.txt"):
-        added = upload(client, staff, started["id"], content, name, "text/plain", task_id=task["id"], field="supporting")
+        added = upload(
+            client, staff, started["id"], content, name, "text/plain", task_id=task["id"], field="supporting"
+        )
         assert added.status_code == 201 and added.json()["sealed"] is False
         ids.append(added.json()["id"])
     assert any(form in _stored_bytes(services) for form in _forms(marker))
@@ -121,8 +122,8 @@ def test_sealed_chunks_cannot_be_reordered(client, services, staff):
 
 
 def test_erasure_destroys_the_contents_with_the_key_and_keeps_the_record(client, services, staff, make_user):
-    iid, task = at_register(client, staff, secrecy="secret")
-    content, marker = _secret_file()
+    iid, _ = at_register(client, staff, secrecy="secret")
+    content, _ = _secret_file()
     document = upload(client, staff["clerk"], iid, content, "ลับ.txt", "text/plain").json()
     officer = make_user("dpo1", "privacy_officer")
     erased = client.post(
@@ -132,8 +133,7 @@ def test_erasure_destroys_the_contents_with_the_key_and_keeps_the_record(client,
     )
     assert erased.status_code == 200, erased.text
     after = client.get(f"{API}/documents/{document['id']}", headers=staff["clerk"]).json()
-    assert (after["sha256"], after["size"], after["media_type"]) == (
-        document["sha256"], document["size"], "text/plain")
+    assert (after["sha256"], after["size"], after["media_type"]) == (document["sha256"], document["size"], "text/plain")
     assert after["filename"] is None and after["versions"][0]["erased"] is True
     gone = client.get(f"{API}/documents/{document['id']}/content", headers=staff["clerk"])
     assert gone.status_code == 409 and gone.json()["type"].endswith("document_erased")

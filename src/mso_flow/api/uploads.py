@@ -41,6 +41,12 @@ class Upload:
     fields: dict[str, str] = field(default_factory=dict)
     staging: Staging | None = None
 
+    @property
+    def file(self) -> Staging:
+        """The staging of the file (`received` guarantees there is one)."""
+        assert self.staging is not None
+        return self.staging
+
     def close(self) -> None:
         if self.staging is not None:
             self.staging.close()
@@ -92,7 +98,9 @@ def _boundary(request: Request) -> bytes:
     return params[b"boundary"]
 
 
-async def read_upload(request: Request, file_field: str, open_file: Callable[[str | None, str | None], Staging]) -> Upload:
+async def read_upload(
+    request: Request, file_field: str, open_file: Callable[[str | None, str | None], Staging]
+) -> Upload:
     """Read a multipart body: the part named `file_field` goes, chunk by chunk, into the staging `open_file(name,
     content type)` returns; other parts are text fields (at most `MAX_FIELD_BYTES` each). On any failure the
     staging is closed (nothing of the upload remains) and the error raised."""

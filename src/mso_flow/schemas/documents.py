@@ -41,7 +41,9 @@ class DocumentOut(BaseModel):
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = None
     withdraw_reason: str | None = None
-    sealed: bool = Field(description="stored encrypted with the instance's data key (personal data, classified letters)")
+    sealed: bool = Field(
+        description="stored encrypted with the instance's data key (personal data, classified letters)"
+    )
     masked: list[str] = Field(default_factory=list, description="sealed texts shown as null to this caller")
     versions: list[DocumentVersionOut]
 

@@ -248,7 +248,6 @@ def may_migrate(caller: Caller) -> bool:
     return caller.is_admin
 
 
-
 # --- documents -------------------------------------------------------------------------------------------
 # Reading a document (its metadata and contents) is reading the instance's data: `may_read_instance_data`. The
 # contents of a sealed document whose instance holds personal data, or of a letter classed ลับ or above, are
@@ -279,6 +278,7 @@ def may_open_sealed_document(caller: Caller, tasks: Iterable[HumanTask], persona
     """Open a sealed document's contents and names, given that the caller reads the instance's data: anyone who
     does when the document is of a letter not classed (`personal` false), else `may_read_personal_data`."""
     return not personal or may_read_personal_data(caller, tasks)
+
 
 # --- integration -----------------------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from mso_flow.engine.model import FormField
 from mso_flow.services import guards, incidents, need_to_know, personal_data, policy
 from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.documents.forms import with_file_fields
+from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.personal_data import Disclosure

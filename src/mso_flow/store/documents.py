@@ -214,4 +214,3 @@ def erase_sealed_content(session: Session, instance_id: str, at: datetime) -> li
         .values(erased_at=at)
     )
     return ids
-

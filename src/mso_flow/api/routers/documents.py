@@ -3,7 +3,7 @@ read, download a version, preview a PDF's first page, add a version, withdraw.""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -18,12 +18,14 @@ from mso_flow.services.documents import commands, queries
 router = APIRouter(tags=["documents"])
 InstanceId = Annotated[str, Path(max_length=64)]
 DocumentId = Annotated[str, Path(max_length=64)]
-REFUSALS = {
+REFUSALS: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "the file is over `MSO_FLOW_DOCUMENT_MAX_BYTES`"},
     415: {"model": Problem, "description": "a type not allowed, or not what the bytes are (name, declared type)"},
     422: {"model": Problem, "description": "no file, an empty file, an unknown task or field"},
 }
-FILE_RESPONSE = {200: {"content": {"application/octet-stream": {}}, "description": "the bytes"}}
+FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "the bytes"}
+}
 
 
 @router.post(
@@ -50,7 +52,7 @@ async def attach(instance_id: InstanceId, request: Request, caller: CallerDep, s
             services,
             caller,
             target,
-            upload.staging,
+            upload.file,
             f.get("task_id") or None,
             f.get("field") or None,
             f.get("title"),
@@ -106,7 +108,7 @@ async def add_version(document_id: DocumentId, request: Request, caller: CallerD
     """A new version of the document (`version` + 1); earlier versions stay readable (`content?version=N`)."""
     target = await run_in_threadpool(commands.prepare_version, services, caller, document_id)
     async with received(request, "file", target) as upload:
-        view = await run_in_threadpool(commands.add_version, services, caller, target, upload.staging)
+        view = await run_in_threadpool(commands.add_version, services, caller, target, upload.file)
     return views.json(views.document(view), status.HTTP_201_CREATED)
 
 

@@ -56,7 +56,12 @@ async def attach_to_task(request: Request, services: ServicesDep, person: Person
             person,
             target,
             lambda upload: commands.attach(
-                services, caller, target, upload.staging, task.id, upload.fields.get("field") or field,
+                services,
+                caller,
+                target,
+                upload.file,
+                task.id,
+                upload.fields.get("field") or field,
                 upload.fields.get("title"),
             ),
         )
@@ -73,7 +78,9 @@ async def add_version(request: Request, services: ServicesDep, person: PersonDep
     """เพิ่มฉบับใหม่ on the case page."""
     caller = person.caller
     target = await run_in_threadpool(commands.prepare_version, services, caller, document_id)
-    await _upload(request, person, target, lambda upload: commands.add_version(services, caller, target, upload.staging))
+    await _upload(
+        request, person, target, lambda upload: commands.add_version(services, caller, target, upload.file)
+    )
     return _redirect(f"/app/instances/{target.instance_id}#documents")
 
 

@@ -17,8 +17,8 @@ from mso_flow.api.errors import STATUS
 from mso_flow.api.web import thai
 from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
 from mso_flow.services import policy
-from mso_flow.services.documents import rules
 from mso_flow.services.accounts import WebCaller
+from mso_flow.services.documents import rules
 from mso_flow.services.errors import ServiceError
 
 HERE = Path(__file__).parent

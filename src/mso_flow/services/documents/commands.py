@@ -141,7 +141,8 @@ def _text(value: str | None, name: str, limit: int) -> str | None:
     value = (value or "").strip() or None
     if value is not None and len(value) > limit:
         raise Invalid(
-            "invalid_document", f"{name} ยาวเกิน {limit} ตัวอักษร ({name}: at most {limit} characters)",
+            "invalid_document",
+            f"{name} ยาวเกิน {limit} ตัวอักษร ({name}: at most {limit} characters)",
             [{"field": name, "message": f"ยาวเกิน {limit} ตัวอักษร"}],
         )
     return value
@@ -197,9 +198,7 @@ def _version_row(
     )
 
 
-def _event(
-    kind: str, actor: str, document: Document, staged: Staged, number: int, task: HumanTask | None
-) -> NewEvent:
+def _event(kind: str, actor: str, document: Document, staged: Staged, number: int, task: HumanTask | None) -> NewEvent:
     data: dict[str, Any] = {
         "document_id": document.id,
         "version": number,
@@ -285,7 +284,9 @@ def attach(
             created_by=caller.username,
         )
         store.add(session, document)
-        store.add_version(session, _version_row(target, staged, 1, sealer, caller.username, command.now), staging.records())
+        store.add_version(
+            session, _version_row(target, staged, 1, sealer, caller.username, command.now), staging.records()
+        )
         command.record([_event("document_added", caller.username, document, staged, 1, task)])
         write_back(session)
         return _view(command, caller, document)
@@ -324,7 +325,8 @@ def withdraw(services: Services, caller: Caller, document_id: str, reason: str) 
     reason_text = _text(reason, "reason", MAX_REASON)
     if reason_text is None:
         raise Invalid(
-            "reason_required", "โปรดระบุเหตุผลที่ถอนเอกสาร (a reason is required)",
+            "reason_required",
+            "โปรดระบุเหตุผลที่ถอนเอกสาร (a reason is required)",
             [{"field": "reason", "message": "ต้องระบุเหตุผล"}],
         )
     with services.db.read() as session:
@@ -357,7 +359,6 @@ def withdraw(services: Services, caller: Caller, document_id: str, reason: str) 
         command.record([NewEvent("document_withdrawn", caller.username, document.task_id, None, data)])
         write_back(session)
         return _view(command, caller, document)
-
 
 
 def erase_sealed(command: InstanceCommand) -> list[str]:

@@ -171,7 +171,7 @@ class Readers:
     def view(self, document: Document, versions: list[StoredVersion]) -> DocumentView:
         shown = not document.sealed or self.opens_sealed
         texts: dict[str, str | None] = {name: getattr(document, name) for name in SEALED_TEXT if name != "filename"}
-        names = {v.version: v.filename for v in versions}
+        names: dict[int, str | None] = {v.version: v.filename for v in versions}
         masked: list[str] = []
         if document.sealed and shown:
             texts = {name: open_text(self.opener, document.id, name, value) for name, value in texts.items()}
@@ -199,7 +199,13 @@ class Readers:
             masked=tuple(sorted(masked)),
             versions=tuple(
                 VersionView(
-                    v.version, names[v.version], v.media_type, v.size, v.sha256, v.uploaded_by, v.uploaded_at,
+                    v.version,
+                    names[v.version],
+                    v.media_type,
+                    v.size,
+                    v.sha256,
+                    v.uploaded_by,
+                    v.uploaded_at,
                     v.erased_at is not None,
                 )
                 for v in versions

@@ -199,4 +199,3 @@ def clean_filename(raw: str | None, fallback: str = "เอกสาร") -> str
         keep = MAX_NAME - (len(ext) + 1 if ext else 0)
         name = name[:keep] + (f".{ext}" if ext else "")
     return name or fallback
-

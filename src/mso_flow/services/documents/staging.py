@@ -9,6 +9,7 @@ closed with the request.
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -57,7 +58,7 @@ class Staging:
         self.filename = rules.clean_filename(filename)
         self.content_type = content_type
         self.size = 0
-        self._file = tempfile.TemporaryFile(prefix="mso-upload-")
+        self._file = tempfile.TemporaryFile(prefix="mso-upload-")  # noqa: SIM115  (closed by `close`)
         self._offsets: list[int] = []
         self._buffer = bytearray()
         self._hash = hashlib.sha256()
@@ -90,13 +91,11 @@ class Staging:
     def finish(self) -> Staged:
         """The accepted upload: 422 `empty_file`, 415 when its type is not allowed or not what it claims."""
         if self.size == 0:
-            raise Invalid(
-                "empty_file", "ไฟล์ว่าง ไม่มีข้อมูล (the file is empty)", [{"field": "file", "message": "ไฟล์ว่าง"}]
-            )
+            raise Invalid("empty_file", "ไฟล์ว่าง ไม่มีข้อมูล (the file is empty)", [{"field": "file", "message": "ไฟล์ว่าง"}])
         self._text.feed(b"", final=True)
         self._emit(bytes(self._buffer), last=True)
         self._buffer.clear()
-        whole = ChunkReader(self._plain_chunk, self.size)
+        whole = io.BufferedReader(ChunkReader(self._plain_chunk, self.size), CHUNK_BYTES)
         media_type = rules.decide(rules.sniff(self._head, self._text.ok, whole), self.filename, self.content_type)
         return Staged(self.filename, media_type, self.size, self._hash.hexdigest(), len(self._offsets))
 

@@ -1,7 +1,8 @@
 """Camunda 7's task attachments (`/task/{id}/attachment…`, as 7.22 answers them): create from a multipart body
 (`attachment-name`, `attachment-description`, `attachment-type`, `content`), list, read, and the bytes. An
 attachment is the same document the v1 API lists (attached to the task, sealed and read under the same rules).
-Remote `url` attachments are not stored (400: the `content` part is required); documents are records, so there is no DELETE (405)."""
+Remote `url` attachments are not stored (400: the `content` part is required); documents are records, so there
+is no DELETE (405)."""
 
 from __future__ import annotations
 
@@ -49,13 +50,19 @@ async def create(task_id: str, request: Request, services: ServicesDep, caller: 
         fields = upload.fields
         name = fields.get("attachment-name") or None
         declared = fields.get("attachment-type") or ""
-        assert upload.staging is not None
         if "/" in declared:  # a media type: it must agree with the bytes, like the part's own type
-            upload.staging.content_type = declared
-        if name and upload.staging.filename == "เอกสาร":
-            upload.staging.filename = name
+            upload.file.content_type = declared
+        if name and upload.file.filename == "เอกสาร":
+            upload.file.filename = name
         view = await run_in_threadpool(
-            commands.attach, services, caller, target, upload.staging, task.id, None, name,
+            commands.attach,
+            services,
+            caller,
+            target,
+            upload.file,
+            task.id,
+            None,
+            name,
             fields.get("attachment-description"),
         )
     return dto.attachment(view, base_url(request))
@@ -71,7 +78,9 @@ async def listing(task_id: str, request: Request, services: ServicesDep, caller:
 async def get(
     task_id: str, attachment_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
-    return dto.attachment(await run_in_threadpool(_attachment, services, caller, task_id, attachment_id), base_url(request))
+    return dto.attachment(
+        await run_in_threadpool(_attachment, services, caller, task_id, attachment_id), base_url(request)
+    )
 
 
 def _data(services: Services, caller: Caller, task_id: str, attachment_id: str) -> Response:
