@@ -78,9 +78,7 @@ async def add_version(request: Request, services: ServicesDep, person: PersonDep
     """เพิ่มฉบับใหม่ on the case page."""
     caller = person.caller
     target = await run_in_threadpool(commands.prepare_version, services, caller, document_id)
-    await _upload(
-        request, person, target, lambda upload: commands.add_version(services, caller, target, upload.file)
-    )
+    await _upload(request, person, target, lambda upload: commands.add_version(services, caller, target, upload.file))
     return _redirect(f"/app/instances/{target.instance_id}#documents")
 
 
