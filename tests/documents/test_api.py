@@ -88,7 +88,8 @@ def test_withdrawn_documents_stay_readable_and_only_their_uploader_or_an_admin_w
     assert client.post(path, headers=staff["clerk"], json={"reason": "อีกครั้ง"}).status_code == 409
     listed = client.get(f"/api/v1/process-instances/{iid}/documents", headers=staff["clerk"]).json()
     assert listed["items"][0]["withdrawn"] is True
-    assert client.get(f"/api/v1/documents/{document['id']}/content", headers=staff["clerk"]).content == letter
+    still = client.get(f"/api/v1/documents/{document['id']}/content", headers=staff["clerk"])
+    assert still.content == letter and still.headers["x-mso-document-withdrawn"] == "true"
     versions = f"/api/v1/documents/{document['id']}/versions"
     again = client.post(versions, headers=staff["clerk"], files={"file": ("x.pdf", letter, "application/pdf")})
     assert again.status_code == 409

@@ -54,4 +54,6 @@ def stream(download: queries.Download, inline: bool = False, media_type: str | N
         sent_type += "; charset=utf-8"
     headers = file_headers(_fallback_name(download), download.version.media_type, inline and media_type is None)
     headers["content-length"] = str(download.version.size)
+    if download.document.withdrawn:  # still readable to its readers, marked
+        headers["x-mso-document-withdrawn"] = "true"
     return StreamingResponse(download.chunks, media_type=sent_type, headers=headers)

@@ -10,6 +10,7 @@ privacy officer) and masked for other readers (names null, listed in `masked`; c
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 from collections.abc import Callable, Iterator
@@ -147,7 +148,7 @@ class Readers:
             self._tasks = tasks_store.of_instance(self.session, self.instance.id)
         return self._tasks
 
-    @property
+    @functools.cached_property
     def personal(self) -> bool:
         """Whether the instance's sealed documents go with personal data: a process with personal data, or a
         letter classed ลับ or above."""
