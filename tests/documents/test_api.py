@@ -287,6 +287,10 @@ def test_a_pdfs_first_page_is_rendered_for_its_readers(client, staff, letter):
     assert preview.status_code == 200
     assert preview.content.startswith(b"\x89PNG")
     assert preview.headers["x-content-type-options"] == "nosniff"
+    two = upload(client, staff["clerk"], iid, files.scanned_letter(pages=2), "สองหน้า.pdf").json()
+    second = client.get(f"/api/v1/documents/{two['id']}/preview.png?page=2", headers=staff["clerk"])
+    assert second.status_code == 200 and second.content != preview.content
+    assert client.get(f"/api/v1/documents/{two['id']}/preview.png?page=3", headers=staff["clerk"]).status_code == 404
     png = upload(client, staff["clerk"], iid, files.picture("PNG"), "a.png", "image/png").json()
     assert client.get(f"/api/v1/documents/{png['id']}/preview.png", headers=staff["clerk"]).status_code == 422
 

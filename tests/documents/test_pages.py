@@ -98,6 +98,10 @@ def test_a_clerk_attaches_the_scanned_letter_and_the_head_reads_it(client, at_re
     document_id = re.search(r'/app/documents/([0-9a-f-]+)/content"', html)[1]
     preview = client.get(f"/app/documents/{document_id}/preview.png")
     assert preview.status_code == 200 and preview.content.startswith(b"\x89PNG")
+    pages = client.get(f"/app/documents/{document_id}/pages")  # what the sandboxed frame shows
+    assert pages.status_code == 200 and f"/app/documents/{document_id}/preview.png?page=1" in pages.text
+    assert "sandbox" in pages.headers["content-security-policy"] and "script" not in pages.text
+    assert client.get(f"/app/documents/{document_id}/preview.png?page=2").status_code == 404
     inline = client.get(f"/app/documents/{document_id}/content?inline=1")
     assert inline.headers["content-disposition"].startswith("inline;")
     assert "frame-ancestors 'self'" in inline.headers["content-security-policy"]

@@ -89,11 +89,16 @@ def content(
 @router.get(
     "/documents/{document_id}/preview.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "page 1 of the latest version"}},
+    responses={200: {"content": {"image/png": {}}, "description": "a page of the latest version"}},
 )
-def preview(document_id: DocumentId, caller: CallerDep, services: ServicesDep) -> Response:
-    """The first page of a PDF, rendered by the service (422 `not_a_pdf` for other types)."""
-    png = queries.preview_png(services, caller, document_id)
+def preview(
+    document_id: DocumentId,
+    caller: CallerDep,
+    services: ServicesDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    """A page of a PDF (the first by default), rendered by the service (422 `not_a_pdf` for other types)."""
+    png = queries.preview_png(services, caller, document_id, page)
     return Response(png, media_type="image/png", headers=downloads.file_headers("preview.png", "image/png", True))
 
 

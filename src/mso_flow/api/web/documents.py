@@ -16,6 +16,7 @@ from mso_flow.api import downloads
 from mso_flow.api.deps import ServicesDep
 from mso_flow.api.uploads import received
 from mso_flow.api.web.render import WebRoute
+from mso_flow.api.web.render import page as page_response
 from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, FormDep, PersonDep
 from mso_flow.api.web.views import task_again
 from mso_flow.schemas.common import MAX_VERSION
@@ -101,7 +102,27 @@ def content(
     return downloads.stream(queries.content(services, person.caller, document_id, version), inline)
 
 
+MAX_PAGES = 30  # pages of a PDF shown in its preview frame (the rest: open the file)
+# sandboxed with its own origin kept, so its images carry the session (SameSite) cookie; no script runs in it
+PAGES_CSP = "default-src 'none'; img-src 'self'; style-src 'self'; frame-ancestors 'self'; sandbox allow-same-origin"
+
+
 @router.get("/documents/{document_id}/preview.png")
-def preview(services: ServicesDep, person: PersonDep, document_id: str) -> Response:
-    png = queries.preview_png(services, person.caller, document_id)
+def preview(
+    services: ServicesDep, person: PersonDep, document_id: str, page: int = Query(default=1, ge=1, le=MAX_PAGES)
+) -> Response:
+    png = queries.preview_png(services, person.caller, document_id, page)
     return Response(png, media_type="image/png", headers=downloads.file_headers("preview.png", "image/png", True))
+
+
+@router.get("/documents/{document_id}/pages")
+def pages(request: Request, services: ServicesDep, person: PersonDep, document_id: str) -> Response:
+    """A PDF's pages as images rendered by the service: what the case page's sandboxed frame shows (a browser's
+    own PDF viewer does not run in a sandboxed frame)."""
+    view, count = queries.pdf_pages(services, person.caller, document_id)
+    response = page_response(
+        request, "document_pages.html", person, document=view, count=min(count, MAX_PAGES), total=count
+    )
+    response.headers["content-security-policy"] = PAGES_CSP
+    response.headers["x-frame-options"] = "SAMEORIGIN"
+    return response

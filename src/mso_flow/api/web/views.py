@@ -368,6 +368,7 @@ def instance_page(
         duplicate=duplicate,
         erasable=policy.is_privacy_officer(caller) and personal_data.erasable(view.instance, view.disclosure),
         documents=documents,
+        field_labels={f.id: f.label for t in model.user_tasks for f in t.form},
         may_attach=view.instance.state == "running"
         and policy.may_attach_document(caller, view.instance, view.active_tasks),
         may_withdraw=lambda d: not d.withdrawn and policy.may_withdraw_document(caller, d.created_by),

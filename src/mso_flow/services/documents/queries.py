@@ -10,12 +10,14 @@ privacy officer) and masked for other readers (names null, listed in `masked`; c
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -344,17 +346,29 @@ def _plain(opener: InstanceCipher | None, row: StoredVersion, index: int, stored
     return plain
 
 
-def preview_png(services: Services, caller: Caller, document_id: str) -> bytes:
-    """The first page of a PDF document's latest version as a PNG (rendered on each request, never cached)."""
+def preview_png(services: Services, caller: Caller, document_id: str, page: int = 1) -> bytes:
+    """Page `page` (from 1) of a PDF document's latest version as a PNG (rendered on each request, never cached:
+    nothing of a sealed document is written in plain anywhere)."""
+    found = _pdf(services, caller, document_id)
+    return render_page(ChunkReader(found.fetch(services), found.row.size), page)
+
+
+def pdf_pages(services: Services, caller: Caller, document_id: str) -> tuple[DocumentView, int]:
+    """A PDF document as the caller sees it and how many pages it has."""
+    found = _pdf(services, caller, document_id)
+    return found.view, page_count(ChunkReader(found.fetch(services), found.row.size))
+
+
+def _pdf(services: Services, caller: Caller, document_id: str) -> _Readable:
     found = _readable(services, caller, document_id, None)
     if found.version.media_type != rules.PDF:
-        raise Invalid("not_a_pdf", "ภาพตัวอย่างหน้าแรกมีเฉพาะไฟล์ PDF (only a PDF has a first-page preview)")
-    return render_first_page(ChunkReader(found.fetch(services), found.row.size))
+        raise Invalid("not_a_pdf", "ภาพตัวอย่างมีเฉพาะไฟล์ PDF (only a PDF has page previews)")
+    return found
 
 
-def render_first_page(source: io.RawIOBase) -> bytes:
-    """Page 1 of a PDF read from a seekable file, `PREVIEW_WIDTH` pixels wide, as PNG; 422 `pdf_unreadable` for a
-    file PDFium cannot open."""
+@contextlib.contextmanager
+def _opened_pdf(source: io.RawIOBase) -> Iterator[Any]:
+    """The PDF read from a seekable file, under the process's PDFium lock; 422 `pdf_unreadable`."""
     import pypdfium2 as pdfium  # a native library: loaded when the first preview is asked for
 
     with _PDFIUM:
@@ -363,14 +377,26 @@ def render_first_page(source: io.RawIOBase) -> bytes:
         except pdfium.PdfiumError:
             raise Invalid("pdf_unreadable", "เปิดไฟล์ PDF นี้เพื่อแสดงตัวอย่างไม่ได้ (PDFium cannot open this PDF)") from None
         try:
-            if len(pdf) == 0:
-                raise Invalid("pdf_unreadable", "ไฟล์ PDF นี้ไม่มีหน้า (the PDF has no page)")
-            page = pdf[0]
-            width, height = page.get_size()
-            scale = min(PREVIEW_WIDTH / max(width, 1.0), (MAX_PREVIEW_PIXELS / max(width * height, 1.0)) ** 0.5)
-            image = page.render(scale=scale).to_pil()
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=False)
-            return out.getvalue()
+            yield pdf
         finally:
             pdf.close()
+
+
+def page_count(source: io.RawIOBase) -> int:
+    with _opened_pdf(source) as pdf:
+        return len(pdf)
+
+
+def render_page(source: io.RawIOBase, number: int = 1) -> bytes:
+    """Page `number` (from 1) of a PDF read from a seekable file, `PREVIEW_WIDTH` pixels wide, as PNG; 404
+    `page_not_found` past its last page."""
+    with _opened_pdf(source) as pdf:
+        if not 1 <= number <= len(pdf):
+            raise NotFound("page_not_found", f"ไฟล์ PDF นี้ไม่มีหน้า {number} (no such page)")
+        page = pdf[number - 1]
+        width, height = page.get_size()
+        scale = min(PREVIEW_WIDTH / max(width, 1.0), (MAX_PREVIEW_PIXELS / max(width * height, 1.0)) ** 0.5)
+        image = page.render(scale=scale).to_pil()
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
