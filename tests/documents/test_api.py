@@ -182,7 +182,9 @@ def test_bad_uploads_are_refused_and_leave_nothing_behind(client, staff, letter,
     assert counts == [0, 0, 0]
 
 
-def _asgi_upload(app, path: str, token: str, chunks: list[bytes], content_length: int | None) -> tuple[int, dict, int]:
+def _asgi_upload(
+    app, path: str, token: str, chunks: list[bytes], content_length: int | None, disconnect: bool = False
+) -> tuple[int, dict, int]:
     """POST a multipart body to the ASGI app chunk by chunk as a server would; returns (status, problem, how many
     body messages the app asked for)."""
     import anyio
@@ -192,7 +194,7 @@ def _asgi_upload(app, path: str, token: str, chunks: list[bytes], content_length
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
         "Content-Type: application/pdf\r\n\r\n"
     ).encode()
-    messages = [head, *chunks, f"\r\n--{boundary}--\r\n".encode()]
+    messages = [head, *chunks] if disconnect else [head, *chunks, f"\r\n--{boundary}--\r\n".encode()]
     headers = [
         (b"authorization", token.encode()),
         (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
@@ -221,12 +223,14 @@ def _asgi_upload(app, path: str, token: str, chunks: list[bytes], content_length
         asked += 1
         if asked > len(messages):
             return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": messages[asked - 1], "more_body": asked < len(messages)}
+        return {"type": "http.request", "body": messages[asked - 1], "more_body": disconnect or asked < len(messages)}
 
     async def send(message: dict) -> None:
         sent.append(message)
 
     anyio.run(app, scope, receive, send)
+    if disconnect:
+        return 0, {}, asked
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     import json
@@ -247,6 +251,17 @@ def test_a_file_over_the_limit_is_413_before_its_body_is_read_whole(client, staf
     assert (status, problem["type"]) == (413, "urn:mso-flow:problem:document_too_large")
     assert asked < 20  # refused once past 300 000 bytes, long before the 2.6 MB were all read
     assert client.get(path, headers=staff["clerk"]).json()["total"] == 0
+
+
+def test_a_client_gone_mid_upload_leaves_nothing_behind(client, staff, services):
+    iid, _ = at_register(client, staff)
+    path, token = f"/api/v1/process-instances/{iid}/documents", staff["clerk"]["Authorization"]
+    chunk = b"%PDF-1.4\n" + b"0" * (64 * 1024 - 9)
+    _, _, asked = _asgi_upload(client.app, path, token, [chunk] * 6, content_length=None, disconnect=True)
+    assert asked == 8  # every part it sent was read, then the disconnect
+    assert client.get(path, headers=staff["clerk"]).json()["total"] == 0
+    audit = client.get(f"/api/v1/process-instances/{iid}/audit", headers=staff["clerk"], params={"limit": 500}).json()
+    assert not [e for e in audit["items"] if e["type"].startswith("document")]
 
 
 def test_the_types_are_sniffed_and_named(client, staff):
