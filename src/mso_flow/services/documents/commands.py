@@ -78,7 +78,6 @@ def _target(
         version_id=str(uuid.uuid4()),
         sealer=_sealer(services, instance, definition) if sealed else None,
         max_bytes=services.settings.document_max_bytes,
-        new_document=document_id is None,
     )
 
 

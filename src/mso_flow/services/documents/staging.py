@@ -35,7 +35,6 @@ class Target:
     version_id: str
     sealer: InstanceCipher | None
     max_bytes: int
-    new_document: bool
 
 
 @dataclass(frozen=True)
