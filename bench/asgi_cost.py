@@ -37,7 +37,7 @@ from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
 from mso_flow.testing.live import ROOT
-from step_cost import BPMN, CLERK, HEAD, KEY, PATH
+from step_cost import BPMN_XML, CLERK, HEAD, KEY, PATH
 
 
 class Asgi:
@@ -97,7 +97,7 @@ def service(tmp: Path) -> tuple[Services, dict[str, str], dict[str, Caller]]:
     settings = Settings(database_url=url, bpmn_dir=ROOT / "bpmn", background=False)
     migrate.upgrade(Database(url).engine, settings.migrations_dir)
     services = Services.from_settings(settings)
-    definitions.deploy(services, SYSTEM, [("central/central_saraban.bpmn", BPMN.read_bytes())])
+    definitions.deploy(services, SYSTEM, [("central/central_saraban.bpmn", BPMN_XML)])
     tokens: dict[str, str] = {}
     callers: dict[str, Caller] = {}
     for role, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):

@@ -34,7 +34,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from mso_flow.testing.live import live_service
-from step_cost import BPMN, CLERK, HEAD, Run, drive, inproc_run
+from step_cost import BPMN, BPMN_XML, CLERK, HEAD, Run, drive, inproc_run
 
 # innermost match wins; the order matters only for paths that match several patterns
 COMPONENTS = [
@@ -158,7 +158,7 @@ def pyspy(args: argparse.Namespace, tmp: Path) -> str:
         sys.exit("py-spy is not installed: pip install py-spy")
     bpmn_dir = tmp / "bpmn" / "central"
     bpmn_dir.mkdir(parents=True)
-    shutil.copy(BPMN, bpmn_dir)
+    (bpmn_dir / BPMN.name).write_bytes(BPMN_XML)
     raw = tmp / "raw.txt"
     url = f"sqlite:///{tmp / 'profile.db'}"
     with live_service(url, tmp, workers=1, bpmn_dir=tmp / "bpmn", log_level="info") as live:

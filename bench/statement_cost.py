@@ -32,7 +32,7 @@ from mso_flow.store import migrate
 from mso_flow.store.audit import NewEvent, content_hash
 from mso_flow.store.db import IMMEDIATE, Database
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance, TaskCandidate
-from step_cost import BPMN, CLERK, KEY
+from step_cost import BPMN, BPMN_XML, CLERK, KEY
 
 INSTANCE, TASK, CANDIDATE, AUDIT = (
     cast(Table, m.__table__) for m in (ProcessInstance, HumanTask, TaskCandidate, AuditEvent)
@@ -158,7 +158,7 @@ def claim_core(connection: Connection, task_id: str, prebuilt: bool) -> None:
 
 def claims(database: Database, settings: Settings, count: int) -> list[str]:
     services = Services(settings=settings, db=database)
-    definitions.deploy(services, SYSTEM, [("central/central_saraban.bpmn", BPMN.read_bytes())])
+    definitions.deploy(services, SYSTEM, [("central/central_saraban.bpmn", BPMN_XML)])
     integrator, clerk = Caller("i", frozenset({"integrator"})), Caller("clerk", frozenset({CLERK}))
     pending = [
         instances.start(services, integrator, KEY, f"claim-{i}", {}).active_tasks[0].id for i in range(3 * count + 60)

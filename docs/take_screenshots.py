@@ -12,12 +12,14 @@ fonts-thai-tlwg).
 
 from __future__ import annotations
 
+import io
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image, ImageDraw
 from playwright.sync_api import Page, sync_playwright
 
 from mso_flow.testing.live import live_service
@@ -51,15 +53,30 @@ def _staff(api: httpx.Client, roles: list[str]) -> dict[str, str]:
     return _STAFF[held]
 
 
+def _scan() -> bytes:
+    """A scanned letter: one A4-shaped page as a PDF (Pillow writes it)."""
+    page = Image.new("RGB", (620, 877), "white")
+    ImageDraw.Draw(page).rectangle((40, 40, 580, 120), outline="black", width=3)
+    out = io.BytesIO()
+    page.save(out, format="PDF")
+    return out.getvalue()
+
+
 def _advance(api: httpx.Client, instance_id: str, steps: int) -> None:
     """Complete the first open task `steps` times, as a person of its roles, filling its form with plausible
-    values."""
+    values and attaching a scanned letter to its file fields."""
     for _ in range(steps):
         active = api.get(f"/api/v1/process-instances/{instance_id}").json()["active_tasks"]
         if not active:
             return
         task = api.get(f"/api/v1/tasks/{active[0]['id']}").json()
-        variables = {f["id"]: _value(f) for f in task["form"]}
+        variables = {f["id"]: _value(f) for f in task["form"] if f["type"] != "file"}
+        for field in (f for f in task["form"] if f["type"] == "file"):
+            api.post(
+                f"/api/v1/process-instances/{instance_id}/documents",
+                files={"file": ("หนังสือเข้า.pdf", _scan(), "application/pdf")},
+                data={"task_id": task["id"], "field": field["id"]},
+            ).raise_for_status()
         if task["element_id"] == "Task_sort":
             variables["importance"] = "important"
         staff = _staff(api, task["candidate_roles"])

@@ -150,3 +150,4 @@ class ReadPurpose(StrEnum):
     EXPORT = "export"  # the privacy officer's data-subject export
     WORKER = "worker"  # an external task locked by a worker
     WEBHOOK = "webhook"  # a delivery to a subscriber granted personal data
+    DOCUMENT = "document"  # the contents of a sealed document (download or preview)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     deploy_on_start: bool = True
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
+    document_max_bytes: int = Field(
+        default=26_214_400, gt=0, description="largest document file (a version) accepted; larger: 413"
+    )
     max_variables_bytes: int = Field(default=256 * 1024, description="largest JSON of an instance's variables")
     min_timer_interval_seconds: float = Field(default=60.0, description="shortest timer cycle or start delay")
     expression_cpu_seconds: float = Field(default=1.0, description="CPU budget of one condition or script")

@@ -22,6 +22,7 @@ from mso_flow.settings import Settings
 from mso_flow.store.db import Database
 from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR, MIGRATIONS, SARABAN
+from tests.documents.files import attach_letter
 from tests.engine.test_runtime import SCRIPT as SCRIPT_TEMPLATE
 from tests.factory import approval
 
@@ -169,6 +170,8 @@ def test_a_task_writes_only_its_own_fields_and_the_audit_names_what_changed(clie
     def work(headers, element, variables):
         [task] = client.get("/api/v1/tasks", headers=headers, params={"process_instance_id": iid}).json()["items"]
         assert task["element_id"] == element
+        if element == "Task_register":  # step ๓ attaches the letter's file (required)
+            attach_letter(client, headers, task["id"], iid)
         return task["id"], client.post(
             f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"variables": variables}
         )
@@ -189,7 +192,7 @@ def test_a_task_writes_only_its_own_fields_and_the_audit_names_what_changed(clie
     task_id, overwrite = work(clerk, "Task_record", {"orders": "ยกเลิก", "secrecy": "normal"})
     assert overwrite.status_code == 422, overwrite.text
     problem = overwrite.json()
-    assert problem["type"] == "urn:mso-flow:problem:variables_not_owned"
+    assert problem["type"] == "urn:mso-flow:problem:invalid_variables"  # step ๖'s form (its scan) has neither field
     assert sorted(e["field"] for e in problem["errors"]) == ["orders", "secrecy"]
     variables = client.get(f"/api/v1/process-instances/{iid}", headers=clerk).json()["variables"]
     assert variables["orders"] == "ให้กองยุทธศาสตร์ดำเนินการ" and variables["secrecy"] == "top_secret"
@@ -197,6 +200,10 @@ def test_a_task_writes_only_its_own_fields_and_the_audit_names_what_changed(clie
     assert masked["variables"]["orders"] is None and "orders" in masked["masked_variables"]
     done = client.post(f"/api/v1/tasks/{task_id}/complete", headers=clerk, json={"variables": {}})
     assert done.status_code == 200
+    _, overwrite = work(clerk, "Task_send", {"orders": "ยกเลิก"})  # a step without a form writes no other's field
+    assert overwrite.status_code == 422, overwrite.text
+    assert overwrite.json()["type"] == "urn:mso-flow:problem:variables_not_owned"
+    assert [e["field"] for e in overwrite.json()["errors"]] == ["orders"]
 
 
 @pytest.mark.parametrize("name", ["len", "sum", "task", "range"])

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.documents.files import attach_letter
+
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
 HEAD = "หัวหน้าฝ่ายสารบรรณ"
 OWNER = "เจ้าของเรื่อง"
@@ -30,6 +32,8 @@ def _only_task(client, headers, instance_id):
 def _work(client, headers, instance_id, element_id, variables):
     task = _only_task(client, headers, instance_id)
     assert task["element_id"] == element_id
+    if element_id == "Task_register":  # step ๓ scans or attaches the letter's file (required)
+        attach_letter(client, headers, task["id"], instance_id)
     claimed = client.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers)
     assert claimed.status_code == 200, claimed.text
     assert claimed.json()["assignee"] is not None

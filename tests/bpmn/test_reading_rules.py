@@ -102,7 +102,36 @@ def check_marking_provenance(path: Path) -> None:
             assert len(props.get("marking_reason", "").strip()) >= 3, f"{where} has no marking_reason"
 
 
-RULE_CHECKS = (check_provenance, check_durations_and_deadlines, check_marking_provenance)
+ATTACHING = re.compile(r"สแกน|แนบไฟล์|พร้อมแนบ|พร้อมรายละเอียดแนบท้าย")
+# steps whose text attaches something that is not a document of the case (rule 12): a QR code printed in a letter,
+# papers the step receives from the step that attached them
+NOT_A_CASE_DOCUMENT = {
+    ("central_royal_ceremony.bpmn", "Task_invite"),
+    ("institute_training.bpmn", "Task_before_training"),
+    ("trafficking_fund_project_large.bpmn", "Task_receive_contract"),
+    ("trafficking_fund_project_small.bpmn", "Task_receive_contract"),
+}
+
+
+def check_documents(path: Path) -> None:
+    """Rule 12: a step that scans, attaches a file or sends with documents attached has a `file` field; a file field
+    the manual does not name as a file (แนบไฟล์) is inferred and says why."""
+    root = etree.parse(str(path)).getroot()
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        text = f"{task.get('name') or ''} {task.findtext(f'{{{BPMN_NS}}}documentation') or ''}"
+        fields = [f for f in task.iter(f"{{{CAMUNDA_NS}}}formField") if f.get("type") == "file"]
+        where = f"{path.name}: {task.get('id')}"
+        if ATTACHING.search(text) and (path.name, task.get("id")) not in NOT_A_CASE_DOCUMENT:
+            assert fields, f"{where}: the step attaches a document: give it a file field (rule 12)"
+        for field in fields:
+            props = {p.get("id") or "": p.get("value") or "" for p in field.iterfind(FIELD_PROPERTY)}
+            if "แนบไฟล์" not in text:
+                assert props.get("source") == "inferred", f"{where}: {field.get('id')} implies the file: inferred"
+            if "source" in props:
+                assert len(props.get("inferred_reason", "").strip()) >= 3, f"{where}: {field.get('id')} says not why"
+
+
+RULE_CHECKS = (check_provenance, check_durations_and_deadlines, check_marking_provenance, check_documents)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(BPMN_DIR).as_posix())

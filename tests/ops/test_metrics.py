@@ -17,6 +17,7 @@ from mso_flow.services import webhook_delivery
 from mso_flow.store.models import Timer
 from mso_flow.telemetry import logs
 from mso_flow.testing.live import free_port
+from tests.documents.files import attach_letter
 from tests.receiver import Receiver
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
@@ -121,6 +122,8 @@ def test_counters_and_gauges_move_when_work_is_done(metered, saraban, make_user,
             for element_id, variables in ROUTINE:
                 [task] = client.get("/api/v1/tasks", headers=clerk, params={"process_instance_id": iid}).json()["items"]
                 assert task["element_id"] == element_id
+                if element_id == "Task_register":  # step ๓ attaches the letter's file (required)
+                    attach_letter(client, clerk, task["id"], iid)
                 done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=clerk, json={"variables": variables})
                 assert done.status_code == 200, done.text
             assert done.json()["instance"]["state"] == "completed"

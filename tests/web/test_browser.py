@@ -18,6 +18,7 @@ import pytest
 
 from mso_flow.testing.live import LiveService, live_service, postgres_database
 from tests.conftest import BACKENDS, SARABAN
+from tests.documents.files import scanned_letter
 from tests.web.conftest import CHROMIUM, CLERK, HEAD, OWNER, PASSWORD
 
 pytestmark = [
@@ -132,6 +133,11 @@ def test_clerk_and_head_work_saraban_from_start_to_end(service, browser):
         _send(clerk)
         _open(clerk, "ลงรับและสแกนหรือแนบไฟล์หนังสือเข้าระบบงานสารบรรณอิเล็กทรอนิกส์")
         _claim(clerk)
+        clerk.get_by_label("ไฟล์หนังสือ (สแกนหรือไฟล์)").set_input_files(
+            {"name": "หนังสือเข้า.pdf", "mimeType": "application/pdf", "buffer": scanned_letter()}
+        )
+        clerk.get_by_role("button", name="แนบไฟล์").first.click()
+        expect(clerk.get_by_role("link", name="หนังสือเข้า.pdf")).to_be_visible()
         _send(clerk)
         _open(clerk, "คัดแยกหนังสือส่งหน่วยงาน/บุคคลที่เกี่ยวข้อง")
         _claim(clerk)

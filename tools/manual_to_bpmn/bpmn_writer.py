@@ -284,6 +284,19 @@ def field_marks(field_: FormField) -> dict[str, str]:
     return marks
 
 
+def field_properties(field_: FormField) -> dict[str, str]:
+    """A form field's `camunda:property` entries: its personal-data marks, and for a file field (rule 12) what it
+    accepts, whether it takes several documents, and `source=inferred` where the manual implies the document."""
+    props = field_marks(field_)
+    if field_.type == "file":
+        if field_.accept:
+            props["accept"] = ",".join(field_.accept)
+        if field_.multiple:
+            props["multiple"] = "true"
+        props |= provenance(field_.inferred)
+    return props
+
+
 def process_marks(reading: ProcessReading) -> dict[str, str]:
     """The process-level properties of personal data and secrecy (only those the reading sets)."""
     marks = {
@@ -300,7 +313,7 @@ def _form(task: etree._Element, step: Step) -> None:
     form = _el(extensions, "camunda:formData")
     for field_ in step.form:
         element = _el(form, "camunda:formField", id=field_.id, label=field_.label, type=field_.type)
-        marks = field_marks(field_)
+        marks = field_properties(field_)
         if marks:
             properties = _el(element, "camunda:properties")
             for name, value in marks.items():

@@ -49,9 +49,12 @@ class Lane(_Strict):
 class FormField(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str = Field(min_length=1)
-    type: Literal["string", "long", "boolean", "date", "enum"]
+    type: Literal["string", "long", "boolean", "date", "enum", "file"]
     required: bool = False
     values: dict[str, str] | None = None
+    accept: list[str] = []  # file: media types (`application/pdf`, `image/*`): `camunda:property accept`
+    multiple: bool = False  # file: several documents: `camunda:property multiple=true`
+    inferred: str | None = Reason  # file (rule 12): the manual implies the document rather than names its file
     personal: bool = False  # personal data under the PDPA: `camunda:property personal_data=true`
     sensitive: bool = False  # the Act's section 26 data (implies personal): `camunda:property sensitive=true`
     marking_reason: str | None = Field(
@@ -71,6 +74,8 @@ class FormField(_Strict):
             raise ValueError(f"field {self.id}: enum fields (and only they) need `values`")
         if self.marking_reason and not (self.personal or self.sensitive):
             raise ValueError(f"field {self.id}: `marking_reason` without `personal` or `sensitive`")
+        if self.type != "file" and (self.accept or self.multiple or self.inferred):
+            raise ValueError(f"field {self.id}: `accept`, `multiple` and `inferred` are for file fields (rule 12)")
         return self
 
 

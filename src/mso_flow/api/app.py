@@ -19,6 +19,7 @@ from mso_flow.api.observe import Observe
 from mso_flow.api.routers import (
     definitions,
     deployments,
+    documents,
     external_tasks,
     health,
     incidents,
@@ -48,6 +49,7 @@ API_PREFIX = "/api/v1"
 API_ROUTERS = (
     tasks,
     instances,
+    documents,
     users,
     notifications,
     definitions,
@@ -69,6 +71,7 @@ OPENAPI_TAGS = [
         "process instances",
         "personal data",
         "tasks",
+        "documents",
         "notifications",
         "messages",
         "webhooks",
@@ -137,7 +140,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     web.install(app)
     explorer.install(app)
     app.add_middleware(InputGuard, max_variables_bytes=settings.max_variables_bytes)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_document_bytes=settings.document_max_bytes,
+    )
     if sql_stats_enabled():  # benchmarks only: X-SQL-Statements / X-SQL-Commits on every response
         from mso_flow.api.sql_stats import SqlStatsHeaders
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from mso_flow.services.errors import ServiceError
 
@@ -22,6 +23,8 @@ STATUS = {
     "not_found": 404,
     "conflict": 409,
     "invalid": 422,
+    "too_large": 413,
+    "unsupported_type": 415,
     "too_many_requests": 429,
     "unavailable": 503,
 }
@@ -78,8 +81,18 @@ def _validation_errors(exc: RequestValidationError) -> tuple[int, list[dict[str,
     return (400 if malformed else 422), errors
 
 
+CLIENT_CLOSED = 499  # nginx's "client closed request": logged, never received by anyone
+
+
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client went away in the middle of its request (an upload cut short): nothing to answer, nothing kept."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=CLIENT_CLOSED)
+
+
 def install(app: FastAPI) -> None:
     """Register the problem+json handlers."""
+    app.add_exception_handler(ClientDisconnect, client_gone)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:

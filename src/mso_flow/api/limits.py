@@ -1,10 +1,12 @@
-"""Refuse request bodies larger than the configured limit (413) before reading them whole."""
+"""Refuse request bodies larger than the configured limit (413) before reading them whole: JSON bodies, deployments
+(multipart), and document uploads (`api/uploads.py`: the document limit plus the form around the file)."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mso_flow.api.errors import problem
+from mso_flow.api.uploads import FORM_SLACK, is_document_upload
 
 
 class BodyTooLarge(Exception):
@@ -14,10 +16,11 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: checks Content-Length, then counts streamed bytes."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int, max_document_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_document_bytes = max_document_bytes + FORM_SLACK
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,7 +32,9 @@ class BodyLimit:
                 content_type = value
             elif name == b"content-length":
                 declared = value
-        limit = self.max_upload_bytes if content_type.startswith(b"multipart/") else self.max_bytes
+        limit = self.max_bytes
+        if content_type.startswith(b"multipart/"):
+            limit = self.max_document_bytes if is_document_upload(scope["path"]) else self.max_upload_bytes
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
             return

@@ -15,8 +15,10 @@ from mso_flow.schemas.definitions import (
     FormFieldOut,
     UserTaskInfo,
 )
+from mso_flow.schemas.documents import DocumentOut, DocumentVersionOut
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
 from mso_flow.schemas.tasks import CommentOut, ManualStepOut, TaskListItem, TaskOut
+from mso_flow.services.documents.queries import DocumentView
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.policy import candidate_roles
 from mso_flow.services.tasks import TaskView
@@ -37,6 +39,8 @@ def form(fields: tuple[FormField, ...]) -> list[FormFieldOut]:
             type=f.type,
             required=f.required,
             enum=[EnumValue(id=value, name=name) for value, name in f.enum],
+            accept=list(f.accept),
+            multiple=f.multiple,
         )
         for f in fields
     ]
@@ -221,3 +225,42 @@ def audit_row(e: AuditEvent) -> dict[str, object]:
         "prev_hash": e.prev_hash,
         "hash": e.hash,
     }
+
+
+def document(view: DocumentView) -> DocumentOut:
+    return DocumentOut(
+        id=view.id,
+        instance_id=view.instance_id,
+        task_id=view.task_id,
+        field=view.field,
+        title=view.title,
+        filename=view.filename,
+        media_type=view.media_type,
+        size=view.size,
+        sha256=view.sha256,
+        version=view.version,
+        uploaded_by=view.uploaded_by,
+        uploaded_at=view.uploaded_at,
+        withdrawn=view.withdrawn,
+        description=view.description,
+        created_by=view.created_by,
+        created_at=view.created_at,
+        withdrawn_at=view.withdrawn_at,
+        withdrawn_by=view.withdrawn_by,
+        withdraw_reason=view.withdraw_reason,
+        sealed=view.sealed,
+        masked=list(view.masked),
+        versions=[
+            DocumentVersionOut(
+                version=v.version,
+                filename=v.filename,
+                media_type=v.media_type,
+                size=v.size,
+                sha256=v.sha256,
+                uploaded_by=v.uploaded_by,
+                uploaded_at=v.uploaded_at,
+                erased=v.erased,
+            )
+            for v in view.versions
+        ],
+    )

@@ -64,6 +64,8 @@ class FormField:
     default: str | None = None
     personal: bool = False  # `camunda:property personal_data=true`: personal data under the PDPA
     sensitive: bool = False  # `camunda:property sensitive=true`: the Act's section 26 data (implies personal)
+    accept: tuple[str, ...] = ()  # type "file": `camunda:property accept` (media types, `image/*`, `.pdf`)
+    multiple: bool = False  # type "file": `camunda:property multiple=true`: several documents
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,8 @@ class FormField:
             "default": self.default,
             "personal": self.personal,
             "sensitive": self.sensitive,
+            "accept": list(self.accept),
+            "multiple": self.multiple,
         }
 
 
@@ -225,6 +229,8 @@ class ProcessDef:
                             default=f.get("default"),
                             personal=f.get("personal", False),
                             sensitive=f.get("sensitive", False),
+                            accept=tuple(f.get("accept", ())),
+                            multiple=f.get("multiple", False),
                         )
                         for f in t.get("form", [])
                     ),

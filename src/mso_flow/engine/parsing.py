@@ -42,7 +42,7 @@ from mso_flow.engine.structure import FLOW_NODES, check_structure
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
-FORM_TYPES = {"string", "long", "boolean", "date", "enum"}
+FORM_TYPES = {"string", "long", "boolean", "date", "enum", "file"}
 _ASCII_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_DOCUMENT_BYTES = xmlsafe.MAX_DOCUMENT_BYTES
@@ -369,6 +369,8 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
                 default=field.get("defaultValue"),
                 personal=marks.get("personal_data") == "true",
                 sensitive=marks.get("sensitive") == "true",
+                accept=tuple(a.strip() for a in marks.get("accept", "").split(",") if a.strip()),
+                multiple=marks.get("multiple") == "true",
             )
         )
     return tuple(fields)

@@ -26,9 +26,13 @@ class EnumValue(BaseModel):
 class FormFieldOut(BaseModel):
     id: str = Field(description="variable name the field writes")
     label: str
-    type: str = Field(description="string | long | boolean | date | enum")
+    type: str = Field(description="string | long | boolean | date | enum | file")
     required: bool
     enum: list[EnumValue] = Field(default_factory=list, description="allowed values of an enum field")
+    accept: list[str] = Field(
+        default_factory=list, description="file field: media types it takes (`application/pdf`, `image/*`); empty: any"
+    )
+    multiple: bool = Field(default=False, description="file field: takes several documents")
 
 
 class UserTaskInfo(BaseModel):

@@ -54,3 +54,15 @@ class Unavailable(ServiceError):
     """The service cannot answer as configured (503), e.g. a master key it does not have."""
 
     kind = "unavailable"
+
+
+class TooLarge(ServiceError):
+    """Input over a size limit (413), e.g. a document over `MSO_FLOW_DOCUMENT_MAX_BYTES`."""
+
+    kind = "too_large"
+
+
+class UnsupportedType(ServiceError):
+    """Content of a type not allowed, or not the type it claims to be (415)."""
+
+    kind = "unsupported_type"

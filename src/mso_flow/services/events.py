@@ -54,6 +54,9 @@ WEBHOOK_EVENTS = {
     "external_task_completed": "external_task.completed",
     "external_task_failed": "external_task.failed",
     "incident_created": "incident.created",
+    "document_added": "document.added",  # metadata only: id, version, SHA-256, size, type, field
+    "document_version_added": "document.version_added",
+    "document_withdrawn": "document.withdrawn",
 }
 
 

@@ -83,6 +83,8 @@ def _type_error(field: FormField, value: Any) -> str | None:
     if field.type == "enum" and value not in {v for v, _ in field.enum}:
         allowed = ", ".join(v for v, _ in field.enum)
         return f"ต้องเป็นค่าหนึ่งใน {allowed} (value outside enum)"
+    if field.type == "file" and not (isinstance(value, list) and all(isinstance(i, str) for i in value)):
+        return "ต้องเป็นรายการรหัสเอกสารที่แนบ (expected a list of document ids)"
     if field.type == "date":
         if not isinstance(value, str):
             return "ต้องเป็นวันที่รูปแบบ YYYY-MM-DD (expected an ISO date)"
@@ -105,7 +107,9 @@ def check_form(form: tuple[FormField, ...], variables: dict[str, Any]) -> None:
         for field in form:
             value = variables.get(field.id)
             if value is None:
-                if field.required:
+                if field.required and field.type == "file":
+                    errors.append({"field": field.id, "message": f"ต้องแนบไฟล์ {field.label} (a document is required)"})
+                elif field.required:
                     errors.append({"field": field.id, "message": f"ต้องกรอก {field.label} (required)"})
                 continue
             problem = _type_error(field, value)

@@ -273,6 +273,38 @@ def may_migrate(caller: Caller) -> bool:
     return caller.is_admin
 
 
+# --- documents -------------------------------------------------------------------------------------------
+# Reading a document (its metadata and contents) is reading the instance's data: `may_read_instance_data`. The
+# contents of a sealed document whose instance holds personal data, or of a letter classed ลับ or above, are
+# opened only for `may_read_personal_data`, like the values they go with.
+
+
+def may_attach_to_task(caller: Caller, task: HumanTask) -> bool:
+    """Attach a document to a task (to one of its form fields): whoever may work it while it is open — its holder,
+    or while unassigned a candidate who may claim it (or an admin)."""
+    return task.state == TaskState.OPEN and may_work_task(caller, task)
+
+
+def may_attach_document(caller: Caller, instance: ProcessInstance, open_tasks: Iterable[HumanTask]) -> bool:
+    """Attach a document to an instance, or add a version to one of its documents: someone who works one of its
+    open tasks, or the integrator that started it."""
+    if Role.INTEGRATOR in caller.roles and instance.started_by == caller.username:
+        return True
+    return any(may_attach_to_task(caller, task) for task in open_tasks)
+
+
+def may_withdraw_document(caller: Caller, attached_by: str) -> bool:
+    """Withdraw a document (it stays, marked withdrawn): the person who attached it, or an admin. Not whoever added
+    a later version: the one who put the record in answers for it."""
+    return caller.is_admin or caller.username == attached_by
+
+
+def may_open_sealed_document(caller: Caller, tasks: Iterable[HumanTask], personal: bool) -> bool:
+    """Open a sealed document's contents and names, given that the caller reads the instance's data: anyone who
+    does when the document is of a letter not classed (`personal` false), else `may_read_personal_data`."""
+    return not personal or may_read_personal_data(caller, tasks)
+
+
 # --- integration -----------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from mso_flow.domain import ReadPurpose
 from mso_flow.services import anchoring, instances, keyring, personal_data, policy
 from mso_flow.services.context import SYSTEM, Caller, Services
+from mso_flow.services.documents import commands as document_commands
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.sealing import ERASED, is_sealed
 from mso_flow.services.unit_of_work import instance_command, lock_instance
@@ -80,7 +81,11 @@ def _erase(services: Services, actor: str, instance_id: str, reason: str, cancel
                 )
             instances.cancel_locked(command, reason)
         fields = personal_data.destroy(services, command.session, instance, actor, reason)
-        command.record([NewEvent("personal_data_erased", actor, data={"reason": reason, "fields": fields})])
+        erased: dict[str, Any] = {"reason": reason, "fields": fields}
+        documents = document_commands.erase_sealed(command)
+        if documents:
+            erased["documents"] = documents
+        command.record([NewEvent("personal_data_erased", actor, data=erased)])
         erasure = Erasure(instance.id, instance.state, command.now, actor, fields)
     _purge_traces(services)
     return erasure

@@ -121,6 +121,14 @@ class InstanceCipher:
         except InvalidTag:
             return None
 
+    def seal_bytes(self, plain: bytes, name: str) -> bytes:
+        """`plain` sealed (nonce + ciphertext + tag) with `name` as associated data: it opens under that name only."""
+        return self._seal(plain, name)
+
+    def open_bytes(self, sealed: bytes, name: str) -> bytes | None:
+        """What `seal_bytes` sealed under `name`; None when the key is gone or the name or bytes differ."""
+        return self._open(sealed, name)
+
     def seal_value(self, name: str, value: Any, previous: Any = None) -> dict[str, str]:
         """`value` sealed; `previous` (the variable's stored envelope) is kept when it holds the same value and was
         sealed or opened through this cipher, so an unchanged variable is neither encrypted nor written again."""

@@ -19,6 +19,7 @@ from mso_flow.engine.model import FormField
 from mso_flow.services import guards, incidents, need_to_know, personal_data, policy
 from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
+from mso_flow.services.documents.forms import with_file_fields
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
 from mso_flow.services.instances import InstanceView
@@ -201,7 +202,9 @@ def complete(
             )
         command.require_state()
         task_def = command.definition.model.user_task(task.element_id)
-        check_form(task_def.form if task_def else (), variables)
+        form = task_def.form if task_def else ()
+        variables = with_file_fields(command.session, task, form, variables)
+        check_form(form, variables)
         guards.require_owned_fields(command.definition.model, task.element_id, variables)
         events = []
         if task.assignee is None:

@@ -471,3 +471,7 @@ class PersonalDataRead(Base):
     actor: Mapped[str] = mapped_column(String(100))
     purpose: Mapped[str] = mapped_column(String(40))
     fields: Mapped[list[str]] = mapped_column(JSON)
+
+
+# Tables of their own domain on the same metadata (migrations, the tests' cleaning), registered by importing them.
+from mso_flow.store import documents as _documents  # noqa: E402, F401

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from mso_flow.api.engine_rest import errors
 from mso_flow.api.engine_rest.params import PREFIX
 from mso_flow.api.engine_rest.routers import (
+    attachments,
     definitions,
     deployments,
     engine,
@@ -34,6 +35,17 @@ def create(parent: FastAPI) -> FastAPI:
     )
     app.state.parent = parent
     errors.install(app)
-    for module in (engine, deployments, definitions, instances, tasks, messages, external_tasks, history, identity):
+    for module in (
+        engine,
+        deployments,
+        definitions,
+        instances,
+        tasks,
+        attachments,
+        messages,
+        external_tasks,
+        history,
+        identity,
+    ):
         app.include_router(module.router)
     return app

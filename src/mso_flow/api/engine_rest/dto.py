@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from mso_flow.api.engine_rest.variables import optional_date, to_typed
+from mso_flow.services.documents.queries import DocumentView
 from mso_flow.services.external_tasks import LockedTask
 from mso_flow.store.models import (
     AuditEvent,
@@ -290,4 +291,20 @@ def user_operation(event: AuditEvent, row: ProcessInstance) -> dict[str, Any]:
         "annotation": None,
         "category": "TaskWorker" if entity == "Task" else "Operator",
         "rootProcessInstanceId": row.id,
+    }
+
+
+def attachment(document: DocumentView, base_url: str) -> dict[str, Any]:
+    """Camunda's AttachmentDto of a document attached to a task (its name: the title, else the file's name)."""
+    return {
+        "links": [link("GET", f"{base_url}/task/{document.task_id}/attachment/{document.id}", "self")],
+        "id": document.id,
+        "name": document.title or document.filename,
+        "description": document.description,
+        "taskId": document.task_id,
+        "type": document.media_type,
+        "url": None,
+        "createTime": optional_date(document.created_at),
+        "removalTime": None,
+        "rootProcessInstanceId": document.instance_id,
     }

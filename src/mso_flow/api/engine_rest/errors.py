@@ -13,7 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
+from mso_flow.api.errors import client_gone
 from mso_flow.services.errors import ServiceError
 
 log = logging.getLogger("mso_flow.api.engine_rest")
@@ -25,6 +27,8 @@ KINDS: dict[str, tuple[int, str]] = {
     "forbidden": (403, "AuthorizationException"),
     "not_found": (404, "InvalidRequestException"),
     "conflict": (409, "RestException"),
+    "too_large": (413, "InvalidRequestException"),
+    "unsupported_type": (415, "InvalidRequestException"),
     "too_many_requests": (429, "AuthenticationException"),
     "unavailable": (503, "RestException"),
 }
@@ -77,6 +81,8 @@ def _message(exc: ServiceError) -> str:
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, client_gone)
+
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         status, kind = CODES.get(exc.code) or KINDS.get(exc.kind, (400, "RestException"))

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from mso_flow.api.web import documents
 from mso_flow.api.web.security import SecurityHeaders
 from mso_flow.api.web.views import router
 
@@ -18,6 +19,7 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and headers, and send `/` to the inbox."""
     app.include_router(router)
+    app.include_router(documents.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="web-static")
     app.add_middleware(SecurityHeaders)
 

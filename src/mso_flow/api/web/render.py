@@ -18,6 +18,7 @@ from mso_flow.api.web import thai
 from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
 from mso_flow.services import policy
 from mso_flow.services.accounts import WebCaller
+from mso_flow.services.documents import rules
 from mso_flow.services.errors import ServiceError
 from mso_flow.services.notifications import queries as notifications
 
@@ -36,6 +37,8 @@ env.filters.update(
     seconds=thai.seconds_words,
     wbr=thai.wbr,
     thai=thai.thai_message,
+    filesize=thai.file_size,
+    doctype=lambda media_type: rules.NAMES.get(media_type, media_type),
 )
 
 

@@ -19,11 +19,19 @@ SESSION_COOKIE = "mso_session"
 LOGIN_COOKIE = "mso_login_csrf"
 CSRF_FIELD = "csrf_token"
 COOKIE_PATH = "/app"
-HEADERS = {
-    "content-security-policy": (
+
+
+def page_csp(frame_src: str = "'none'") -> str:
+    """The pages' Content-Security-Policy; only the case page, which previews PDFs, frames its own documents."""
+    return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
+        f"connect-src 'self'; object-src 'none'; frame-src {frame_src}; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+HEADERS = {
+    "content-security-policy": page_csp(),
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
@@ -31,8 +39,13 @@ HEADERS = {
 }
 
 
+OWN_FRAMING = frozenset({"content-security-policy", "x-frame-options", "cache-control"})
+
+
 class SecurityHeaders:
-    """ASGI middleware: the headers above on every response under `/app` (pages, static files, errors)."""
+    """ASGI middleware: the headers above on every response under `/app` (pages, static files, errors). A response
+    that sets its own Content-Security-Policy keeps it and its X-Frame-Options (a document's bytes, the case page
+    that frames them)."""
 
     def __init__(self, app: ASGIApp, prefix: str = COOKIE_PATH):
         self.app = app
@@ -46,8 +59,14 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in HEADERS]
+                own = {k.decode().lower() for k, _ in message.get("headers", [])}
+                keep = OWN_FRAMING if "content-security-policy" in own else frozenset()
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.decode().lower() not in HEADERS.keys() - keep
+                ]
                 for name, value in HEADERS.items():
+                    if name in keep and name in own:
+                        continue
                     if static and name == "cache-control":
                         value = "public, max-age=3600"
                     headers.append((name.encode(), value.encode()))

@@ -75,3 +75,14 @@ def thai_message(message: str) -> str:
     """A service message without its trailing English gist: `ต้องกรอก เรื่อง (required)` → `ต้องกรอก เรื่อง`."""
     stripped = _ENGLISH_GIST.sub("", message)
     return stripped if _THAI.search(stripped) else message
+
+
+def file_size(size: int | None) -> str:
+    """A file's size as people read it: `820 ไบต์`, `35 KB`, `1.2 MB`."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} ไบต์"
+    if size < 1024 * 1024:
+        return f"{_number(size / 1024)} KB"
+    return f"{_number(size / 1024 / 1024)} MB"

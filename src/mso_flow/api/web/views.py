@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from mso_flow.api import exports
 from mso_flow.api.deps import ServicesDep
+from mso_flow.api.errors import STATUS
 from mso_flow.api.routers.reports import _kpi_rows, _process
 from mso_flow.api.web import security
 from mso_flow.api.web.render import WebRoute, error_page, page
@@ -42,6 +43,7 @@ from mso_flow.services import (
 )
 from mso_flow.services.accounts import LoginThrottled, WebCaller
 from mso_flow.services.context import Services
+from mso_flow.services.documents import queries as document_queries
 from mso_flow.services.errors import Forbidden, Invalid, ServiceError
 from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
@@ -77,6 +79,9 @@ EVENT_NAMES = {
     "incident_retried": "ผู้ดูแลระบบลองดำเนินการใหม่",
     "incident_resolved": "ผู้ดูแลระบบปิดเหตุขัดข้อง",
     "personal_data_erased": "ลบข้อมูลส่วนบุคคล",
+    "document_added": "แนบเอกสาร",
+    "document_version_added": "เพิ่มฉบับใหม่ของเอกสาร",
+    "document_withdrawn": "ถอนเอกสาร",
 }
 EMAIL_MODES = (
     (EmailMode.IMMEDIATE, "ทันทีที่มีการแจ้งเตือน"),
@@ -216,6 +221,8 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
         "people": assignment.candidates(services, caller, task_id) if supervise else [],
         "supervise": supervise,
         "comments": comments.listing(services, caller, task_id, 0, 200)[0] if view.variables_visible else [],
+        "documents": document_queries.of_task(services, caller, task) if view.variables_visible else [],
+        "may_attach": policy.may_attach_to_task(caller, task),
         "overdue": bool(is_open and task.due_at and task.due_at < services.clock()),
     }
 
@@ -286,13 +293,13 @@ def complete(request: Request, services: ServicesDep, person: PersonDep, form: F
         tasks.complete(services, person.caller, task_id, variables)
     except Invalid as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
-        return _task_again(request, services, person, task_id, variables, errors, err.message)
+        return task_again(request, services, person, task_id, variables, errors, err.message)
     except ServiceError as err:
-        return _task_again(request, services, person, task_id, variables, {}, err.message)
+        return task_again(request, services, person, task_id, variables, {}, err.message)
     return _redirect("/app/?sent=1")
 
 
-def _task_again(
+def task_again(
     request: Request,
     services: Any,
     person: WebCaller,
@@ -300,9 +307,11 @@ def _task_again(
     values: dict[str, Any],
     errors: dict[str, str],
     general: str,
+    error: ServiceError | None = None,
 ) -> Response:
     context = _task_context(services, person, task_id)
-    return page(request, "task.html", person, 422, values=values, errors=errors, general=general, **context)
+    status = STATUS.get(error.kind, 422) if error is not None else 422
+    return page(request, "task.html", person, status, values=values, errors=errors, general=general, **context)
 
 
 # --- notifications ----------------------------------------------------------------------------------------
@@ -406,7 +415,8 @@ def instance_page(
     model = services.definition(view.instance.definition_id).model
     events, _ = instances.audit(services, caller, instance_id, 0, 500)
     names = {t.element_id: t.name for t in model.user_tasks}
-    return page(
+    documents = document_queries.listing(services, caller, instance_id) if view.variables_visible else []
+    response = page(
         request,
         "instance.html",
         person,
@@ -419,7 +429,15 @@ def instance_page(
         incidents=incidents.of_viewed_instance(services, view),
         duplicate=duplicate,
         erasable=policy.is_privacy_officer(caller) and personal_data.erasable(view.instance, view.disclosure),
+        documents=documents,
+        field_labels={f.id: f.label for t in model.user_tasks for f in t.form},
+        may_attach=view.instance.state == "running"
+        and policy.may_attach_document(caller, view.instance, view.active_tasks),
+        may_withdraw=lambda d: not d.withdrawn and policy.may_withdraw_document(caller, d.created_by),
     )
+    if documents:  # PDFs are previewed in a sandboxed frame of this page: the one page that frames anything
+        response.headers["content-security-policy"] = security.page_csp(frame_src="'self'")
+    return response
 
 
 @router.post("/instances/{instance_id}/erase-personal-data")

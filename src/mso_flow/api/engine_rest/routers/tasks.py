@@ -23,7 +23,14 @@ from mso_flow.store.tasks import TaskFilter
 
 router = APIRouter(tags=["task"])
 SORTS = {"created": "created_at", "dueDate": "due_at", "name": "name"}
-FORM_TYPES = {"string": "String", "long": "Long", "boolean": "Boolean", "date": "Date", "enum": "String"}
+FORM_TYPES = {
+    "string": "String",
+    "long": "Long",
+    "boolean": "Boolean",
+    "date": "Date",
+    "enum": "String",
+    "file": "Json",
+}
 NO_CONTENT = 204
 
 

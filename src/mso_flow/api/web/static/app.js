@@ -49,3 +49,24 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   setInterval(refresh, 60000);
 });
+
+// A file dropped on an attachment form is put in its file input and the form is sent (the form works without
+// this script: choose a file, then แนบไฟล์).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-dropzone]").forEach(function (form) {
+    var input = form.querySelector("input[type=file]");
+    if (!input) { return; }
+    ["dragenter", "dragover"].forEach(function (name) {
+      form.addEventListener(name, function (event) { event.preventDefault(); form.classList.add("dragging"); });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      form.addEventListener(name, function () { form.classList.remove("dragging"); });
+    });
+    form.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (!event.dataTransfer || !event.dataTransfer.files.length) { return; }
+      input.files = event.dataTransfer.files;
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    });
+  });
+});
