@@ -139,7 +139,7 @@ def test_reports_dashboard_in_hours_and_days(client, services, started, person):
     login(client, "director1")
     page = client.get("/app/reports")
     assert page.status_code == 200
-    assert plain(page).count("<svg") == 2 and "กองกลาง" in plain(page)
+    assert plain(page).count("<svg xmlns") == 2 and "กองกลาง" in plain(page)
     assert "1 นาที" in plain(page) and "สารบรรณกลางรับหนังสือ" in plain(page)
     assert "median_seconds" not in plain(page)
     csv = client.get("/app/reports/kpi.csv")
