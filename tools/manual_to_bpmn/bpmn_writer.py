@@ -8,7 +8,7 @@ from lxml import etree
 
 from mso_flow import __version__
 from tools.manual_to_bpmn.layout import SIZES, Diagram, Node, layout
-from tools.manual_to_bpmn.model import FormField, ProcessReading, Step
+from tools.manual_to_bpmn.model import FormField, ProcessReading, Step, is_long_text
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -300,7 +300,7 @@ def _form(task: etree._Element, step: Step) -> None:
     form = _el(extensions, "camunda:formData")
     for field_ in step.form:
         element = _el(form, "camunda:formField", id=field_.id, label=field_.label, type=field_.type)
-        marks = field_marks(field_)
+        marks = field_marks(field_) | ({"multiline": "true"} if is_long_text(field_.type, field_.label) else {})
         if marks:
             properties = _el(element, "camunda:properties")
             for name, value in marks.items():

@@ -39,6 +39,7 @@ class FormField:
     default: str | None = None
     personal: bool = False  # `camunda:property personal_data=true`: personal data under the PDPA
     sensitive: bool = False  # `camunda:property sensitive=true`: the Act's section 26 data (implies personal)
+    multiline: bool = False  # `camunda:property multiline=true`: long free text (orders, opinions, reports)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class FormField:
             "default": self.default,
             "personal": self.personal,
             "sensitive": self.sensitive,
+            "multiline": self.multiline,
         }
 
 
@@ -200,6 +202,7 @@ class ProcessDef:
                             default=f.get("default"),
                             personal=f.get("personal", False),
                             sensitive=f.get("sensitive", False),
+                            multiline=f.get("multiline", False),
                         )
                         for f in t.get("form", [])
                     ),

@@ -240,6 +240,7 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
                 default=field.get("defaultValue"),
                 personal=marks.get("personal_data") == "true",
                 sensitive=marks.get("sensitive") == "true",
+                multiline=marks.get("multiline") == "true",
             )
         )
     return tuple(fields)
