@@ -96,6 +96,7 @@ def axe_violations(page: Any, axe_source: str) -> list[str]:
     result = page.evaluate(
         "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", WCAG_AA
     )
+    assert any(rule["id"] == "html-has-lang" for rule in result["passes"]), "axe did not check the page"
     return [
         f"{v['id']} ({v['impact']}): {len(v['nodes'])}× {v['nodes'][0]['target']}"
         for v in result["violations"]

@@ -70,13 +70,12 @@ def test_the_case_page_shows_labels_thai_values_and_ids_on_request(client, servi
         assert raw not in shown, raw
     assert "<summary>แสดงรหัสตัวแปร</summary>" in data and "<code>documents_complete</code>" in ids
 
-
-def test_masked_values_still_say_so(client, services, saraban, person):
+    # a letter classed ลับมาก: the admin reads its values masked, as before
     person("boss", "admin")
-    view = instances.start(services, SYSTEM, "central_saraban", "พม 0201/ลับ-9", {})
-    _work(services, CLERK_CALLER, view.instance.id, {"subject": "สอบสวนวินัย", "secrecy": "secret", "speed": "normal"})
+    secret = instances.start(services, SYSTEM, "central_saraban", "พม 0201/ลับ-9", {}).instance.id
+    _work(services, CLERK_CALLER, secret, {"subject": "สอบสวนวินัย", "secrecy": "secret", "speed": "normal"})
     login(client, "boss")
-    data = _data_section(plain(client.get(f"/app/instances/{view.instance.id}")))
+    data = _data_section(plain(client.get(f"/app/instances/{secret}")))
     assert "ปิดบัง" in data and "สอบสวนวินัย" not in data and "ลับมาก" not in data
 
 
@@ -87,7 +86,7 @@ def test_the_heads_orders_are_a_textarea(client, services, saraban, person):
     tasks.claim(services, HEAD_CALLER, task.id)
     login(client, "head1")
     page = plain(client.get(f"/app/tasks/{task.id}"))
-    assert re.search(r'<textarea id="f-orders" name="orders"[^>]*>', page), page
+    assert re.search(r'<textarea id="f-orders" name="orders"[^>]*>', page), "the orders field is one line"
     assert '<label for="f-orders">ข้อสั่งการของผู้บังคับบัญชา</label>' in page
 
 
