@@ -249,6 +249,13 @@ def _tab_to(page: Any, name: str, limit: int = 60) -> None:
     raise AssertionError(f"Tab never reached {name!r}")
 
 
+def _press_on(page: Any, name: str, key: str, then: Any) -> None:
+    """Tab to `name`, press `key` (Enter or Space), and wait for `then` on the page that follows."""
+    _tab_to(page, name)
+    page.keyboard.press(key)
+    expect(then).to_be_visible()
+
+
 def test_a_clerk_completes_tasks_with_the_keyboard_alone(service, browser):
     instance_id = _start(service, "พม 0201/แป้นพิมพ์")
     context = browser.new_context(base_url=service.url, locale="th-TH", viewport=DESKTOP)
@@ -263,16 +270,11 @@ def test_a_clerk_completes_tasks_with_the_keyboard_alone(service, browser):
         expect(page.get_by_role("heading", name="งานของฉัน")).to_be_visible()
         page.goto(f"/app/?q={'พม 0201/แป้นพิมพ์'}")
 
-        _tab_to(page, "สารบรรณกลางรับหนังสือ")
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("heading", name="สารบรรณกลางรับหนังสือ")).to_be_visible()
-        _tab_to(page, "รับงาน")
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("button", name="ส่งงาน")).to_be_visible()
-        _tab_to(page, "ส่งงาน")
-        page.keyboard.press("Enter")  # เรื่อง left empty: the error is announced and takes the focus
-        alert = page.get_by_role("alert")
-        expect(alert).to_contain_text("ต้องกรอก เรื่อง")
+        heading = page.get_by_role("heading", name="สารบรรณกลางรับหนังสือ")
+        _press_on(page, "สารบรรณกลางรับหนังสือ", "Enter", heading)
+        _press_on(page, "รับงาน", "Enter", page.get_by_role("button", name="ส่งงาน"))
+        _press_on(page, "ส่งงาน", "Enter", page.get_by_role("alert"))  # เรื่อง left empty
+        expect(page.get_by_role("alert")).to_contain_text("ต้องกรอก เรื่อง")  # announced, and it takes the focus
         assert page.evaluate("() => document.activeElement.closest('[role=alert]') !== null")
         _tab_to(page, "เรื่อง")
         page.keyboard.type("ขอความอนุเคราะห์ข้อมูลสถิติ")
@@ -280,21 +282,16 @@ def test_a_clerk_completes_tasks_with_the_keyboard_alone(service, browser):
         page.keyboard.press("ArrowDown")
         page.keyboard.press("ArrowDown")
         expect(page.get_by_label("ชั้นความเร็ว")).to_have_value("urgent")
-        _tab_to(page, "ส่งงาน")
-        page.keyboard.press("Enter")
+        _press_on(page, "ส่งงาน", "Enter", page.get_by_role("status"))
         expect(page.get_by_role("status")).to_contain_text("ส่งงานเรียบร้อยแล้ว")
 
-        _tab_to(page, "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("heading", name="ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")).to_be_visible()
-        _tab_to(page, "รับงาน")
-        page.keyboard.press("Space")
-        expect(page.get_by_role("button", name="ส่งงาน")).to_be_visible()
+        check = "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ"
+        _press_on(page, check, "Enter", page.get_by_role("heading", name=check))
+        _press_on(page, "รับงาน", "Space", page.get_by_role("button", name="ส่งงาน"))
         _tab_to(page, "หนังสือครบถ้วนและถูกต้อง")
         page.keyboard.press("Space")
         expect(page.get_by_label("หนังสือครบถ้วนและถูกต้อง")).to_be_checked()
-        _tab_to(page, "ส่งงาน")
-        page.keyboard.press("Space")
+        _press_on(page, "ส่งงาน", "Space", page.get_by_role("status"))
         expect(page.get_by_role("status")).to_contain_text("ส่งงานเรียบร้อยแล้ว")
     finally:
         context.close()
