@@ -104,7 +104,7 @@ def check_marking_provenance(path: Path) -> None:
 
 
 def check_long_text(path: Path) -> None:
-    """Rule 12: a text field whose label names a passage (orders, opinions, reports, …) is multiline, no other."""
+    """Rule 13: a text field whose label names a passage (orders, opinions, reports, …) is multiline, no other."""
     root = etree.parse(str(path)).getroot()
     for field in root.iter(f"{{{CAMUNDA_NS}}}formField"):
         props = {(p.get("id") or p.get("name") or ""): p.get("value") or "" for p in field.iterfind(FIELD_PROPERTY)}

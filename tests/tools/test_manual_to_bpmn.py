@@ -138,7 +138,7 @@ def test_the_generator_writes_field_marks_in_the_modeler_shape() -> None:
     assert _field_properties(xml, "problem") == [
         ("personal_data", None, "true"),
         ("sensitive", None, "true"),
-        ("multiline", None, "true"),  # an account of a problem is long text (rule 12)
+        ("multiline", None, "true"),  # an account of a problem is long text (rule 13)
     ]
     assert _field_properties(xml, "channel") == []
     root = etree.fromstring(xml)
@@ -147,7 +147,7 @@ def test_the_generator_writes_field_marks_in_the_modeler_shape() -> None:
 
 
 def test_long_text_fields_are_multiline_for_the_engine() -> None:
-    """Rule 12: orders, opinions, reports are written as passages; names, numbers and units are one line."""
+    """Rule 13: orders, opinions, reports are written as passages; names, numbers and units are one line."""
     steps = [
         {
             "id": "decide",
