@@ -11,6 +11,7 @@ from lxml import etree
 
 from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, parse_document
 from mso_flow.engine.roles import load_role_map, split_composite
+from tools.manual_to_bpmn.model import is_long_text
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"
@@ -131,7 +132,24 @@ def check_documents(path: Path) -> None:
                 assert len(props.get("inferred_reason", "").strip()) >= 3, f"{where}: {field.get('id')} says not why"
 
 
-RULE_CHECKS = (check_provenance, check_durations_and_deadlines, check_marking_provenance, check_documents)
+def check_long_text(path: Path) -> None:
+    """Rule 13: a text field whose label names a passage (orders, opinions, reports, …) is multiline, no other."""
+    root = etree.parse(str(path)).getroot()
+    for field in root.iter(f"{{{CAMUNDA_NS}}}formField"):
+        props = {(p.get("id") or p.get("name") or ""): p.get("value") or "" for p in field.iterfind(FIELD_PROPERTY)}
+        expected = is_long_text(field.get("type") or "string", field.get("label") or "")
+        assert (props.get("multiline") == "true") == expected, (
+            f"{path.name}: form field {field.get('id')} ({field.get('label')}): multiline should be {expected}"
+        )
+
+
+RULE_CHECKS = (
+    check_provenance,
+    check_durations_and_deadlines,
+    check_marking_provenance,
+    check_documents,
+    check_long_text,
+)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(BPMN_DIR).as_posix())

@@ -17,8 +17,8 @@ import pytest
 
 from mso_flow.testing.live import LiveService
 from tests.documents.files import scanned_letter
-from tests.web.conftest import CHROMIUM, CLERK, HEAD, OWNER, PASSWORD, browser  # noqa: F401
-from tests.web.test_browser import _claim, _database, _open, _person, _send
+from tests.web.conftest import CHROMIUM, CLERK, HEAD, OWNER, PASSWORD, _database, browser  # noqa: F401
+from tests.web.test_browser import _claim, _open, _person, _send
 
 pytestmark = [
     pytest.mark.slow,

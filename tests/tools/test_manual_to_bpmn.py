@@ -135,11 +135,42 @@ def test_the_generator_writes_field_marks_in_the_modeler_shape() -> None:
         ("marking_source", None, "inferred"),
         ("marking_reason", None, "กฎข้อ ๑๐: ระบุตัวผู้แจ้ง (names the reporter)"),
     ]
-    assert _field_properties(xml, "problem") == [("personal_data", None, "true"), ("sensitive", None, "true")]
+    assert _field_properties(xml, "problem") == [
+        ("personal_data", None, "true"),
+        ("sensitive", None, "true"),
+        ("multiline", None, "true"),  # an account of a problem is long text (rule 13)
+    ]
     assert _field_properties(xml, "channel") == []
     root = etree.fromstring(xml)
     [field] = [f for f in root.iter(f"{{{CAMUNDA}}}formField") if f.get("id") == "reporter"]
     assert [etree.QName(child).localname for child in field] == ["properties"], "Modeler's order: properties first"
+
+
+def test_long_text_fields_are_multiline_for_the_engine() -> None:
+    """Rule 13: orders, opinions, reports are written as passages; names, numbers and units are one line."""
+    steps = [
+        {
+            "id": "decide",
+            "name": "ผู้บังคับบัญชาสั่งการ",
+            "lane": "staff",
+            "form": [
+                {"id": "orders", "label": "ข้อสั่งการของผู้บังคับบัญชา", "type": "string"},
+                {"id": "result", "label": "ผลการพิจารณา", "type": "string"},
+                {"id": "reporter", "label": "ชื่อผู้แจ้ง/ผู้ประสบปัญหา", "type": "string"},
+                {"id": "unit", "label": "หน่วยงานที่ร้องเรียน", "type": "string"},
+                {"id": "done", "label": "รายงานแล้ว", "type": "boolean"},
+            ],
+        }
+    ]
+    [process] = parse_document(bpmn("test_long_text", steps), "test_long_text.bpmn")
+    [task] = process.definition.user_tasks
+    assert {f.id: f.multiline for f in task.form} == {
+        "orders": True,
+        "result": True,
+        "reporter": False,
+        "unit": False,
+        "done": False,
+    }
 
 
 def test_the_engine_reads_what_the_generator_marks() -> None:

@@ -5,21 +5,12 @@ password, a form error and a CSRF-less POST are refused."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-from mso_flow.testing.live import LiveService, live_service, postgres_database
-from tests.conftest import BACKENDS, SARABAN
 from tests.documents.files import scanned_letter
-from tests.web.conftest import CHROMIUM, CLERK, HEAD, OWNER, PASSWORD
+from tests.web.conftest import CHROMIUM, browser_login
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,64 +18,7 @@ pytestmark = [
 ]
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-@contextmanager
-def _database(backend: str, work: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{work / 'mso_flow.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    work = tmp_path_factory.mktemp("browser")
-    bpmn = work / "bpmn" / "central"
-    bpmn.mkdir(parents=True)
-    shutil.copy(SARABAN, bpmn / SARABAN.name)
-    with (
-        _database(request.param, work) as database_url,
-        live_service(
-            database_url,
-            work,
-            workers=1,
-            bpmn_dir=work / "bpmn",
-            extra_env={"MSO_FLOW_ADMIN_PASSWORD": PASSWORD, "MSO_FLOW_BACKGROUND": "false"},
-        ) as live,
-    ):
-        with live.client() as api:
-            for username, role in (("clerk1", CLERK), ("head1", HEAD), ("owner1", OWNER)):
-                response = api.post(
-                    "/api/v1/users", json={"username": username, "roles": [role], "password": PASSWORD, "force": True}
-                )
-                assert response.status_code == 201, response.text
-        # a privacy officer is made at the command line only
-        env = {
-            **os.environ,
-            "MSO_FLOW_DATABASE_URL": database_url,
-            "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(work / "audit-ed25519.pem"),
-        }
-        command = [sys.executable, "-m", "mso_flow.cli", "users", "create", "dpo1", "--role", "privacy_officer"]
-        created = subprocess.run(
-            [*command, "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True, text=True
-        )
-        assert created.returncode == 0, created.stderr
-        yield live
-
-
-def _person(browser, service: LiveService, username: str):
-    """A browser context of its own, logged in through the login page."""
-    context = browser.new_context(base_url=service.url, locale="th-TH", timezone_id="Asia/Bangkok")
-    page = context.new_page()
-    page.goto("/app/")
-    expect(page).to_have_url(re.compile(r"/app/login"))
-    page.get_by_label("ชื่อผู้ใช้").fill(username)
-    page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
-    expect(page.get_by_role("heading", name="งานของฉัน")).to_be_visible()
-    return context, page
+_person = browser_login
 
 
 def _open(page, task_name: str) -> None:

@@ -8,7 +8,7 @@ from lxml import etree
 
 from mso_flow import __version__
 from tools.manual_to_bpmn.layout import SIZES, Diagram, Node, layout
-from tools.manual_to_bpmn.model import FormField, ProcessReading, Step
+from tools.manual_to_bpmn.model import FormField, ProcessReading, Step, is_long_text
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -285,9 +285,12 @@ def field_marks(field_: FormField) -> dict[str, str]:
 
 
 def field_properties(field_: FormField) -> dict[str, str]:
-    """A form field's `camunda:property` entries: its personal-data marks, and for a file field (rule 12) what it
-    accepts, whether it takes several documents, and `source=inferred` where the manual implies the document."""
+    """A form field's `camunda:property` entries: its personal-data marks, `multiline` for long free text (rule 13),
+    and for a file field (rule 12) what it accepts, whether it takes several documents, and `source=inferred` where
+    the manual implies the document."""
     props = field_marks(field_)
+    if is_long_text(field_.type, field_.label):
+        props["multiline"] = "true"
     if field_.type == "file":
         if field_.accept:
             props["accept"] = ",".join(field_.accept)

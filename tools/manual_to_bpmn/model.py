@@ -13,6 +13,43 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mso_flow.engine.parsing import MAX_RETENTION_DAYS
 
 ASCII_ID = r"^[a-z][a-z0-9_]*$"
+# Rule 13 of docs/manual-extraction/RULES.md: a text field whose label names one of these is a passage staff write
+# (orders, opinions, remarks, proposals, reports, summaries, results, findings, resolutions, accounts of a problem
+# or a complaint, lists, a scope), unless the label starts by naming one thing (a name, a number, a score, a unit).
+LONG_TEXT_WORDS = (
+    "ข้อสั่งการ",
+    "ความเห็น",
+    "ข้อคิดเห็น",
+    "ความคิดเห็น",
+    "ข้อสังเกต",
+    "ข้อเสนอ",
+    "รายงาน",
+    "สรุป",
+    "ผลการ",
+    "ข้อค้นพบ",
+    "บทเรียน",
+    "มติ",
+    "ปัญหา",
+    "พฤติกรรม",
+    "ข้อโต้แย้ง",
+    "ข้อผิดพลาด",
+    "สิ่งผิดปกติ",
+    "รายละเอียด",
+    "ที่ต้องแก้ไข",
+    "ประเด็นที่ขาด",
+    "ร้องเรียน",
+    "รายชื่อ",
+    "รายการ",
+    "ขอบเขต",
+)
+ONE_THING = ("ชื่อ", "เลข", "หมายเลข", "คะแนน", "หน่วยงาน")
+
+
+def is_long_text(field_type: str, label: str) -> bool:
+    """Rule 13: the field is long free text (`camunda:property multiline=true`, a textarea in the web app)."""
+    return field_type == "string" and any(w in label for w in LONG_TEXT_WORDS) and not label.startswith(ONE_THING)
+
+
 VARIABLE = r"^[A-Za-z][A-Za-z0-9_]*$"
 END = "end"
 

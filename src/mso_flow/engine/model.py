@@ -66,6 +66,7 @@ class FormField:
     sensitive: bool = False  # `camunda:property sensitive=true`: the Act's section 26 data (implies personal)
     accept: tuple[str, ...] = ()  # type "file": `camunda:property accept` (media types, `image/*`, `.pdf`)
     multiple: bool = False  # type "file": `camunda:property multiple=true`: several documents
+    multiline: bool = False  # `camunda:property multiline=true`: long free text (orders, opinions, reports)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class FormField:
             "sensitive": self.sensitive,
             "accept": list(self.accept),
             "multiple": self.multiple,
+            "multiline": self.multiline,
         }
 
 
@@ -231,6 +233,7 @@ class ProcessDef:
                             sensitive=f.get("sensitive", False),
                             accept=tuple(f.get("accept", ())),
                             multiple=f.get("multiple", False),
+                            multiline=f.get("multiline", False),
                         )
                         for f in t.get("form", [])
                     ),

@@ -371,6 +371,7 @@ def _form(task: etree._Element) -> tuple[FormField, ...]:
                 sensitive=marks.get("sensitive") == "true",
                 accept=tuple(a.strip() for a in marks.get("accept", "").split(",") if a.strip()),
                 multiple=marks.get("multiple") == "true",
+                multiline=marks.get("multiline") == "true",
             )
         )
     return tuple(fields)

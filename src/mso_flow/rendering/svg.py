@@ -3,7 +3,8 @@
 An instance view marks elements: `completed` (green), `active` (orange, thick) and step counts (a badge).
 The drawing follows bpmn.io's shapes closely enough that a manager recognises the modeler's diagram.
 Elements the source document does not draw (`camunda:property name="source" value="inferred"`) are drawn dashed,
-with class `inferred`, and listed with their `inferred_reason` in a legend under the diagram.
+with class `inferred`, and, for designers (`legend=True`), listed with their ids and `inferred_reason` in a legend
+under the diagram; staff read a short Thai legend beside the diagram instead.
 """
 
 from __future__ import annotations
@@ -67,12 +68,12 @@ def _is_combining(char: str) -> bool:
     return unicodedata.combining(char) > 0 or unicodedata.category(char) == "Mn"
 
 
-def _text_width(text: str) -> float:
+def _text_width(text: str, font_size: float = FONT_SIZE) -> float:
     width = 0.0
     for char in text:
         if _is_combining(char):
             continue
-        width += FONT_SIZE * (0.68 if ord(char) > 0x0E00 else 0.58)
+        width += font_size * (0.68 if ord(char) > 0x0E00 else 0.58)
     return width
 
 
@@ -87,20 +88,21 @@ def _clusters(text: str) -> list[str]:
     return clusters
 
 
-def wrap(text: str, width: float, max_lines: int = 5) -> list[str]:
-    """Wrap text (Thai or Latin) to `width` pixels, breaking at spaces and slashes, else between clusters."""
+def wrap(text: str, width: float, max_lines: int = 5, font_size: float = FONT_SIZE) -> list[str]:
+    """Wrap text (Thai or Latin) to `width` pixels at `font_size`, breaking between words (Thai words found by the
+    segmenter), at spaces and slashes, and inside a word only when it is wider than a line."""
     lines: list[str] = []
     current = ""
     for word in _words(text):
         candidate = current + word
-        if _text_width(candidate.strip()) <= width:
+        if _text_width(candidate.strip(), font_size) <= width:
             current = candidate
             continue
         if current.strip():
             lines.append(current.strip())
         current = ""
         for cluster in _clusters(word):
-            if _text_width(current + cluster) > width and current:
+            if _text_width(current + cluster, font_size) > width and current:
                 lines.append(current.strip())
                 current = ""
             current += cluster
@@ -208,8 +210,8 @@ def _extent(plane: etree._Element) -> tuple[float, float, float, float]:
     return min(xs) - 20, min(ys) - 20, max(xs) - min(xs) + 40, max(ys) - min(ys) + 40
 
 
-def render_svg(xml: bytes, marks: Marks | None = None) -> bytes:
-    """Draw the first diagram of a BPMN document as SVG bytes."""
+def render_svg(xml: bytes, marks: Marks | None = None, legend: bool = True) -> bytes:
+    """Draw the first diagram of a BPMN document as SVG bytes; `legend`: list the inferred elements under it."""
     root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
     marks = marks or Marks()
     elements = _index(root)
@@ -233,6 +235,7 @@ def render_svg(xml: bytes, marks: Marks | None = None) -> bytes:
     inferred = {key: reason for key, el in elements.items() if (reason := inferred_reason(el)) is not None}
     if inferred:
         _dash_inferred(canvas, inferred)
+    if inferred and legend:
         _legend(canvas, [(elements[key], reason) for key, reason in inferred.items()], elements)
     return etree.tostring(canvas.root, xml_declaration=True, encoding="UTF-8")
 

@@ -11,13 +11,15 @@ from mso_flow.store import definitions as definitions_store
 from mso_flow.store import tasks as tasks_store
 
 
-def definition_svg(services: Services, key: str, version: int | None) -> bytes:
-    """The process as designed (latest version unless `version`)."""
-    return render_svg(definitions.version(services, key, version).bpmn_xml)
+def definition_svg(services: Services, key: str, version: int | None, legend: bool = True) -> bytes:
+    """The process as designed (latest version unless `version`); `legend`: with the designers' list of the
+    elements added by reading."""
+    return render_svg(definitions.version(services, key, version).bpmn_xml, legend=legend)
 
 
-def instance_svg(services: Services, caller: Caller, instance_id: str) -> bytes:
-    """The instance's version with completed tasks, active tasks and how often each task ran."""
+def instance_svg(services: Services, caller: Caller, instance_id: str, legend: bool = True) -> bytes:
+    """The instance's version with completed tasks, active tasks and how often each task ran (`legend` as
+    `definition_svg`)."""
     instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
         states = tasks_store.element_states(session, instance_id)
@@ -30,4 +32,4 @@ def instance_svg(services: Services, caller: Caller, instance_id: str) -> bytes:
         elif state == TaskState.COMPLETED:
             marks.completed.add(element_id)
         marks.counts[element_id] = marks.counts.get(element_id, 0) + count
-    return render_svg(row.bpmn_xml, marks)
+    return render_svg(row.bpmn_xml, marks, legend)

@@ -94,8 +94,9 @@ def first_lane_roles(model: ProcessDef) -> set[str]:
 
 
 def staff_roles(caller: Caller) -> list[str]:
-    """The caller's staff roles (not built-in ones), sorted: what an inbox counts."""
-    return sorted(r for r in caller.roles if r not in BUILT_IN_ROLES)
+    """The caller's staff roles, sorted: what an inbox counts. Not the built-in roles, and not `manager:<unit>`,
+    which reads a unit's reports and works no task."""
+    return sorted(r for r in caller.roles if r not in BUILT_IN_ROLES and not r.startswith(MANAGER_PREFIX))
 
 
 # --- tasks -----------------------------------------------------------------------------------------------
@@ -191,6 +192,12 @@ def may_list_tasks_of(caller: Caller, assignee: str | None) -> bool:
 
 def may_deploy(caller: Caller) -> bool:
     """Deploy BPMN files: designers and admins."""
+    return caller.has_any(DEPLOYER_ROLES)
+
+
+def reads_design_notes(caller: Caller) -> bool:
+    """See the designers' notes on a diagram (the elements added by reading the manual, with their ids and
+    reasons): designers and admins. Staff read the diagram with a short legend."""
     return caller.has_any(DEPLOYER_ROLES)
 
 

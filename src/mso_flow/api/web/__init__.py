@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from mso_flow.api.web import documents
@@ -17,7 +17,8 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages, their static files and headers, and send `/` to the inbox."""
+    """Add the pages, their static files and headers, send `/` to the inbox and serve the icon browsers ask for at
+    `/favicon.ico`."""
     app.include_router(router)
     app.include_router(documents.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="web-static")
@@ -26,3 +27,7 @@ def install(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
         return RedirectResponse("/app/", status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", media_type="image/vnd.microsoft.icon")

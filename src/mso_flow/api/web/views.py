@@ -18,8 +18,8 @@ from starlette.datastructures import FormData, UploadFile
 from mso_flow.api import exports
 from mso_flow.api.deps import ServicesDep
 from mso_flow.api.errors import STATUS
-from mso_flow.api.routers.reports import _kpi_rows, _process
-from mso_flow.api.web import security
+from mso_flow.api.web import kpi_csv, security
+from mso_flow.api.web.case_data import case_data
 from mso_flow.api.web.render import WebRoute, error_page, page
 from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
 from mso_flow.domain import DefinitionSource, EmailMode, MailState, NotificationKind
@@ -378,10 +378,16 @@ def _svg(data: bytes) -> Markup:
     return Markup(text[text.index("<svg") :])
 
 
+def _has_inferred(svg: Markup) -> bool:
+    """The diagram draws elements added by reading the manual (dashed, class `inferred`)."""
+    return " inferred" in svg
+
+
 @router.get("/processes/{key}")
 def process_page(request: Request, services: ServicesDep, person: PersonDep, key: str, error: str = "") -> Response:
     row, model = definitions.latest(services, key)
-    svg = _svg(diagrams.definition_svg(services, key, None))
+    notes = policy.reads_design_notes(person.caller)
+    svg = _svg(diagrams.definition_svg(services, key, None, legend=notes))
     return page(
         request,
         "process.html",
@@ -389,6 +395,7 @@ def process_page(request: Request, services: ServicesDep, person: PersonDep, key
         row=row,
         model=model,
         svg=svg,
+        dashed=_has_inferred(svg) and not notes,
         may_start=policy.may_start(person.caller, model),
         error=error,
     )
@@ -416,13 +423,17 @@ def instance_page(
     events, _ = instances.audit(services, caller, instance_id, 0, 500)
     names = {t.element_id: t.name for t in model.user_tasks}
     documents = document_queries.listing(services, caller, instance_id) if view.variables_visible else []
+    notes = policy.reads_design_notes(caller)
+    svg = _svg(diagrams.instance_svg(services, caller, instance_id, legend=notes))
     response = page(
         request,
         "instance.html",
         person,
         view=view,
         model=model,
-        svg=_svg(diagrams.instance_svg(services, caller, instance_id)),
+        data=case_data(model, view.variables, view.masked_variables, view.disclosure.erased),
+        svg=svg,
+        dashed=_has_inferred(svg) and not notes,
         events=events,
         names=names,
         event_names=EVENT_NAMES,
@@ -480,7 +491,7 @@ def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> 
     unit_bars = [
         Bar(unit, on_time / count, f"{count:.0f} รายการ") for unit, (count, on_time) in sorted(per_unit.items())
     ]
-    _, by_role = reports.overdue(services, person.caller, None)
+    by_unit, by_role = reports.overdue(services, person.caller, None)
     return page(
         request,
         "reports.html",
@@ -490,12 +501,15 @@ def reports_page(request: Request, services: ServicesDep, person: PersonDep) -> 
         unit_chart=Markup(bar_chart(unit_bars, "สัดส่วนที่เสร็จทันกำหนดรายหน่วยงาน")),
         process_chart=Markup(bar_chart(process_bars, "สัดส่วนที่เสร็จทันกำหนดรายกระบวนงาน")),
         by_role=[r for r in by_role if r[1]],
+        # a task of a lane several roles work is in the row of each role, and once in the total (per unit)
+        overdue_total=(sum(n for _, n, _ in by_unit), sum(late for _, _, late in by_unit)),
     )
 
 
 @router.get("/reports/kpi.csv")
-def reports_csv(services: ServicesDep, person: PersonDep) -> Response:
-    rows = _kpi_rows([_process(p) for p in reports.kpi(services, person.caller, Period())])
+def reports_csv(services: ServicesDep, person: PersonDep, headers: str = "thai") -> Response:
+    """The KPIs for a spreadsheet: Thai headers and rounded figures (`?headers=ascii`: ASCII column names)."""
+    rows = kpi_csv.rows(reports.kpi(services, person.caller, Period()), ascii_headers=headers == "ascii")
     return exports.response(rows, "csv", "kpi")
 
 

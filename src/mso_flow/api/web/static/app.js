@@ -1,8 +1,20 @@
 // Small enhancements only; every page works without JavaScript.
-// A role filter submits its form as soon as a role is chosen.
+// A form's errors take the focus when the page comes back with them, so a screen reader reads them at once
+// (they are also a role=alert region) and a keyboard user starts from the list of fields to fix.
 document.addEventListener("DOMContentLoaded", function () {
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+  var errors = document.querySelector("[data-focus]");
+  if (errors) { errors.focus(); }
+});
+
+// A diagram wider than its frame scrolls to the step that is waiting, so it is in view without searching.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll(".diagram").forEach(function (frame) {
+    var waiting = frame.querySelector("g.active");
+    if (!waiting) { return; }
+    var outer = frame.getBoundingClientRect();
+    var step = waiting.getBoundingClientRect();
+    frame.scrollLeft += step.left + step.width / 2 - (outer.left + outer.width / 2);
+    frame.scrollTop += step.top + step.height / 2 - (outer.top + outer.height / 2);
   });
 });
 
