@@ -9,6 +9,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from mso_flow.services.context import Caller, Services
+from mso_flow.services.documents import commands
+from mso_flow.services.documents.staging import Staging
+
 
 def scanned_letter(text: str = "MSO 0201/123", pages: int = 1, size: tuple[int, int] = (620, 877)) -> bytes:
     """A PDF of `pages` A4-shaped scanned pages (Pillow writes the PDF)."""
@@ -92,3 +96,11 @@ def attach_letter(client: Any, headers: dict[str, str], task_id: str, instance_i
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+def attach_letter_as(services: Services, caller: Caller, task_id: str, instance_id: str) -> str:
+    """The same as `attach_letter`, through the services in-process (as the v1 route runs them); its id."""
+    target = commands.prepare_attach(services, caller, instance_id)
+    with Staging(target, "หนังสือเข้า.pdf", "application/pdf") as staging:
+        staging.write(scanned_letter())
+        return commands.attach(services, caller, target, staging, task_id, "letter_file").id

@@ -13,8 +13,8 @@ import pytest
 
 from mso_flow.testing.live import LiveService, live_service
 from tests.conftest import BACKENDS, SARABAN
-from tests.web.conftest import CHROMIUM, CLERK, PASSWORD
-from tests.web.test_browser import _database, _person
+from tests.web.conftest import CHROMIUM, CLERK, PASSWORD, _database
+from tests.web.test_browser import _person
 
 pytestmark = [
     pytest.mark.slow,

@@ -16,6 +16,7 @@ from mso_flow.domain import DefinitionSource
 from mso_flow.services import definitions, instances, tasks
 from mso_flow.services.context import SYSTEM, Caller, Services
 from tests.clock import ManualClock
+from tests.documents.files import attach_letter_as
 from tests.factory import bpmn
 from tests.web.conftest import CLERK, HEAD, login, plain
 
@@ -32,6 +33,8 @@ def clock(services: Services) -> ManualClock:
 def _work(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> str:
     """Complete the instance's open task as `caller`; return its id."""
     [task] = instances.get(services, SYSTEM, instance_id).active_tasks
+    if task.element_id == "Task_register":  # สารบรรณ ๓ scans the letter in (its required file field)
+        attach_letter_as(services, caller, task.id, instance_id)
     tasks.complete(services, caller, task.id, variables)
     return task.id
 
