@@ -6,16 +6,21 @@ against the real app, engine and database (both backends).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from mso_flow.api.app import create_app
 from mso_flow.domain import DefinitionSource
+from mso_flow.engine import limits
 from mso_flow.services import definitions, timers
 from mso_flow.services.context import SYSTEM, Services
 from mso_flow.settings import Settings
@@ -135,6 +140,55 @@ def test_a_script_over_its_budget_or_with_an_unstorable_result_is_an_incident_an
     incident = client.get(f"/api/v1/incidents/{problem['incident_id']}", headers=admin).json()
     assert incident["kind"] == kind and incident["instance_id"] is None
     assert _instances(client, "script_limits", admin) == []
+
+
+def _peak_rss_kib() -> tuple[int, int]:
+    """(resident, peak resident since the last reset) of this process, in KiB."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])
+
+
+@pytest.mark.parametrize(
+    ("condition", "k"),
+    [
+        ("max([[0] * 1000000] * amount + [[1]]) == [1]", 100_000),  # loops in C for minutes
+        ("len(sum([[0] * 1000000] * amount, [])) > 0", 200),  # builds 1.6 GB in C
+    ],
+)
+def test_one_built_in_call_that_loops_or_allocates_in_c_is_an_incident_and_the_service_keeps_answering(
+    client, make_user, admin, condition, k
+):
+    """Issue 24, item 8: the simulation passes these conditions (k = 0); at run time, with k large, the step ends
+    as a limit incident within the budget, /health answers meanwhile, and the service process does not grow."""
+    staff = make_user("staff1", "เจ้าหน้าที่")
+    _deploy_defective(client, "c.bpmn", approval(condition=condition))
+    instance = client.post("/api/v1/process-definitions/test_approval/start", headers=staff, json={}).json()
+    task_id = instance["active_tasks"][0]["id"]
+    Path("/proc/self/clear_refs").write_text("5")  # the peak resident memory starts from here
+    before, _ = _peak_rss_kib()
+    health_seconds = []
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(
+            client.post, f"/api/v1/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": k}}
+        )
+        while not pending.done():
+            asked = time.monotonic()
+            assert client.get("/health").status_code == 200
+            health_seconds.append(time.monotonic() - asked)
+        response = pending.result()
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["type"] == "urn:mso-flow:problem:process_error"
+    incident = client.get(f"/api/v1/incidents/{body['incident_id']}", headers=admin).json()
+    assert incident["kind"] == "limit" and incident["element_id"] == "Gateway_enter"
+    assert "budget exceeded" in incident["message_en"], incident["message_en"]
+    # every /health asked while the step ran answered faster than one evaluation may take (in-process, it waited
+    # for the whole built-in call)
+    assert max(health_seconds) < limits.budget().wall_seconds, health_seconds
+    _, peak = _peak_rss_kib()
+    assert (peak - before) * 1024 < limits.budget().memory_mb * 1024 * 1024 // 4, f"grew {peak - before} KiB"
+    [task] = client.get("/api/v1/tasks", headers=staff, params={"process_instance_id": instance["id"]}).json()["items"]
+    assert task["id"] == task_id  # the step rolled back: the task waits for a fixed process
 
 
 # --- finding 3: a deep JSON never reaches the store ---------------------------------------------------------------
@@ -435,16 +489,50 @@ LOOP = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def test_a_process_that_never_reaches_a_wait_state_is_stopped_by_the_command_budget(client, admin):
-    from mso_flow.engine import limits
-
-    budget = limits.budget()
-    limits.configure(dataclasses.replace(budget, engine_seconds=1.0))
+@contextlib.contextmanager
+def _budget(**changes: float) -> Iterator[None]:
+    before = limits.budget()
+    limits.configure(dataclasses.replace(before, **changes))
     try:
-        _deploy_defective(client, "loop.bpmn", LOOP.encode())
-        response = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
+        yield
     finally:
-        limits.configure(budget)
+        limits.configure(before)
+
+
+def _start_endless(client, admin, loop: str = LOOP):
+    _deploy_defective(client, "loop.bpmn", loop.encode())
+    response = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
     assert response.status_code == 422, response.text
-    incident = client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+    assert _instances(client, "endless", admin) == []  # nothing completed, nothing stored
+    return client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+
+
+def test_an_endless_loop_of_engine_steps_is_stopped_at_the_path_bound_whatever_the_machine_speed(client, admin):
+    """Issue 24, item 18: with a CPU budget no machine reaches, only the bound on a path's steps stops the loop
+    (SpiffWorkflow itself stops walking at depth 1000 and used to report the instance completed)."""
+    with _budget(engine_seconds=10**6):
+        incident = _start_endless(client, admin)
     assert incident["kind"] == "limit"
+    assert "MSO_FLOW_MAX_PATH_STEPS" in incident["message_en"] and "900" in incident["message_en"]
+
+
+def test_an_instance_the_engine_stops_following_is_an_incident_never_a_completion(client, admin):
+    """Issue 24, item 18: with the path bound out of the way, SpiffWorkflow stops at depth 1000 and finds no
+    unfinished task: an instance completed without reaching an end event is an incident."""
+    with _budget(engine_seconds=10**6, max_path_steps=10**6):
+        incident = _start_endless(client, admin)
+    assert incident["kind"] == "limit"
+    assert "without reaching an end event" in incident["message_en"], incident["message_en"]
+
+
+def test_a_command_whose_evaluations_use_up_its_cpu_budget_is_stopped(client, admin):
+    """The command budget counts the CPU of the conditions and scripts, which run in evaluator processes; each
+    round's script takes far less than its own budget, and the path bound is hundreds of rounds away."""
+    # about 0.1 s of CPU a round on a 2020s core: a machine ten times slower stays within one script's own budget
+    # (1 s), one ten times faster still needs fewer than 100 of the 300 rounds the path bound allows
+    script = "n = sum(1 for i in range(1000) for j in range(5000))"
+    spinning = LOOP.replace("<bpmn:script>n = 1</bpmn:script>", f"<bpmn:script>{script}</bpmn:script>")
+    with _budget(engine_seconds=1.0):
+        incident = _start_endless(client, admin, spinning)
+    assert incident["kind"] == "limit"
+    assert "engine command exceeded its CPU budget" in incident["message_en"], incident["message_en"]

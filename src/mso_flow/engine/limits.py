@@ -1,22 +1,27 @@
 """Budgets of BPMN conditions and scripts: CPU time, wall-clock time, memory, sizes of what they build.
 
-Two layers, because neither alone is enough in one Python process:
+Evaluations run in evaluator processes (`engine.isolation`) whose memory, CPU and wall-clock time the kernel
+bounds: that is the limit nothing escapes, a single built-in call that loops or allocates in C included. Inside
+an evaluator, two layers answer sooner and precisely, and keep it alive for the next evaluation:
 
 1. **Guarded operations** (compile time). The sandbox compiles expressions with `GuardingTransformer`, which
    rewrites `*`, `**`, `<<`, `+`, `%`, augmented assignment and f-string fields into calls of `binop` /
    `format_field`, and refuses `try` (a script cannot swallow the budget's exception). `binop`, the `range`,
-   `str`, `repr` and string methods given to expressions check the size of a result *before* building it, so
-   a single C-level call (`'a' * 10**10`, `10**5000`, `sum(range(10**10))`, `'x'.ljust(10**10)`) cannot
-   allocate gigabytes or run for minutes where Python cannot interrupt it.
+   `str`, `repr` and string methods given to expressions check the size of a result *before* building it
+   (`'a' * 10**10`, `10**5000`, `sum(range(10**10))`, `'x'.ljust(10**10)` are refused at once).
 2. **A watchdog thread** (run time). `begin` registers the calling thread's evaluation with its budget; the
    watchdog polls every few milliseconds and raises `LimitExceeded` asynchronously in a thread whose own CPU
    time, wall-clock time, or the process's memory growth exceeds the budget. Python loops (`while True`,
    nested comprehensions) are interrupted at the next bytecode; the exception is raised again every second
    until the evaluation ends, and a pending exception is cleared when it does, so nothing leaks out.
 
-3. **A command budget** (cooperative). A whole engine command (a start, a completion) that keeps running steps
-   without reaching a wait state is stopped at its next condition or script once it has used
-   `engine_seconds` of CPU (`engine_command`).
+In the service's process, two bounds of a whole engine command (a start, a completion):
+
+3. **A command budget** (cooperative). A command that keeps running steps without reaching a wait state is
+   stopped at its next condition or script once it has used `engine_seconds` of CPU, its evaluators' included
+   (`engine_command`, `charge`, `check_command`).
+4. **A path bound**. One path of an instance runs at most `max_path_steps` tasks in a row (`engine.runtime`):
+   SpiffWorkflow stops walking the task tree at depth 1000, so an endless loop would otherwise end "completed".
 
 `check_result` refuses values a script leaves in the task's data that cannot be stored: anything not JSON
 (a set, an object, a self-referencing list), non-finite floats, huge integers, deep or large values.
@@ -49,6 +54,7 @@ class Budget:
     max_depth: int = 32
     max_result_bytes: int = 256 * 1024
     engine_seconds: float = 10.0  # CPU budget of one engine command (wall-clock: twice that)
+    max_path_steps: int = 900  # tasks one path of an instance may run in a row; SpiffWorkflow follows 1000
 
 
 _budget = Budget()
@@ -442,7 +448,6 @@ _watchdog = Watchdog()
 
 def begin() -> None:
     """Start watching a condition or script of the calling thread; call `end` in a `finally`."""
-    _check_command()
     _watchdog.begin(_budget.cpu_seconds, _budget.wall_seconds)
 
 
@@ -456,12 +461,12 @@ _command = threading.local()
 @contextlib.contextmanager
 def engine_command() -> Iterator[None]:
     """Bound a whole engine command (start, complete, fire timers…): a process whose steps never reach a wait
-    state (a loop of script tasks and gateways) is stopped at its next condition or script once the command has
-    used `engine_seconds` of CPU. Checked cooperatively, never raised asynchronously: the engine's own code
-    (logging, locks) must not be interrupted at an arbitrary bytecode."""
+    state is stopped at its next condition or script once the command has used `engine_seconds` of CPU, its
+    own and its evaluations' (`charge`). Checked cooperatively, never raised asynchronously: the engine's own
+    code (logging, locks) must not be interrupted at an arbitrary bytecode."""
     outer = getattr(_command, "started", None)
     if outer is None:
-        _command.started = time.thread_time()
+        _command.started, _command.charged = time.thread_time(), 0.0
     try:
         yield
     finally:
@@ -469,9 +474,16 @@ def engine_command() -> Iterator[None]:
             _command.started = None
 
 
-def _check_command() -> None:
+def charge(cpu_seconds: float) -> None:
+    """Count CPU time spent for the calling thread's engine command elsewhere (in an evaluator process)."""
+    if getattr(_command, "started", None) is not None:
+        _command.charged += cpu_seconds
+
+
+def check_command() -> None:
+    """`CpuLimitExceeded` when the calling thread's engine command has used up its budget."""
     started = getattr(_command, "started", None)
-    if started is not None and time.thread_time() - started > _budget.engine_seconds:
+    if started is not None and time.thread_time() - started + _command.charged > _budget.engine_seconds:
         raise CpuLimitExceeded(
             "ขั้นตอนของกระบวนการทำงานต่อเนื่องนานเกินกำหนดโดยไม่ถึงจุดรอ "
             "(the engine command exceeded its CPU budget without reaching a wait state)"
