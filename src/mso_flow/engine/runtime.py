@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -214,10 +215,22 @@ def _check_end(workflow: BpmnWorkflow) -> bool:
 
 
 class ProcessRuntime:
-    """Stateless engine operations over stored instance state and a parsed spec; holds only the serializer."""
+    """Stateless engine operations over stored instance state and a parsed spec; holds only the serializers.
+
+    Each thread has a serializer of its own: `dump` switches its registry into encoder mode for the length of
+    the call, which a serializer shared by the threads of a worker would switch under another thread's dump
+    or migration (bench/serializer_threads.py: one per thread costs one 0.4 ms creation per thread, a lock as
+    little per call but makes concurrent dumps queue)."""
 
     def __init__(self) -> None:
-        self._serializer = _serializer()
+        self._local = threading.local()
+
+    @property
+    def _serializer(self) -> BpmnWorkflowSerializer:
+        serializer: BpmnWorkflowSerializer | None = getattr(self._local, "serializer", None)
+        if serializer is None:
+            serializer = self._local.serializer = _serializer()
+        return serializer
 
     def start(self, process: ParsedProcess, variables: dict[str, Any]) -> Step:
         """Create an instance with `variables` and run it to its first wait state."""
