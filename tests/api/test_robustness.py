@@ -9,6 +9,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -95,6 +98,102 @@ def test_the_schedule_of_an_old_version_ends_when_a_new_one_is_deployed(client, 
     clock.advance(5 * 60)
     timers.fire_due(services)
     assert [i["definition_version"] for i in _instances(client, "it_cycle", admin)] == [2, 1]
+
+
+# issue 24, item 9: timer texts the engine cannot run, at deployment, in `mso-flow validate` and at run time
+MALFORMED_TIMERS = [
+    ("timeCycle", "R/PT-1S"),  # a negative interval (was a 500: "Invalid duration")
+    ("timeCycle", "R-1/PT1M"),  # a negative count of repetitions
+    ("timeCycle", "PT1M/PT1M"),  # no R: not a repeating interval
+    ("timeCycle", "R/P99999999Y"),  # SpiffWorkflow would count 1.2 billion months
+    ("timeCycle", "R/PT99999999999H"),
+    ("timeCycle", "R/2026-13-45T00:00:00Z/PT1M"),
+    ("timeCycle", "R/9999-12-31T00:00:00Z/P1Y"),  # the second firing is past the year 9999
+    ("timeDuration", "PT-1S"),
+    ("timeDuration", "P99999999Y"),
+    ("timeDuration", "P99999999D"),
+    ("timeDuration", "PT"),
+    ("timeDate", "99999-01-01T00:00:00Z"),
+    ("timeDate", "9999-12-31T23:59:59-05:00"),  # past the year 9999 in UTC
+    ("timeDate", "PT1M"),  # a duration where a date is due
+]
+
+
+def _start_timer(kind: str, text: str) -> bytes:
+    return (
+        START_TIMERS.read_bytes()
+        .replace(b"timeCycle", kind.encode())
+        .replace(b"R2/PT1M", text.encode())
+        .replace(b"<bpmn:timeDate", b"<bpmn:timeCycle")  # the other process keeps a valid timer
+        .replace(b"</bpmn:timeDate>", b"</bpmn:timeCycle>")
+        .replace(b"2026-01-15T09:00:00+07:00", b"R/P1D")
+    )
+
+
+@pytest.mark.parametrize(("kind", "text"), MALFORMED_TIMERS)
+def test_a_timer_the_engine_cannot_run_is_refused_at_deployment_naming_the_element(client, admin, kind, text):
+    response = _deploy(client, admin, "t.bpmn", _start_timer(kind, text))
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "urn:mso-flow:problem:invalid_bpmn"
+    [error] = response.json()["errors"]
+    assert error["element_id"] == "Start_it_cycle" and error["file"] == "t.bpmn" and error["line"]
+    assert error["message"].startswith(f"timer {text!r}: "), error["message"]
+    assert _instances(client, "it_cycle", admin) == []
+
+
+def test_mso_flow_validate_names_file_line_and_element_of_each_malformed_timer(tmp_path):
+    texts = {}
+    for number, (kind, text) in enumerate(MALFORMED_TIMERS):
+        path = tmp_path / f"t{number:02d}.bpmn"
+        path.write_bytes(_start_timer(kind, text))
+        texts[str(path)] = text
+    result = subprocess.run(
+        [sys.executable, "-m", "mso_flow.cli", "validate", *texts], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1, result.stderr
+    reported = {}
+    for line in result.stdout.splitlines():
+        match = re.fullmatch(r"(.+\.bpmn):(\d+): Start_it_cycle: (timer .+)", line)
+        assert match and int(match[2]) > 0, line
+        reported[match[1]] = match[3]
+    assert reported.keys() == texts.keys()
+    for path, text in texts.items():
+        assert reported[path].startswith(f"timer {text!r}: "), reported[path]
+
+
+WAIT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="waiting" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait" name="รอ"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:KIND>delay</bpmn:KIND></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize(("kind", "text"), [*MALFORMED_TIMERS, ("timeCycle", "R/P")])
+def test_a_timer_text_computed_at_run_time_that_the_engine_cannot_run_is_a_process_error(client, admin, kind, text):
+    """A timer whose text is an expression (here a variable a client sends) is checked before SpiffWorkflow
+    reads it: a 422 naming the timer, at once, nothing stored (P99999999Y kept the engine busy for hours)."""
+    _deploy_defective(client, "w.bpmn", WAIT.replace("KIND", kind).encode())
+    response = client.post(
+        "/api/v1/process-definitions/waiting/start", headers=admin, json={"variables": {"delay": text}}
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "urn:mso-flow:problem:process_error" and problem["element_id"] == "wait"
+    incident = client.get(f"/api/v1/incidents/{problem['incident_id']}", headers=admin).json()
+    assert incident["message_en"].startswith(f"timer 'delay' gave {text!r}: "), incident["message_en"]
+    assert _instances(client, "waiting", admin) == []
+    valid = {"timeCycle": "R2/PT1H", "timeDuration": "PT1H", "timeDate": "2099-01-01T00:00:00+07:00"}[kind]
+    started = client.post(
+        "/api/v1/process-definitions/waiting/start", headers=admin, json={"variables": {"delay": valid}}
+    )
+    assert started.status_code == 201, started.text
 
 
 # --- finding 2: limits on expressions and scripts ---------------------------------------------------------------

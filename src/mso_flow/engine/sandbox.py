@@ -25,10 +25,16 @@ from RestrictedPython.Guards import (
     safe_builtins,
     safer_getattr,
 )
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
 
-from mso_flow.engine import isolation, limits
+from mso_flow.engine import isolation, limits, schedule
 
 
 class ExpressionError(ValueError):
@@ -150,6 +156,30 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         raise ExpressionError("service calls are not available in BPMN scripts; use an external task")
 
 
+_TIMER_KINDS = {
+    TimeDateEventDefinition: "timeDate",
+    DurationTimerEventDefinition: "timeDuration",
+    CycleTimerEventDefinition: "timeCycle",
+}
+
+
+class _ScriptEngine(PythonScriptEngine):
+    """The text a timer expression computes must be a timer the engine can run (`schedule.run_time_problem`)
+    before SpiffWorkflow reads it: a negative or malformed one would fail there without naming the timer, and a
+    huge one (`P99999999Y`) would keep it counting months for hours."""
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        value = super().evaluate(task, expression, external_context)
+        definition: Any = getattr(task.task_spec, "event_definition", None)
+        kind = _TIMER_KINDS.get(type(definition))
+        if kind is not None and expression == definition.expression:
+            problem = schedule.run_time_problem(kind, value)
+            if problem is not None:
+                error = ValueError(f"timer {expression!r} gave {value!r}: {problem}")
+                raise WorkflowTaskException(str(error), task=task, exception=error)
+        return value
+
+
 def create_script_engine() -> PythonScriptEngine:
     """The script engine every workflow of MSO Flow runs with."""
-    return PythonScriptEngine(environment=RestrictedEnvironment())
+    return _ScriptEngine(environment=RestrictedEnvironment())
