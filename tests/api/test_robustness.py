@@ -161,37 +161,25 @@ def test_mso_flow_validate_names_file_line_and_element_of_each_malformed_timer(t
         assert reported[path].startswith(f"timer {text!r}: "), reported[path]
 
 
-WAIT = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="waiting" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:intermediateCatchEvent id="wait" name="รอ"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:timerEventDefinition><bpmn:KIND>delay</bpmn:KIND></bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-
-
 @pytest.mark.parametrize(("kind", "text"), [*MALFORMED_TIMERS, ("timeCycle", "R/P")])
 def test_a_timer_text_computed_at_run_time_that_the_engine_cannot_run_is_a_process_error(client, admin, kind, text):
     """A timer whose text is an expression (here a variable a client sends) is checked before SpiffWorkflow
     reads it: a 422 naming the timer, at once, nothing stored (P99999999Y kept the engine busy for hours)."""
-    _deploy_defective(client, "w.bpmn", WAIT.replace("KIND", kind).encode())
+    timer = f"<bpmn:{kind}>delay</bpmn:{kind}>"
+    xml = TIMED.replace("<bpmn:timeDuration>PT1S</bpmn:timeDuration>", timer).replace("BODY", "n = 1")
+    _deploy_defective(client, "w.bpmn", xml.encode())
     response = client.post(
-        "/api/v1/process-definitions/waiting/start", headers=admin, json={"variables": {"delay": text}}
+        "/api/v1/process-definitions/timed_script/start", headers=admin, json={"variables": {"delay": text}}
     )
     assert response.status_code == 422, response.text
     problem = response.json()
     assert problem["type"] == "urn:mso-flow:problem:process_error" and problem["element_id"] == "wait"
     incident = client.get(f"/api/v1/incidents/{problem['incident_id']}", headers=admin).json()
     assert incident["message_en"].startswith(f"timer 'delay' gave {text!r}: "), incident["message_en"]
-    assert _instances(client, "waiting", admin) == []
+    assert _instances(client, "timed_script", admin) == []
     valid = {"timeCycle": "R2/PT1H", "timeDuration": "PT1H", "timeDate": "2099-01-01T00:00:00+07:00"}[kind]
     started = client.post(
-        "/api/v1/process-definitions/waiting/start", headers=admin, json={"variables": {"delay": valid}}
+        "/api/v1/process-definitions/timed_script/start", headers=admin, json={"variables": {"delay": valid}}
     )
     assert started.status_code == 201, started.text
 
