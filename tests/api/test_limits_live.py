@@ -1,6 +1,7 @@
 """Issue 24, item 8, against the running service (`mso-flow serve`, one worker, SQLite): a condition whose single
 built-in call loops or allocates in C ends as a limit incident within its budget, `/health` answers all along,
-the worker does not grow, and the evaluator that ran it had its address space capped by the kernel."""
+the worker does not grow, and the evaluator that ran it had its address space capped by the kernel and none of
+the service's environment (tokens, keys)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,4 @@ def test_c_level_amplifiers_end_as_incidents_while_the_worker_answers_and_stays_
             for evaluator in evaluators:
                 cap = _address_space_cap(evaluator)
                 assert cap is not None and cap - _status(evaluator)["VmSize"] <= 256 * MEBIBYTE
+                assert b"MSO_FLOW_" not in Path(f"/proc/{evaluator}/environ").read_bytes()  # no token, no key

@@ -1,7 +1,7 @@
 """Evaluator processes: where BPMN conditions and scripts run, bounded by the operating system.
 
 In the service's own process a single built-in call that loops or allocates in C (`max` over a list that holds
-one big list a thousand times, `sum` of lists, `pow(10, 10**8)`, `list(zip(*rows))`) holds the GIL until it
+one big list a thousand times, `sum` of lists, `pow(10, 10**8)`, `rows.count(row)`) holds the GIL until it
 returns: no watchdog can interrupt it, every request of the worker waits, and memory grows past any budget. So
 `call` runs the sandbox's evaluation in an evaluator process and the calling thread waits for the answer on a
 pipe, without the GIL. The evaluator is bounded by the kernel, whatever the code does:
@@ -17,7 +17,8 @@ Inside the evaluator `engine.limits` still runs: guarded operators refuse oversi
 message, and its watchdog interrupts Python-level loops, which keeps the evaluator alive for the next call.
 
 Evaluators start on demand (one per thread evaluating at the same moment; about 0.1 s each), are reused, and are
-replaced after one ended. An evaluator exits when its pipe closes, so none outlives the service process.
+replaced after one ended. An evaluator exits when its pipe closes, so none outlives the service process; it gets
+no environment variable of the service's (no secret) and no open file but its pipe.
 Requests are pickles (the caller is trusted); answers are read with an unpickler that accepts plain values,
 dates, decimals and exceptions only: what comes back was built by code a designer wrote.
 """
@@ -67,7 +68,8 @@ class _Evaluator:
             [sys.executable, "-c", code],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, "MALLOC_ARENA_MAX": "1"},  # one heap: the address-space cap measures the data
+            # none of the service's settings or secrets; one heap, so the address-space cap measures the data
+            env={"PATH": os.environ.get("PATH", ""), "MALLOC_ARENA_MAX": "1"},
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._out = self.process.stdin.fileno()
