@@ -7,14 +7,15 @@ returns: no watchdog can interrupt it, every request of the worker waits, and me
 pipe, without the GIL. The evaluator is bounded by the kernel, whatever the code does:
 
 - memory: its address space is capped (`RLIMIT_AS`) at what it used when it started plus the memory budget; an
-  allocation beyond fails there with `MemoryError` (`MemoryLimitExceeded`), and the evaluator is replaced;
+  allocation beyond fails there with `MemoryError` (`MemoryLimitExceeded`);
 - CPU: before each evaluation its CPU limit (`RLIMIT_CPU`, whole seconds) is set to what it has used plus the
   budget, rounded up: past it the kernel ends it (`SIGXCPU`: `CpuLimitExceeded`);
 - wall-clock: the caller waits at most the wall-clock budget plus `GRACE_SECONDS`, then kills it
   (`WallLimitExceeded`).
 
 Inside the evaluator `engine.limits` still runs: guarded operators refuse oversized results with a precise
-message, and its watchdog interrupts Python-level loops, which keeps the evaluator alive for the next call.
+message (the evaluator serves the next call), and its watchdog interrupts Python-level loops. An evaluator that
+went over a budget is replaced.
 
 Evaluators start on demand (one per thread evaluating at the same moment; about 0.1 s each), are reused, and are
 replaced after one ended. An evaluator exits when its pipe closes, so none outlives the service process; it gets
@@ -149,6 +150,7 @@ class _Pool:
 
 
 _pool = _Pool()
+_STOPPED = (MemoryError, limits.CpuLimitExceeded, limits.WallLimitExceeded, limits.MemoryLimitExceeded)
 os.register_at_fork(after_in_child=_pool.forget)
 
 
@@ -163,9 +165,11 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
     except BaseException:
         evaluator.close()
         raise
-    if not ok and isinstance(value, MemoryError):
-        evaluator.close()  # a failed allocation may have left it anywhere: start afresh
-        raise limits.MemoryLimitExceeded() from None
+    if not ok and isinstance(value, _STOPPED):
+        # a failed allocation may have left it anywhere, and its watchdog's exception, raised asynchronously, may
+        # land again while the evaluation unwinds (on a loaded machine): start afresh rather than reuse it
+        evaluator.close()
+        raise limits.MemoryLimitExceeded() if isinstance(value, MemoryError) else value
     _pool.give_back(evaluator)
     if ok:
         return value
