@@ -218,24 +218,25 @@ def _write(fd: int, payload: bytes) -> None:
 
 def serve() -> None:
     """The evaluator's loop: read a request from stdin, answer on stdout, until stdin closes."""
-    requests, answers = 0, os.dup(1)
+    requests, answers = sys.stdin.buffer, os.dup(1)
     os.dup2(2, 1)  # anything printed goes to stderr, never into the answers
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     _evaluate_nothing()  # import and start what every evaluation needs before measuring the baseline
     baseline = _address_space()
+    cpu_cap = 0
     while True:
-        header = _read_all(requests, _HEADER.size)
-        if header is None:
-            return
-        body = _read_all(requests, _HEADER.unpack(header)[0])
-        if body is None:
-            return
+        header = requests.read(_HEADER.size)
+        body = requests.read(_HEADER.unpack(header)[0]) if len(header) == _HEADER.size else b""
+        if not body:
+            return  # the service closed the pipe
         budget, function, args = pickle.loads(body)
         if budget is not None:
             limits.configure(budget)
             _cap(resource.RLIMIT_AS, baseline + budget.memory_mb * 1024 * 1024)
         used = _cpu_seconds()
-        _cap(resource.RLIMIT_CPU, int(used) + math.ceil(limits.budget().cpu_seconds) + 1)
+        if int(used) + math.ceil(limits.budget().cpu_seconds) + 1 != cpu_cap:
+            cpu_cap = int(used) + math.ceil(limits.budget().cpu_seconds) + 1
+            _cap(resource.RLIMIT_CPU, cpu_cap)
         outcome = _outcome(function, args)
         _write(answers, _answer(outcome, _cpu_seconds() - used))
 
@@ -269,16 +270,6 @@ def _evaluate_nothing() -> None:
     from mso_flow.engine import sandbox
 
     sandbox.evaluate_here("1", {}, None)
-
-
-def _read_all(fd: int, size: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = os.read(fd, size - len(chunks))
-        if not chunk:
-            return None
-        chunks += chunk
-    return bytes(chunks)
 
 
 def _cpu_seconds() -> float:
