@@ -37,9 +37,6 @@ class Settings(BaseSettings):
     expression_wall_seconds: float = Field(default=2.0, description="wall-clock budget of one condition or script")
     expression_memory_mb: int = Field(default=256, description="memory growth allowed during an evaluation")
     engine_command_seconds: float = Field(default=10.0, description="CPU budget of one engine command")
-    max_path_steps: int = Field(
-        default=900, ge=10, le=990, description="tasks one path of an instance may run in a row (loops included)"
-    )
     holidays_file: Path | None = Field(
         default=None, description="extra non-working days (YAML list of dates) announced by the cabinet"
     )

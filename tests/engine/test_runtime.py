@@ -118,3 +118,54 @@ def test_a_dump_in_one_thread_never_changes_how_another_thread_converts(saraban)
         stop.set()
         dumper.join()
     assert all(c == [{"value": when.isoformat(), "typename": "datetime"}] for c in converted)
+
+
+def _rework_loop(steps: int) -> bytes:
+    """A user task worked again and again (never approved), `steps` script tasks before it in each round."""
+    scripts = "".join(
+        f'<bpmn:scriptTask id="s{i}"><bpmn:incoming>g{i}</bpmn:incoming><bpmn:outgoing>g{i + 1}</bpmn:outgoing>'
+        f"<bpmn:script>n = {i}</bpmn:script></bpmn:scriptTask>"
+        f'<bpmn:sequenceFlow id="g{i}" sourceRef="{f"s{i - 1}" if i > 1 else "join"}" targetRef="s{i}"/>'
+        for i in range(1, steps + 1)
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="rework" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="join"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:outgoing>g1</bpmn:outgoing></bpmn:exclusiveGateway>
+    {scripts}
+    <bpmn:userTask id="revise" name="แก้ไข" camunda:candidateGroups="staff">
+      <bpmn:incoming>g{steps + 1}</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="g{steps + 1}" sourceRef="s{steps}" targetRef="revise"/>
+    <bpmn:exclusiveGateway id="check" default="f4"><bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing><bpmn:outgoing>f5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="join"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="revise" targetRef="check"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="end">
+      <bpmn:conditionExpression>approved == True</bpmn:conditionExpression></bpmn:sequenceFlow>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_a_loop_worked_over_many_commands_past_the_engine_s_depth_is_an_incident_never_a_completion():
+    """Issue 24, item 18: each round is its own command (a person sends the case back), so no command runs long;
+    past 1000 tasks deep SpiffWorkflow no longer sees the task the round made ready and called the instance
+    completed (at round 75 here). Completing without reaching an end event is a limit instead."""
+    [process] = parse_document(_rework_loop(steps=10), "rework.bpmn")
+    runtime = ProcessRuntime()
+    step = runtime.start(process, {"approved": False})
+    for _ in range(200):
+        assert not step.completed and [t.element_id for t in step.ready_tasks] == ["revise"]
+        try:
+            step = runtime.complete(process, step.state, step.ready_tasks[0].id, {"approved": False})
+        except EngineError as stopped:
+            assert stopped.kind == "limit" and "without reaching an end event" in str(stopped)
+            break
+    else:
+        pytest.fail("the loop ran 200 rounds")
+    approved = runtime.complete(process, step.state, step.ready_tasks[0].id, {"approved": True})
+    assert approved.completed  # the state before the failing round is intact: approving it ends it

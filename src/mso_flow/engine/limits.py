@@ -15,13 +15,11 @@ an evaluator, two layers answer sooner and precisely, and keep it alive for the 
    nested comprehensions) are interrupted at the next bytecode; the exception is raised again every second
    until the evaluation ends, and a pending exception is cleared when it does, so nothing leaks out.
 
-In the service's process, two bounds of a whole engine command (a start, a completion):
+In the service's process:
 
-3. **A command budget** (cooperative). A command that keeps running steps without reaching a wait state is
-   stopped at its next condition or script once it has used `engine_seconds` of CPU, its evaluators' included
-   (`engine_command`, `charge`, `check_command`).
-4. **A path bound**. One path of an instance runs at most `max_path_steps` tasks in a row (`engine.runtime`):
-   SpiffWorkflow stops walking the task tree at depth 1000, so an endless loop would otherwise end "completed".
+3. **A command budget** (cooperative). A whole engine command (a start, a completion) that keeps running steps
+   without reaching a wait state is stopped at its next condition or script once it has used `engine_seconds`
+   of CPU, its evaluators' included (`engine_command`, `charge`, `check_command`).
 
 `check_result` refuses values a script leaves in the task's data that cannot be stored: anything not JSON
 (a set, an object, a self-referencing list), non-finite floats, huge integers, deep or large values.
@@ -54,7 +52,6 @@ class Budget:
     max_depth: int = 32
     max_result_bytes: int = 256 * 1024
     engine_seconds: float = 10.0  # CPU budget of one engine command (wall-clock: twice that)
-    max_path_steps: int = 900  # tasks one path of an instance may run in a row; SpiffWorkflow follows 1000
 
 
 _budget = Budget()

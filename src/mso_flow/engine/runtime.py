@@ -170,38 +170,6 @@ def _engine_errors(workflow: BpmnWorkflow | None = None) -> Iterator[None]:
         raise EngineError(f"{type(err).__name__}: {err}", element_id, element_name, errors.kind_of(err)) from None
 
 
-class _PathBound:
-    """Stops a path of the task tree at `limits.budget().max_path_steps` tasks (the `did_complete_task` of
-    `do_engine_steps`). SpiffWorkflow walks a path only 1000 tasks deep: beyond, it no longer sees the tasks
-    ready there, and an endless loop of script tasks and gateways would end as a completed instance."""
-
-    def __init__(self) -> None:
-        self._depths: dict[UUID, int] = {}
-        self._limit = limits.budget().max_path_steps
-
-    def __call__(self, task: Any) -> None:
-        path: list[Any] = []
-        node = task
-        while node is not None and node.id not in self._depths:
-            path.append(node)
-            node = node.parent
-        depth = self._depths[node.id] if node is not None else 0
-        for ancestor in reversed(path):
-            depth += 1
-            self._depths[ancestor.id] = depth
-        if depth > self._limit:
-            raise limits.LimitExceeded(
-                f"กรณีนี้ทำงานต่อเนื่องบนเส้นทางเดียวเกิน {self._limit} ขั้น อาจเป็นการวนซ้ำไม่รู้จบ "
-                f"(one path of the instance ran more than {self._limit} steps: an endless loop? "
-                "MSO_FLOW_MAX_PATH_STEPS)"
-            )
-
-
-def _run_engine_steps(workflow: BpmnWorkflow) -> None:
-    """Run the engine to the next wait state, one path at most `max_path_steps` long."""
-    workflow.do_engine_steps(did_complete_task=_PathBound())
-
-
 def _check_end(workflow: BpmnWorkflow) -> bool:
     """Whether the workflow is completed; a completion without an end event reached is a `LimitExceeded`."""
     if not workflow.is_completed():
@@ -219,8 +187,8 @@ class ProcessRuntime:
 
     Each thread has a serializer of its own: `dump` switches its registry into encoder mode for the length of
     the call, which a serializer shared by the threads of a worker would switch under another thread's dump
-    or migration (bench/serializer_threads.py: one per thread costs one 0.4 ms creation per thread, a lock as
-    little per call but makes concurrent dumps queue)."""
+    or migration's diff (a lock around `dump` would not cover the diff; either costs nothing measurable per
+    dump: bench/results-serializer-threads.txt)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -247,7 +215,7 @@ class ProcessRuntime:
         """Create an instance through its message start event `message` carrying `payload`."""
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=create_script_engine())
         with _engine_errors(workflow):
-            _run_engine_steps(workflow)
+            workflow.do_engine_steps()
             self._send(workflow, message, payload)
         return self._advance(workflow)
 
@@ -286,7 +254,7 @@ class ProcessRuntime:
         before = _ready(workflow)
         with _engine_errors(workflow):
             workflow.refresh_timers()
-            _run_engine_steps(workflow)  # runs what the fired timers made ready
+            workflow.do_engine_steps()  # runs what the fired timers made ready
         return self._advance(workflow, before)
 
     def send_message(self, process: ParsedProcess, state: str, message: str, payload: dict[str, Any]) -> Step:
@@ -393,7 +361,7 @@ class ProcessRuntime:
 
     def _advance(self, workflow: BpmnWorkflow, before: list[ReadyTask] | None = None) -> Step:
         with _engine_errors(workflow):
-            _run_engine_steps(workflow)  # ends by refreshing timers, so a timer already due is WAITING no longer
+            workflow.do_engine_steps()  # ends by refreshing timers, so a timer already due is WAITING no longer
             step = self._describe(workflow, completed=_check_end(workflow), before=before)
             errors.check_variables(step.variables)
         return step

@@ -87,7 +87,6 @@ class Services:
                 memory_mb=settings.expression_memory_mb,
                 max_result_bytes=settings.max_variables_bytes,
                 engine_seconds=settings.engine_command_seconds,
-                max_path_steps=settings.max_path_steps,
             )
         )
         return cls(
