@@ -603,6 +603,53 @@ def test_an_endless_loop_of_engine_steps_is_an_incident_never_a_completion_whate
     assert "without reaching an end" in incident["message_en"], incident["message_en"]
 
 
+def _rework(steps: int) -> bytes:
+    """LOOP with a person in it: each round runs `steps` script tasks, then waits for `spin`, a user task of
+    the role `staff` (its completion, one command, sends the case round again)."""
+    scripts = "".join(
+        f'<bpmn:scriptTask id="s{i}"><bpmn:incoming>g{i}</bpmn:incoming><bpmn:outgoing>g{i + 1}</bpmn:outgoing>'
+        f"<bpmn:script>n = {i}</bpmn:script></bpmn:scriptTask>"
+        f'<bpmn:sequenceFlow id="g{i + 1}" sourceRef="s{i}" targetRef="{f"s{i + 1}" if i < steps else "spin"}"/>'
+        for i in range(1, steps + 1)
+    )
+    spin = '<bpmn:userTask id="spin" name="วน" camunda:candidateGroups="staff">'
+    return (
+        LOOP.replace('id="d"', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d"')
+        .replace('<bpmn:scriptTask id="spin" name="วน"><bpmn:incoming>f2', f"{spin}<bpmn:incoming>g{steps + 1}")
+        .replace("<bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>", "</bpmn:userTask>")
+        .replace("f2</bpmn:outgoing></bpmn:exclusiveGateway>", f"g1</bpmn:outgoing></bpmn:exclusiveGateway>{scripts}")
+        .replace('id="f2" sourceRef="join" targetRef="spin"', 'id="g1" sourceRef="join" targetRef="s1"')
+        .encode()
+    )
+
+
+def test_a_loop_worked_over_many_commands_past_the_engine_s_depth_is_an_incident_never_a_completion(
+    client, make_user, admin
+):
+    """Issue 24, item 18: each round is its own command (a person sends the case round again), so no command
+    runs long; past 1000 tasks deep SpiffWorkflow no longer saw the task the round made ready and called the
+    instance completed (at round 75 here). Completing without reaching an end event is a limit instead."""
+    staff = make_user("staff1", "staff")
+    _deploy_defective(client, "rework.bpmn", _rework(steps=10))
+    started = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
+    assert started.status_code == 201, started.text
+    instance = started.json()
+    for _ in range(200):
+        [task] = instance["active_tasks"]
+        response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=staff, json={"variables": {}})
+        if response.status_code != 200:
+            break
+        instance = response.json()["instance"]
+        assert instance["state"] == "running", instance["state"]
+    else:
+        pytest.fail("the loop ran 200 rounds")
+    assert response.status_code == 422 and response.json()["type"] == "urn:mso-flow:problem:process_error"
+    incident = client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+    assert incident["kind"] == "limit" and "without reaching an end event" in incident["message_en"]
+    stored = client.get(f"/api/v1/process-instances/{instance['id']}", headers=admin).json()
+    assert stored["state"] == "running" and [t["id"] for t in stored["active_tasks"]] == [task["id"]]
+
+
 def test_a_command_whose_evaluations_use_up_its_cpu_budget_is_stopped(client, admin):
     """The command budget counts the CPU of the conditions and scripts, which run in evaluator processes; each
     round's script takes far less than its own budget, and the path bound is hundreds of rounds away."""
