@@ -1,9 +1,12 @@
 """Cost of the expression limits per evaluated condition and per script, against RestrictedPython alone.
 
 Evaluates the kinds of condition the manual's processes use and a short script, N times each, (a) compiled by
-RestrictedPython's stock policy and evaluated with plain `eval` (what the sandbox did before the limits), and
-(b) through the sandbox's environment (guarded operators, size-checked builtins, the watchdog's registration
-and the result check). Prints the median of 5 runs in microseconds per evaluation and the difference.
+RestrictedPython's stock policy and evaluated with plain `eval` (what the sandbox did before the limits),
+(b) in this process with the limits (guarded operators, size-checked builtins, the watchdog's registration and
+the result check: `sandbox.evaluate_here`, what the service did before evaluator processes), and (c) through the
+sandbox's environment, in an evaluator process (`engine.isolation`: a request and an answer over a pipe, on top
+of (b)). Prints the median of 5 runs in microseconds per evaluation (wall-clock, as the caller waits), what (c)
+adds to (b), and the CPU time (c) takes in this process and the evaluator together (the machine's cost).
 
     python bench/expression_limits.py --n 20000
 """
@@ -11,13 +14,15 @@ and the result check). Prints the median of 5 runs in microseconds per evaluatio
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 
-from mso_flow.engine import sandbox
+from mso_flow.engine import isolation, sandbox
 from mso_flow.engine.sandbox import RestrictedEnvironment
 
 CONDITIONS = [
@@ -39,22 +44,51 @@ def _time(fn: Any, n: int) -> float:
     return statistics.median(runs)
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its idle evaluators (where (c) runs)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    evaluators = 0.0
+    for evaluator in isolation._pool._idle:
+        fields = Path(f"/proc/{evaluator.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        evaluators += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return time.process_time() + evaluators
+
+
+def _cpu(fn: Any, n: int) -> float:
+    start = _cpu_seconds()
+    for _ in range(5 * n):
+        fn()
+    return (_cpu_seconds() - start) / (5 * n) * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20000)
     n = parser.parse_args().n
     env = RestrictedEnvironment()
     scope = {**CONTEXT, **sandbox._GUARDS}
-    print(f"{'case':<48} {'before µs':>10} {'after µs':>10} {'added µs':>10}")
+    env.evaluate("1", {})  # start the evaluator process outside the timing
+    print(f"{'case':<48} {'plain µs':>9} {'in-proc µs':>10} {'evaluator µs':>12} {'added µs':>9} {'CPU µs':>7}")
+
+    def row(case: str, plain: float, here: float, isolated: Any) -> None:
+        wall, cpu = _time(isolated, n), _cpu(isolated, n)
+        print(f"{case:<48} {plain:>9.2f} {here:>10.2f} {wall:>12.2f} {wall - here:>9.2f} {cpu:>7.1f}")
+
     for condition in CONDITIONS:
-        plain = compile_restricted_eval(condition, "<bench>").code
-        before = _time(lambda plain=plain: eval(plain, dict(scope)), n)
-        after = _time(lambda condition=condition: env.evaluate(condition, dict(CONTEXT)), n)
-        print(f"{condition:<48} {before:>10.2f} {after:>10.2f} {after - before:>10.2f}")
-    plain_script = compile_restricted_exec(SCRIPT, "<bench>").code
-    before = _time(lambda: exec(plain_script, dict(scope)), n)
-    after = _time(lambda: env.execute(SCRIPT, dict(CONTEXT)), n)
-    print(f"{'script (3 lines)':<48} {before:>10.2f} {after:>10.2f} {after - before:>10.2f}")
+        code = compile_restricted_eval(condition, "<bench>").code
+        row(
+            condition,
+            _time(lambda code=code: eval(code, dict(scope)), n),
+            _time(lambda condition=condition: sandbox.evaluate_here(condition, dict(CONTEXT), None), n),
+            lambda condition=condition: env.evaluate(condition, dict(CONTEXT)),
+        )
+    code = compile_restricted_exec(SCRIPT, "<bench>").code
+    row(
+        "script (3 lines)",
+        _time(lambda: exec(code, dict(scope)), n),
+        _time(lambda: sandbox.execute_here(SCRIPT, dict(CONTEXT), None), n),
+        lambda: env.execute(SCRIPT, dict(CONTEXT)),
+    )
 
 
 if __name__ == "__main__":

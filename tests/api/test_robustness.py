@@ -6,16 +6,24 @@ against the real app, engine and database (both backends).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import re
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from mso_flow.api.app import create_app
 from mso_flow.domain import DefinitionSource
+from mso_flow.engine import limits
 from mso_flow.services import definitions, timers
 from mso_flow.services.context import SYSTEM, Services
 from mso_flow.settings import Settings
@@ -93,6 +101,90 @@ def test_the_schedule_of_an_old_version_ends_when_a_new_one_is_deployed(client, 
     assert [i["definition_version"] for i in _instances(client, "it_cycle", admin)] == [2, 1]
 
 
+# issue 24, item 9: timer texts the engine cannot run, at deployment, in `mso-flow validate` and at run time
+MALFORMED_TIMERS = [
+    ("timeCycle", "R/PT-1S"),  # a negative interval (was a 500: "Invalid duration")
+    ("timeCycle", "R-1/PT1M"),  # a negative count of repetitions
+    ("timeCycle", "PT1M/PT1M"),  # no R: not a repeating interval
+    ("timeCycle", "R/P99999999Y"),  # SpiffWorkflow would count 1.2 billion months
+    ("timeCycle", "R/PT99999999999H"),
+    ("timeCycle", "R/2026-13-45T00:00:00Z/PT1M"),
+    ("timeCycle", "R/9999-12-31T00:00:00Z/P1Y"),  # the second firing is past the year 9999
+    ("timeDuration", "PT-1S"),
+    ("timeDuration", "P99999999Y"),
+    ("timeDuration", "P99999999D"),
+    ("timeDuration", "PT"),
+    ("timeDate", "99999-01-01T00:00:00Z"),
+    ("timeDate", "9999-12-31T23:59:59-05:00"),  # past the year 9999 in UTC
+    ("timeDate", "PT1M"),  # a duration where a date is due
+]
+
+
+def _start_timer(kind: str, text: str) -> bytes:
+    return (
+        START_TIMERS.read_bytes()
+        .replace(b"timeCycle", kind.encode())
+        .replace(b"R2/PT1M", text.encode())
+        .replace(b"<bpmn:timeDate", b"<bpmn:timeCycle")  # the other process keeps a valid timer
+        .replace(b"</bpmn:timeDate>", b"</bpmn:timeCycle>")
+        .replace(b"2026-01-15T09:00:00+07:00", b"R/P1D")
+    )
+
+
+@pytest.mark.parametrize(("kind", "text"), MALFORMED_TIMERS)
+def test_a_timer_the_engine_cannot_run_is_refused_at_deployment_naming_the_element(client, admin, kind, text):
+    response = _deploy(client, admin, "t.bpmn", _start_timer(kind, text))
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "urn:mso-flow:problem:invalid_bpmn"
+    [error] = response.json()["errors"]
+    assert error["element_id"] == "Start_it_cycle" and error["file"] == "t.bpmn" and error["line"]
+    assert error["message"].startswith(f"timer {text!r}: "), error["message"]
+    assert _instances(client, "it_cycle", admin) == []
+
+
+def test_mso_flow_validate_names_file_line_and_element_of_each_malformed_timer(tmp_path):
+    texts = {}
+    for number, (kind, text) in enumerate(MALFORMED_TIMERS):
+        path = tmp_path / f"t{number:02d}.bpmn"
+        path.write_bytes(_start_timer(kind, text))
+        texts[str(path)] = text
+    result = subprocess.run(
+        [sys.executable, "-m", "mso_flow.cli", "validate", *texts], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1, result.stderr
+    reported = {}
+    for line in result.stdout.splitlines():
+        match = re.fullmatch(r"(.+\.bpmn):(\d+): Start_it_cycle: (timer .+)", line)
+        assert match and int(match[2]) > 0, line
+        reported[match[1]] = match[3]
+    assert reported.keys() == texts.keys()
+    for path, text in texts.items():
+        assert reported[path].startswith(f"timer {text!r}: "), reported[path]
+
+
+@pytest.mark.parametrize(("kind", "text"), [*MALFORMED_TIMERS, ("timeCycle", "R/P")])
+def test_a_timer_text_computed_at_run_time_that_the_engine_cannot_run_is_a_process_error(client, admin, kind, text):
+    """A timer whose text is an expression (here a variable a client sends) is checked before SpiffWorkflow
+    reads it: a 422 naming the timer, at once, nothing stored (P99999999Y kept the engine busy for hours)."""
+    timer = f"<bpmn:{kind}>delay</bpmn:{kind}>"
+    xml = TIMED.replace("<bpmn:timeDuration>PT1S</bpmn:timeDuration>", timer).replace("BODY", "n = 1")
+    _deploy_defective(client, "w.bpmn", xml.encode())
+    response = client.post(
+        "/api/v1/process-definitions/timed_script/start", headers=admin, json={"variables": {"delay": text}}
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "urn:mso-flow:problem:process_error" and problem["element_id"] == "wait"
+    incident = client.get(f"/api/v1/incidents/{problem['incident_id']}", headers=admin).json()
+    assert incident["message_en"].startswith(f"timer 'delay' gave {text!r}: "), incident["message_en"]
+    assert _instances(client, "timed_script", admin) == []
+    valid = {"timeCycle": "R2/PT1H", "timeDuration": "PT1H", "timeDate": "2099-01-01T00:00:00+07:00"}[kind]
+    started = client.post(
+        "/api/v1/process-definitions/timed_script/start", headers=admin, json={"variables": {"delay": valid}}
+    )
+    assert started.status_code == 201, started.text
+
+
 # --- finding 2: limits on expressions and scripts ---------------------------------------------------------------
 
 
@@ -136,6 +228,55 @@ def test_a_script_over_its_budget_or_with_an_unstorable_result_is_an_incident_an
     incident = client.get(f"/api/v1/incidents/{problem['incident_id']}", headers=admin).json()
     assert incident["kind"] == kind and incident["instance_id"] is None
     assert _instances(client, "script_limits", admin) == []
+
+
+def _peak_rss_kib() -> tuple[int, int]:
+    """(resident, peak resident since the last reset) of this process, in KiB."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])
+
+
+@pytest.mark.parametrize(
+    ("condition", "k"),
+    [
+        ("max([[0] * 1000000] * amount + [[1]]) == [1]", 100_000),  # loops in C for minutes
+        ("len(sum([[0] * 1000000] * amount, [])) > 0", 200),  # builds 1.6 GB in C
+    ],
+)
+def test_one_built_in_call_that_loops_or_allocates_in_c_is_an_incident_and_the_service_keeps_answering(
+    client, make_user, admin, condition, k
+):
+    """Issue 24, item 8: the simulation passes these conditions (k = 0); at run time, with k large, the step ends
+    as a limit incident within the budget, /health answers meanwhile, and the service process does not grow."""
+    staff = make_user("staff1", "เจ้าหน้าที่")
+    _deploy_defective(client, "c.bpmn", approval(condition=condition))
+    instance = client.post("/api/v1/process-definitions/test_approval/start", headers=staff, json={}).json()
+    task_id = instance["active_tasks"][0]["id"]
+    Path("/proc/self/clear_refs").write_text("5")  # the peak resident memory starts from here
+    before, _ = _peak_rss_kib()
+    health_seconds = []
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(
+            client.post, f"/api/v1/tasks/{task_id}/complete", headers=staff, json={"variables": {"amount": k}}
+        )
+        while not pending.done():
+            asked = time.monotonic()
+            assert client.get("/health").status_code == 200
+            health_seconds.append(time.monotonic() - asked)
+        response = pending.result()
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["type"] == "urn:mso-flow:problem:process_error"
+    incident = client.get(f"/api/v1/incidents/{body['incident_id']}", headers=admin).json()
+    assert incident["kind"] == "limit" and incident["element_id"] == "Gateway_enter"
+    assert "budget exceeded" in incident["message_en"], incident["message_en"]
+    # every /health asked while the step ran answered faster than one evaluation may take (in-process, it waited
+    # for the whole built-in call)
+    assert max(health_seconds) < limits.budget().wall_seconds, health_seconds
+    _, peak = _peak_rss_kib()
+    assert (peak - before) * 1024 < limits.budget().memory_mb * 1024 * 1024 // 4, f"grew {peak - before} KiB"
+    [task] = client.get("/api/v1/tasks", headers=staff, params={"process_instance_id": instance["id"]}).json()["items"]
+    assert task["id"] == task_id  # the step rolled back: the task waits for a fixed process
 
 
 # --- finding 3: a deep JSON never reaches the store ---------------------------------------------------------------
@@ -442,16 +583,88 @@ LOOP = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def test_a_process_that_never_reaches_a_wait_state_is_stopped_by_the_command_budget(client, admin):
-    from mso_flow.engine import limits
-
-    budget = limits.budget()
-    limits.configure(dataclasses.replace(budget, engine_seconds=1.0))
+@contextlib.contextmanager
+def _budget(**changes: float) -> Iterator[None]:
+    before = limits.budget()
+    limits.configure(dataclasses.replace(before, **changes))
     try:
-        _deploy_defective(client, "loop.bpmn", LOOP.encode())
-        response = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
+        yield
     finally:
-        limits.configure(budget)
+        limits.configure(before)
+
+
+def _start_endless(client, admin, loop: str = LOOP):
+    _deploy_defective(client, "loop.bpmn", loop.encode())
+    response = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
     assert response.status_code == 422, response.text
-    incident = client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+    assert _instances(client, "endless", admin) == []  # nothing completed, nothing stored
+    return client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+
+
+def test_an_endless_loop_of_engine_steps_is_an_incident_never_a_completion_whatever_the_machine_speed(client, admin):
+    """Issue 24, item 18: with a CPU budget no machine reaches, the loop runs until SpiffWorkflow stops walking
+    its task tree (depth 1000), which used to report the instance completed after ~333 rounds."""
+    with _budget(engine_seconds=10**6):
+        incident = _start_endless(client, admin)
     assert incident["kind"] == "limit"
+    assert "without reaching an end" in incident["message_en"], incident["message_en"]
+
+
+def _rework(steps: int) -> bytes:
+    """LOOP with a person in it: each round runs `steps` script tasks, then waits for `spin`, a user task of
+    the role `staff` (its completion, one command, sends the case round again)."""
+    scripts = "".join(
+        f'<bpmn:scriptTask id="s{i}"><bpmn:incoming>g{i}</bpmn:incoming><bpmn:outgoing>g{i + 1}</bpmn:outgoing>'
+        f"<bpmn:script>n = {i}</bpmn:script></bpmn:scriptTask>"
+        f'<bpmn:sequenceFlow id="g{i + 1}" sourceRef="s{i}" targetRef="{f"s{i + 1}" if i < steps else "spin"}"/>'
+        for i in range(1, steps + 1)
+    )
+    spin = '<bpmn:userTask id="spin" name="วน" camunda:candidateGroups="staff">'
+    return (
+        LOOP.replace('id="d"', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d"')
+        .replace('<bpmn:scriptTask id="spin" name="วน"><bpmn:incoming>f2', f"{spin}<bpmn:incoming>g{steps + 1}")
+        .replace("<bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>", "</bpmn:userTask>")
+        .replace("f2</bpmn:outgoing></bpmn:exclusiveGateway>", f"g1</bpmn:outgoing></bpmn:exclusiveGateway>{scripts}")
+        .replace('id="f2" sourceRef="join" targetRef="spin"', 'id="g1" sourceRef="join" targetRef="s1"')
+        .encode()
+    )
+
+
+def test_a_loop_worked_over_many_commands_past_the_engine_s_depth_is_an_incident_never_a_completion(
+    client, make_user, admin
+):
+    """Issue 24, item 18: each round is its own command (a person sends the case round again), so no command
+    runs long; past 1000 tasks deep SpiffWorkflow no longer saw the task the round made ready and called the
+    instance completed (at round 75 here). Completing without reaching an end event is a limit instead."""
+    staff = make_user("staff1", "staff")
+    _deploy_defective(client, "rework.bpmn", _rework(steps=10))
+    started = client.post("/api/v1/process-definitions/endless/start", headers=admin, json={})
+    assert started.status_code == 201, started.text
+    instance = started.json()
+    for _ in range(200):
+        [task] = instance["active_tasks"]
+        response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=staff, json={"variables": {}})
+        if response.status_code != 200:
+            break
+        instance = response.json()["instance"]
+        assert instance["state"] == "running", instance["state"]
+    else:
+        pytest.fail("the loop ran 200 rounds")
+    assert response.status_code == 422 and response.json()["type"] == "urn:mso-flow:problem:process_error"
+    incident = client.get(f"/api/v1/incidents/{response.json()['incident_id']}", headers=admin).json()
+    assert incident["kind"] == "limit" and "without reaching an end event" in incident["message_en"]
+    stored = client.get(f"/api/v1/process-instances/{instance['id']}", headers=admin).json()
+    assert stored["state"] == "running" and [t["id"] for t in stored["active_tasks"]] == [task["id"]]
+
+
+def test_a_command_whose_evaluations_use_up_its_cpu_budget_is_stopped(client, admin):
+    """The command budget counts the CPU of the conditions and scripts, which run in evaluator processes; each
+    round's script takes far less than its own budget, and the path bound is hundreds of rounds away."""
+    # about 0.1 s of CPU a round on a 2020s core: a machine ten times slower stays within one script's own budget
+    # (1 s), one ten times faster still needs fewer than 100 of the 300 rounds the path bound allows
+    script = "n = sum(1 for i in range(1000) for j in range(5000))"
+    spinning = LOOP.replace("<bpmn:script>n = 1</bpmn:script>", f"<bpmn:script>{script}</bpmn:script>")
+    with _budget(engine_seconds=1.0):
+        incident = _start_endless(client, admin, spinning)
+    assert incident["kind"] == "limit"
+    assert "engine command exceeded its CPU budget" in incident["message_en"], incident["message_en"]

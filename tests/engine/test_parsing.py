@@ -89,9 +89,17 @@ def test_juel_conditions_are_translated():
     assert translate_juel("amount > 5") is None
 
 
-@pytest.mark.parametrize("text", ["PT24H", "P7D", "2026-12-01T09:00:00+07:00", "R3/PT1H"])
-def test_timer_text_as_designers_type_it_is_normalised(text):
-    assert timer_literal(text) == repr(text)
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("timeDuration", "PT24H"),
+        ("timeDuration", "P7D"),
+        ("timeDate", "2026-12-01T09:00:00+07:00"),
+        ("timeCycle", "R3/PT1H"),
+    ],
+)
+def test_timer_text_as_designers_type_it_is_normalised(kind, text):
+    assert timer_literal(kind, text) == repr(text)
 
 
 def test_gateway_flow_without_condition_or_default_is_refused_by_the_engine_and_named_by_the_style_rule():

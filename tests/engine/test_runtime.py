@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -90,3 +93,28 @@ def test_expression_sandbox_refuses_private_names():
     with pytest.raises(ExpressionError):
         compile_expression("x.__class__")
     assert RestrictedEnvironment().evaluate("a + b", {"a": 1, "b": 2}) == 3
+
+
+def test_a_dump_in_one_thread_never_changes_how_another_thread_converts(saraban):
+    """Issue 24, item 17: `dump` switches its serializer's registry into encoder mode while it runs. Another
+    thread of the worker converting at that moment (a migration's diff) must get its own, plain conversion."""
+    runtime = ProcessRuntime()
+    workflow = runtime.load(saraban, runtime.start(saraban, {"subject": "หนังสือ"}).state)
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    stop = threading.Event()
+
+    def dump_until_stopped() -> None:
+        while not stop.is_set():
+            runtime.dump(workflow)
+
+    dumper = threading.Thread(target=dump_until_stopped)
+    dumper.start()
+    try:
+        converted = []
+        for _ in range(200):  # sampled between the other thread's slices of work
+            converted.append(runtime._serializer.registry.convert([when]))
+            time.sleep(0.0005)
+    finally:
+        stop.set()
+        dumper.join()
+    assert all(c == [{"value": when.isoformat(), "typename": "datetime"}] for c in converted)

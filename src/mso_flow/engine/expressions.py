@@ -13,6 +13,7 @@ import re
 import isodate
 from lxml import etree
 
+from mso_flow.engine import schedule
 from mso_flow.engine.model import Problem
 from mso_flow.engine.sandbox import ExpressionError, compile_expression, compile_script
 
@@ -47,28 +48,19 @@ def is_iso_duration(text: str) -> bool:
     return True
 
 
-def _is_iso_datetime(text: str) -> bool:
-    try:
-        isodate.parse_datetime(text)
-    except (isodate.ISO8601Error, ValueError):
-        return False
-    return True
+_TIMER_TEXT = re.compile(r"[RP0-9][-+0-9A-Z:.,/]*")  # what ISO-8601 timers are written with; no Python name
 
 
-def _is_iso_cycle(text: str) -> bool:
-    match = re.fullmatch(r"R(\d*)/(.+)", text)
-    if not match:
-        return False
-    parts = match.group(2).split("/")
-    return all(is_iso_duration(p) or _is_iso_datetime(p) for p in parts) and 1 <= len(parts) <= 2
-
-
-def timer_literal(text: str) -> str | None:
-    """The Python literal for a timer typed as bare ISO-8601 text, or None when it is not such text."""
+def timer_literal(kind: str, text: str) -> str | None:
+    """The Python literal for a timer of `kind` typed as bare ISO-8601 text, None when `text` is not such text
+    (a Python expression); `schedule.TimerInvalid` when it is ISO-8601 text the engine cannot run."""
     stripped = text.strip()
-    if is_iso_duration(stripped) or _is_iso_datetime(stripped) or _is_iso_cycle(stripped):
-        return repr(stripped)
-    return None
+    if not _TIMER_TEXT.fullmatch(stripped):
+        return None
+    problem = schedule.timer_problem(kind, stripped)
+    if problem is not None:
+        raise schedule.TimerInvalid(problem)
+    return repr(stripped)
 
 
 def translate_juel(text: str) -> str | None:
@@ -108,7 +100,10 @@ def _normalize_timer(element: etree._Element, file: str) -> Problem | None:
     owner = _owner(element)
     if not text:
         return Problem(file, element.sourceline, owner.get("id"), "timer has no value")
-    literal = timer_literal(text)
+    try:
+        literal = timer_literal(etree.QName(element).localname, text)
+    except schedule.TimerInvalid as invalid:
+        return Problem(file, element.sourceline, owner.get("id"), f"timer {text!r}: {invalid}")
     if literal is not None:
         element.text = literal
         return None

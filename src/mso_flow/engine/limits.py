@@ -1,22 +1,25 @@
 """Budgets of BPMN conditions and scripts: CPU time, wall-clock time, memory, sizes of what they build.
 
-Two layers, because neither alone is enough in one Python process:
+Evaluations run in evaluator processes (`engine.isolation`) whose memory, CPU and wall-clock time the kernel
+bounds: that is the limit nothing escapes, a single built-in call that loops or allocates in C included. Inside
+an evaluator, two layers answer sooner and precisely, and keep it alive for the next evaluation:
 
 1. **Guarded operations** (compile time). The sandbox compiles expressions with `GuardingTransformer`, which
    rewrites `*`, `**`, `<<`, `+`, `%`, augmented assignment and f-string fields into calls of `binop` /
    `format_field`, and refuses `try` (a script cannot swallow the budget's exception). `binop`, the `range`,
-   `str`, `repr` and string methods given to expressions check the size of a result *before* building it, so
-   a single C-level call (`'a' * 10**10`, `10**5000`, `sum(range(10**10))`, `'x'.ljust(10**10)`) cannot
-   allocate gigabytes or run for minutes where Python cannot interrupt it.
+   `str`, `repr` and string methods given to expressions check the size of a result *before* building it
+   (`'a' * 10**10`, `10**5000`, `sum(range(10**10))`, `'x'.ljust(10**10)` are refused at once).
 2. **A watchdog thread** (run time). `begin` registers the calling thread's evaluation with its budget; the
    watchdog polls every few milliseconds and raises `LimitExceeded` asynchronously in a thread whose own CPU
    time, wall-clock time, or the process's memory growth exceeds the budget. Python loops (`while True`,
    nested comprehensions) are interrupted at the next bytecode; the exception is raised again every second
    until the evaluation ends, and a pending exception is cleared when it does, so nothing leaks out.
 
+In the service's process:
+
 3. **A command budget** (cooperative). A whole engine command (a start, a completion) that keeps running steps
    without reaching a wait state is stopped at its next condition, script or step once it has used
-   `engine_seconds` of CPU (`engine_command`, `engine_step`).
+   `engine_seconds` of CPU, its evaluators' included (`engine_command`, `engine_step`, `charge`, `check_command`).
 
 `check_result` refuses values a script leaves in the task's data that cannot be stored: anything not JSON
 (a set, an object, a self-referencing list), non-finite floats, huge integers, deep or large values.
@@ -442,7 +445,6 @@ _watchdog = Watchdog()
 
 def begin() -> None:
     """Start watching a condition or script of the calling thread; call `end` in a `finally`."""
-    _check_command()
     _watchdog.begin(_budget.cpu_seconds, _budget.wall_seconds)
 
 
@@ -456,13 +458,12 @@ _command = threading.local()
 @contextlib.contextmanager
 def engine_command() -> Iterator[None]:
     """Bound a whole engine command (start, complete, fire timers…): a process whose steps never reach a wait
-    state (a loop of script tasks and gateways) is stopped at its next condition or script once the command has
-    used `engine_seconds` of CPU. Checked cooperatively, never raised asynchronously: the engine's own code
-    (logging, locks) must not be interrupted at an arbitrary bytecode."""
+    state is stopped at its next condition or script once the command has used `engine_seconds` of CPU, its
+    own and its evaluations' (`charge`). Checked cooperatively, never raised asynchronously: the engine's own
+    code (logging, locks) must not be interrupted at an arbitrary bytecode."""
     outer = getattr(_command, "started", None)
     if outer is None:
-        _command.started = time.thread_time()
-        _command.steps = 0
+        _command.started, _command.charged, _command.steps = time.thread_time(), 0.0, 0
     try:
         yield
     finally:
@@ -478,7 +479,7 @@ def engine_step(task: Any = None) -> None:
     """Before each automatic step of an engine command (`do_engine_steps(will_complete_task=engine_step)`): a loop
     of tasks that evaluates nothing (plain tasks, which pass through) is stopped by the command's budget too, and
     a task SpiffWorkflow would not see (`too_deep`) by a `LimitExceeded`, not by an instance that silently ends."""
-    _check_command()
+    check_command()
     _command.steps = getattr(_command, "steps", 0) + 1
     if _command.steps > _DEPTH_CHECKS_AFTER and task is not None and too_deep(task):
         raise LimitExceeded(
@@ -492,9 +493,16 @@ def too_deep(task: Any) -> bool:
     return bool(task.depth >= MAX_TASK_DEPTH)
 
 
-def _check_command() -> None:
+def charge(cpu_seconds: float) -> None:
+    """Count CPU time spent for the calling thread's engine command elsewhere (in an evaluator process)."""
+    if getattr(_command, "started", None) is not None:
+        _command.charged += cpu_seconds
+
+
+def check_command() -> None:
+    """`CpuLimitExceeded` when the calling thread's engine command has used up its budget."""
     started = getattr(_command, "started", None)
-    if started is not None and time.thread_time() - started > _budget.engine_seconds:
+    if started is not None and time.thread_time() - started + _command.charged > _budget.engine_seconds:
         raise CpuLimitExceeded(
             "ขั้นตอนของกระบวนการทำงานต่อเนื่องนานเกินกำหนดโดยไม่ถึงจุดรอ "
             "(the engine command exceeded its CPU budget without reaching a wait state)"

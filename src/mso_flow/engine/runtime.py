@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -178,11 +180,35 @@ def _engine_errors(workflow: BpmnWorkflow | None = None) -> Iterator[None]:
         ) from None
 
 
+def _check_end(workflow: BpmnWorkflow) -> bool:
+    """Whether the workflow is completed; a completion without an end event reached is a `LimitExceeded`."""
+    if not workflow.is_completed():
+        return False
+    if any(isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED for t in workflow.tasks.values()):
+        return True
+    raise limits.LimitExceeded(
+        "กระบวนการหยุดโดยไม่ถึงเหตุการณ์สิ้นสุด (the process stopped without reaching an end event: the engine "
+        "follows one path at most 1000 steps deep)"
+    )
+
+
 class ProcessRuntime:
-    """Stateless engine operations over stored instance state and a parsed spec; holds only the serializer."""
+    """Stateless engine operations over stored instance state and a parsed spec; holds only the serializers.
+
+    Each thread has a serializer of its own: `dump` switches its registry into encoder mode for the length of
+    the call, which a serializer shared by the threads of a worker would switch under another thread's dump
+    or migration's diff (a lock around `dump` would not cover the diff; either costs nothing measurable per
+    dump: bench/results-serializer-threads.txt)."""
 
     def __init__(self) -> None:
-        self._serializer = _serializer()
+        self._local = threading.local()
+
+    @property
+    def _serializer(self) -> BpmnWorkflowSerializer:
+        serializer: BpmnWorkflowSerializer | None = getattr(self._local, "serializer", None)
+        if serializer is None:
+            serializer = self._local.serializer = _serializer()
+        return serializer
 
     def start(self, process: ParsedProcess, variables: dict[str, Any]) -> Step:
         """Create an instance with `variables` and run it to its first wait state."""
@@ -347,7 +373,7 @@ class ProcessRuntime:
         with _engine_errors(workflow):
             # ends by refreshing timers, so a timer already due is WAITING no longer
             workflow.do_engine_steps(will_complete_task=limits.engine_step)
-            step = self._describe(workflow, completed=workflow.is_completed(), before=before)
+            step = self._describe(workflow, completed=_check_end(workflow), before=before)
             errors.check_variables(step.variables)
         return step
 
