@@ -67,8 +67,8 @@ def test_a_zero_or_tiny_timer_cycle_is_refused_at_deployment(client, admin):
     for cycle in (b"R/PT0S", b"R5/PT10S"):
         response = _deploy(client, admin, "t.bpmn", START_TIMERS.read_bytes().replace(b"R2/PT1M", cycle))
         assert response.status_code == 422, response.text
-        [error] = [e for e in response.json()["errors"] if e["element_id"] == "Start_it_cycle"]
-        assert "minimum" in error["message"] and "60" in error["message"]
+        errors = [e["message"] for e in response.json()["errors"] if e["element_id"] == "Start_it_cycle"]
+        assert any("minimum" in message and "60" in message for message in errors), errors
 
 
 def test_a_cycle_starting_in_the_past_fires_once_with_one_token_then_jumps_to_the_next_firing(client, services, admin):
@@ -154,7 +154,7 @@ def test_mso_flow_validate_names_file_line_and_element_of_each_malformed_timer(t
     assert result.returncode == 1, result.stderr
     reported = {}
     for line in result.stdout.splitlines():
-        match = re.fullmatch(r"(.+\.bpmn):(\d+): Start_it_cycle: (timer .+)", line)
+        match = re.fullmatch(r"(.+\.bpmn):(\d+): Start_it_cycle: error: (timer .+)", line)
         assert match and int(match[2]) > 0, line
         reported[match[1]] = match[3]
     assert reported.keys() == texts.keys()
