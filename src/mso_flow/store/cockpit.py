@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, not_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import ExternalTaskState, InstanceState, TimerState
@@ -88,7 +88,7 @@ def delivery_counts(session: Session) -> dict[str, int]:
 def external_task_counts(session: Session, now: datetime) -> dict[str, int]:
     """Open external tasks: out of retries, else locked now, else free to fetch (each counted once)."""
     no_retries = ExternalTask.retries == 0
-    locked = and_(not_(no_retries), ExternalTask.worker_id.is_not(None), ExternalTask.lock_expires_at > now)
+    locked = and_(ExternalTask.worker_id.is_not(None), ExternalTask.lock_expires_at > now)  # `case` tests in order
     kind = case((no_retries, "no_retries"), (locked, "locked"), else_="free")
     stmt = select(kind, func.count()).where(ExternalTask.state == ExternalTaskState.OPEN).group_by(kind)
     return {"locked": 0, "free": 0, "no_retries": 0} | {k: int(n) for k, n in session.execute(stmt)}

@@ -37,6 +37,18 @@ EXTERNAL_VIEWS = {
     "free": "รอผู้รับไปทำ",
     "no_retries": "หมดจำนวนครั้งที่ลองใหม่",
 }
+DELIVERY_ERRORS = {  # services/outbound.py records a category of failure, never the receiver's words
+    "timeout": "ปลายทางไม่ตอบภายในเวลาที่กำหนด",
+    "refused": "เชื่อมต่อปลายทางไม่ได้",
+    "tls": "การเชื่อมต่อแบบเข้ารหัส (TLS) ไม่ผ่าน",
+    "blocked_address": "ปลายทางเป็นที่อยู่ภายในที่ไม่อนุญาตให้ส่งถึง",
+    "unresolved": "ไม่พบที่อยู่ของปลายทาง",
+    "protocol_error": "ปลายทางตอบผิดรูปแบบ",
+    "http_3xx": "ปลายทางให้ไปที่อยู่อื่น (ระบบไม่ตามไป)",
+    "http_4xx": "ปลายทางปฏิเสธคำขอ",
+    "http_5xx": "ปลายทางขัดข้อง",
+    "webhook deleted": "ยกเลิกการรับ webhook แล้ว",
+}
 WAIT_WORDS = {"external": "รอระบบภายนอก", "timer": "รอถึงเวลา", "message": "รอข้อความ"}
 CHAIN_REASONS = {
     "content_changed": "เนื้อหาของรายการถูกแก้ไขหลังบันทึก",
@@ -379,6 +391,7 @@ def webhooks_page(
         counts=counts,
         state=state or "",
         states=DELIVERY_STATES,
+        errors=DELIVERY_ERRORS,
         links=_pages("/app/cockpit/webhooks", {"state": state}, offset, total),
     )
 
