@@ -182,7 +182,14 @@ def test_external_tasks_webhook_attempts_and_audit_verification_read_in_thai(cli
     assert unknown.status_code == 404 and "ไม่พบกระบวนการที่ดำเนินการ" in plain(unknown)
 
 
-def test_auditor_reads_every_page_without_a_form_and_is_refused_every_action(client, services, cockpit):
+def test_auditor_reads_every_page_without_a_form_and_is_refused_every_action(client, services, cockpit, make_user):
+    auditor = make_user("auditor2", "auditor")  # the API answers him as the pages do
+    found = client.get("/api/v1/incidents", headers=auditor, params={"state": "open"})
+    assert found.status_code == 200 and found.json()["total"] == 2
+    refused = client.post(
+        f"/api/v1/incidents/{cockpit['first_incident']}/resolve", headers=auditor, json={"reason": "x"}
+    )
+    assert refused.status_code == 403
     token = login(client, "auditor1")
     assert 'href="/app/cockpit">ศูนย์ควบคุม' in plain(client.get("/app/"))
     incident = f"/app/cockpit/incidents/{cockpit['first_incident']}"
