@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from mso_flow.engine.runtime import EngineError
 from mso_flow.services import definitions, incidents, instances, webhook_delivery
 from mso_flow.services.context import SYSTEM
 from mso_flow.settings import Settings
@@ -240,3 +241,17 @@ def test_staff_are_refused_the_cockpit(client, cockpit, username):
     ):
         assert client.get(url).status_code == 403, url
     assert client.get(f"/app/cockpit/instances/{cockpit['first']}/cancel").status_code in (403, 404)
+
+
+def test_an_incident_without_a_case_shows_the_process_diagram_with_its_element(client, services, cockpit):
+    """An incident at a start (or of a timer start) has no case: the diagram is the version's as designed."""
+    with services.db.write() as session:
+        [row] = [r for r, _ in definitions.listing(services, 0, 10, key="test_approval")[0]]
+        definition = services.definitions.definition(session, row.id)
+        error = EngineError("start failed", "Task_enter", "กรอกจำนวนเงิน", "expression", ("amount",))
+        opened = incidents.open_incident(services, session, definition, error, "timer")
+        incident_id = opened.id
+    login(client, "admin1")
+    page = plain(client.get(f"/app/cockpit/incidents/{incident_id}"))
+    assert re.search(r'<g data-element-id="Task_enter" class="userTask failed">', page), page
+    assert "เกิดขึ้นตอนเริ่มเรื่อง" in page and 'class="userTask active' not in page
