@@ -38,10 +38,10 @@ def open_incidents(session: Session) -> int:
 
 
 def running_per_process(session: Session) -> dict[str, int]:
-    """How many instances of each process key run (running or suspended)."""
+    """How many instances of each process key are running."""
     stmt = (
         select(ProcessInstance.definition_key, func.count())
-        .where(ProcessInstance.state.in_((InstanceState.RUNNING, InstanceState.SUSPENDED)))
+        .where(ProcessInstance.state == InstanceState.RUNNING)
         .group_by(ProcessInstance.definition_key)
     )
     return {key: int(count) for key, count in session.execute(stmt)}

@@ -71,6 +71,10 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _incident_url(incident_id: str, done: str) -> str:
+    return f"/app/cockpit/incidents/{quote(incident_id, safe='')}?done={done}"
+
+
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -207,7 +211,7 @@ def resolve(request: Request, services: ServicesDep, person: PersonDep, form: Fo
         cockpit.resolve(services, person.caller, incident_id, reason)
     except Invalid as err:
         return _incident_page(request, services, person, incident_id, 422, err.message, reason=reason)
-    return _redirect(f"/app/cockpit/incidents/{quote(incident_id)}?done=resolved")
+    return _redirect(_incident_url(incident_id, "resolved"))
 
 
 @router.post("/incidents/{incident_id}/retry")
@@ -218,7 +222,7 @@ def retry(request: Request, services: ServicesDep, person: PersonDep, form: Form
         if err.kind == "forbidden":
             raise
         return _incident_page(request, services, person, incident_id, STATUS.get(err.kind, 409), err.message)
-    return _redirect(f"/app/cockpit/incidents/{quote(incident_id)}?done=retried")
+    return _redirect(_incident_url(incident_id, "retried"))
 
 
 # --- running instances ----------------------------------------------------------------------------------
@@ -229,10 +233,6 @@ def instances_page(
     request: Request, services: ServicesDep, person: PersonDep, key: Text = None, offset: Offset = 0, done: Text = None
 ) -> Response:
     items, total, per_process = cockpit.running(services, person.caller, key or None, offset, PAGE)
-    model_names = {}
-    for item in items:
-        model = services.definition(item.view.instance.definition_id).model
-        model_names[item.instance_id] = {t.element_id: t.name for t in model.user_tasks}
     return _page(
         request,
         "cockpit/instances.html",
@@ -241,7 +241,6 @@ def instances_page(
         total=total,
         per_process=per_process,
         names=_process_names(services),
-        task_names=model_names,
         waits=WAIT_WORDS,
         key=key or "",
         now=services.clock(),
@@ -339,7 +338,7 @@ def migrate(request: Request, services: ServicesDep, person: PersonDep, form: Fo
             request, services, person, instance_id, status, errors={"": err.message}, incident=incident, chosen=version
         )
     if incident:
-        return _redirect(f"/app/cockpit/incidents/{quote(incident)}?done=migrated")
+        return _redirect(_incident_url(incident, "migrated"))
     key = view.instance.definition_key
     return _redirect(_back(key) + "&done=migrated")
 
