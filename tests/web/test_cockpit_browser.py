@@ -20,7 +20,7 @@ from mso_flow.testing.live import LiveService, live_service
 from tests.conftest import BACKENDS, ROOT
 from tests.factory import approval
 from tests.web.conftest import CHROMIUM, PASSWORD, _database, browser_login
-from tests.web.test_browser_quality import DESKTOP, PHONE, _check_page, axe_source, axe_violations
+from tests.web.test_browser_quality import DESKTOP, LONG_KEY, PHONE, _check_page, axe_source, axe_violations
 
 pytestmark = [
     pytest.mark.slow,
@@ -85,8 +85,8 @@ def _failed_case(live: LiveService, business_key: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def scenario(service: LiveService) -> dict[str, Any]:
-    """Three failed approvals, a loan whose credit check is locked by a worker and one whose worker gave up
-    (an incident of another kind), and a webhook whose deliveries wait."""
+    """Four failed approvals (one with a business key of 200 Thai characters), a loan whose credit check is locked
+    by a worker and one whose worker gave up (an incident of another kind), and a webhook whose deliveries wait."""
     with service.client() as admin:
         for name, xml in (("approval.bpmn", approval(condition=FAILING)), ("camunda_loan.bpmn", LOAN)):
             admin.post("/api/v1/deployments", files=[("files", (name, xml))]).raise_for_status()
@@ -105,6 +105,7 @@ def scenario(service: LiveService) -> dict[str, Any]:
         )
         assert given_up.status_code == 200, given_up.text
     cases = {name: _failed_case(service, f"พม 0301/{n}") for n, name in enumerate(("resolve", "retry", "cancel"))}
+    cases["long"] = _failed_case(service, LONG_KEY)  # 200 Thai characters no dictionary breaks: it must wrap
     return {"cases": cases, "loans": loans}
 
 
@@ -125,14 +126,14 @@ def test_admin_resolves_an_incident_seen_on_the_diagram(service, browser, axe_so
     try:
         page.get_by_role("link", name="ศูนย์ควบคุม").click()
         expect(page.get_by_role("heading", name="ศูนย์ควบคุม", exact=True)).to_be_visible()
-        expect(page.get_by_text("4 รายการที่ยังไม่แก้ไข")).to_be_visible()
+        expect(page.get_by_text("5 รายการที่ยังไม่แก้ไข")).to_be_visible()
         _check(page, axe_source, "overview", problems)
 
         page.get_by_role("navigation", name="เมนูศูนย์ควบคุม").get_by_role("link", name="เหตุขัดข้อง").click()
-        expect(page.get_by_text("พบ 4 รายการ")).to_be_visible()
+        expect(page.get_by_text("พบ 5 รายการ")).to_be_visible()
         page.get_by_label("กระบวนงาน").select_option("test_approval")
         page.get_by_role("button", name="แสดง").click()
-        expect(page.get_by_text("พบ 3 รายการ")).to_be_visible()
+        expect(page.get_by_text("พบ 4 รายการ")).to_be_visible()
         _check(page, axe_source, "incidents", problems)
 
         page.goto(f"/app/cockpit/incidents/{incident_id}")
@@ -182,7 +183,7 @@ def test_admin_migrates_retries_and_cancels_with_confirmation(service, browser, 
         expect(page.get_by_role("status")).to_contain_text("ลองดำเนินการใหม่สำเร็จ")
 
         page.goto("/app/cockpit/instances?key=test_approval")
-        expect(page.get_by_role("status")).to_contain_text("กำลังดำเนินการ 3 เรื่อง")
+        expect(page.get_by_role("status")).to_contain_text("กำลังดำเนินการ 4 เรื่อง")
         expect(page.locator("table")).to_contain_text("กรอกจำนวนเงิน")
         _check(page, axe_source, "instances", problems)
         page.get_by_role("link", name="ยกเลิก พม 0301/2").click()
@@ -194,7 +195,7 @@ def test_admin_migrates_retries_and_cancels_with_confirmation(service, browser, 
         page.get_by_label("ยืนยันว่าจะยกเลิกเรื่อง").check()
         page.get_by_role("button", name="ยกเลิกเรื่อง").click()
         expect(page.get_by_role("status").first).to_contain_text("ยกเลิกเรื่องแล้ว")
-        expect(page.get_by_role("status").last).to_contain_text("กำลังดำเนินการ 2 เรื่อง")
+        expect(page.get_by_role("status").last).to_contain_text("กำลังดำเนินการ 3 เรื่อง")
 
         for name, url in (
             ("external tasks", "/app/cockpit/external-tasks"),
