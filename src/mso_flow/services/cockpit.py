@@ -23,6 +23,7 @@ from mso_flow.store import cockpit as store
 from mso_flow.store import definitions as definitions_store
 from mso_flow.store import external_tasks as external_store
 from mso_flow.store import instances as instances_store
+from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import ChainCheck
 from mso_flow.store.cockpit import Wait
 from mso_flow.store.incidents import Incident, IncidentFilter
@@ -35,6 +36,14 @@ DELIVERY_STATES = ("pending", "failed", "delivered")
 def _require_reader(caller: Caller) -> None:
     if not policy.may_read_operations(caller):
         raise Forbidden("cockpit_forbidden", "หน้านี้สำหรับผู้ดูแลระบบและผู้ตรวจสอบ (admin or auditor only)")
+
+
+def _case(services: Services, caller: Caller, instance_id: str) -> InstanceView:
+    """An instance the caller may see (404, 403 as `instances.load_instance`) with its open tasks, without its
+    variables: the Cockpit shows where a case stands, never its data (the case page does, to whom may read it)."""
+    instance = instances.load_instance(services, caller, instance_id)
+    with services.db.read() as session:
+        return InstanceView(instance, tasks_store.open_for_instance(session, instance.id))
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,7 @@ def incident(services: Services, caller: Caller, incident_id: str) -> IncidentDe
     failed (and the instance's progress), and the latest deployed version of its process (retry after migrating)."""
     _require_reader(caller)
     found = incidents.get(services, caller, incident_id)
-    view = instances.get(services, caller, found.instance_id) if found.instance_id else None
+    view = _case(services, caller, found.instance_id) if found.instance_id else None
     with services.db.read() as session:
         definition_id = view.instance.definition_id if view else found.definition_id
         definition = definitions_store.by_id(session, definition_id)
@@ -133,17 +142,19 @@ def running(
 ) -> tuple[list[Running], int, dict[str, int]]:
     """Running instances (of `key`, else of every process), newest first, with what each waits for, and how many
     run per process."""
-    _require_reader(caller)
-    views, total = instances.listing(services, caller, offset, limit, key=key, state=InstanceState.RUNNING)
+    _require_reader(caller)  # which oversees every instance (`policy.oversees_instances`)
     with services.db.read() as session:
-        waits = store.waits_of(session, [v.instance.id for v in views])
+        found, total = instances_store.listing(session, offset, limit, key=key, state=InstanceState.RUNNING)
+        ids = [i.id for i in found]
+        tasks, waits = store.open_tasks_of(session, ids), store.waits_of(session, ids)
         per_process = store.running_per_process(session)
-    return [Running(v, waits.get(v.instance.id, [])) for v in views], total, per_process
+    shown = [Running(InstanceView(i, tasks.get(i.id, [])), waits.get(i.id, [])) for i in found]
+    return shown, total, per_process
 
 
 def cancel_preview(services: Services, caller: Caller, instance_id: str) -> InstanceView:
     """The instance to cancel, for the confirmation step: refused (403) to whoever may not cancel it."""
-    view = instances.get(services, caller, instance_id)
+    view = _case(services, caller, instance_id)
     if not policy.may_cancel(caller, view.instance):
         raise Forbidden("cancel_forbidden", "ยกเลิกได้เฉพาะผู้ดูแลระบบ (admin only)")
     return view
@@ -153,7 +164,7 @@ def migrate_preview(services: Services, caller: Caller, instance_id: str) -> tup
     """The instance to migrate and the other deployed versions of its process, newest first (403 unless admin)."""
     if not policy.may_migrate(caller):
         raise Forbidden("admin_only", "ย้ายรุ่นกระบวนการได้เฉพาะผู้ดูแลระบบ (admin only)")
-    view = instances.get(services, caller, instance_id)
+    view = _case(services, caller, instance_id)
     rows, _ = definitions.versions(services, view.instance.definition_key, 0, 100)
     return view, [r.version for r in rows if r.version != view.instance.definition_version]
 

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from mso_flow.domain import ExternalTaskState, InstanceState, TimerState
+from mso_flow.domain import ExternalTaskState, InstanceState, TaskState, TimerState
 from mso_flow.store.incidents import OPEN, Incident
-from mso_flow.store.models import ExternalTask, MessageWait, ProcessInstance, Timer, Webhook, WebhookDelivery
+from mso_flow.store.models import ExternalTask, HumanTask, MessageWait, ProcessInstance, Timer, Webhook, WebhookDelivery
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,20 @@ def running_per_process(session: Session) -> dict[str, int]:
         .group_by(ProcessInstance.definition_key)
     )
     return {key: int(count) for key, count in session.execute(stmt)}
+
+
+def open_tasks_of(session: Session, instance_ids: list[str]) -> dict[str, list[HumanTask]]:
+    """The open human tasks of each of these instances, oldest first."""
+    found: dict[str, list[HumanTask]] = defaultdict(list)
+    if instance_ids:
+        stmt = (
+            select(HumanTask)
+            .where(HumanTask.instance_id.in_(instance_ids), HumanTask.state == TaskState.OPEN)
+            .order_by(HumanTask.created_at, HumanTask.id)
+        )
+        for task in session.scalars(stmt):
+            found[task.instance_id].append(task)
+    return found
 
 
 def waits_of(session: Session, instance_ids: list[str]) -> dict[str, list[Wait]]:
