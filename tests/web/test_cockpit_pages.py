@@ -105,6 +105,9 @@ def test_admin_finds_the_incident_sees_its_element_and_resolves_it_with_a_reason
     assert [(e.actor, e.data["reason"]) for e in resolved] == [("admin1", reason)]
     again = client.post(f"{url}/resolve", data={"csrf_token": token, "reason": "อีกครั้ง"})
     assert again.status_code == 409
+    retried = client.post(f"{url}/retry", data={"csrf_token": token})  # the page again, saying why
+    assert retried.status_code == 409 and "เหตุขัดข้องนี้ได้รับการแก้ไขแล้ว" in plain(retried)
+    assert 'role="alert"' in plain(retried) and "(incident is already resolved)" not in plain(retried)
 
 
 def test_admin_migrates_the_failed_case_to_a_fixed_version_and_retries(client, services, cockpit):
