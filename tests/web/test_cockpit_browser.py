@@ -1,9 +1,9 @@
 """The operators' Cockpit in Debian's Chromium against the live service (SQLite and PostgreSQL): an admin finds the
 incident of a real failing process, sees its element on the diagram, resolves it with a reason that the case's
 history then shows; migrates a failed case to a fixed version and retries; cancels a case through its confirmation
-page; an auditor sees the same pages without their forms and is refused a POST; a clerk is refused the Cockpit.
-Every Cockpit page passes axe-core at 1280×900 and 390×844, fits the phone without sideways scrolling, and has
-touch targets of at least 44 px."""
+page; closes an incident with the keyboard alone; an auditor sees the same pages without their forms and is refused
+a POST; a clerk is refused the Cockpit. Every Cockpit page passes axe-core at 1280×900 and 390×844, fits the phone
+without sideways scrolling, and has touch targets of at least 44 px."""
 
 from __future__ import annotations
 
@@ -20,7 +20,16 @@ from mso_flow.testing.live import LiveService, live_service
 from tests.conftest import BACKENDS, ROOT
 from tests.factory import approval
 from tests.web.conftest import CHROMIUM, PASSWORD, _database, browser_login
-from tests.web.test_browser_quality import DESKTOP, LONG_KEY, PHONE, _check_page, axe_source, axe_violations
+from tests.web.test_browser_quality import (
+    DESKTOP,
+    LONG_KEY,
+    PHONE,
+    _check_page,
+    _press_on,
+    _tab_to,
+    axe_source,
+    axe_violations,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -209,6 +218,13 @@ def test_admin_migrates_retries_and_cancels_with_confirmation(service, browser, 
         expect(page.locator("table")).to_contain_text("credit-bot")
         page.goto(f"/app/cockpit/audit?instance_id={retry_case}")
         expect(page.get_by_text("ถูกต้องครบถ้วน")).to_have_count(2)
+
+        # the keyboard alone closes an incident, with visible focus on the way
+        page.goto(f"/app/cockpit/incidents/{scenario['cases']['long'][1]}")
+        _tab_to(page, "เหตุผล")
+        page.keyboard.type("ทดสอบด้วยแป้นพิมพ์")
+        _press_on(page, "ปิดเหตุขัดข้อง", "Enter", page.get_by_role("status"))
+        expect(page.get_by_role("status")).to_contain_text("ปิดเหตุขัดข้องแล้ว")
     finally:
         context.close()
     with service.client() as admin:
