@@ -8,11 +8,18 @@ steps late: the สารบรรณ steps have one-minute standards, so the sc
 person in through the login page and saves the inbox, a task, an instance and the dashboard, on a desktop and
 the inbox on a phone, and the สารบรรณ diagram as designed and in progress. Thai needs Thai fonts (Debian:
 fonts-thai-tlwg).
+
+    python docs/take_screenshots.py --cockpit
+
+takes only the operators' Cockpit (incidents, an incident on its diagram, running instances; desktop and phone)
+on a service of its own: a process whose condition fails for one amount, a few failed and running cases, and an
+external task whose worker gave up.
 """
 
 from __future__ import annotations
 
 import io
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -131,6 +138,89 @@ def _login(browser: Any, url: str, username: str, **options: Any) -> Page:
     return page
 
 
+def _failing_process() -> bytes:
+    """A payment approval whose condition divides by zero for one amount (as a defect slips past a simulation)."""
+    sys.path.insert(0, str(ROOT))  # the BPMN writer of tools/ (not installed with the package)
+    from tools.manual_to_bpmn.bpmn_writer import write_bpmn
+    from tools.manual_to_bpmn.model import ProcessReading
+
+    amount = {"id": "amount", "label": "จำนวนเงิน (บาท)", "type": "long", "required": True}
+    branches = [
+        {"name": "เกินวงเงิน", "condition": "100 / (amount - 70000) > 0", "to": "approve"},
+        {"name": "ไม่เกิน", "default": True, "to": "end"},
+    ]
+    reading = {
+        "key": "finance_subsidy",
+        "unit": "finance",
+        "unit_name": "กองคลัง",
+        "name": "การเบิกจ่ายเงินอุดหนุนองค์กรสวัสดิการชุมชน",
+        "source": {"section": "ตัวอย่าง", "lines": [1, 2], "basis": "flowchart"},
+        "lanes": [{"id": "staff", "name": "เจ้าหน้าที่การเงิน"}, {"id": "director", "name": "ผู้อำนวยการกองคลัง"}],
+        "steps": [
+            {
+                "id": "enter",
+                "name": "ตรวจเอกสารและบันทึกจำนวนเงิน",
+                "lane": "staff",
+                "duration": "P1D",
+                "form": [amount],
+                "decision": {"name": "เกินวงเงินที่ต้องขออนุมัติหรือไม่", "branches": branches},
+            },
+            {"id": "approve", "name": "ผู้อำนวยการกองคลังอนุมัติ", "lane": "director", "duration": "P1D", "next": "end"},
+        ],
+    }
+    return write_bpmn(ProcessReading.model_validate(reading))
+
+
+def _prepare_cockpit(api: httpx.Client) -> None:
+    api.post("/api/v1/deployments", files=[("files", ("finance_subsidy.bpmn", _failing_process()))]).raise_for_status()
+    clerk = _staff(api, ["เจ้าหน้าที่การเงิน"])
+    for n, amount in enumerate((70000, 70000, 12000, 70000)):
+        body = {"business_key": f"กค 0405/{n + 31}"}
+        started = api.post("/api/v1/process-definitions/finance_subsidy/start", json=body, headers=clerk).json()
+        task = started["active_tasks"][0]["id"]
+        if n != 2:
+            api.post(f"/api/v1/tasks/{task}/complete", json={"variables": {"amount": amount}}, headers=clerk)
+    for i in range(3):
+        api.post("/api/v1/process-definitions/central_saraban/start", json={"business_key": f"พม 0201/{800 + i}"})
+
+
+def cockpit_screens(browser: Any, url: str) -> list[str]:
+    """The Cockpit's incidents, an incident on its diagram and the running instances, at 1280×900 and 390×844."""
+    desktop = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1}
+    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2}
+    admin = _login(browser, url, "admin", **desktop)
+    small = _login(browser, url, "admin", **phone)
+    names = []
+    for name, path in (
+        ("cockpit_incidents", "/app/cockpit/incidents"),
+        ("cockpit_instances", "/app/cockpit/instances?key=finance_subsidy"),
+    ):
+        admin.goto(path)
+        admin.screenshot(path=OUT / f"{name}.png", full_page=False)
+        small.goto(path)
+        small.screenshot(path=OUT / f"{name}_phone.png", full_page=True)
+        names += [name, f"{name}_phone"]
+    admin.goto("/app/cockpit/incidents")
+    admin.locator("tbody a").first.click()
+    admin.screenshot(path=OUT / "cockpit_incident.png", full_page=True)
+    return [*names, "cockpit_incident"]
+
+
+def main_cockpit() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        database = f"sqlite:///{Path(work) / 'screens.db'}"
+        env = {"MSO_FLOW_BACKGROUND": "false", "MSO_FLOW_ADMIN_PASSWORD": PASSWORD}
+        with live_service(database, Path(work), workers=1, extra_env=env) as live, live.client() as api:
+            _prepare_cockpit(api)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+                names = cockpit_screens(browser, live.url)
+                browser.close()
+    for name in names:
+        print(OUT / f"{name}.png")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -173,4 +263,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main_cockpit() if "--cockpit" in sys.argv[1:] else main()

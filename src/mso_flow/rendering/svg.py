@@ -1,6 +1,7 @@
 """Render a BPMN diagram (its BPMN DI) to SVG on the server: pools, lanes, Thai labels, gateways, flows.
 
-An instance view marks elements: `completed` (green), `active` (orange, thick) and step counts (a badge).
+An instance view marks elements: `completed` (green), `active` (orange, thick), `failed` (red, thickest: the
+element of an incident) and step counts (a badge).
 The drawing follows bpmn.io's shapes closely enough that a manager recognises the modeler's diagram.
 Elements the source document does not draw (`camunda:property name="source" value="inferred"`) are drawn dashed,
 with class `inferred`, and, for designers (`legend=True`), listed with their ids and `inferred_reason` in a legend
@@ -31,6 +32,8 @@ COLORS = {
     "completed_stroke": "#2e7d32",
     "active_fill": "#fff3e0",
     "active_stroke": "#ef6c00",
+    "failed_fill": "#fdecea",
+    "failed_stroke": "#b71c1c",
     "lane_fill": "#ffffff",
     "pool_fill": "#fafafa",
 }
@@ -62,6 +65,7 @@ class Marks:
     completed: set[str] = field(default_factory=set)
     active: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
 
 
 def _is_combining(char: str) -> bool:
@@ -285,6 +289,8 @@ def _legend(canvas: _Canvas, items: list[tuple[etree._Element, str]], elements: 
 
 
 def _style(element_id: str, marks: Marks) -> tuple[str, str, str]:
+    if element_id in marks.failed:
+        return COLORS["failed_fill"], COLORS["failed_stroke"], "4"
     if element_id in marks.active:
         return COLORS["active_fill"], COLORS["active_stroke"], "3"
     if element_id in marks.completed:
@@ -302,6 +308,7 @@ def _draw_shape(
     group = canvas.add(layers["nodes"] if tag not in ("participant", "lane") else layers["pools"], "g")
     group.set("data-element-id", element_id)
     state = " active" if element_id in marks.active else " completed" if element_id in marks.completed else ""
+    state += " failed" if element_id in marks.failed else ""
     group.set("class", tag + state)
     if name:
         canvas.add(group, "title", name)  # the full name, also where the drawn label is shortened

@@ -17,15 +17,17 @@ def definition_svg(services: Services, key: str, version: int | None, legend: bo
     return render_svg(definitions.version(services, key, version).bpmn_xml, legend=legend)
 
 
-def instance_svg(services: Services, caller: Caller, instance_id: str, legend: bool = True) -> bytes:
+def instance_svg(
+    services: Services, caller: Caller, instance_id: str, legend: bool = True, failed: str | None = None
+) -> bytes:
     """The instance's version with completed tasks, active tasks and how often each task ran (`legend` as
-    `definition_svg`)."""
+    `definition_svg`); `failed`: an element drawn as where an incident happened."""
     instance = load_instance(services, caller, instance_id)
     with services.db.read() as session:
         states = tasks_store.element_states(session, instance_id)
         row = definitions_store.by_id(session, instance.definition_id)
     assert row is not None  # an instance's definition is never deleted
-    marks = Marks()
+    marks = Marks(failed={failed} if failed else set())
     for element_id, state, count in states:
         if state == TaskState.OPEN:
             marks.active.add(element_id)

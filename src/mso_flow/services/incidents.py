@@ -140,7 +140,7 @@ def _require(allowed: bool, roles: str) -> None:
 def listing(
     services: Services, caller: Caller, f: IncidentFilter, offset: int, limit: int
 ) -> tuple[list[Incident], int]:
-    _require(policy.may_read_incidents(caller), "admin / designer")
+    _require(policy.may_read_incidents(caller), "admin / designer / auditor")
     if f.state and f.state not in store.STATES:
         raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(store.STATES)}")
     with services.db.read() as session:
@@ -155,7 +155,7 @@ def of_viewed_instance(services: Services, view: InstanceView) -> list[Incident]
 
 
 def get(services: Services, caller: Caller, incident_id: str) -> Incident:
-    _require(policy.may_read_incidents(caller), "admin / designer")
+    _require(policy.may_read_incidents(caller), "admin / designer / auditor")
     with services.db.read() as session:
         incident = store.get(session, incident_id)
     if incident is None:

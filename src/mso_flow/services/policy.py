@@ -438,8 +438,16 @@ def may_read_admin_audit(caller: Caller) -> bool:
 
 
 def may_read_incidents(caller: Caller) -> bool:
-    """List and read incidents (process errors): admins and designers, who fix processes."""
-    return caller.has_any(DEPLOYER_ROLES)
+    """List and read incidents (process errors): admins and designers, who fix processes, and auditors, who read
+    what admins read."""
+    return caller.has_any(DEPLOYER_ROLES | {Role.AUDITOR})
+
+
+def may_read_operations(caller: Caller) -> bool:
+    """Read the operators' Cockpit (incidents, running instances with their steps, external-task locks, webhook
+    deliveries, audit verification): admins, and auditors read-only. What an operator does there (resolve, retry,
+    cancel, migrate) is `may_fix_incidents`, `may_cancel` and `may_migrate`."""
+    return caller.has_any({Role.ADMIN, Role.AUDITOR})
 
 
 def may_fix_incidents(caller: Caller) -> bool:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from mso_flow.api.web import documents
+from mso_flow.api.web import cockpit, documents
 from mso_flow.api.web.security import SecurityHeaders
 from mso_flow.api.web.views import router
 
@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
     `/favicon.ico`."""
     app.include_router(router)
     app.include_router(documents.router)
+    app.include_router(cockpit.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="web-static")
     app.add_middleware(SecurityHeaders)
 

@@ -54,6 +54,7 @@ def page(
         is_admin="admin" in roles,
         is_designer=bool(roles & {"admin", "designer"}),
         reads_reports=bool(person and policy.may_read_reports(person.caller)),
+        reads_cockpit=bool(person and policy.may_read_operations(person.caller)),
         unread=unread,
         **context,
     )

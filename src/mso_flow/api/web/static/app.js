@@ -6,10 +6,11 @@ document.addEventListener("DOMContentLoaded", function () {
   if (errors) { errors.focus(); }
 });
 
-// A diagram wider than its frame scrolls to the step that is waiting, so it is in view without searching.
+// A diagram wider than its frame scrolls to the step that failed (an incident's) or else is waiting, so it is
+// in view without searching.
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll(".diagram").forEach(function (frame) {
-    var waiting = frame.querySelector("g.active");
+    var waiting = frame.querySelector("g.failed") || frame.querySelector("g.active");
     if (!waiting) { return; }
     var outer = frame.getBoundingClientRect();
     var step = waiting.getBoundingClientRect();
