@@ -10,7 +10,7 @@ import pytest
 from mso_flow.services import tasks
 from mso_flow.services.context import SYSTEM, Caller
 from tests.conftest import ROOT, SARABAN
-from tests.web.conftest import CLERK, HEAD, OWNER, login, plain
+from tests.web.conftest import CLERK, HEAD, OWNER, csrf_of, login, plain
 
 DMN = ROOT / "tests" / "fixtures" / "approver_level.dmn"
 PURCHASE = ROOT / "tests" / "fixtures" / "purchase_approval.bpmn"
@@ -101,9 +101,46 @@ def test_supervisor_assigns_to_people_who_may_take_it(client, started, person):
     options = re.findall(r'<option value="([^"]+)"', plain(page).split('id="assignee"')[1].split("</select>")[0])
     assert set(options) == {"clerk1", "clerk2", "boss"}
     client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"})
-    assert "อยู่กับ clerk2" in plain(client.get(f"/app/tasks/{task_id}"))
+    assert "มอบหมายให้ clerk2 แล้ว (โดย boss)" in plain(client.get(f"/app/tasks/{task_id}"))
     login(client, "clerk1")
     assert "มอบหมายงาน" not in plain(client.get(f"/app/tasks/{task_id}"))
+
+
+def test_head_of_section_assigns_a_clerks_task_of_his_process(client, services, started, person):
+    """The head of the registry section (his own lane's role and `supervisor`, no clerk role) gives a clerk's task
+    to a clerk: confirmed in Thai, and the task then reads "assigned to", not "claimed"."""
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    person("clerk2", CLERK)
+    person("head1", HEAD, "supervisor")
+    person("nohead", HEAD)  # the head's lane without `supervisor`
+    token = login(client, "nohead")
+    assert client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"}).status_code in (
+        403,
+        404,
+    )
+    token = login(client, "head1")
+    page = client.get(f"/app/tasks/{task_id}")
+    assert page.status_code == 200 and "มอบหมายงาน" in plain(page)
+    options = re.findall(r'<option value="([^"]+)"', plain(page).split('id="assignee"')[1].split("</select>")[0])
+    assert set(options) == {"clerk1", "clerk2"}  # candidates only, not the head himself
+    done = client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"})
+    assert done.status_code == 200 and str(done.url).endswith("?done=assigned")
+    assert '<p class="notice" role="status">มอบหมายงานให้ clerk2 แล้ว</p>' in plain(done)
+    assert tasks.get(services, SYSTEM, task_id).task.assignee == "clerk2"
+    login(client, "clerk2")
+    inbox = plain(client.get("/app/"))
+    assert "มอบหมายให้ clerk2 แล้ว (โดย head1)" in inbox and "รับงานแล้ว" not in inbox
+    token = login(client, "clerk1")
+    refused = client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk1"})
+    assert refused.status_code == 403  # a clerk is no supervisor
+    assert tasks.get(services, SYSTEM, task_id).task.assignee == "clerk2"
+
+
+def test_claimed_task_reads_claimed_and_confirms(client, started):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    token = csrf_of(client.get(f"/app/tasks/{task_id}").text)
+    page = client.post(f"/app/tasks/{task_id}/claim", data={"csrf_token": token})
+    assert "รับงานแล้ว" in plain(page) and "clerk1 รับงานแล้ว" in plain(page) and "มอบหมายให้" not in plain(page)
 
 
 def test_comments_in_thai(client, started):

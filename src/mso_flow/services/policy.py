@@ -116,10 +116,10 @@ def _works_on(caller: Caller, task: HumanTask) -> bool:
     return is_candidate(caller, task) or caller.username in (task.assignee, task.owner, task.completed_by)
 
 
-def may_view_task(caller: Caller, task: HumanTask) -> bool:
-    """See a task: oversight, a candidate role, or the caller holds, owns or completed it (its variables only
-    as `may_read_instance_data` allows)."""
-    return oversees_tasks(caller) or _works_on(caller, task)
+def may_view_task(caller: Caller, task: HumanTask, model: ProcessDef | None = None) -> bool:
+    """See a task: oversight, a candidate role, the caller holds, owns or completed it, or a supervisor who
+    oversees it (given its process's `model`; its variables only as `may_read_instance_data` allows)."""
+    return oversees_tasks(caller) or _works_on(caller, task) or supervises(caller, task, model)
 
 
 def may_comment(caller: Caller, task: HumanTask) -> bool:
@@ -162,9 +162,19 @@ def may_unclaim(caller: Caller, task: HumanTask) -> bool:
     return caller.is_admin or task.assignee == caller.username
 
 
-def may_assign(caller: Caller, task: HumanTask) -> bool:
-    """Give a task to someone: admins, and supervisors who hold one of the task's candidate roles."""
-    return caller.is_admin or (Role.SUPERVISOR in caller.roles and is_candidate(caller, task))
+def supervises(caller: Caller, task: HumanTask, model: ProcessDef | None) -> bool:
+    """A head of section (`supervisor`) oversees the staff of the processes his section works: the tasks of any
+    lane of a process (`model`, the task's) in one of whose lanes he holds a role, and any task of a role he holds.
+    The head of the registry section (`หัวหน้าฝ่ายสารบรรณ`, `supervisor`) thus gives the registry clerks' tasks of
+    the สารบรรณ process to the clerks, without being their candidate."""
+    if Role.SUPERVISOR not in caller.roles:
+        return False
+    return is_candidate(caller, task) or (model is not None and bool(caller.roles & process_roles(model)))
+
+
+def may_assign(caller: Caller, task: HumanTask, model: ProcessDef | None = None) -> bool:
+    """Give a task to someone (a candidate of it): admins, and the supervisors who oversee it (`supervises`)."""
+    return caller.is_admin or supervises(caller, task, model)
 
 
 def may_delegate(caller: Caller, task: HumanTask) -> bool:

@@ -108,7 +108,7 @@ def get(services: Services, caller: Caller, task_id: str) -> TaskView:
         task = store.get(session, task_id)
         if task is None:
             raise not_found(task_id)
-        if not policy.may_view_task(caller, task):
+        if not policy.may_view_task(caller, task, services.definitions.definition(session, task.definition_id).model):
             raise task_forbidden()
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
@@ -175,6 +175,7 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
         previous = task.assignee
         store.set_assignee(command.session, task, None)
         task.claimed_at = None
+        task.assigned_by = None
         return [NewEvent("task_unclaimed", caller.username, task.id, task.element_id, {"previous": previous})]
 
     return transition(services, caller, task_id, change)

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mso_flow.api.errors import STATUS
 from mso_flow.api.web import thai
+from mso_flow.api.web.holding import holding
 from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
 from mso_flow.services import policy
 from mso_flow.services.accounts import WebCaller
@@ -38,6 +39,7 @@ env.filters.update(
     wbr=thai.wbr,
     thai=thai.thai_message,
     filesize=thai.file_size,
+    holding=holding,
     doctype=lambda media_type: rules.NAMES.get(media_type, media_type),
 )
 

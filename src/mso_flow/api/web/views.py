@@ -20,6 +20,7 @@ from mso_flow.api.deps import ServicesDep
 from mso_flow.api.errors import STATUS
 from mso_flow.api.web import kpi_csv, security
 from mso_flow.api.web.case_data import case_data
+from mso_flow.api.web.holding import done_message
 from mso_flow.api.web.render import WebRoute, error_page, page
 from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
 from mso_flow.domain import DefinitionSource, EmailMode, MailState, NotificationKind
@@ -209,7 +210,9 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
     is_open = task.state == "open"
     held = is_open and task.assignee == caller.username and task.delegation_state != "pending"
     claimable = is_open and task.assignee is None and policy.may_claim(caller, task)
-    supervise = is_open and policy.may_assign(caller, task)
+    supervise = is_open and policy.may_assign(caller, task, model)
+    delegable = held and policy.may_delegate(caller, task)
+    resolvable = is_open and task.delegation_state == "pending" and policy.may_resolve(caller, task)
     return {
         "task": task,
         "view": view,
@@ -220,6 +223,10 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
         "claimable": claimable,
         "people": assignment.candidates(services, caller, task_id) if supervise else [],
         "supervise": supervise,
+        "delegates": assignment.delegates(services, caller, task_id) if delegable else [],
+        "delegable": delegable,
+        "resolvable": resolvable,
+        "without_password": assignment.without_password(services, caller, task_id) if supervise else set(),
         "comments": comments.listing(services, caller, task_id, 0, 200)[0] if view.variables_visible else [],
         "documents": document_queries.of_task(services, caller, task) if view.variables_visible else [],
         "may_attach": policy.may_attach_to_task(caller, task),
@@ -228,28 +235,52 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, services: ServicesDep, person: PersonDep, task_id: str) -> Response:
+def task_page(request: Request, services: ServicesDep, person: PersonDep, task_id: str, done: Search = None) -> Response:
     context = _task_context(services, person, task_id)
     values = {f.id: context["view"].variables.get(f.id, f.default) for f in context["view"].form}
-    return page(request, "task.html", person, values=values, errors={}, general=None, **context)
+    message = done_message(done or "", context["task"])
+    return page(request, "task.html", person, values=values, errors={}, general=None, done=message, **context)
+
+
+def _done(task_id: str, what: str) -> RedirectResponse:
+    """Back to the task page, which confirms `what` was done (`holding.DONE`)."""
+    return _redirect(f"/app/tasks/{task_id}?done={what}")
 
 
 @router.post("/tasks/{task_id}/claim")
 def claim(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
     tasks.claim(services, person.caller, task_id)
-    return _redirect(f"/app/tasks/{task_id}")
+    return _done(task_id, "claimed")
 
 
 @router.post("/tasks/{task_id}/unclaim")
 def unclaim(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
     tasks.unclaim(services, person.caller, task_id)
-    return _redirect(f"/app/tasks/{task_id}")
+    return _done(task_id, "unclaimed")
 
 
 @router.post("/tasks/{task_id}/assign")
 def assign(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
-    assignment.assign(services, person.caller, task_id, _text(form, "username") or None, None)
-    return _redirect(f"/app/tasks/{task_id}")
+    username = _text(form, "username") or None
+    assignment.assign(services, person.caller, task_id, username, _text(form, "reason") or None)
+    return _done(task_id, "assigned" if username else "unassigned")
+
+
+@router.post("/tasks/{task_id}/delegate")
+def delegate(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    """The holder hands the task to a delegate (the API's delegate, same policy)."""
+    username = _text(form, "username")
+    if not username:
+        raise Invalid("delegate_required", "โปรดเลือกผู้ที่จะฝากงานให้ (username required)")
+    assignment.delegate(services, person.caller, task_id, username, _text(form, "reason") or None)
+    return _done(task_id, "delegated")
+
+
+@router.post("/tasks/{task_id}/resolve")
+def resolve(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    """The delegate gives the task back to its owner (the API's resolve, same policy)."""
+    assignment.resolve(services, person.caller, task_id, _text(form, "reason") or None)
+    return _done(task_id, "resolved")
 
 
 @router.post("/tasks/{task_id}/comments")
