@@ -182,18 +182,34 @@ def logout(request: Request, services: ServicesDep, form: FormDep) -> Response:
 
 @router.get("/")
 def inbox_page(
-    request: Request, services: ServicesDep, person: PersonDep, role: Search = None, q: Search = None, sent: int = 0
+    request: Request,
+    services: ServicesDep,
+    person: PersonDep,
+    role: Search = None,
+    q: Search = None,
+    sent: int = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     caller = person.caller
-    items = inbox.inbox(services, caller, role or None, q)
-    counts = tasks.counts(services, caller)
-    return page(request, "inbox.html", person, items=items, counts=counts, role=role or "", q=q or "", sent=sent)
+    found = inbox.inbox(services, caller, role or None, q, offset)
+    counts = inbox.counts(services, caller)
+    return page(
+        request,
+        "inbox.html",
+        person,
+        found=found,
+        items=found.items,
+        counts=counts,
+        role=role or "",
+        q=q or "",
+        sent=sent,
+    )
 
 
 @router.get("/counts")
 def counts_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
     """Open and overdue tasks per role of the person, for the inbox's counts to refresh themselves."""
-    counts = tasks.counts(services, person.caller)
+    counts = inbox.counts(services, person.caller)
     return JSONResponse({role: {"open": n, "overdue": late} for role, (n, late) in counts.items()})
 
 
@@ -235,7 +251,9 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, services: ServicesDep, person: PersonDep, task_id: str, done: Search = None) -> Response:
+def task_page(
+    request: Request, services: ServicesDep, person: PersonDep, task_id: str, done: Search = None
+) -> Response:
     context = _task_context(services, person, task_id)
     values = {f.id: context["view"].variables.get(f.id, f.default) for f in context["view"].form}
     message = done_message(done or "", context["task"])
