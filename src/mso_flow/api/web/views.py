@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
+from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -29,6 +31,7 @@ from mso_flow.rendering.charts import Bar, bar_chart
 from mso_flow.services import (
     accounts,
     assignment,
+    cases,
     comments,
     definitions,
     diagrams,
@@ -460,6 +463,58 @@ def start(request: Request, services: ServicesDep, person: PersonDep, form: Form
             return _redirect(f"/app/instances/{existing}?duplicate=1")
         return error_page(request, person, err)
     return _redirect(f"/app/instances/{view.instance.id}")
+
+
+INSTANCE_STATES = {
+    "running": "กำลังดำเนินการ",
+    "completed": "เสร็จสิ้น",
+    "cancelled": "ยกเลิก",
+    "suspended": "พักไว้",
+    "failed": "ขัดข้อง",
+}
+
+
+def _day(text: str | None, label: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid("invalid_date", f"{label}ไม่ถูกต้อง (a date: YYYY-MM-DD)") from None
+
+
+@router.get("/instances")
+def cases_page(
+    request: Request,
+    services: ServicesDep,
+    person: PersonDep,
+    q: Search = None,
+    key: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    started_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    started_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """The cases the person may see, found by part of the business key, process, state and start dates."""
+    query = cases.CaseQuery(
+        business_key=q,
+        key=key or None,
+        state=state or None,
+        started_from=_day(started_from, "วันที่เริ่มต้น"),
+        started_to=_day(started_to, "วันที่สิ้นสุด"),
+        offset=offset,
+    )
+    found = cases.search(services, person.caller, query)
+    filters = {"q": q or "", "key": key or "", "state": state or "", "from": started_from or "", "to": started_to or ""}
+    return page(
+        request,
+        "cases.html",
+        person,
+        found=found,
+        filters=filters,
+        states=INSTANCE_STATES,
+        query_string=urlencode(filters),
+    )
 
 
 @router.get("/instances/{instance_id}")
