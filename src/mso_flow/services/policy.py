@@ -472,6 +472,15 @@ def may_change_privileged_roles(caller: Caller) -> bool:
     return caller.operator
 
 
+def may_set_password_of(caller: Caller, username: str, roles: Iterable[str]) -> bool:
+    """Set or reset another person's web-app password (they choose their own at the next login): an operator, or
+    an admin for someone else without a privileged role (as `may_issue_token_for`: the admin would know a password
+    that logs in as them). One's own password is changed with the current one (`accounts.change_password`)."""
+    if caller.operator:
+        return True
+    return caller.is_admin and caller.username != username and not PRIVILEGED_ROLES.intersection(roles)
+
+
 def may_issue_token_for(caller: Caller, username: str, roles: Iterable[str]) -> bool:
     """Issue a new token for a user: the user themself, an operator, or an admin unless the user holds a privileged
     role (the admin would receive a token that acts as them)."""

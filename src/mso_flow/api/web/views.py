@@ -674,10 +674,31 @@ def definition_versions(request: Request, services: ServicesDep, person: PersonD
     return page(request, "versions.html", person, key=key, rows=rows, changes=changes)
 
 
+def _users_page(request: Request, services: Services, person: WebCaller, status: int = 200, **shown: Any) -> Response:
+    """The admin's users page, with what was just done (`created`, `password_set`, errors)."""
+    found, _ = users.list_users(services, person.caller, 0, 500)
+    context = {"created": None, "errors": {}, "general": None, "values": {}, "password_set": None, **shown}
+    may_set = {u.username for u in found if policy.may_set_password_of(person.caller, u.username, u.roles)}
+    return page(request, "users.html", person, status, found=found, may_set_password=may_set, **context)
+
+
 @router.get("/users")
 def users_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
-    found, _ = users.list_users(services, person.caller, 0, 500)
-    return page(request, "users.html", person, found=found, created=None, errors={}, general=None, values={})
+    return _users_page(request, services, person)
+
+
+@router.post("/users/{username}/password")
+def reset_password(
+    request: Request, services: ServicesDep, person: PersonDep, form: FormDep, username: str
+) -> Response:
+    """Set a person's password (or a one-time one, shown once); they choose their own at their next login."""
+    password = form.get("password")
+    chosen = password if isinstance(password, str) and password else None
+    try:
+        one_time = accounts.reset_password(services, person.caller, username, chosen)
+    except ServiceError as err:
+        return _users_page(request, services, person, STATUS.get(err.kind, 422), general=err.message)
+    return _users_page(request, services, person, password_set=(username, one_time))
 
 
 @router.post("/users")
@@ -699,18 +720,8 @@ def create_user(request: Request, services: ServicesDep, person: PersonDep, form
     except ServiceError as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
         general, status = err.message, 422 if isinstance(err, Invalid) else 403 if isinstance(err, Forbidden) else 409
-    found, _ = users.list_users(services, person.caller, 0, 500)
-    return page(
-        request,
-        "users.html",
-        person,
-        status,
-        found=found,
-        created=created,
-        errors=errors,
-        general=general,
-        values=values,
-    )
+    shown = {"created": created, "errors": errors, "general": general, "values": values}
+    return _users_page(request, services, person, status, **shown)
 
 
 @router.get("/password")
