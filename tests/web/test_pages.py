@@ -254,3 +254,43 @@ def test_a_case_stopped_by_a_process_defect_shows_its_incident(client, services,
         client.get(f"/app/instances/{instances.start(services, caller, 'test_approval', None, {}).instance.id}")
     )
     assert "เหตุขัดข้อง" not in quiet
+
+
+def test_required_yes_no_is_an_explicit_choice_and_an_unheld_lane_asks_first(client, services, started, person):
+    """The check step's required yes/no is two options with none chosen; left unchosen it is reported missing. Sent
+    to the owner's lane, which no active user holds, it asks before sending; confirmed, it sends."""
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    token = csrf_of(client.get(f"/app/tasks/{task_id}").text)
+    client.post(f"/app/tasks/{task_id}/complete", data={"csrf_token": token, "subject": "ขอข้อมูล", "speed": "normal"})
+    check = _task_id(plain(client.get("/app/")), "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
+    client.post(f"/app/tasks/{check}/claim", data={"csrf_token": token})
+    page = plain(client.get(f"/app/tasks/{check}"))
+    assert "<legend>หนังสือครบถ้วนและถูกต้อง <span" in page
+    radios = re.findall(r'<input id="f-documents_complete[^"]*" name="documents_complete" type="radio"[^>]*>', page)
+    assert len(radios) == 2 and not any("checked" in r for r in radios) and 'type="checkbox"' not in page
+
+    missing = client.post(f"/app/tasks/{check}/complete", data={"csrf_token": token})
+    assert missing.status_code == 422 and 'id="e-documents_complete"' in plain(missing)
+    asked = client.post(f"/app/tasks/{check}/complete", data={"csrf_token": token, "documents_complete": "false"})
+    assert asked.status_code == 409 and "ขั้นตอนถัดไปยังไม่มีผู้ใช้ที่ทำงานได้" in plain(asked)
+    assert "เจ้าของเรื่องแก้ไขหนังสือ" in plain(asked) and 'name="unheld_ok" value="1"' in plain(asked)
+    assert re.search(r'value="false" required checked', plain(asked))  # the choice is kept
+    assert tasks.get(services, SYSTEM, check).task.state == "open"  # nothing was sent
+
+    person("owner1", OWNER)  # now someone holds the owner's lane: no question
+    sent = client.post(
+        f"/app/tasks/{check}/complete",
+        data={"csrf_token": token, "documents_complete": "true"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and tasks.get(services, SYSTEM, check).task.state == "completed"
+
+
+def test_confirmed_send_to_an_unheld_lane(client, services, started):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    token = csrf_of(client.get(f"/app/tasks/{task_id}").text)
+    client.post(f"/app/tasks/{task_id}/complete", data={"csrf_token": token, "subject": "ขอข้อมูล", "speed": "normal"})
+    check = _task_id(plain(client.get("/app/")), "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
+    data = {"csrf_token": token, "documents_complete": "false", "unheld_ok": "1"}
+    sent = client.post(f"/app/tasks/{check}/complete", data=data, follow_redirects=False)
+    assert sent.status_code == 303 and tasks.get(services, SYSTEM, check).task.state == "completed"

@@ -14,6 +14,7 @@ from mso_flow.services import policy
 from mso_flow.services.candidates import personal_role
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, ServiceError
+from mso_flow.services.roles import headed_roles
 from mso_flow.services.tasks import TaskView, not_found, require_claimable, require_open, transition, view_of
 from mso_flow.services.unit_of_work import InstanceCommand, task_commands
 from mso_flow.store import tasks as tasks_store
@@ -48,7 +49,7 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
     the task has no candidates (`policy.has_no_candidates`): then an admin gives it to anyone."""
 
     def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
-        if not policy.may_assign(caller, task, command.definition.model):
+        if not policy.may_assign(caller, task, headed_roles(services, caller)):
             raise Forbidden(
                 "not_supervisor",
                 "มอบหมายงานได้เฉพาะผู้ดูแลระบบหรือหัวหน้า (supervisor) ของบทบาทนี้ (admin or the lane's supervisor only)",
@@ -154,8 +155,7 @@ def candidates(services: Services, caller: Caller, task_id: str) -> list[str]:
         task = tasks_store.get(session, task_id)
         if task is None:
             raise not_found(task_id)
-        model = services.definitions.definition(session, task.definition_id).model
-        if not policy.may_assign(caller, task, model):
+        if not policy.may_assign(caller, task, headed_roles(services, caller)):
             raise Forbidden("not_supervisor", "มอบหมายงานได้เฉพาะหัวหน้าของบทบาทนี้ (supervisor of the lane required)")
         if policy.has_no_candidates(task):
             return [u.username for u in users_store.listing(session, 0, MAX_PEOPLE)[0]]

@@ -116,10 +116,10 @@ def _works_on(caller: Caller, task: HumanTask) -> bool:
     return is_candidate(caller, task) or caller.username in (task.assignee, task.owner, task.completed_by)
 
 
-def may_view_task(caller: Caller, task: HumanTask, model: ProcessDef | None = None) -> bool:
+def may_view_task(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
     """See a task: oversight, a candidate role, the caller holds, owns or completed it, or a supervisor who
-    oversees it (given its process's `model`; its variables only as `may_read_instance_data` allows)."""
-    return oversees_tasks(caller) or _works_on(caller, task) or supervises(caller, task, model)
+    oversees it (`supervises`; its variables only as `may_read_instance_data` allows)."""
+    return oversees_tasks(caller) or _works_on(caller, task) or supervises(caller, task, headed)
 
 
 def may_comment(caller: Caller, task: HumanTask) -> bool:
@@ -162,19 +162,19 @@ def may_unclaim(caller: Caller, task: HumanTask) -> bool:
     return caller.is_admin or task.assignee == caller.username
 
 
-def supervises(caller: Caller, task: HumanTask, model: ProcessDef | None) -> bool:
-    """A head of section (`supervisor`) oversees the staff of the processes his section works: the tasks of any
-    lane of a process (`model`, the task's) in one of whose lanes he holds a role, and any task of a role he holds.
-    The head of the registry section (`หัวหน้าฝ่ายสารบรรณ`, `supervisor`) thus gives the registry clerks' tasks of
-    the สารบรรณ process to the clerks, without being their candidate."""
+def supervises(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
+    """A `supervisor` oversees the tasks of the roles he holds and of the staff roles of the sections he heads
+    (`headed`: the roles file's `heads:` for his roles, `services/roles.py`). The head of the registry section
+    (`หัวหน้าฝ่ายสารบรรณ`, `supervisor`) thus gives the registry clerks' tasks to the clerks without being their
+    candidate; a supervisor of another lane of the same process does not."""
     if Role.SUPERVISOR not in caller.roles:
         return False
-    return is_candidate(caller, task) or (model is not None and bool(caller.roles & process_roles(model)))
+    return is_candidate(caller, task) or bool(headed.intersection(task.candidate_roles))
 
 
-def may_assign(caller: Caller, task: HumanTask, model: ProcessDef | None = None) -> bool:
+def may_assign(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
     """Give a task to someone (a candidate of it): admins, and the supervisors who oversee it (`supervises`)."""
-    return caller.is_admin or supervises(caller, task, model)
+    return caller.is_admin or supervises(caller, task, headed)
 
 
 def may_delegate(caller: Caller, task: HumanTask) -> bool:

@@ -42,6 +42,7 @@ from mso_flow.services import (
     policy,
     privacy,
     reports,
+    staffing,
     tasks,
     users,
 )
@@ -51,6 +52,7 @@ from mso_flow.services.documents import queries as document_queries
 from mso_flow.services.errors import Forbidden, Invalid, ServiceError
 from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
+from mso_flow.services.roles import headed_roles
 from mso_flow.store.reports import Period
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
@@ -229,7 +231,7 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
     is_open = task.state == "open"
     held = is_open and task.assignee == caller.username and task.delegation_state != "pending"
     claimable = is_open and task.assignee is None and policy.may_claim(caller, task)
-    supervise = is_open and policy.may_assign(caller, task, model)
+    supervise = is_open and policy.may_assign(caller, task, headed_roles(services, caller))
     delegable = held and policy.may_delegate(caller, task)
     resolvable = is_open and task.delegation_state == "pending" and policy.may_resolve(caller, task)
     return {
@@ -258,7 +260,11 @@ def task_page(
     request: Request, services: ServicesDep, person: PersonDep, task_id: str, done: Search = None
 ) -> Response:
     context = _task_context(services, person, task_id)
-    values = {f.id: context["view"].variables.get(f.id, f.default) for f in context["view"].form}
+    values = {
+        f.id: context["view"].variables.get(f.id, f.default)
+        for f in context["view"].form
+        if not (f.type == "boolean" and f.required)  # an explicit choice each time: nothing preselected
+    }
     message = done_message(done or "", context["task"])
     return page(request, "task.html", person, values=values, errors={}, general=None, done=message, **context)
 
@@ -316,11 +322,16 @@ def add_comment(services: ServicesDep, person: PersonDep, form: FormDep, task_id
 
 
 def form_variables(fields: tuple[FormField, ...], form: FormData) -> dict[str, Any]:
-    """The submitted form as the task's variables: a checkbox is true or false, a number an integer (else the
-    text, for the service to refuse), an empty input is left out (so a required one is reported missing)."""
+    """The submitted form as the task's variables: a checkbox is true or false, a required yes/no the option chosen
+    (none: left out), a number an integer (else the text, for the service to refuse), an empty input is left out
+    (so a required one is reported missing)."""
     variables: dict[str, Any] = {}
     for field in fields:
         raw = form.get(field.id)
+        if field.type == "boolean" and field.required:  # two options, ใช่ / ไม่ใช่: none chosen is missing
+            if raw in ("true", "false"):
+                variables[field.id] = raw == "true"
+            continue
         if field.type == "boolean":
             variables[field.id] = raw is not None
             continue
@@ -342,11 +353,13 @@ def complete(request: Request, services: ServicesDep, person: PersonDep, form: F
     view = tasks.get(services, person.caller, task_id)
     variables = form_variables(view.form, form)
     try:
-        tasks.complete(services, person.caller, task_id, variables)
+        tasks.complete(services, person.caller, task_id, variables, unheld_ok=form.get("unheld_ok") == "1")
     except Invalid as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
         return task_again(request, services, person, task_id, variables, errors, err.message)
     except ServiceError as err:
+        if err.code == staffing.UNHELD:  # nothing was sent: the person confirms, or chooses otherwise
+            return task_again(request, services, person, task_id, variables, {}, err.message, unheld=True)
         return task_again(request, services, person, task_id, variables, {}, err.message)
     return _redirect("/app/?sent=1")
 
@@ -360,10 +373,12 @@ def task_again(
     errors: dict[str, str],
     general: str,
     error: ServiceError | None = None,
+    unheld: bool = False,
 ) -> Response:
     context = _task_context(services, person, task_id)
-    status = STATUS.get(error.kind, 422) if error is not None else 422
-    return page(request, "task.html", person, status, values=values, errors=errors, general=general, **context)
+    status = 409 if unheld else STATUS.get(error.kind, 422) if error is not None else 422
+    shown = {"values": values, "errors": errors, "general": None if unheld else general}
+    return page(request, "task.html", person, status, unheld=general if unheld else None, **shown, **context)
 
 
 # --- notifications ----------------------------------------------------------------------------------------
