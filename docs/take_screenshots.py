@@ -5,8 +5,9 @@
 Starts `mso-flow serve` on a throw-away SQLite database with every process of bpmn/, creates a clerk, a head
 of section and a manager with passwords, works some cases over the API so the dashboard has figures (some
 steps late: the สารบรรณ steps have one-minute standards, so the script waits a minute once), then logs each
-person in through the login page and saves the inbox, a task, an instance and the dashboard, on a desktop and
-the inbox on a phone, and the สารบรรณ diagram as designed and in progress. Thai needs Thai fonts (Debian:
+person in through the login page and saves the inbox, a task, an instance, the cases page and the dashboard at
+1280×900, the inbox, a task, an instance and the cases page on a 390×844 phone, and the สารบรรณ diagram as designed
+and in progress. Thai needs Thai fonts (Debian:
 fonts-thai-tlwg).
 """
 
@@ -159,16 +160,36 @@ def main() -> None:
                     wide.goto(url)
                     wide.add_style_tag(content="main { max-width: none; }")  # the whole diagram, not a scrolled part
                     wide.locator(".diagram svg").screenshot(path=OUT / f"{name}.png")
+                clerk.goto("/app/instances?q=0201%2F70")
+                clerk.screenshot(path=OUT / "web_cases.png", full_page=True)
+                cases_url = clerk.url
                 phone = _login(
                     browser, live.url, "somchai", viewport={"width": 390, "height": 844}, device_scale_factor=2
                 )
                 phone.screenshot(path=OUT / "web_inbox_phone.png", full_page=False)
+                phone.get_by_role("link", name="สารบรรณกลางรับหนังสือ").first.click()
+                phone.screenshot(path=OUT / "web_task_phone.png", full_page=False)
+                phone.goto(instance_url)
+                phone.screenshot(path=OUT / "web_instance_phone.png", full_page=False)
+                phone.goto(cases_url)
+                phone.screenshot(path=OUT / "web_cases_phone.png", full_page=False)
                 manager = _login(browser, live.url, "manager", **desktop)
                 manager.goto("/app/reports")
                 manager.set_viewport_size({"width": 1280, "height": 1400})
                 manager.screenshot(path=OUT / "web_dashboard.png", full_page=False)
                 browser.close()
-    for name in ("web_inbox", "web_task", "web_instance", "web_dashboard", "web_inbox_phone", "central_saraban"):
+    for name in (
+        "web_inbox",
+        "web_task",
+        "web_instance",
+        "web_cases",
+        "web_dashboard",
+        "web_inbox_phone",
+        "web_task_phone",
+        "web_instance_phone",
+        "web_cases_phone",
+        "central_saraban",
+    ):
         print(OUT / f"{name}.png")
 
 
