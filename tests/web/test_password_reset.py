@@ -12,20 +12,9 @@ import sys
 from mso_flow.cli import prepare
 from mso_flow.services import accounts, instances
 from mso_flow.services.context import Caller
-from tests.web.conftest import CLERK, PASSWORD, csrf_of, login, plain
+from tests.web.conftest import CLERK, PASSWORD, csrf_of, login, open_session, plain
 
 NEW = "รหัสผ่านใหม่ของฉันเอง2"
-
-
-def _login_only(client, username: str, password: str) -> None:
-    client.cookies.clear()
-    form = client.get("/app/login")
-    done = client.post(
-        "/app/login",
-        data={"username": username, "password": password, "csrf_token": csrf_of(form.text), "next": ""},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
 
 
 def test_admin_resets_a_password_and_the_person_must_choose_their_own(client, person):
@@ -40,7 +29,7 @@ def test_admin_resets_a_password_and_the_person_must_choose_their_own(client, pe
     one_time = re.search(r"รหัสผ่านใช้ครั้งเดียว \(แสดงครั้งเดียว\): <code>([^<]+)</code>", plain(done))[1]
     assert "ได้ (ต้องตั้งรหัสผ่านใหม่)" in plain(done)
 
-    _login_only(client, "clerk1", one_time)
+    open_session(client, "clerk1", one_time)
     for path in ("/app/", "/app/instances", "/app/processes"):
         redirected = client.get(path, follow_redirects=False)
         assert redirected.status_code == 303 and redirected.headers["location"] == "/app/password"
@@ -93,7 +82,7 @@ def test_first_start_prints_a_one_time_admin_password(client, settings, services
     one_time = re.search(r"รหัสผ่านใช้ครั้งเดียว \(one-time password\): (\S+)", printed)[1]
     prepare(first).db.dispose()
     assert "one-time password" not in capsys.readouterr().err  # at the first start only
-    _login_only(client, "admin", one_time)
+    open_session(client, "admin", one_time)
     assert client.get("/app/", follow_redirects=False).headers["location"] == "/app/password"
     accounts.change_password(services, Caller("admin", frozenset({"admin"})), one_time, NEW)
     login(client, "admin", NEW)

@@ -13,6 +13,7 @@ from mso_flow.engine.model import ProcessDef
 from mso_flow.services import definitions, instances, policy
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Forbidden, Invalid
+from mso_flow.services.inbox import Window
 from mso_flow.services.instances import InstanceView
 from mso_flow.store import instances as store
 
@@ -35,20 +36,9 @@ class CaseQuery:
 
 
 @dataclass(frozen=True)
-class CasePage:
+class CasePage(Window):
     items: list[InstanceView]
-    total: int
-    offset: int
-    limit: int
     names: dict[str, str]  # process key → name, of the processes the caller may see cases of
-
-    @property
-    def next_offset(self) -> int | None:
-        return self.offset + self.limit if self.offset + self.limit < self.total else None
-
-    @property
-    def previous_offset(self) -> int | None:
-        return max(0, self.offset - self.limit) if self.offset > 0 else None
 
 
 def visible_processes(services: Services, caller: Caller) -> dict[str, ProcessDef]:
@@ -87,4 +77,4 @@ def search(services: Services, caller: Caller, query: CaseQuery) -> CasePage:
         )
         views = instances.views_of(services, session, caller, items)
     names = {key: model.name for key, model in processes.items()}
-    return CasePage(views, total, offset, query.limit, names)
+    return CasePage(total, offset, query.limit, views, names)

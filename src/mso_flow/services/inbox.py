@@ -29,8 +29,9 @@ class InboxItem:
 
 
 @dataclass(frozen=True)
-class InboxPage:
-    items: list[InboxItem]
+class Window:
+    """Where a page of a long list is: `total` items, this page from `offset`, `limit` a page."""
+
     total: int
     offset: int
     limit: int
@@ -42,6 +43,11 @@ class InboxPage:
     @property
     def previous_offset(self) -> int | None:
         return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+
+@dataclass(frozen=True)
+class InboxPage(Window):
+    items: list[InboxItem]
 
 
 def inbox(
@@ -63,7 +69,7 @@ def inbox(
         keys = instances_store.business_keys(session, sorted({t.instance_id for t in found}))
         names = {i: services.definitions.definition(session, i).model.name for i in {t.definition_id for t in found}}
     items = [InboxItem(t, names[t.definition_id], keys.get(t.instance_id), _late(t.due_at, now)) for t in found]
-    return InboxPage(items, total, max(0, offset), limit)
+    return InboxPage(total, max(0, offset), limit, items)
 
 
 def counts(services: Services, caller: Caller) -> dict[str, tuple[int, int]]:
