@@ -137,7 +137,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         database = f"sqlite:///{Path(work) / 'screens.db'}"
         env = {"MSO_FLOW_BACKGROUND": "false"}
-        with live_service(database, Path(work), workers=1, extra_env=env) as live, live.client() as api:
+        with (
+            live_service(database, Path(work), workers=1, extra_env=env, start_seconds=900) as live,
+            live.client() as api,
+        ):
             _prepare(api)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
