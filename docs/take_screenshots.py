@@ -72,15 +72,16 @@ def _advance(api: httpx.Client, instance_id: str, steps: int) -> None:
             return
         task = api.get(f"/api/v1/tasks/{active[0]['id']}").json()
         variables = {f["id"]: _value(f) for f in task["form"] if f["type"] != "file"}
-        for field in (f for f in task["form"] if f["type"] == "file"):
+        staff = _staff(api, task["candidate_roles"])
+        for field in (f for f in task["form"] if f["type"] == "file"):  # attached by whoever works the step
             api.post(
                 f"/api/v1/process-instances/{instance_id}/documents",
                 files={"file": ("หนังสือเข้า.pdf", _scan(), "application/pdf")},
                 data={"task_id": task["id"], "field": field["id"]},
+                headers=staff,
             ).raise_for_status()
         if task["element_id"] == "Task_sort":
             variables["importance"] = "important"
-        staff = _staff(api, task["candidate_roles"])
         api.post(
             f"/api/v1/tasks/{task['id']}/complete", json={"variables": variables}, headers=staff
         ).raise_for_status()
