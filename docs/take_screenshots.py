@@ -88,16 +88,18 @@ def _advance(api: httpx.Client, instance_id: str, steps: int) -> None:
 
 
 def _prepare(api: httpx.Client) -> None:
-    for username, roles in (
-        ("somchai", [CLERK]),
-        ("somsri", [HEAD, "supervisor"]),
-        ("manager", ["ผู้บริหาร"]),
-    ):
-        api.post("/api/v1/users", json={"username": username, "roles": roles, "password": PASSWORD})
     per_unit: dict[str, str] = {}
     for d in api.get("/api/v1/process-definitions", params={"limit": 500}).json()["items"]:
         per_unit.setdefault(d["unit"] or "", d["key"])
     chosen = ["central_saraban", *[k for k in list(per_unit.values())[:7] if k != "central_saraban"]]
+    units = [f"manager:{unit}" for unit, key in per_unit.items() if unit and key in chosen]  # the reports he reads
+    for username, roles in (
+        ("somchai", [CLERK]),
+        ("somsri", [HEAD, "supervisor"]),
+        ("manager", units),
+    ):
+        body = {"username": username, "roles": roles, "password": PASSWORD, "force": True}
+        api.post("/api/v1/users", json=body).raise_for_status()
     late = []
     for n, key in enumerate(chosen):
         for i in range(3):
