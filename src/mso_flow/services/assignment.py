@@ -175,8 +175,7 @@ def delegates(services: Services, caller: Caller, task_id: str) -> list[str]:
         return [u.username for u in people if u.username != caller.username and u.active]
 
 
-def without_password(services: Services, caller: Caller, task_id: str) -> set[str]:
-    """Of the people a task may be assigned to, those who cannot log in to the web app (no password yet)."""
-    names = candidates(services, caller, task_id)
+def without_password(services: Services, names: list[str]) -> set[str]:
+    """Of these people (a task's `candidates`), those who cannot log in to the web app (no password yet)."""
     with services.db.read() as session:
         return {u.username for u in users_store.by_usernames(session, names) if u.password_hash is None}

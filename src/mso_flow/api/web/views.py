@@ -234,6 +234,7 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
     supervise = is_open and policy.may_assign(caller, task, headed_roles(services, caller))
     delegable = held and policy.may_delegate(caller, task)
     resolvable = is_open and task.delegation_state == "pending" and policy.may_resolve(caller, task)
+    people = assignment.candidates(services, caller, task_id) if supervise else []
     return {
         "task": task,
         "view": view,
@@ -242,12 +243,12 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
         "instance": instance,
         "held": held,
         "claimable": claimable,
-        "people": assignment.candidates(services, caller, task_id) if supervise else [],
+        "people": people,
         "supervise": supervise,
         "delegates": assignment.delegates(services, caller, task_id) if delegable else [],
         "delegable": delegable,
         "resolvable": resolvable,
-        "without_password": assignment.without_password(services, caller, task_id) if supervise else set(),
+        "without_password": assignment.without_password(services, people) if people else set(),
         "comments": comments.listing(services, caller, task_id, 0, 200)[0] if view.variables_visible else [],
         "documents": document_queries.of_task(services, caller, task) if view.variables_visible else [],
         "may_attach": policy.may_attach_to_task(caller, task),
