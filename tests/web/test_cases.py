@@ -53,3 +53,12 @@ def test_cases_only_of_processes_the_person_works(client, services, saraban, per
     login(client, "stranger")
     assert "พบ 0 เรื่อง" in plain(client.get("/app/instances"))
     assert client.get("/app/instances", params={"key": saraban}).status_code == 403
+
+
+def test_an_unknown_page_is_the_apps_thai_404(client, person):
+    person("clerk1", CLERK)
+    login(client, "clerk1")
+    missing = client.get("/app/no-such-page")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert "ไม่พบหน้านี้" in plain(missing)
+    assert client.get("/app/static/app.css").status_code == 200  # static files are still served

@@ -49,7 +49,7 @@ from mso_flow.services import (
 from mso_flow.services.accounts import LoginThrottled, WebCaller
 from mso_flow.services.context import Services
 from mso_flow.services.documents import queries as document_queries
-from mso_flow.services.errors import Forbidden, Invalid, ServiceError
+from mso_flow.services.errors import Forbidden, Invalid, NotFound, ServiceError
 from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
 from mso_flow.services.roles import headed_roles
@@ -755,3 +755,14 @@ def change_password(request: Request, services: ServicesDep, person: PersonDep, 
     except ServiceError as err:
         return page(request, "password.html", person, 422, error=err.message, done=False)
     return _redirect("/app/login")
+
+
+# --- anything else under /app -------------------------------------------------------------------------------
+
+fallback = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
+
+
+@fallback.get("/{rest:path}")
+def not_a_page(person: PersonDep, rest: str) -> Response:
+    """A page the app does not have: the Thai error page (404), not the API's problem document."""
+    raise NotFound("page_not_found", "ไม่พบหน้านี้ (no such page)")
