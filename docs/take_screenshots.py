@@ -5,8 +5,9 @@
 Starts `mso-flow serve` on a throw-away SQLite database with every process of bpmn/, creates a clerk, a head
 of section and a manager with passwords, works some cases over the API so the dashboard has figures (some
 steps late: the สารบรรณ steps have one-minute standards, so the script waits a minute once), then logs each
-person in through the login page and saves the inbox, a task, an instance and the dashboard, on a desktop and
-the inbox on a phone, and the สารบรรณ diagram as designed and in progress. Thai needs Thai fonts (Debian:
+person in through the login page and saves the inbox, a task, an instance, the cases page and the dashboard at
+1280×900, the inbox, a task, an instance and the cases page on a 390×844 phone, and the สารบรรณ diagram as designed
+and in progress. Thai needs Thai fonts (Debian:
 fonts-thai-tlwg).
 
     python docs/take_screenshots.py --cockpit
@@ -78,31 +79,34 @@ def _advance(api: httpx.Client, instance_id: str, steps: int) -> None:
             return
         task = api.get(f"/api/v1/tasks/{active[0]['id']}").json()
         variables = {f["id"]: _value(f) for f in task["form"] if f["type"] != "file"}
-        for field in (f for f in task["form"] if f["type"] == "file"):
+        staff = _staff(api, task["candidate_roles"])
+        for field in (f for f in task["form"] if f["type"] == "file"):  # attached by whoever works the step
             api.post(
                 f"/api/v1/process-instances/{instance_id}/documents",
                 files={"file": ("หนังสือเข้า.pdf", _scan(), "application/pdf")},
                 data={"task_id": task["id"], "field": field["id"]},
+                headers=staff,
             ).raise_for_status()
         if task["element_id"] == "Task_sort":
             variables["importance"] = "important"
-        staff = _staff(api, task["candidate_roles"])
         api.post(
             f"/api/v1/tasks/{task['id']}/complete", json={"variables": variables}, headers=staff
         ).raise_for_status()
 
 
 def _prepare(api: httpx.Client) -> None:
-    for username, roles in (
-        ("somchai", [CLERK]),
-        ("somsri", [HEAD, "supervisor"]),
-        ("manager", ["ผู้บริหาร"]),
-    ):
-        api.post("/api/v1/users", json={"username": username, "roles": roles, "password": PASSWORD})
     per_unit: dict[str, str] = {}
     for d in api.get("/api/v1/process-definitions", params={"limit": 500}).json()["items"]:
         per_unit.setdefault(d["unit"] or "", d["key"])
     chosen = ["central_saraban", *[k for k in list(per_unit.values())[:7] if k != "central_saraban"]]
+    units = [f"manager:{unit}" for unit, key in per_unit.items() if unit and key in chosen]  # the reports he reads
+    for username, roles in (
+        ("somchai", [CLERK]),
+        ("somsri", [HEAD, "supervisor"]),
+        ("manager", units),
+    ):
+        body = {"username": username, "roles": roles, "password": PASSWORD, "force": True}
+        api.post("/api/v1/users", json=body).raise_for_status()
     late = []
     for n, key in enumerate(chosen):
         for i in range(3):
@@ -226,7 +230,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         database = f"sqlite:///{Path(work) / 'screens.db'}"
         env = {"MSO_FLOW_BACKGROUND": "false"}
-        with live_service(database, Path(work), workers=1, extra_env=env) as live, live.client() as api:
+        with (
+            live_service(database, Path(work), workers=1, extra_env=env, start_seconds=900) as live,
+            live.client() as api,
+        ):
             _prepare(api)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -249,16 +256,36 @@ def main() -> None:
                     wide.goto(url)
                     wide.add_style_tag(content="main { max-width: none; }")  # the whole diagram, not a scrolled part
                     wide.locator(".diagram svg").screenshot(path=OUT / f"{name}.png")
+                clerk.goto("/app/instances?q=0201%2F70")
+                clerk.screenshot(path=OUT / "web_cases.png", full_page=True)
+                cases_url = clerk.url
                 phone = _login(
                     browser, live.url, "somchai", viewport={"width": 390, "height": 844}, device_scale_factor=2
                 )
                 phone.screenshot(path=OUT / "web_inbox_phone.png", full_page=False)
+                phone.get_by_role("link", name="สารบรรณกลางรับหนังสือ").first.click()
+                phone.screenshot(path=OUT / "web_task_phone.png", full_page=False)
+                phone.goto(instance_url)
+                phone.screenshot(path=OUT / "web_instance_phone.png", full_page=False)
+                phone.goto(cases_url)
+                phone.screenshot(path=OUT / "web_cases_phone.png", full_page=False)
                 manager = _login(browser, live.url, "manager", **desktop)
                 manager.goto("/app/reports")
                 manager.set_viewport_size({"width": 1280, "height": 1400})
                 manager.screenshot(path=OUT / "web_dashboard.png", full_page=False)
                 browser.close()
-    for name in ("web_inbox", "web_task", "web_instance", "web_dashboard", "web_inbox_phone", "central_saraban"):
+    for name in (
+        "web_inbox",
+        "web_task",
+        "web_instance",
+        "web_cases",
+        "web_dashboard",
+        "web_inbox_phone",
+        "web_task_phone",
+        "web_instance_phone",
+        "web_cases_phone",
+        "central_saraban",
+    ):
         print(OUT / f"{name}.png")
 
 

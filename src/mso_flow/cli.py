@@ -39,6 +39,17 @@ def prepare(settings: Settings) -> Services:
         users.ensure_user(services, "admin", [Role.ADMIN], settings.admin_token)
     if settings.admin_password:
         accounts.ensure_password(services, "admin", [Role.ADMIN], settings.admin_password, secrets.token_urlsafe(32))
+    else:
+        one_time = accounts.first_start_password(services, "admin")
+        if one_time:
+            port = os.environ.get("MSO_FLOW_LISTEN_PORT", "8000")
+            print(
+                f"\n  เข้าใช้เว็บครั้งแรก (web app, first login): http://127.0.0.1:{port}"
+                f"/app/login\n  ชื่อผู้ใช้ (username): admin\n  รหัสผ่านใช้ครั้งเดียว (one-time password): {one_time}\n"
+                "  (shown once; choose your own at the first login, or set MSO_FLOW_ADMIN_PASSWORD)\n",
+                file=sys.stderr,
+                flush=True,
+            )
     if settings.deploy_on_start and settings.bpmn_dir.is_dir():
         try:
             deployed = definitions.deploy_directory(services, settings.bpmn_dir)
@@ -160,6 +171,11 @@ def _users(args: argparse.Namespace) -> int:
             users.update_user(services, operator, args.username, email=users.EmailChange(args.address))
         elif command in ("activate", "deactivate"):
             users.update_user(services, operator, args.username, active=command == "activate")
+        elif command == "set-password":
+            password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+            one_time = accounts.reset_password(services, operator, args.username, password)
+            if one_time:
+                print(one_time)
         elif command == "rotate-token":
             print(users.rotate_token(services, operator, args.username))
         elif command == "revoke-token":
@@ -250,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     set_email = user_commands.add_parser("set-email", help="set (or, without an address, remove) a user's e-mail")
     set_email.add_argument("username")
     set_email.add_argument("address", nargs="?", default=None)
+    set_password = user_commands.add_parser(
+        "set-password",
+        help="set a user's web-app password, or print a one-time one; they choose their own at their next login",
+    )
+    set_password.add_argument("username")
+    set_password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     for name, text in (
         ("deactivate", "refuse the user's token from now on"),
         ("activate", "accept the user's token again"),

@@ -92,7 +92,7 @@ def test_a_scanned_letter_goes_from_the_clerk_to_the_head_of_section(service, br
         _send(clerk)
         _open(clerk, "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
         _claim(clerk)
-        clerk.get_by_label("หนังสือครบถ้วนและถูกต้อง").check()
+        clerk.get_by_role("group", name="หนังสือครบถ้วนและถูกต้อง").get_by_label("ใช่", exact=True).check()
         _send(clerk)
 
         _open(clerk, REGISTER)

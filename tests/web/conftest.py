@@ -42,8 +42,8 @@ def csrf_of(html: str) -> str:
     return match[1]
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    """Log in through the form; return the session's CSRF token (read from the inbox)."""
+def open_session(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    """Log in through the form (a fresh client session), without opening any page."""
     client.cookies.clear()
     form = client.get("/app/login")
     response = client.post(
@@ -52,6 +52,11 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; return the session's CSRF token (read from the inbox)."""
+    open_session(client, username, password)
     return csrf_of(client.get("/app/").text)
 
 

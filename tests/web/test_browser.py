@@ -63,7 +63,7 @@ def test_clerk_and_head_work_saraban_from_start_to_end(service, browser):
 
         _open(clerk, "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
         _claim(clerk)
-        clerk.get_by_label("หนังสือครบถ้วนและถูกต้อง").check()
+        clerk.get_by_role("group", name="หนังสือครบถ้วนและถูกต้อง").get_by_label("ใช่", exact=True).check()
         _send(clerk)
         _open(clerk, "ลงรับและสแกนหรือแนบไฟล์หนังสือเข้าระบบงานสารบรรณอิเล็กทรอนิกส์")
         _claim(clerk)

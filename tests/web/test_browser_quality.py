@@ -291,9 +291,9 @@ def test_a_clerk_completes_tasks_with_the_keyboard_alone(service, browser):
         check = "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ"
         _press_on(page, check, "Enter", page.get_by_role("heading", name=check))
         _press_on(page, "รับงาน", "Space", page.get_by_role("button", name="ส่งงาน"))
-        _tab_to(page, "หนังสือครบถ้วนและถูกต้อง")
+        _tab_to(page, "ใช่")  # the required yes/no: two options, none chosen
         page.keyboard.press("Space")
-        expect(page.get_by_label("หนังสือครบถ้วนและถูกต้อง")).to_be_checked()
+        expect(page.get_by_role("group", name="หนังสือครบถ้วนและถูกต้อง").get_by_label("ใช่", exact=True)).to_be_checked()
         _press_on(page, "ส่งงาน", "Space", page.get_by_role("status"))
         expect(page.get_by_role("status")).to_contain_text("ส่งงานเรียบร้อยแล้ว")
     finally:

@@ -10,7 +10,7 @@ import pytest
 from mso_flow.services import tasks
 from mso_flow.services.context import SYSTEM, Caller
 from tests.conftest import ROOT, SARABAN
-from tests.web.conftest import CLERK, HEAD, OWNER, login, plain
+from tests.web.conftest import CLERK, HEAD, OWNER, csrf_of, login, plain
 
 DMN = ROOT / "tests" / "fixtures" / "approver_level.dmn"
 PURCHASE = ROOT / "tests" / "fixtures" / "purchase_approval.bpmn"
@@ -101,9 +101,44 @@ def test_supervisor_assigns_to_people_who_may_take_it(client, started, person):
     options = re.findall(r'<option value="([^"]+)"', plain(page).split('id="assignee"')[1].split("</select>")[0])
     assert set(options) == {"clerk1", "clerk2", "boss"}
     client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"})
-    assert "อยู่กับ clerk2" in plain(client.get(f"/app/tasks/{task_id}"))
+    assert "มอบหมายให้ clerk2 แล้ว (โดย boss)" in plain(client.get(f"/app/tasks/{task_id}"))
     login(client, "clerk1")
     assert "มอบหมายงาน" not in plain(client.get(f"/app/tasks/{task_id}"))
+
+
+def test_head_of_section_assigns_a_clerks_task_of_his_process(client, services, started, person):
+    """The head of the registry section (his own lane's role and `supervisor`, no clerk role) gives a clerk's task
+    to a clerk: confirmed in Thai, and the task then reads "assigned to", not "claimed"."""
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    person("clerk2", CLERK)
+    person("head1", HEAD, "supervisor")
+    person("nohead", HEAD)  # the head's lane without `supervisor`
+    token = login(client, "nohead")
+    refused = client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"})
+    assert refused.status_code == 403
+    token = login(client, "head1")
+    page = client.get(f"/app/tasks/{task_id}")
+    assert page.status_code == 200 and "มอบหมายงาน" in plain(page)
+    options = re.findall(r'<option value="([^"]+)"', plain(page).split('id="assignee"')[1].split("</select>")[0])
+    assert set(options) == {"clerk1", "clerk2"}  # candidates only, not the head himself
+    done = client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"})
+    assert done.status_code == 200 and str(done.url).endswith("?done=assigned")
+    assert '<p class="notice" role="status">มอบหมายงานให้ clerk2 แล้ว</p>' in plain(done)
+    assert tasks.get(services, SYSTEM, task_id).task.assignee == "clerk2"
+    login(client, "clerk2")
+    inbox = plain(client.get("/app/"))
+    assert "มอบหมายให้ clerk2 แล้ว (โดย head1)" in inbox and "รับงานแล้ว" not in inbox
+    token = login(client, "clerk1")
+    refused = client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk1"})
+    assert refused.status_code == 403  # a clerk is no supervisor
+    assert tasks.get(services, SYSTEM, task_id).task.assignee == "clerk2"
+
+
+def test_claimed_task_reads_claimed_and_confirms(client, started):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    token = csrf_of(client.get(f"/app/tasks/{task_id}").text)
+    page = client.post(f"/app/tasks/{task_id}/claim", data={"csrf_token": token})
+    assert "รับงานแล้ว" in plain(page) and "clerk1 รับงานแล้ว" in plain(page) and "มอบหมายให้" not in plain(page)
 
 
 def test_comments_in_thai(client, started):
@@ -219,3 +254,43 @@ def test_a_case_stopped_by_a_process_defect_shows_its_incident(client, services,
         client.get(f"/app/instances/{instances.start(services, caller, 'test_approval', None, {}).instance.id}")
     )
     assert "เหตุขัดข้อง" not in quiet
+
+
+def test_required_yes_no_is_an_explicit_choice_and_an_unheld_lane_asks_first(client, services, started, person):
+    """The check step's required yes/no is two options with none chosen; left unchosen it is reported missing. Sent
+    to the owner's lane, which no active user holds, it asks before sending; confirmed, it sends."""
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    token = csrf_of(client.get(f"/app/tasks/{task_id}").text)
+    client.post(f"/app/tasks/{task_id}/complete", data={"csrf_token": token, "subject": "ขอข้อมูล", "speed": "normal"})
+    check = _task_id(plain(client.get("/app/")), "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
+    client.post(f"/app/tasks/{check}/claim", data={"csrf_token": token})
+    page = plain(client.get(f"/app/tasks/{check}"))
+    assert "<legend>หนังสือครบถ้วนและถูกต้อง <span" in page
+    radios = re.findall(r'<input id="f-documents_complete[^"]*" name="documents_complete" type="radio"[^>]*>', page)
+    assert len(radios) == 2 and not any("checked" in r for r in radios) and 'type="checkbox"' not in page
+
+    missing = client.post(f"/app/tasks/{check}/complete", data={"csrf_token": token})
+    assert missing.status_code == 422 and 'id="e-documents_complete"' in plain(missing)
+    asked = client.post(f"/app/tasks/{check}/complete", data={"csrf_token": token, "documents_complete": "false"})
+    assert asked.status_code == 409 and "ขั้นตอนถัดไปยังไม่มีผู้ใช้ที่ทำงานได้" in plain(asked)
+    assert "เจ้าของเรื่องแก้ไขหนังสือ" in plain(asked) and 'name="unheld_ok" value="1"' in plain(asked)
+    assert re.search(r'value="false" required checked', plain(asked))  # the choice is kept
+    assert tasks.get(services, SYSTEM, check).task.state == "open"  # nothing was sent
+
+    person("owner1", OWNER)  # now someone holds the owner's lane: no question
+    sent = client.post(
+        f"/app/tasks/{check}/complete",
+        data={"csrf_token": token, "documents_complete": "true"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and tasks.get(services, SYSTEM, check).task.state == "completed"
+
+
+def test_confirmed_send_to_an_unheld_lane(client, services, started):
+    task_id = _task_id(plain(client.get("/app/")), "สารบรรณกลางรับหนังสือ")
+    token = csrf_of(client.get(f"/app/tasks/{task_id}").text)
+    client.post(f"/app/tasks/{task_id}/complete", data={"csrf_token": token, "subject": "ขอข้อมูล", "speed": "normal"})
+    check = _task_id(plain(client.get("/app/")), "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
+    data = {"csrf_token": token, "documents_complete": "false", "unheld_ok": "1"}
+    sent = client.post(f"/app/tasks/{check}/complete", data=data, follow_redirects=False)
+    assert sent.status_code == 303 and tasks.get(services, SYSTEM, check).task.state == "completed"

@@ -41,6 +41,7 @@ def form(fields: tuple[FormField, ...]) -> list[FormFieldOut]:
             enum=[EnumValue(id=value, name=name) for value, name in f.enum],
             accept=list(f.accept),
             multiple=f.multiple,
+            multiline=f.multiline,
         )
         for f in fields
     ]

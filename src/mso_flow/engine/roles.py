@@ -39,9 +39,15 @@ class RolesFileError(ValueError):
 
 @dataclass(frozen=True)
 class RoleMap:
-    """Lane name → the ministry's role names for it."""
+    """Lane name → the ministry's role names for it; and a head's role → the staff roles of the section he heads
+    (`heads:`; with `supervisor` he assigns their tasks: `policy.supervises`)."""
 
     lanes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    heads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def headed_by(self, roles: Iterable[str]) -> frozenset[str]:
+        """The staff roles of the sections these roles head."""
+        return frozenset(r for role in roles for r in self.heads.get(role, ()))
 
     def roles_for(self, lane: str) -> tuple[tuple[str, ...] | None, bool]:
         """(roles, split): the roles of a lane (None: the lane is its own role) and whether it was split."""
@@ -70,13 +76,20 @@ def load_role_map(path: Path | None) -> RoleMap:
     lanes = data.get("lanes", {}) if isinstance(data, dict) else None
     if not isinstance(lanes, dict):
         raise RolesFileError(f"{path}: expected a mapping `lanes: {{lane name: [role, ...]}}`")
+    heads = data.get("heads", {}) or {}
+    if not isinstance(heads, dict):
+        raise RolesFileError(f"{path}: expected a mapping `heads: {{head's role: [staff role, ...]}}`")
+    return RoleMap(_role_lists(path, "lane", lanes), _role_lists(path, "head", heads))
+
+
+def _role_lists(path: Path, what: str, entries: dict[object, object]) -> dict[str, tuple[str, ...]]:
     mapped: dict[str, tuple[str, ...]] = {}
-    for lane, roles in lanes.items():
+    for name, roles in entries.items():
         values = [roles] if isinstance(roles, str) else roles
         if not isinstance(values, list) or not values or not all(isinstance(r, str) and r.strip() for r in values):
-            raise RolesFileError(f"{path}: lane {lane!r}: give a role name or a non-empty list of role names")
-        mapped[str(lane)] = tuple(dict.fromkeys(r.strip() for r in values))
-    return RoleMap(mapped)
+            raise RolesFileError(f"{path}: {what} {name!r}: give a role name or a non-empty list of role names")
+        mapped[str(name)] = tuple(dict.fromkeys(r.strip() for r in values))
+    return mapped
 
 
 @functools.lru_cache(maxsize=1)

@@ -33,6 +33,7 @@ class FormFieldOut(BaseModel):
         default_factory=list, description="file field: media types it takes (`application/pdf`, `image/*`); empty: any"
     )
     multiple: bool = Field(default=False, description="file field: takes several documents")
+    multiline: bool = Field(default=False, description="string field: long free text (shown as a text area)")
 
 
 class UserTaskInfo(BaseModel):

@@ -43,6 +43,18 @@ class PasswordChange(Request):
     new: str = Field(max_length=1000, description="at least 10 characters")
 
 
+class PasswordSet(Request):
+    """An admin sets another person's web-app password; without `password` the service makes a one-time one."""
+
+    password: str | None = Field(default=None, max_length=1000, description="at least 10 characters; omit for one")
+
+
+class PasswordSetOut(BaseModel):
+    username: str
+    one_time_password: str | None = Field(description="shown once; null when the admin chose the password")
+    must_change: bool = Field(description="the person chooses their own password at their next login")
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

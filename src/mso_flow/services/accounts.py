@@ -28,11 +28,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from mso_flow.services import users
+from mso_flow.services import anchoring, policy, users
 from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Forbidden, Invalid, ServiceError
+from mso_flow.services.errors import Forbidden, Invalid, NotFound, ServiceError
 from mso_flow.store import sessions as store
 from mso_flow.store import users as users_store
+from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import User, WebSession
 
 MIN_PASSWORD = 10
@@ -69,10 +70,12 @@ class LoginThrottled(ServiceError):
 
 @dataclass(frozen=True)
 class WebCaller:
-    """The person behind a browser session and the CSRF token their forms must carry."""
+    """The person behind a browser session and the CSRF token their forms must carry; `must_change`: their password
+    was set by someone else, and they choose their own before anything else."""
 
     caller: Caller
     csrf_token: str
+    must_change: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,15 +135,47 @@ def create_user(
     return users.create_user(services, caller, username, roles, force, password_hash=password_hash, email=email)
 
 
-def set_password(services: Services, username: str, password: str) -> None:
-    """Give an existing user this password (bootstrap admin, operators); their browser sessions end."""
+def set_password(services: Services, username: str, password: str, must_change: bool = False) -> None:
+    """Give an existing user this password (bootstrap admin, operators; `must_change`: they choose another at their
+    next login); their browser sessions end."""
     password_hash = hash_password(password)
     with services.db.write() as session:
         user = users_store.by_username(session, username)
         if user is None:
             raise Invalid("unknown_user", f"ไม่พบผู้ใช้ {username} (unknown user)")
         user.password_hash = password_hash
+        user.password_must_change = must_change
         store.remove_for_user(session, username)
+
+
+def one_time_password() -> str:
+    """A random password to hand over once (16 characters), for its holder to replace at the first login."""
+    return secrets.token_urlsafe(12)
+
+
+def reset_password(services: Services, caller: Caller, username: str, password: str | None = None) -> str | None:
+    """An admin (or the operator) sets another person's web-app password, or without `password` a one-time one that
+    is returned once; either way the person must choose their own at their next login, and their sessions end.
+    Audited in the admin chain (not the password)."""
+    chosen = password is not None
+    new = password if password is not None else one_time_password()
+    password_hash = hash_password(new)
+    with services.db.write() as session:
+        user = users_store.by_username(session, username, lock=True)
+        if user is None:
+            raise NotFound("user_not_found", f"ไม่พบผู้ใช้ {username} (user not found)")
+        if not policy.may_set_password_of(caller, username, user.roles):
+            raise Forbidden(
+                "password_forbidden",
+                "ตั้งรหัสผ่านให้ผู้อื่นได้เฉพาะผู้ดูแลระบบ และไม่ใช่ของตนเองหรือของผู้มีบทบาท privacy_officer หรือ auditor "
+                "(admins set others' passwords, not their own nor a privileged user's)",
+            )
+        user.password_hash = password_hash
+        user.password_must_change = True
+        store.remove_for_user(session, username)
+        event = NewEvent("user_password_reset", caller.username, data={"username": username, "one_time": not chosen})
+        anchoring.append_admin(services, session, [event])
+    return None if chosen else new
 
 
 def ensure_password(services: Services, username: str, roles: list[str], password: str, token: str) -> None:
@@ -157,9 +192,29 @@ def ensure_password(services: Services, username: str, roles: list[str], passwor
     set_password(services, username, password)
 
 
+def first_start_password(services: Services, username: str) -> str | None:
+    """At the service's first start without `MSO_FLOW_ADMIN_PASSWORD`: give the bootstrap user a one-time password
+    (returned, for the operator to read once) that must be changed at the first login; None when the user does not
+    exist or already has a password."""
+    with services.db.read() as session:
+        user = users_store.by_username(session, username)
+        if user is None or user.password_hash is not None:
+            return None
+    password = one_time_password()
+    set_password(services, username, password, must_change=True)
+    return password
+
+
 def change_password(services: Services, caller: Caller, current: str, new: str) -> None:
-    """The caller changes their own password, proving the current one; their browser sessions end."""
+    """The caller changes their own password, proving the current one; their browser sessions end (and a forced
+    change is done)."""
     check_password(new)
+    if new == current:
+        raise Invalid(
+            "same_password",
+            "รหัสผ่านใหม่ต้องไม่ซ้ำกับรหัสผ่านปัจจุบัน (the new password must differ from the current one)",
+            [{"field": "new", "message": "รหัสผ่านใหม่ต้องไม่ซ้ำกับรหัสผ่านปัจจุบัน"}],
+        )
     with services.db.read() as session:
         user = users_store.by_username(session, caller.username)
         password_hash = user.password_hash if user else None
@@ -255,7 +310,8 @@ def session_caller(services: Services, token: str) -> WebCaller | None:
         web_session, user = found
         if not user.active:  # deactivated after logging in: the session ends at once
             return None
-        result = WebCaller(Caller(user.username, frozenset(user.roles)), web_session.csrf_token)
+        caller = Caller(user.username, frozenset(user.roles))
+        result = WebCaller(caller, web_session.csrf_token, user.password_must_change)
         stale = now - web_session.last_seen_at >= TOUCH_EVERY
     if stale:
         with services.db.write() as session:

@@ -14,6 +14,7 @@ from mso_flow.services import policy
 from mso_flow.services.candidates import personal_role
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.errors import Conflict, Forbidden, Invalid, ServiceError
+from mso_flow.services.roles import headed_roles
 from mso_flow.services.tasks import TaskView, not_found, require_claimable, require_open, transition, view_of
 from mso_flow.services.unit_of_work import InstanceCommand, task_commands
 from mso_flow.store import tasks as tasks_store
@@ -48,7 +49,7 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
     the task has no candidates (`policy.has_no_candidates`): then an admin gives it to anyone."""
 
     def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
-        if not policy.may_assign(caller, task):
+        if not policy.may_assign(caller, task, headed_roles(services, caller)):
             raise Forbidden(
                 "not_supervisor",
                 "มอบหมายงานได้เฉพาะผู้ดูแลระบบหรือหัวหน้า (supervisor) ของบทบาทนี้ (admin or the lane's supervisor only)",
@@ -61,6 +62,7 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
         previous = task.assignee
         tasks_store.set_assignee(command.session, task, username)
         task.claimed_at = command.now if username else None
+        task.assigned_by = caller.username if username else None
         task.owner = None
         task.delegation_state = None
         data = {"assignee": username, "previous": previous, "reason": reason}
@@ -153,8 +155,27 @@ def candidates(services: Services, caller: Caller, task_id: str) -> list[str]:
         task = tasks_store.get(session, task_id)
         if task is None:
             raise not_found(task_id)
-        if not policy.may_assign(caller, task):
+        if not policy.may_assign(caller, task, headed_roles(services, caller)):
             raise Forbidden("not_supervisor", "มอบหมายงานได้เฉพาะหัวหน้าของบทบาทนี้ (supervisor of the lane required)")
         if policy.has_no_candidates(task):
             return [u.username for u in users_store.listing(session, 0, MAX_PEOPLE)[0]]
         return [u.username for u in users_store.holding_any(session, list(task.candidate_roles))]
+
+
+def delegates(services: Services, caller: Caller, task_id: str) -> list[str]:
+    """The usernames the task's holder may delegate it to: the other active holders of one of its candidate roles
+    (`delegate` refuses anyone else)."""
+    with services.db.read() as session:
+        task = tasks_store.get(session, task_id)
+        if task is None:
+            raise not_found(task_id)
+        if not policy.may_delegate(caller, task):
+            raise Forbidden("not_assignee", "มอบหมายต่อได้เฉพาะผู้รับงาน (only the assignee may delegate)")
+        people = users_store.holding_any(session, list(task.candidate_roles))
+        return [u.username for u in people if u.username != caller.username and u.active]
+
+
+def without_password(services: Services, names: list[str]) -> set[str]:
+    """Of these people (a task's `candidates`), those who cannot log in to the web app (no password yet)."""
+    with services.db.read() as session:
+        return {u.username for u in users_store.by_usernames(session, names) if u.password_hash is None}

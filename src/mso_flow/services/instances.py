@@ -150,15 +150,20 @@ def listing(
             raise _forbidden()
     with services.db.read() as session:
         items, total = store.listing(session, offset, limit, key=key, state=state, business_key=business_key)
-        every = tasks_store.of_instances(session, [i.id for i in items])
-        views = []
-        for instance in items:
-            known = every.get(instance.id, [])
-            open_tasks = [t for t in known if t.state == TaskState.OPEN]
-            visible = policy.may_read_instance_data(caller, instance, known)
-            shown = need_to_know.disclose(services, session, caller, instance, known, ReadPurpose.LIST, visible)
-            views.append(InstanceView(instance, open_tasks, shown))
-        return views, total
+        return views_of(services, session, caller, items), total
+
+
+def views_of(services: Services, session: Session, caller: Caller, items: list[ProcessInstance]) -> list[InstanceView]:
+    """A page of instances as the caller may read them (their data only for their people), with their open tasks."""
+    every = tasks_store.of_instances(session, [i.id for i in items])
+    views = []
+    for instance in items:
+        known = every.get(instance.id, [])
+        open_tasks = [t for t in known if t.state == TaskState.OPEN]
+        visible = policy.may_read_instance_data(caller, instance, known)
+        shown = need_to_know.disclose(services, session, caller, instance, known, ReadPurpose.LIST, visible)
+        views.append(InstanceView(instance, open_tasks, shown))
+    return views
 
 
 def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:

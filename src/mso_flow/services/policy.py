@@ -116,10 +116,10 @@ def _works_on(caller: Caller, task: HumanTask) -> bool:
     return is_candidate(caller, task) or caller.username in (task.assignee, task.owner, task.completed_by)
 
 
-def may_view_task(caller: Caller, task: HumanTask) -> bool:
-    """See a task: oversight, a candidate role, or the caller holds, owns or completed it (its variables only
-    as `may_read_instance_data` allows)."""
-    return oversees_tasks(caller) or _works_on(caller, task)
+def may_view_task(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
+    """See a task: oversight, a candidate role, the caller holds, owns or completed it, or a supervisor who
+    oversees it (`supervises`; its variables only as `may_read_instance_data` allows)."""
+    return oversees_tasks(caller) or _works_on(caller, task) or supervises(caller, task, headed)
 
 
 def may_comment(caller: Caller, task: HumanTask) -> bool:
@@ -162,9 +162,19 @@ def may_unclaim(caller: Caller, task: HumanTask) -> bool:
     return caller.is_admin or task.assignee == caller.username
 
 
-def may_assign(caller: Caller, task: HumanTask) -> bool:
-    """Give a task to someone: admins, and supervisors who hold one of the task's candidate roles."""
-    return caller.is_admin or (Role.SUPERVISOR in caller.roles and is_candidate(caller, task))
+def supervises(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
+    """A `supervisor` oversees the tasks of the roles he holds and of the staff roles of the sections he heads
+    (`headed`: the roles file's `heads:` for his roles, `services/roles.py`). The head of the registry section
+    (`หัวหน้าฝ่ายสารบรรณ`, `supervisor`) thus gives the registry clerks' tasks to the clerks without being their
+    candidate; a supervisor of another lane of the same process does not."""
+    if Role.SUPERVISOR not in caller.roles:
+        return False
+    return is_candidate(caller, task) or bool(headed.intersection(task.candidate_roles))
+
+
+def may_assign(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
+    """Give a task to someone (a candidate of it): admins, and the supervisors who oversee it (`supervises`)."""
+    return caller.is_admin or supervises(caller, task, headed)
 
 
 def may_delegate(caller: Caller, task: HumanTask) -> bool:
@@ -468,6 +478,15 @@ def may_change_roles_of(caller: Caller, username: str) -> bool:
 def may_change_privileged_roles(caller: Caller) -> bool:
     """Grant or remove `privacy_officer` or `auditor` (at creation too): an operator at the service's host only."""
     return caller.operator
+
+
+def may_set_password_of(caller: Caller, username: str, roles: Iterable[str]) -> bool:
+    """Set or reset another person's web-app password (they choose their own at the next login): an operator, or
+    an admin for someone else without a privileged role (as `may_issue_token_for`: the admin would know a password
+    that logs in as them). One's own password is changed with the current one (`accounts.change_password`)."""
+    if caller.operator:
+        return True
+    return caller.is_admin and caller.username != username and not PRIVILEGED_ROLES.intersection(roles)
 
 
 def may_issue_token_for(caller: Caller, username: str, roles: Iterable[str]) -> bool:

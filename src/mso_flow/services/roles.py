@@ -9,10 +9,13 @@ task's candidate roles come from `policy.candidate_roles`, so whatever maps lane
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mso_flow.domain import MANAGER_PREFIX, Role
-from mso_flow.services.context import Services
+from mso_flow.engine.roles import RoleMap, load_role_map
+from mso_flow.services.context import Caller, Services
 from mso_flow.services.policy import candidate_roles
 from mso_flow.store import definitions as definitions_store
 
@@ -78,3 +81,15 @@ def known_roles(services: Services) -> dict[str, KnownRole]:
 def closest(role: str, known: dict[str, KnownRole], n: int = 3) -> list[str]:
     """The known roles spelt most like `role` (a misspelt Thai role name finds the right one)."""
     return difflib.get_close_matches(role, list(known), n=n, cutoff=0.6)
+
+
+def headed_roles(services: Services, caller: Caller) -> frozenset[str]:
+    """The staff roles of the sections the caller heads (the roles file's `heads:`), read once per roles file."""
+    if Role.SUPERVISOR not in caller.roles:
+        return frozenset()
+    return _role_map(services.settings.roles_file).headed_by(caller.roles)
+
+
+@functools.lru_cache(maxsize=4)
+def _role_map(path: Path | None) -> RoleMap:
+    return load_role_map(path)

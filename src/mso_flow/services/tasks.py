@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import DelegationState, TaskState
 from mso_flow.engine.model import FormField
-from mso_flow.services import guards, incidents, need_to_know, personal_data, policy
+from mso_flow.services import guards, incidents, need_to_know, personal_data, policy, staffing
 from mso_flow.services.candidates import roles_of
 from mso_flow.services.context import Caller, Services
 from mso_flow.services.documents.forms import with_file_fields
@@ -24,6 +24,7 @@ from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.forms import check_form
 from mso_flow.services.instances import InstanceView
 from mso_flow.services.personal_data import Disclosure
+from mso_flow.services.roles import headed_roles
 from mso_flow.services.unit_of_work import InstanceCommand, instance_command, lock_task
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
@@ -108,7 +109,7 @@ def get(services: Services, caller: Caller, task_id: str) -> TaskView:
         task = store.get(session, task_id)
         if task is None:
             raise not_found(task_id)
-        if not policy.may_view_task(caller, task):
+        if not policy.may_view_task(caller, task, headed_roles(services, caller)):
             raise task_forbidden()
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
@@ -175,6 +176,7 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
         previous = task.assignee
         store.set_assignee(command.session, task, None)
         task.claimed_at = None
+        task.assigned_by = None
         return [NewEvent("task_unclaimed", caller.username, task.id, task.element_id, {"previous": previous})]
 
     return transition(services, caller, task_id, change)
@@ -182,9 +184,10 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
 
 @incidents.recorded
 def complete(
-    services: Services, caller: Caller, task_id: str, variables: dict[str, Any]
+    services: Services, caller: Caller, task_id: str, variables: dict[str, Any], unheld_ok: bool = True
 ) -> tuple[TaskView, InstanceView]:
-    """Complete a task with form variables and run the process to its next wait state, in one transaction."""
+    """Complete a task with form variables and run the process to its next wait state, in one transaction. Unless
+    `unheld_ok`, a step it creates that no active user can work refuses it (409 `unheld_lane`, nothing changed)."""
     with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
         require_open(task)
         if task.delegation_state == DelegationState.PENDING:
@@ -216,6 +219,11 @@ def complete(
         completed = {"variables": variables, "changed": guards.changed_names(before, step.variables)}
         events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, completed))
         outcome = command.apply(step, events, closed_task=task.id)
+        if not unheld_ok:
+            created = [t for t in outcome.open_tasks if t.created_at == command.now and t.id != task.id]
+            nobody = staffing.unheld(command.session, created)
+            if nobody:
+                staffing.refuse_unheld(nobody)
         store.finish(command.session, task, TaskState.COMPLETED, command.now, caller.username)
         write_back(command.session)
         view = view_of(services, command.session, task, outcome.instance, caller)

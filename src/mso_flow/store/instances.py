@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, select
@@ -113,6 +114,32 @@ def listing(
         stmt = stmt.where(ProcessInstance.state == state)
     if business_key:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
+    return page(session, stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id), offset, limit)
+
+
+def search(
+    session: Session,
+    offset: int,
+    limit: int,
+    keys: list[str] | None,
+    state: str | None = None,
+    business_key_part: str | None = None,
+    started_from: datetime | None = None,
+    started_before: datetime | None = None,
+) -> tuple[list[ProcessInstance], int]:
+    """Instances of these processes (`keys` None: of every process), newest first, whose business key contains
+    `business_key_part` (LIKE wildcards in it are literal) and that started in [`started_from`, `started_before`)."""
+    stmt = select(ProcessInstance)
+    if keys is not None:
+        stmt = stmt.where(ProcessInstance.definition_key.in_(keys))
+    if state:
+        stmt = stmt.where(ProcessInstance.state == state)
+    if business_key_part:
+        stmt = stmt.where(ProcessInstance.business_key.contains(business_key_part, autoescape=True))
+    if started_from:
+        stmt = stmt.where(ProcessInstance.started_at >= started_from)
+    if started_before:
+        stmt = stmt.where(ProcessInstance.started_at < started_before)
     return page(session, stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id), offset, limit)
 
 

@@ -78,6 +78,8 @@ class User(Base):
     email_notifications: Mapped[str] = mapped_column(  # EmailMode: immediate | digest | off
         String(16), default="immediate", server_default="immediate"
     )
+    # set by an admin's (re)set or a one-time bootstrap password: the person chooses a new one before anything else
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class WebSession(Base):
@@ -236,6 +238,7 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(100))
+    assigned_by: Mapped[str | None] = mapped_column(String(100), default=None)  # None: claimed (or in the pool)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

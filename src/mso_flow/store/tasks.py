@@ -17,6 +17,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     union,
     update,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import TaskState
-from mso_flow.store.models import HumanTask, TaskCandidate
+from mso_flow.store.models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from mso_flow.store.paging import page
 
 OPEN = TaskState.OPEN
@@ -135,6 +136,7 @@ class TaskFilter:
     overdue_at: datetime | None = None
     workable_by: tuple[str, tuple[str, ...]] | None = None  # (username, roles): assigned or candidate
     element_id: str | None = None
+    text: str | None = None  # part of the task's name, its process's name or its instance's business key
     sort: str = "created_at"
     descending: bool = False
 
@@ -180,6 +182,8 @@ def query(f: TaskFilter) -> Select[HumanTask]:
         conditions.append(HumanTask.due_at < f.due_before)
     if f.overdue_at:
         conditions.append(and_(HumanTask.due_at < f.overdue_at, HumanTask.state == OPEN))
+    if f.text:
+        conditions.append(_matches(f.text))
     columns: dict[str, Any] = {
         "due_at": HumanTask.due_at,
         "created_at": HumanTask.created_at,
@@ -189,6 +193,20 @@ def query(f: TaskFilter) -> Select[HumanTask]:
         workable = _workable(f)
         stmt = stmt.join(workable, workable.c.id == HumanTask.id)
     return stmt.where(*conditions).order_by(*_ordering(columns[f.sort], HumanTask.id, f.descending))
+
+
+def _matches(text: str) -> ColumnElement[bool]:
+    """The task's name, its process's name (any version) or its instance's business key contains `text` (LIKE
+    wildcards in it are literal). Applied to the rows a filter already narrowed (an inbox: the caller's work)."""
+    return or_(
+        HumanTask.name.contains(text, autoescape=True),
+        exists().where(
+            ProcessInstance.id == HumanTask.instance_id, ProcessInstance.business_key.contains(text, autoescape=True)
+        ),
+        HumanTask.definition_key.in_(
+            select(ProcessDefinition.key).where(ProcessDefinition.name.contains(text, autoescape=True))
+        ),
+    )
 
 
 def _ordering(column: Any, tiebreak: Any, descending: bool) -> list[Any]:
@@ -206,6 +224,7 @@ def _is_inbox(f: TaskFilter) -> bool:
         f.due_before,
         f.overdue_at,
         f.element_id,
+        f.text,
     )
     return bool(f.workable_by) and f.state == OPEN and f.sort == "due_at" and not any(others)
 
@@ -235,6 +254,24 @@ def counts_by_role(session: Session, roles: list[str], now: datetime) -> dict[st
     stmt = (
         select(TaskCandidate.role, func.count(), overdue)
         .where(TaskCandidate.role.in_(roles))
+        .group_by(TaskCandidate.role)
+    )
+    found = {role: (int(total), int(late)) for role, total, late in session.execute(stmt)}
+    return {role: found.get(role, (0, 0)) for role in roles}
+
+
+def workable_counts_by_role(
+    session: Session, roles: list[str], username: str, now: datetime
+) -> dict[str, tuple[int, int]]:
+    """(open, overdue) open tasks per role that `username` may work: unassigned, or held by them (what their inbox
+    lists under the role), from the candidate index alone."""
+    overdue = func.count().filter(TaskCandidate.due_at < now)
+    stmt = (
+        select(TaskCandidate.role, func.count(), overdue)
+        .where(
+            TaskCandidate.role.in_(roles),
+            or_(TaskCandidate.assignee.is_(None), TaskCandidate.assignee == username),
+        )
         .group_by(TaskCandidate.role)
     )
     found = {role: (int(total), int(late)) for role, total, late in session.execute(stmt)}

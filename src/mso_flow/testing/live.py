@@ -61,8 +61,9 @@ def live_service(
     bpmn_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
     log_level: str = "warning",
+    start_seconds: float = 90,
 ) -> Iterator[LiveService]:
-    """Start `mso-flow serve` and wait until /health answers; stop it afterwards."""
+    """Start `mso-flow serve` and wait until /health answers (at most `start_seconds`); stop it afterwards."""
     port = free_port()
     token = (extra_env or {}).get("MSO_FLOW_ADMIN_TOKEN") or uuid.uuid4().hex
     env = {
@@ -96,7 +97,7 @@ def live_service(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log, start_seconds)
         yield LiveService(url, token, process, log)
     finally:
         stop(process)

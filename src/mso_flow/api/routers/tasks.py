@@ -61,6 +61,9 @@ def list_tasks(
     due_before: datetime | None = None,
     overdue: bool | None = None,
     sort: Annotated[str, Query(pattern="^-?(due_at|created_at|name)$")] = "created_at",
+    q: Annotated[
+        str | None, Query(max_length=200, description="part of the task's name, process name or business key")
+    ] = None,
 ) -> Page[TaskListItem]:
     """Tasks; by default the open tasks the caller may work (assigned to them, or unassigned in their roles)."""
     f = TaskFilter(
@@ -72,6 +75,7 @@ def list_tasks(
         instance_id=process_instance_id,
         due_before=_aware(due_before, "due_before"),
         overdue_at=services.clock() if overdue else None,
+        text=(q or "").strip() or None,
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
     )

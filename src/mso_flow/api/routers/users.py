@@ -13,6 +13,8 @@ from mso_flow.schemas.instances import AuditEventOut, AuditVerification
 from mso_flow.schemas.users import (
     Me,
     PasswordChange,
+    PasswordSet,
+    PasswordSetOut,
     RoleOut,
     TokenOut,
     UserCreate,
@@ -112,6 +114,15 @@ def verify_admin_audit(caller: CallerDep, services: ServicesDep) -> AuditVerific
     """Re-hash the admin audit chain: `ok: false` names the first event changed behind the API (admin)."""
     check = users.verify_admin_audit(services, caller)
     return AuditVerification(ok=check.ok, events=check.events, first_bad_seq=check.first_bad_seq, reason=check.reason)
+
+
+@router.put("/users/{username}/password", response_model=PasswordSetOut)
+def set_password(username: Username, body: PasswordSet, caller: CallerDep, services: ServicesDep) -> PasswordSetOut:
+    """Set or reset another person's web-app password (admin; not their own, nor a privacy officer's or auditor's):
+    the given one, or a one-time password returned once. They must choose their own at their next login; their
+    browser sessions end."""
+    one_time = accounts.reset_password(services, caller, username, body.password)
+    return PasswordSetOut(username=username, one_time_password=one_time, must_change=True)
 
 
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from mso_flow.api.web import cockpit, documents
 from mso_flow.api.web.security import SecurityHeaders
-from mso_flow.api.web.views import router
+from mso_flow.api.web.views import fallback, router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,6 +23,7 @@ def install(app: FastAPI) -> None:
     app.include_router(documents.router)
     app.include_router(cockpit.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="web-static")
+    app.include_router(fallback)  # last: an unknown page under /app is the app's 404 page
     app.add_middleware(SecurityHeaders)
 
     @app.get("/", include_in_schema=False)

@@ -15,7 +15,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mso_flow.api.errors import STATUS
 from mso_flow.api.web import thai
-from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
+from mso_flow.api.web.holding import holding
+from mso_flow.api.web.security import CSRF_FIELD, PASSWORD_PAGE, CsrfRefused, LoginRequired, PasswordChangeRequired
 from mso_flow.services import policy
 from mso_flow.services.accounts import WebCaller
 from mso_flow.services.documents import rules
@@ -38,6 +39,7 @@ env.filters.update(
     wbr=thai.wbr,
     thai=thai.thai_message,
     filesize=thai.file_size,
+    holding=holding,
     doctype=lambda media_type: rules.NAMES.get(media_type, media_type),
 )
 
@@ -83,6 +85,8 @@ class WebRoute(APIRoute):
                 return await handler(request)
             except LoginRequired:
                 return to_login(request)
+            except PasswordChangeRequired:
+                return RedirectResponse(PASSWORD_PAGE, status_code=303)
             except CsrfRefused:
                 return HTMLResponse(env.get_template("forbidden.html").render(person=None), status_code=403)
             except ServiceError as err:

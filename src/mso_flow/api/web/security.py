@@ -84,6 +84,14 @@ class CsrfRefused(Exception):
     """A form POST without the session's CSRF token: 403."""
 
 
+class PasswordChangeRequired(Exception):
+    """The person's password was set by someone else: every page but the password page leads there."""
+
+
+PASSWORD_PAGE = f"{COOKIE_PATH}/password"
+ALLOWED_BEFORE_CHANGE = frozenset({PASSWORD_PAGE, f"{COOKIE_PATH}/logout"})
+
+
 async def optional_person(request: Request, services: ServicesDep) -> WebCaller | None:
     token = request.cookies.get(SESSION_COOKIE)
     found = await run_in_threadpool(accounts.session_caller, services, token) if token else None
@@ -96,6 +104,8 @@ async def person(request: Request, person: Annotated[WebCaller | None, Depends(o
     cannot carry a session's CSRF token)."""
     if person is None:
         raise LoginRequired if request.method in ("GET", "HEAD") else CsrfRefused
+    if person.must_change and request.url.path not in ALLOWED_BEFORE_CHANGE:
+        raise PasswordChangeRequired
     return person
 
 

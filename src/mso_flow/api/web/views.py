@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
+from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -20,6 +22,7 @@ from mso_flow.api.deps import ServicesDep
 from mso_flow.api.errors import STATUS
 from mso_flow.api.web import kpi_csv, security
 from mso_flow.api.web.case_data import case_data
+from mso_flow.api.web.holding import done_message
 from mso_flow.api.web.render import WebRoute, error_page, page
 from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
 from mso_flow.domain import DefinitionSource, EmailMode, MailState, NotificationKind
@@ -28,6 +31,7 @@ from mso_flow.rendering.charts import Bar, bar_chart
 from mso_flow.services import (
     accounts,
     assignment,
+    cases,
     comments,
     definitions,
     diagrams,
@@ -38,15 +42,17 @@ from mso_flow.services import (
     policy,
     privacy,
     reports,
+    staffing,
     tasks,
     users,
 )
 from mso_flow.services.accounts import LoginThrottled, WebCaller
 from mso_flow.services.context import Services
 from mso_flow.services.documents import queries as document_queries
-from mso_flow.services.errors import Forbidden, Invalid, ServiceError
+from mso_flow.services.errors import Forbidden, Invalid, NotFound, ServiceError
 from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
+from mso_flow.services.roles import headed_roles
 from mso_flow.store.reports import Period
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
@@ -181,18 +187,34 @@ def logout(request: Request, services: ServicesDep, form: FormDep) -> Response:
 
 @router.get("/")
 def inbox_page(
-    request: Request, services: ServicesDep, person: PersonDep, role: Search = None, q: Search = None, sent: int = 0
+    request: Request,
+    services: ServicesDep,
+    person: PersonDep,
+    role: Search = None,
+    q: Search = None,
+    sent: int = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     caller = person.caller
-    items = inbox.inbox(services, caller, role or None, q)
-    counts = tasks.counts(services, caller)
-    return page(request, "inbox.html", person, items=items, counts=counts, role=role or "", q=q or "", sent=sent)
+    found = inbox.inbox(services, caller, role or None, q, offset)
+    counts = inbox.counts(services, caller)
+    return page(
+        request,
+        "inbox.html",
+        person,
+        found=found,
+        items=found.items,
+        counts=counts,
+        role=role or "",
+        q=q or "",
+        sent=sent,
+    )
 
 
 @router.get("/counts")
 def counts_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
     """Open and overdue tasks per role of the person, for the inbox's counts to refresh themselves."""
-    counts = tasks.counts(services, person.caller)
+    counts = inbox.counts(services, person.caller)
     return JSONResponse({role: {"open": n, "overdue": late} for role, (n, late) in counts.items()})
 
 
@@ -209,7 +231,10 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
     is_open = task.state == "open"
     held = is_open and task.assignee == caller.username and task.delegation_state != "pending"
     claimable = is_open and task.assignee is None and policy.may_claim(caller, task)
-    supervise = is_open and policy.may_assign(caller, task)
+    supervise = is_open and policy.may_assign(caller, task, headed_roles(services, caller))
+    delegable = held and policy.may_delegate(caller, task)
+    resolvable = is_open and task.delegation_state == "pending" and policy.may_resolve(caller, task)
+    people = assignment.candidates(services, caller, task_id) if supervise else []
     return {
         "task": task,
         "view": view,
@@ -218,8 +243,12 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
         "instance": instance,
         "held": held,
         "claimable": claimable,
-        "people": assignment.candidates(services, caller, task_id) if supervise else [],
+        "people": people,
         "supervise": supervise,
+        "delegates": assignment.delegates(services, caller, task_id) if delegable else [],
+        "delegable": delegable,
+        "resolvable": resolvable,
+        "without_password": assignment.without_password(services, people) if people else set(),
         "comments": comments.listing(services, caller, task_id, 0, 200)[0] if view.variables_visible else [],
         "documents": document_queries.of_task(services, caller, task) if view.variables_visible else [],
         "may_attach": policy.may_attach_to_task(caller, task),
@@ -228,28 +257,58 @@ def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, A
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, services: ServicesDep, person: PersonDep, task_id: str) -> Response:
+def task_page(
+    request: Request, services: ServicesDep, person: PersonDep, task_id: str, done: Search = None
+) -> Response:
     context = _task_context(services, person, task_id)
-    values = {f.id: context["view"].variables.get(f.id, f.default) for f in context["view"].form}
-    return page(request, "task.html", person, values=values, errors={}, general=None, **context)
+    values = {
+        f.id: context["view"].variables.get(f.id, f.default)
+        for f in context["view"].form
+        if not (f.type == "boolean" and f.required)  # an explicit choice each time: nothing preselected
+    }
+    message = done_message(done or "", context["task"])
+    return page(request, "task.html", person, values=values, errors={}, general=None, done=message, **context)
+
+
+def _done(task_id: str, what: str) -> RedirectResponse:
+    """Back to the task page, which confirms `what` was done (`holding.DONE`)."""
+    return _redirect(f"/app/tasks/{task_id}?done={what}")
 
 
 @router.post("/tasks/{task_id}/claim")
 def claim(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
     tasks.claim(services, person.caller, task_id)
-    return _redirect(f"/app/tasks/{task_id}")
+    return _done(task_id, "claimed")
 
 
 @router.post("/tasks/{task_id}/unclaim")
 def unclaim(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
     tasks.unclaim(services, person.caller, task_id)
-    return _redirect(f"/app/tasks/{task_id}")
+    return _done(task_id, "unclaimed")
 
 
 @router.post("/tasks/{task_id}/assign")
 def assign(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
-    assignment.assign(services, person.caller, task_id, _text(form, "username") or None, None)
-    return _redirect(f"/app/tasks/{task_id}")
+    username = _text(form, "username") or None
+    assignment.assign(services, person.caller, task_id, username, _text(form, "reason") or None)
+    return _done(task_id, "assigned" if username else "unassigned")
+
+
+@router.post("/tasks/{task_id}/delegate")
+def delegate(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    """The holder hands the task to a delegate (the API's delegate, same policy)."""
+    username = _text(form, "username")
+    if not username:
+        raise Invalid("delegate_required", "โปรดเลือกผู้ที่จะฝากงานให้ (username required)")
+    assignment.delegate(services, person.caller, task_id, username, _text(form, "reason") or None)
+    return _done(task_id, "delegated")
+
+
+@router.post("/tasks/{task_id}/resolve")
+def resolve(services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
+    """The delegate gives the task back to its owner (the API's resolve, same policy)."""
+    assignment.resolve(services, person.caller, task_id, _text(form, "reason") or None)
+    return _done(task_id, "resolved")
 
 
 @router.post("/tasks/{task_id}/comments")
@@ -264,11 +323,16 @@ def add_comment(services: ServicesDep, person: PersonDep, form: FormDep, task_id
 
 
 def form_variables(fields: tuple[FormField, ...], form: FormData) -> dict[str, Any]:
-    """The submitted form as the task's variables: a checkbox is true or false, a number an integer (else the
-    text, for the service to refuse), an empty input is left out (so a required one is reported missing)."""
+    """The submitted form as the task's variables: a checkbox is true or false, a required yes/no the option chosen
+    (none: left out), a number an integer (else the text, for the service to refuse), an empty input is left out
+    (so a required one is reported missing)."""
     variables: dict[str, Any] = {}
     for field in fields:
         raw = form.get(field.id)
+        if field.type == "boolean" and field.required:  # two options, ใช่ / ไม่ใช่: none chosen is missing
+            if raw in ("true", "false"):
+                variables[field.id] = raw == "true"
+            continue
         if field.type == "boolean":
             variables[field.id] = raw is not None
             continue
@@ -290,11 +354,13 @@ def complete(request: Request, services: ServicesDep, person: PersonDep, form: F
     view = tasks.get(services, person.caller, task_id)
     variables = form_variables(view.form, form)
     try:
-        tasks.complete(services, person.caller, task_id, variables)
+        tasks.complete(services, person.caller, task_id, variables, unheld_ok=form.get("unheld_ok") == "1")
     except Invalid as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
         return task_again(request, services, person, task_id, variables, errors, err.message)
     except ServiceError as err:
+        if err.code == staffing.UNHELD:  # nothing was sent: the person confirms, or chooses otherwise
+            return task_again(request, services, person, task_id, variables, {}, err.message, unheld=True)
         return task_again(request, services, person, task_id, variables, {}, err.message)
     return _redirect("/app/?sent=1")
 
@@ -308,10 +374,12 @@ def task_again(
     errors: dict[str, str],
     general: str,
     error: ServiceError | None = None,
+    unheld: bool = False,
 ) -> Response:
     context = _task_context(services, person, task_id)
-    status = STATUS.get(error.kind, 422) if error is not None else 422
-    return page(request, "task.html", person, status, values=values, errors=errors, general=general, **context)
+    status = 409 if unheld else STATUS.get(error.kind, 422) if error is not None else 422
+    shown = {"values": values, "errors": errors, "general": None if unheld else general}
+    return page(request, "task.html", person, status, unheld=general if unheld else None, **shown, **context)
 
 
 # --- notifications ----------------------------------------------------------------------------------------
@@ -411,6 +479,58 @@ def start(request: Request, services: ServicesDep, person: PersonDep, form: Form
             return _redirect(f"/app/instances/{existing}?duplicate=1")
         return error_page(request, person, err)
     return _redirect(f"/app/instances/{view.instance.id}")
+
+
+INSTANCE_STATES = {
+    "running": "กำลังดำเนินการ",
+    "completed": "เสร็จสิ้น",
+    "cancelled": "ยกเลิก",
+    "suspended": "พักไว้",
+    "failed": "ขัดข้อง",
+}
+
+
+def _day(text: str | None, label: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid("invalid_date", f"{label}ไม่ถูกต้อง (a date: YYYY-MM-DD)") from None
+
+
+@router.get("/instances")
+def cases_page(
+    request: Request,
+    services: ServicesDep,
+    person: PersonDep,
+    q: Search = None,
+    key: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    started_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    started_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """The cases the person may see, found by part of the business key, process, state and start dates."""
+    query = cases.CaseQuery(
+        business_key=q,
+        key=key or None,
+        state=state or None,
+        started_from=_day(started_from, "วันที่เริ่มต้น"),
+        started_to=_day(started_to, "วันที่สิ้นสุด"),
+        offset=offset,
+    )
+    found = cases.search(services, person.caller, query)
+    filters = {"q": q or "", "key": key or "", "state": state or "", "from": started_from or "", "to": started_to or ""}
+    return page(
+        request,
+        "cases.html",
+        person,
+        found=found,
+        filters=filters,
+        states=INSTANCE_STATES,
+        query_string=urlencode(filters),
+    )
 
 
 @router.get("/instances/{instance_id}")
@@ -570,10 +690,31 @@ def definition_versions(request: Request, services: ServicesDep, person: PersonD
     return page(request, "versions.html", person, key=key, rows=rows, changes=changes)
 
 
+def _users_page(request: Request, services: Services, person: WebCaller, status: int = 200, **shown: Any) -> Response:
+    """The admin's users page, with what was just done (`created`, `password_set`, errors)."""
+    found, _ = users.list_users(services, person.caller, 0, 500)
+    context = {"created": None, "errors": {}, "general": None, "values": {}, "password_set": None, **shown}
+    may_set = {u.username for u in found if policy.may_set_password_of(person.caller, u.username, u.roles)}
+    return page(request, "users.html", person, status, found=found, may_set_password=may_set, **context)
+
+
 @router.get("/users")
 def users_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
-    found, _ = users.list_users(services, person.caller, 0, 500)
-    return page(request, "users.html", person, found=found, created=None, errors={}, general=None, values={})
+    return _users_page(request, services, person)
+
+
+@router.post("/users/{username}/password")
+def reset_password(
+    request: Request, services: ServicesDep, person: PersonDep, form: FormDep, username: str
+) -> Response:
+    """Set a person's password (or a one-time one, shown once); they choose their own at their next login."""
+    password = form.get("password")
+    chosen = password if isinstance(password, str) and password else None
+    try:
+        one_time = accounts.reset_password(services, person.caller, username, chosen)
+    except ServiceError as err:
+        return _users_page(request, services, person, STATUS.get(err.kind, 422), general=err.message)
+    return _users_page(request, services, person, password_set=(username, one_time))
 
 
 @router.post("/users")
@@ -595,18 +736,8 @@ def create_user(request: Request, services: ServicesDep, person: PersonDep, form
     except ServiceError as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
         general, status = err.message, 422 if isinstance(err, Invalid) else 403 if isinstance(err, Forbidden) else 409
-    found, _ = users.list_users(services, person.caller, 0, 500)
-    return page(
-        request,
-        "users.html",
-        person,
-        status,
-        found=found,
-        created=created,
-        errors=errors,
-        general=general,
-        values=values,
-    )
+    shown = {"created": created, "errors": errors, "general": general, "values": values}
+    return _users_page(request, services, person, status, **shown)
 
 
 @router.get("/password")
@@ -624,3 +755,14 @@ def change_password(request: Request, services: ServicesDep, person: PersonDep, 
     except ServiceError as err:
         return page(request, "password.html", person, 422, error=err.message, done=False)
     return _redirect("/app/login")
+
+
+# --- anything else under /app -------------------------------------------------------------------------------
+
+fallback = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
+
+
+@fallback.get("/{rest:path}")
+def not_a_page(person: PersonDep, rest: str) -> Response:
+    """A page the app does not have: the Thai error page (404), not the API's problem document."""
+    raise NotFound("page_not_found", "ไม่พบหน้านี้ (no such page)")
