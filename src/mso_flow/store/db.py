@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -116,6 +116,7 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False)
         self._one_read = self.engine.execution_options(**{ONE_READ: True})
+        self._compiled: dict[int, tuple[Select[Any], str, tuple[str, ...] | None]] = {}
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -146,6 +147,38 @@ class Database:
         runs on its own, atomically; PostgreSQL's implicit transaction is rolled back when it closes)."""
         with self._one_read.connect() as connection:
             yield connection
+
+    def fetch_one(self, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of ONE prebuilt SELECT (a module-level statement), run on a pooled DB-API connection with
+        no `Connection`, execution context, result object or events: the token lookup of every request, which
+        through `query()` cost several times its statement (issue 31). Columns come as the driver returns them
+        (no result processors: a JSON column is text on SQLite, decoded on PostgreSQL). Like `query()`, no
+        transaction of ours: on SQLite the statement runs on its own; PostgreSQL's implicit transaction is rolled
+        back when the connection returns to the pool. Driver errors are raised as SQLAlchemy's `DBAPIError`."""
+        compiled = self._compiled.get(id(statement))
+        if compiled is None:
+            done = statement.compile(dialect=self.engine.dialect)
+            positions = tuple(done.positiontup) if done.positiontup else None
+            compiled = self._compiled[id(statement)] = (statement, done.string, positions)  # keeps `statement` alive
+        _, sql, positions = compiled
+        args: Any = [params[name] for name in positions] if positions else params
+        counts = _sql_counts.get()
+        if counts is not None:
+            counts.statements += 1
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, args)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except dbapi_error as err:
+            raise DBAPIError.instance(sql, args, err, dbapi_error) from err
+        finally:
+            connection.close()
+        return tuple(row) if row is not None else None
 
     def ping(self) -> bool:
         """True when the database answers."""
