@@ -125,7 +125,7 @@ def install() -> None:
 def _load(name: str) -> bool:
     try:
         importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - optional modules (e.g. a missing extra) are simply not timed
+    except Exception:  # optional modules (e.g. a missing extra) are simply not timed
         return False
     return True
 
