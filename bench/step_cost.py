@@ -433,7 +433,9 @@ async def drive(url: str, tokens: dict[str, str], count: int, clients: int, run:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(count):
         queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # idle connections are dropped well before uvicorn's keep-alive timeout (5 s): a client starved of CPU on a
+    # loaded machine would otherwise send on a connection the server is closing (httpx.ReadError)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=1.0)
 
     async def post(client: httpx.AsyncClient, kind: str, path: str, token: str, body: dict | None) -> dict:
         began = time.perf_counter()
