@@ -172,8 +172,12 @@ class Database:
         counts = _sql_counts.get()
         if counts is not None:
             counts.statements += 1
-        dbapi_error = self.engine.dialect.loaded_dbapi.Error
-        connection = self.engine.raw_connection()
+        dialect = self.engine.dialect
+        dbapi_error = dialect.loaded_dbapi.Error
+        try:
+            connection = self.engine.raw_connection()
+        except dbapi_error as err:  # no database (SQLAlchemy's connect wraps this too): 503 at the API
+            raise DBAPIError.instance(None, None, err, dbapi_error, dialect=dialect) from err
         try:
             cursor = connection.cursor()
             try:
@@ -182,7 +186,7 @@ class Database:
             finally:
                 cursor.close()
         except dbapi_error as err:
-            raise DBAPIError.instance(sql, args, err, dbapi_error) from err
+            raise DBAPIError.instance(sql, args, err, dbapi_error, dialect=dialect) from err
         finally:
             connection.close()
         return tuple(row) if row is not None else None
