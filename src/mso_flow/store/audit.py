@@ -14,7 +14,6 @@ from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mso_flow.store import raw
 from mso_flow.store.models import AuditChain, AuditEvent, ProcessInstance
 from mso_flow.store.paging import page
 
@@ -89,7 +88,7 @@ def append(session: Session, instance: ProcessInstance, events: list[NewEvent], 
     """Append events to a (locked) instance's chain and advance its head (written with the instance's row)."""
     rows, seq, head = _chain_rows(instance.id, instance.audit_seq, instance.audit_head, events, at)
     if rows:
-        raw.execute(session, _INSERT_EVENTS, rows)
+        session.connection().execute(_INSERT_EVENTS, rows)
     instance.audit_seq, instance.audit_head = seq, head
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session, class_mapper, load_only, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
-from mso_flow.store import raw
 from mso_flow.store.models import ACTIVE_STATES, HumanTask, ProcessInstance
 from mso_flow.store.paging import page
 
@@ -57,7 +56,7 @@ def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, Hum
     In a session that holds no objects yet (every instance command's) the rows are read with a statement built
     once and become the session's objects directly; otherwise the ORM loads them, refreshing what it holds."""
     if not session.identity_map:
-        row = raw.first(session, _LOCK_WITH_TASK, {"task_id": task_id})
+        row = session.connection().execute(_LOCK_WITH_TASK, {"task_id": task_id}).first()
         if row is None:
             return None
         instance = _persistent(session, ProcessInstance, dict(zip(_INSTANCES.c.keys(), row[:_SPLIT], strict=True)))

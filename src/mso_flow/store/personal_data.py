@@ -8,7 +8,6 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from mso_flow.store import raw
 from mso_flow.store.models import DataKey, PersonalDataRead, ProcessInstance
 from mso_flow.store.paging import page
 
@@ -23,8 +22,8 @@ def key_of(session: Session, instance_id: str) -> DataKey | None:
 def wrapped_key(session: Session, instance_id: str) -> tuple[bool, str | None, bytes | None]:
     """(whether the instance has a key row, its master key id, its wrapped key): one prebuilt Core statement on the
     session's connection, so it neither loads an object nor flushes the session's pending changes (hot path)."""
-    row = raw.first(session, _WRAPPED, {"instance_id": instance_id})
-    return (False, None, None) if row is None else (True, row[0], row[1])
+    row = session.connection().execute(_WRAPPED, {"instance_id": instance_id}).first()
+    return (False, None, None) if row is None else (True, row.master_key_id, row.wrapped_key)
 
 
 def add_key(session: Session, instance_id: str, master_key_id: str, wrapped: bytes, at: datetime) -> None:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
-from mso_flow.store import raw
 from mso_flow.store.models import HumanTask, ProcessInstance
 
 VERSION_COLUMN: dict[type, str] = {ProcessInstance: "lock_version", HumanTask: "version"}
@@ -62,7 +61,8 @@ def save(session: Session, obj: ProcessInstance | HumanTask) -> None:
     if changes:
         current = state.dict[version_key]
         params = {**changes, "w_id": state.dict["id"], "w_version": current, "w_new_version": current + 1}
-        if raw.execute(session, _statement(cls, frozenset(changes)), params) != 1:
+        result = session.connection().execute(_statement(cls, frozenset(changes)), params)
+        if result.rowcount != 1:
             raise StaleDataError(f"{cls.__tablename__} {state.dict['id']} was changed by another writer")  # type: ignore[attr-defined]
         state.dict[version_key] = current + 1
     state._commit_all(state.dict, session.identity_map)

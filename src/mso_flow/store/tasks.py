@@ -24,7 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import TaskState
-from mso_flow.store import raw
 from mso_flow.store.models import HumanTask, TaskCandidate
 from mso_flow.store.paging import page
 
@@ -55,21 +54,22 @@ def add_many(session: Session, tasks: list[HumanTask]) -> None:
     the objects stay transient, for the caller's response)."""
     if not tasks:
         return
-    raw.execute(session, _INSERT_TASKS, [{k: getattr(t, k) for k in _TASK_COLUMNS} for t in tasks])
+    connection = session.connection()
+    connection.execute(_INSERT_TASKS, [{k: getattr(t, k) for k in _TASK_COLUMNS} for t in tasks])
     candidates = [
         {"task_id": t.id, "role": r, "due_at": t.due_at, "assignee": t.assignee}
         for t in tasks
         for r in t.candidate_roles
     ]
     if candidates:
-        raw.execute(session, _INSERT_CANDIDATES, candidates)
+        connection.execute(_INSERT_CANDIDATES, candidates)
 
 
 def set_assignee(session: Session, task: HumanTask, username: str | None) -> None:
     """Give a loaded task to `username` (None: back to the pool), keeping its candidate rows in step (the task's
     own row is written when the command ends: `store/rows.py`)."""
     task.assignee = username
-    raw.execute(session, _SET_CANDIDATE_ASSIGNEE, {"t_id": task.id, "assignee": username})
+    session.connection().execute(_SET_CANDIDATE_ASSIGNEE, {"t_id": task.id, "assignee": username})
 
 
 def finish(session: Session, task: HumanTask, state: str, at: datetime, by: str | None) -> None:
@@ -77,7 +77,7 @@ def finish(session: Session, task: HumanTask, state: str, at: datetime, by: str 
     task.state = state
     task.completed_at = at
     task.completed_by = by
-    raw.execute(session, _DROP_CANDIDATES, {"t_id": task.id})
+    session.connection().execute(_DROP_CANDIDATES, {"t_id": task.id})
 
 
 def cancel(session: Session, task_ids: list[str], at: datetime, by: str | None) -> None:
