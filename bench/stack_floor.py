@@ -272,15 +272,19 @@ def floor_server(kind: str, log_dir: Path) -> Iterator[tuple[str, subprocess.Pop
 
 def stack_runs(kind: str, clients: list[int], count: int, warmup: int, log_dir: Path) -> list[Any]:
     """One server of `kind`; one timed run per client count, measured exactly as step_cost's service runs."""
-    from step_cost import CLERK, HEAD, Run, drive, settle, tree_cpu
+    import step_cost
+    from step_cost import CLERK, HEAD, Run, drive, pin_to_client_core, pin_to_server_core, pinning, settle, tree_cpu
 
     tokens = {"start": "x", CLERK: "x", HEAD: "x"}
     runs = []
+    pin_to_server_core()
     with floor_server(kind, log_dir) as (url, process):
+        pin_to_client_core()
         asyncio.run(drive(url, tokens, max(warmup, 5), max(clients), Run("warm-up"), "warm"))
         idle = settle(process.pid, 1)
         for n in clients:
-            run = Run(f"stack floor: {kind} {n}c", idle=idle)
+            pinned = " pinned" if step_cost.PIN else ""
+            run = Run(f"stack floor: {kind} {n}c{pinned}", idle=idle, affinity=pinning(process.pid))
             began, cpu, client_cpu = time.perf_counter(), tree_cpu(process.pid), time.process_time()
             asyncio.run(drive(url, tokens, count, n, run, f"run{n}"))
             run.seconds = time.perf_counter() - began

@@ -27,6 +27,12 @@ every worker has started) times the run's duration), p50/p95 per request kind, S
 commits per request kind (a separate short pass with MSO_FLOW_SQL_STATS=1, read from the X-SQL-* headers, so
 the timed runs carry no counter), the stored engine state per instance, and the ratios service / floor.
 
+Pinning (`--pin on`, the default; `--pin off,on` runs both): the server's process tree (every uvicorn worker) runs
+on one core and the HTTP clients on the other (sched_setaffinity, as `taskset -c` does: the server is spawned
+while this process is on the server core, then this process moves to the client core; the report shows the
+server tree's Cpus_allowed_list read from /proc). The floor and the in-process service layer run on the server
+core. PostgreSQL's own backends are not pinned (they are not the service's processes).
+
 Not covered: PostgreSQL's own server CPU (every CPU figure is the database client's side only), the HTTP
 clients' CPU beyond a per-request figure (they share the 2 cores with the server, so high client counts
 understate the service), other processes, timers, messages, gateways beyond this path, list/inbox queries,
@@ -115,6 +121,31 @@ KINDS = ("start", "claim", "complete")
 # the service runs as `mso-flow serve` does by default: one access log line per request (text), as in production
 LOG_LEVEL = "info"
 REQUESTS_PER_INSTANCE = 1 + 2 * len(PATH)
+# (client core, server core) when pinned; None: the scheduler's choice
+PIN: tuple[int, int] | None = None
+ALL_CORES = frozenset(os.sched_getaffinity(0))
+
+
+def pin_to_server_core() -> None:
+    """This process on the server's core: what it spawns now inherits that core (or every core, unpinned)."""
+    os.sched_setaffinity(0, {PIN[1]} if PIN else ALL_CORES)
+
+
+def pin_to_client_core() -> None:
+    os.sched_setaffinity(0, {PIN[0]} if PIN else ALL_CORES)
+
+
+def tree_affinity(root: int) -> str:
+    """The distinct Cpus_allowed_list of `root` and its descendants (threads included), e.g. '1'."""
+    seen: set[str] = set()
+    for pid in tree_pids(root):
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+                seen.add(status.split("Cpus_allowed_list:")[1].split()[0])
+        except (OSError, IndexError):
+            continue
+    return "+".join(sorted(seen))
 
 
 @dataclass
@@ -132,6 +163,7 @@ class Run:
     body_bytes: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})  # responses over HTTP
     sizes: list[int] = field(default_factory=list)
     statements: dict[str, list[str]] = field(default_factory=dict)  # the SQL of the first request of each kind
+    affinity: str = ""  # the server tree's cores (Cpus_allowed_list), the clients' after a slash
 
     @property
     def rate(self) -> float:
@@ -156,6 +188,25 @@ def pct(values: list[float], q: float) -> float:
 
 
 # ---------------------------------------------------------------- CPU of a process tree
+
+
+def tree_pids(root: int) -> list[int]:
+    """`root` and its live descendants."""
+    parents: dict[int, list[int]] = defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parents[int(raw[raw.rfind(")") + 2 :].split()[1])].append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents[pid])
+    return found
 
 
 def tree_cpu(root: int) -> float:
@@ -382,7 +433,9 @@ async def drive(url: str, tokens: dict[str, str], count: int, clients: int, run:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(count):
         queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # idle connections are dropped well before uvicorn's keep-alive timeout (5 s): a client starved of CPU on a
+    # loaded machine would otherwise send on a connection the server is closing (httpx.ReadError)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=1.0)
 
     async def post(client: httpx.AsyncClient, kind: str, path: str, token: str, body: dict | None) -> dict:
         began = time.perf_counter()
@@ -432,6 +485,10 @@ def settle(pid: int, workers: int, limit: float = 60.0) -> float:
     return rate
 
 
+def pinning(server: int) -> str:
+    return f"server {tree_affinity(server)} / client {'+'.join(map(str, sorted(os.sched_getaffinity(0))))}"
+
+
 def service_runs(
     backend: str, database_url: str, workers: int, clients: list[int], count: int, warmup: int, tmp: Path, stats: bool
 ) -> list[Run]:
@@ -441,9 +498,11 @@ def service_runs(
     (bpmn_dir / "central" / BPMN.name).write_bytes(BPMN_XML)
     env = {SQL_STATS_ENV: "1" if stats else "0"}
     runs = []
+    pin_to_server_core()
     with live_service(
         database_url, tmp, workers=workers, bpmn_dir=bpmn_dir, extra_env=env, log_level=LOG_LEVEL
     ) as live:
+        pin_to_client_core()
         tokens: dict[str, str] = {}
         with live.client() as admin:
             for name, roles in (("start", ["integrator"]), (CLERK, [CLERK]), (HEAD, [HEAD])):
@@ -455,8 +514,8 @@ def service_runs(
         asyncio.run(drive(live.url, tokens, max(warmup, 2 * workers), max(clients), Run("warm-up"), "warm"))
         idle = settle(live.process.pid, workers)
         for n in clients:
-            label = f"{backend} {workers}w {n}c" + (" (SQL counted)" if stats else "")
-            run = Run(label, idle=idle)
+            label = f"{backend} {workers}w {n}c" + (" pinned" if PIN else "") + (" (SQL counted)" if stats else "")
+            run = Run(label, idle=idle, affinity=pinning(live.process.pid))
             began, cpu, client_cpu = time.perf_counter(), tree_cpu(live.process.pid), time.process_time()
             asyncio.run(drive(live.url, tokens, count, n, run, f"run{n}"))
             run.seconds = time.perf_counter() - began
@@ -507,8 +566,15 @@ def budget(floor: Run | None, runs: list[Run]) -> list[str]:
     with this stack, whatever its own HTTP code does)."""
     by_label = {run.label: run for run in runs if "SQL counted" not in run.label}
     layer = by_label.get("in-process service layer")
-    stack = {kind: by_label.get(f"stack floor: {kind} 1c") for kind in ("asgi", "fastapi", "fastapi-sync")}
-    services = [run for label, run in by_label.items() if label.endswith(" 1c") and not label.startswith("stack")]
+    stack = {
+        kind: by_label.get(f"stack floor: {kind} 1c pinned") or by_label.get(f"stack floor: {kind} 1c")
+        for kind in ("asgi", "fastapi", "fastapi-sync")
+    }
+    services = [
+        run
+        for label, run in by_label.items()
+        if label.endswith((" 1c", " 1c pinned")) and not label.startswith("stack")
+    ]
     if not (floor and layer and services):
         return []
     lines = ["budget of one instance with 1 client (CPU ms per instance; instances/s; share of the floor's rate):"]
@@ -531,6 +597,17 @@ def budget(floor: Run | None, runs: list[Run]) -> list[str]:
             f"  least the service can cost over this stack (service layer + FastAPI def floor): {least:.1f} ms; "
             f"the service's own HTTP code above that: {services[0].cpu_ms - least:.1f} ms"
         )
+    lines.append("  issue 31's targets (CPU per instance, this run):")
+    lines.append(f"    service layer in-process / engine floor: {layer.cpu_ms / floor.cpu_ms:4.1f}x (target <= 2x)")
+    for run in services:
+        ratio = run.cpu_ms / floor.cpu_ms
+        lines.append(f"    over HTTP / engine floor, {run.label}: {ratio:4.1f}x (target <= 3x)")
+        if sync:
+            above = run.cpu_ms - layer.cpu_ms
+            lines.append(
+                f"    over HTTP above the service layer, {run.label}: {above:.1f} ms "
+                f"(target <= the FastAPI def floor, {sync.cpu_ms:.1f} ms)"
+            )
     fastest = max((run for run in stack.values() if run), key=lambda run: run.rate, default=None)
     if fastest:
         lines.append(
@@ -575,13 +652,17 @@ def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, l
                 )
                 lines.append(f"  {run.label:<32} {means}")
         idle = {
-            run.label.rsplit(" ", 1)[0]: run.idle
+            run.label.replace(" pinned", "").rsplit(" ", 1)[0] + (" pinned" if "pinned" in run.label else ""): run.idle
             for run in others.get(backend, [])
             if run.idle and "SQL counted" not in run.label
         }
         if idle:
             rates = ", ".join(f"{label} {rate * 1000:.0f}" for label, rate in idle.items())
             lines.append(f"server idle CPU (ms/s, subtracted above): {rates}")
+        pinned = [run for run in others.get(backend, []) if run.affinity]
+        if pinned:
+            lines.append("cores of each HTTP run (Cpus_allowed_list of the server's process tree, read from /proc):")
+            lines += [f"  {run.label:<40} {run.affinity}" for run in pinned]
         lines.append("stored engine state per instance, UTF-8 bytes (all runs of one server share its database):")
         seen: set[int] = set()
         for run in ([floor] if floor else []) + others.get(backend, []):
@@ -592,6 +673,7 @@ def report(args: argparse.Namespace, floors: dict[str, Run], others: dict[str, l
 
 
 def main() -> None:
+    sys.modules.setdefault("step_cost", sys.modules[__name__])  # bench/stack_floor.py shares this run's PIN
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma list of sqlite, postgresql")
     parser.add_argument("--clients", default="1,8,16", help="comma list of concurrent HTTP clients")
@@ -605,10 +687,14 @@ def main() -> None:
     parser.add_argument("--stack-floors", default="asgi,fastapi,fastapi-sync", help="bench/stack_floor.py floors")
     parser.add_argument("--stack-clients", default="1", help="comma list of concurrent clients of the stack floors")
     parser.add_argument("--show-sql", action="store_true", help="list the SQL of one in-process request per kind")
+    parser.add_argument("--pin", default="on", help="comma list of off, on: server and clients on separate cores")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     args = parser.parse_args()
     args.load_at_start = os.getloadavg()[0]
     args.backends = [b for b in args.backends.split(",") if b]
+    pins = [p == "on" for p in args.pin.split(",") if p]
+    cores = sorted(ALL_CORES)
+    pinned_cores = (cores[0], cores[-1]) if len(cores) > 1 else None
     clients = [int(c) for c in args.clients.split(",") if c]
     skip = set(args.skip.split(","))
     workers = {
@@ -626,9 +712,12 @@ def main() -> None:
             with postgres_database() as url:
                 yield url
 
+    global PIN
     with TemporaryDirectory() as name:
         tmp = Path(name)
         for backend in args.backends:
+            PIN = pinned_cores if any(pins) else None
+            pin_to_server_core()  # the floor and the in-process layer run where the server will
             if "floor" not in skip:
                 with database(backend, tmp) as url:
                     target = url.removeprefix("sqlite:///")
@@ -639,27 +728,32 @@ def main() -> None:
                 with database(backend, tmp) as url:
                     others[backend].append(inproc_run(url, args.floor_instances, args.warmup, args.show_sql))
                 print(run_line(others[backend][-1], floor), flush=True)
-            if "stack" not in skip and backend == args.backends[0]:
-                from stack_floor import stack_runs
+            for pin in pins:
+                PIN = pinned_cores if pin else None
+                if "stack" not in skip and backend == args.backends[0]:
+                    from stack_floor import stack_runs
 
-                for kind in [k for k in args.stack_floors.split(",") if k]:
-                    stack_clients = [int(c) for c in args.stack_clients.split(",") if c]
-                    runs = stack_runs(kind, stack_clients, args.instances, args.warmup, tmp)
+                    for kind in [k for k in args.stack_floors.split(",") if k]:
+                        stack_clients = [int(c) for c in args.stack_clients.split(",") if c]
+                        runs = stack_runs(kind, stack_clients, args.instances, args.warmup, tmp)
+                        for run in runs:
+                            print(run_line(run, floor), flush=True)
+                        others[backend] += runs
+                if "service" in skip:
+                    continue
+                for count in workers[backend]:
+                    with database(backend, tmp) as url:
+                        runs = service_runs(backend, url, count, clients, args.instances, args.warmup, tmp, stats=False)
                     for run in runs:
                         print(run_line(run, floor), flush=True)
                     others[backend] += runs
-            if "service" in skip:
-                continue
-            for count in workers[backend]:
-                with database(backend, tmp) as url:
-                    runs = service_runs(backend, url, count, clients, args.instances, args.warmup, tmp, stats=False)
-                for run in runs:
-                    print(run_line(run, floor), flush=True)
-                others[backend] += runs
-            if args.stats_instances:
+            if args.stats_instances and "service" not in skip:
+                PIN = pinned_cores if pins[-1] else None
                 with database(backend, tmp) as url:
                     runs = service_runs(backend, url, 1, [1], args.stats_instances, 1, tmp, stats=True)
                 others[backend] += runs
+    PIN = None
+    pin_to_client_core()
     text = report(args, floors, others)
     print(text)
     if args.write:

@@ -49,8 +49,7 @@ def new_token() -> str:
 
 def authenticate(services: Services, token: str) -> Caller | None:
     """The caller a bearer token belongs to, or None (unknown, revoked or rotated token; deactivated user)."""
-    with services.db.query() as connection:
-        found = store.active_by_token_hash(connection, hash_token(token))
+    found = store.active_by_token_hash(services.db, hash_token(token))
     return Caller(found[0], frozenset(found[1])) if found else None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -87,7 +88,13 @@ def _sqlite_setup(engine: Engine) -> None:
         options = connection.get_execution_options()
         if options.get(ONE_READ, False):
             return
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN")
+        # on the DB-API connection: `exec_driver_sql` would build an execution context for it (≈ 100 µs of a
+        # request's CPU, issue 31); the "begin" event has fired, tests and counters see the transaction
+        begin = "BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN"
+        try:
+            connection.connection.driver_connection.execute(begin)
+        except sqlite3.Error as err:
+            raise DBAPIError.instance(begin, (), err, sqlite3.Error) from err
 
 
 def create_db_engine(url: str, pool_size: int = 10) -> Engine:
@@ -116,6 +123,7 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False)
         self._one_read = self.engine.execution_options(**{ONE_READ: True})
+        self._compiled: dict[int, tuple[Select[Any], str, tuple[str, ...] | None]] = {}
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -146,6 +154,42 @@ class Database:
         runs on its own, atomically; PostgreSQL's implicit transaction is rolled back when it closes)."""
         with self._one_read.connect() as connection:
             yield connection
+
+    def fetch_one(self, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of ONE prebuilt SELECT (a module-level statement), run on a pooled DB-API connection with
+        no `Connection`, execution context, result object or events: the token lookup of every request, which
+        through `query()` cost several times its statement (issue 31). Columns come as the driver returns them
+        (no result processors: a JSON column is text on SQLite, decoded on PostgreSQL). Like `query()`, no
+        transaction of ours: on SQLite the statement runs on its own; PostgreSQL's implicit transaction is rolled
+        back when the connection returns to the pool. Driver errors are raised as SQLAlchemy's `DBAPIError`."""
+        compiled = self._compiled.get(id(statement))
+        if compiled is None:
+            done = statement.compile(dialect=self.engine.dialect)
+            positions = tuple(done.positiontup) if done.positiontup else None
+            compiled = self._compiled[id(statement)] = (statement, done.string, positions)  # keeps `statement` alive
+        _, sql, positions = compiled
+        args: Any = [params[name] for name in positions] if positions else params
+        counts = _sql_counts.get()
+        if counts is not None:
+            counts.statements += 1
+        dialect = self.engine.dialect
+        dbapi_error = dialect.loaded_dbapi.Error
+        try:
+            connection = self.engine.raw_connection()
+        except dbapi_error as err:  # no database (SQLAlchemy's connect wraps this too): 503 at the API
+            raise DBAPIError.instance(None, None, err, dbapi_error, dialect=dialect) from err
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, args)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except dbapi_error as err:
+            raise DBAPIError.instance(sql, args, err, dbapi_error, dialect=dialect) from err
+        finally:
+            connection.close()
+        return tuple(row) if row is not None else None
 
     def ping(self) -> bool:
         """True when the database answers."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from mso_flow.store.db import Database
 from mso_flow.store.models import User
 from mso_flow.store.paging import page
 
@@ -17,11 +19,14 @@ _ACTIVE_BY_TOKEN_HASH = select(_USERS.c.username, _USERS.c.roles).where(
 )
 
 
-def active_by_token_hash(connection: Connection, token_hash: str) -> tuple[str, list[str]] | None:
+def active_by_token_hash(db: Database, token_hash: str) -> tuple[str, list[str]] | None:
     """(username, roles) of the active user holding this token: one indexed lookup per request (a statement
-    built once, on a bare connection: no session)."""
-    row = connection.execute(_ACTIVE_BY_TOKEN_HASH, {"token_hash": token_hash}).first()
-    return (row.username, list(row.roles)) if row else None
+    built once, on a raw pooled DB-API connection: `Database.fetch_one`)."""
+    row = db.fetch_one(_ACTIVE_BY_TOKEN_HASH, {"token_hash": token_hash})
+    if row is None:
+        return None
+    username, roles = row
+    return username, list(json.loads(roles) if isinstance(roles, str | bytes) else roles)
 
 
 def by_token_hash(session: Session, token_hash: str) -> User | None:
