@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.services import users, wakeups
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.accounts import users
+from mso_flow.services.integrations import wakeups
+from mso_flow.services.platform.context import SYSTEM
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LOAN = (FIXTURES / "camunda_loan.bpmn").read_bytes()

@@ -9,9 +9,9 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from mso_flow.services import users
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Unauthenticated
+from mso_flow.services.accounts import users
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/users or MSO_FLOW_ADMIN_TOKEN")
 

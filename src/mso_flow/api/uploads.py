@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from mso_flow.services.documents.staging import Staging, Target
-from mso_flow.services.errors import BadRequest, Invalid, TooLarge
+from mso_flow.services.platform.failures import BadRequest, Invalid, TooLarge
 from mso_flow.store.documents import CHUNK_BYTES
 
 DOCUMENT_UPLOAD = re.compile(

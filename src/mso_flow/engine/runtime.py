@@ -31,7 +31,8 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from mso_flow.engine import errors, limits
+from mso_flow.engine import budgets as limits
+from mso_flow.engine import process_errors as errors
 from mso_flow.engine.dialect import SPEC_CONVERTERS
 from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.parsing import ParsedProcess

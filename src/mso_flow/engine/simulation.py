@@ -48,11 +48,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from mso_flow.domain import ResourceKind
-from mso_flow.engine import expressions, limits
+from mso_flow.engine import budgets as limits
+from mso_flow.engine import expressions
 from mso_flow.engine.decisions import DecisionTask
-from mso_flow.engine.errors import SHADOWING
 from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, ParsedProcess, read_xml
+from mso_flow.engine.process_errors import SHADOWING
 from mso_flow.engine.sandbox import create_script_engine
 
 MAX_WAITS = 400  # waits passed on one run

@@ -18,7 +18,7 @@ whoever holds, owns or completed one of its tasks, and a `supervisor` holding a 
 A delegate holding no candidate role of the delegated task reads that task's own form fields only. Staff of
 another lane, designers and other integrators see the instance without its data.
 
-Personal data (`may_read_personal_data`, `services/personal_data.py`): narrower than the instance's data — the
+Personal data (`may_read_personal_data`, `services/privacy/personal_data.py`): narrower than the instance's data — the
 people of its tasks (holders, owners, completers, candidates of open ones, supervisors of their lanes) and a
 `privacy_officer`; admins, auditors, starters and integrators read the other variables with these masked. Only a
 privacy officer erases personal data, exports it for a data subject, and grants it to a webhook.
@@ -60,8 +60,8 @@ from mso_flow.domain import (
     TaskState,
 )
 from mso_flow.engine.model import ProcessDef, UserTaskDef
-from mso_flow.services import candidates
-from mso_flow.services.context import Caller
+from mso_flow.services.platform.context import Caller
+from mso_flow.services.tasks import candidates
 from mso_flow.store.models import ExternalTask, HumanTask, ProcessInstance
 
 
@@ -202,7 +202,7 @@ def reads_design_notes(caller: Caller) -> bool:
 
 
 def may_approve_privacy_changes(caller: Caller) -> bool:
-    """Deploy a version that weakens a process's privacy marks (`services/privacy_marks.py`): a privacy officer who
+    """Deploy a version that weakens a process's privacy marks (`services/privacy/marks.py`): a privacy officer who
     may deploy (never implied by `admin`)."""
     return may_deploy(caller) and Role.PRIVACY_OFFICER in caller.roles
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Request
-from mso_flow.services import incidents
+from mso_flow.services.instances import incidents
 from mso_flow.store.incidents import Incident, IncidentFilter
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -27,7 +27,7 @@ class IncidentOut(BaseModel):
     element_name: str | None
     kind: str = Field(
         description="expression, script, limit, serialization, engine, timer, external_task, or unreadable_value (a "
-        "stored sealed value that does not open: services/unreadable.py)"
+        "stored sealed value that does not open: services/privacy/unreadable.py)"
     )
     message_th: str
     message_en: str

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from mso_flow.api import exports
 from mso_flow.api.deps import CallerDep, ServicesDep
 from mso_flow.schemas.reports import KpiReport, OverdueCount, OverdueReport, ProcessReport, StepReport
-from mso_flow.services import reports
+from mso_flow.services.reports import kpis as reports
 from mso_flow.store.reports import Period
 
 router = APIRouter(prefix="/reports", tags=["reports"])

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from mso_flow.api import views
+from mso_flow.api import presenters as views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
 from mso_flow.schemas.tasks import (
@@ -24,9 +24,10 @@ from mso_flow.schemas.tasks import (
     TaskListItem,
     TaskOut,
 )
-from mso_flow.services import assignment, comments, tasks
-from mso_flow.services.context import Services
-from mso_flow.services.errors import Invalid
+from mso_flow.services.platform.context import Services
+from mso_flow.services.platform.failures import Invalid
+from mso_flow.services.tasks import assignment, comments
+from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.store.tasks import TaskFilter
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])

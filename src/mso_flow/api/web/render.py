@@ -13,14 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from mso_flow.api.errors import STATUS
+from mso_flow.api.problems import STATUS
 from mso_flow.api.web import thai
 from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, LoginRequired
 from mso_flow.services import policy
-from mso_flow.services.accounts import WebCaller
+from mso_flow.services.accounts.logins import WebCaller
 from mso_flow.services.documents import rules
-from mso_flow.services.errors import ServiceError
 from mso_flow.services.notifications import queries as notifications
+from mso_flow.services.platform.failures import ServiceError
 
 HERE = Path(__file__).parent
 STAFF_EXCLUDED = frozenset({"admin", "designer", "integrator", "supervisor", "auditor"})

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from mso_flow.api import exports
 from mso_flow.api.deps import ServicesDep
-from mso_flow.api.errors import STATUS
+from mso_flow.api.problems import STATUS
 from mso_flow.api.web import kpi_csv, security
 from mso_flow.api.web.case_data import case_data
 from mso_flow.api.web.render import WebRoute, error_page, page
@@ -25,28 +25,24 @@ from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
 from mso_flow.domain import DefinitionSource, EmailMode, MailState, NotificationKind
 from mso_flow.engine.model import FormField
 from mso_flow.rendering.charts import Bar, bar_chart
-from mso_flow.services import (
-    accounts,
-    assignment,
-    comments,
-    definitions,
-    diagrams,
-    inbox,
-    incidents,
-    instances,
-    personal_data,
-    policy,
-    privacy,
-    reports,
-    tasks,
-    users,
-)
-from mso_flow.services.accounts import LoginThrottled, WebCaller
-from mso_flow.services.context import Services
+from mso_flow.services import policy
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.accounts import users
+from mso_flow.services.accounts.logins import LoginThrottled, WebCaller
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.definitions import diagrams
 from mso_flow.services.documents import queries as document_queries
-from mso_flow.services.errors import Forbidden, Invalid, ServiceError
+from mso_flow.services.instances import incidents
+from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
+from mso_flow.services.platform.context import Services
+from mso_flow.services.platform.failures import Forbidden, Invalid, ServiceError
+from mso_flow.services.privacy import officer as privacy
+from mso_flow.services.privacy import personal_data
+from mso_flow.services.reports import kpis as reports
+from mso_flow.services.tasks import assignment, comments, inbox
+from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.store.reports import Period
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)

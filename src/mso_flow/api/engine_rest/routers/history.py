@@ -11,9 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from mso_flow.api.engine_rest import dto
 from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep
-from mso_flow.services import instances, tasks
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import BadRequest
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import BadRequest
+from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.store.tasks import TaskFilter
 
 router = APIRouter(tags=["history"])

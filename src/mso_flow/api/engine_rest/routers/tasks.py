@@ -15,9 +15,11 @@ from mso_flow.api.engine_rest.params import PageDep
 from mso_flow.api.engine_rest.schemas import CompleteRequest, ResolveRequest, UserIdRequest
 from mso_flow.api.engine_rest.variables import from_typed, to_typed
 from mso_flow.engine.model import FormField
-from mso_flow.services import assignment, task_queries, tasks
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import BadRequest
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import BadRequest
+from mso_flow.services.tasks import assignment
+from mso_flow.services.tasks import candidate_queries as task_queries
+from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.store.models import HumanTask
 from mso_flow.store.tasks import TaskFilter
 
