@@ -27,7 +27,8 @@ from mso_flow.services import policy
 from mso_flow.services.notifications import outbox as notification_outbox
 from mso_flow.services.platform import events as events_service
 from mso_flow.services.platform.context import Caller, Definition, Services
-from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound, ProcessDefect, where
+from mso_flow.services.platform.defects import ProcessDefect, where
+from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.platform.unit_of_work import InstanceCommand
 from mso_flow.services.privacy import personal_data
 from mso_flow.store import incidents as store

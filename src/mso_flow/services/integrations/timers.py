@@ -17,7 +17,8 @@ from mso_flow.domain import InstanceState, TimerState
 from mso_flow.services.instances import incidents
 from mso_flow.services.integrations import timer_starts
 from mso_flow.services.platform.context import Services
-from mso_flow.services.platform.failures import Conflict, ProcessDefect
+from mso_flow.services.platform.defects import ProcessDefect
+from mso_flow.services.platform.failures import Conflict
 from mso_flow.services.platform.unit_of_work import instance_command
 from mso_flow.store import instances as instances_store
 from mso_flow.store import waits as waits_store

@@ -21,7 +21,7 @@ scheduler's write of a leased start).
 
 Failures map to problems here and nowhere else:
 - `on_process_error` is THE hook where a process failure (a condition or script that fails or breaks a limit,
-  no flow to take: `engine.runtime.EngineError`) becomes a service error: `failures.ProcessDefect`, a Thai 422
+  no flow to take: `engine.runtime.EngineError`) becomes a service error: `defects.ProcessDefect`, a Thai 422
   `process_error` naming the element; the transaction rolls back so nothing is written, and the use case's
   `incidents.recorded` wrapper then commits the incident in a transaction of its own.
 - a task the engine no longer has ready → 409 (`task_not_ready`, or the code the use case passes);
@@ -51,7 +51,8 @@ from mso_flow.services.instances import guards
 from mso_flow.services.integrations import wakeups
 from mso_flow.services.platform import events as events_service
 from mso_flow.services.platform.context import Definition, Services
-from mso_flow.services.platform.failures import Conflict, ServiceError, engine_failure
+from mso_flow.services.platform.defects import engine_failure
+from mso_flow.services.platform.failures import Conflict, ServiceError
 from mso_flow.services.policy import candidate_roles
 from mso_flow.services.privacy import personal_data
 from mso_flow.services.tasks import candidates
@@ -75,7 +76,7 @@ def on_process_error(
     instance: ProcessInstance | None, definition: Definition, err: EngineError, actor: str
 ) -> ServiceError:
     """THE hook where a process failure becomes a service error (see the module docstring): a Thai 422
-    `process_error` saying the process has a defect (`failures.ProcessDefect`), which `incidents.recorded` commits
+    `process_error` saying the process has a defect (`defects.ProcessDefect`), which `incidents.recorded` commits
     as an incident once the command's transaction has rolled back.
 
     `instance` is the locked instance (None while starting one), `definition` its version, `actor` who ran it.
