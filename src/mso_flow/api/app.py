@@ -38,8 +38,8 @@ from mso_flow.services.integrations import wakeups
 from mso_flow.services.platform import key_locations
 from mso_flow.services.platform.context import Services
 from mso_flow.services.platform.loops import BackgroundLoops
+from mso_flow.services.platform.statements import sql_stats_enabled
 from mso_flow.settings import Settings, get_settings
-from mso_flow.store.db import sql_stats_enabled
 from mso_flow.telemetry import logs
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import Response
 from pydantic import BaseModel
 
-from mso_flow.engine.model import FormField, ProcessDef, UserTaskDef
 from mso_flow.schemas.definitions import (
     DecisionSummary,
     DefinitionDetail,
@@ -18,6 +17,7 @@ from mso_flow.schemas.definitions import (
 from mso_flow.schemas.documents import DocumentOut, DocumentVersionOut
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
 from mso_flow.schemas.tasks import CommentOut, ManualStepOut, TaskListItem, TaskOut
+from mso_flow.services.definitions.model import FormField, ProcessDef, UserTaskDef
 from mso_flow.services.documents.queries import DocumentView
 from mso_flow.services.instances.lifecycle import InstanceView
 from mso_flow.services.policy import candidate_roles

@@ -18,7 +18,6 @@ A lane's own `camunda:property name="roles"` in the BPMN wins over all of these.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -77,14 +76,6 @@ def load_role_map(path: Path | None) -> RoleMap:
             raise RolesFileError(f"{path}: lane {lane!r}: give a role name or a non-empty list of role names")
         mapped[str(lane)] = tuple(dict.fromkeys(r.strip() for r in values))
     return RoleMap(mapped)
-
-
-@functools.lru_cache(maxsize=1)
-def default_role_map() -> RoleMap:
-    """The roles file of the service's settings, read once per process."""
-    from mso_flow.settings import get_settings  # settings are read lazily: the engine needs none to import
-
-    return load_role_map(get_settings().roles_file)
 
 
 def known_roles(processes: Iterable[ProcessDef]) -> list[str]:

@@ -28,7 +28,7 @@ from mso_flow.services.platform.context import Services
 from mso_flow.services.platform.failures import Invalid
 from mso_flow.services.tasks import assignment, comments
 from mso_flow.services.tasks import human_tasks as tasks
-from mso_flow.store.tasks import TaskFilter
+from mso_flow.services.tasks.human_tasks import TaskFilter
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

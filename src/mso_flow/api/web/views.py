@@ -23,7 +23,6 @@ from mso_flow.api.web.case_data import case_data
 from mso_flow.api.web.render import WebRoute, error_page, page
 from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
 from mso_flow.domain import DefinitionSource, EmailMode, MailState, NotificationKind
-from mso_flow.engine.model import FormField
 from mso_flow.rendering.charts import Bar, bar_chart
 from mso_flow.services import policy
 from mso_flow.services.accounts import logins as accounts
@@ -31,6 +30,7 @@ from mso_flow.services.accounts import users
 from mso_flow.services.accounts.logins import LoginThrottled, WebCaller
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.definitions import diagrams
+from mso_flow.services.definitions.model import FormField
 from mso_flow.services.documents import queries as document_queries
 from mso_flow.services.instances import incidents
 from mso_flow.services.instances import lifecycle as instances
@@ -41,9 +41,9 @@ from mso_flow.services.platform.failures import Forbidden, Invalid, ServiceError
 from mso_flow.services.privacy import officer as privacy
 from mso_flow.services.privacy import personal_data
 from mso_flow.services.reports import kpis as reports
+from mso_flow.services.reports.kpis import Period
 from mso_flow.services.tasks import assignment, comments, inbox
 from mso_flow.services.tasks import human_tasks as tasks
-from mso_flow.store.reports import Period
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 Search = Annotated[str | None, Query(max_length=200)]

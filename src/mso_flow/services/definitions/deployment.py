@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import DefinitionSource, ResourceKind
 from mso_flow.engine import schedule
 from mso_flow.engine.compare import VersionDiff, compare
+from mso_flow.engine.lane_roles import load_role_map
 from mso_flow.engine.model import Problem, ProcessDef
 from mso_flow.engine.parsing import ParsedProcess, Resource
 from mso_flow.engine.verdict import Checked, CheckedFile, check_files
@@ -24,6 +25,7 @@ from mso_flow.services.instances import guards
 from mso_flow.services.platform.context import SYSTEM, Caller, Services
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.privacy import marks as privacy_marks
+from mso_flow.settings import get_settings
 from mso_flow.store import definitions as store
 from mso_flow.store import waits as waits_store
 from mso_flow.store.models import DecisionDefinition, Deployment, ProcessDefinition
@@ -80,7 +82,8 @@ def verdict(
     """The one verdict on a deployment's files (`engine.verdict.check_files`, and timers no more frequent than the
     service allows): what `mso-flow validate` prints and the deployment faces answer. With `services`, the files
     may call processes and evaluate decisions deployed before."""
-    checked = check_files(files, simulate_runs, Library(services) if services is not None else None)
+    roles = services.role_map if services is not None else load_role_map(get_settings().roles_file)
+    checked = check_files(files, simulate_runs, Library(services) if services is not None else None, roles)
     checked.problems += guards.too_frequent_timers(files, min_timer_interval_seconds)
     return checked
 

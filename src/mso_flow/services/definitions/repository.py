@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import ResourceKind
+from mso_flow.engine.lane_roles import RoleMap, load_role_map
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.parsing import ParsedProcess, Resource, parse_document
 from mso_flow.store import definitions as store
@@ -46,11 +48,20 @@ class DefinitionNotFound(LookupError):
 class DefinitionRepository:
     """Definition versions by id: facts (`Definition`) and parsed specs (`ParsedProcess`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, roles_file: Path | None = None) -> None:
+        self.roles_file = roles_file  # lane name → roles (the settings' roles file), read on first use
+        self._roles: RoleMap | None = None
         self._definitions: dict[str, Definition] = {}
         self._specs: dict[str, ParsedProcess] = {}
         self._latest: dict[str, str] = {}  # key -> id of its latest version as last seen (a guess to check)
         self._lock = threading.Lock()
+
+    @property
+    def roles(self) -> RoleMap:
+        """The roles of the lanes, from `roles_file` (read once; none: each lane is its own role)."""
+        if self._roles is None:
+            self._roles = load_role_map(self.roles_file)
+        return self._roles
 
     def definition(self, session: Session, definition_id: str) -> Definition:
         """A definition version's facts, read with `session` unless cached."""
@@ -84,7 +95,7 @@ class DefinitionRepository:
         row = _read(session, definition_id)
         resolver = Bound(session, row.resources or [])
         parsed = next(
-            p for p in parse_document(bytes(row.bpmn_xml), row.id, resolver=resolver) if p.definition.key == row.key
+            p for p in parse_document(bytes(row.bpmn_xml), row.id, self.roles, resolver) if p.definition.key == row.key
         )
         self._pending(session)[1][definition_id] = parsed
         return parsed

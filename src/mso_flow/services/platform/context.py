@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import Role
 from mso_flow.engine import budgets as limits
+from mso_flow.engine.lane_roles import RoleMap
 from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import ProcessRuntime
 from mso_flow.services.definitions.repository import Definition, DefinitionRepository
@@ -81,6 +82,22 @@ class Services:
     subscriptions: SubscriptionCache = field(default_factory=SubscriptionCache)
     definitions: DefinitionRepository = field(default_factory=DefinitionRepository)
     audience: Audience = field(default_factory=Audience)  # who could be told of a new task (notifications)
+
+    def __post_init__(self) -> None:
+        if self.definitions.roles_file is None:  # the lanes' roles: the roles file of these settings
+            self.definitions.roles_file = self.settings.roles_file
+
+    @property
+    def reads_inline(self) -> bool:
+        """Whether a one-row indexed read may run on the event loop: on SQLite it reads a local file (tens of µs;
+        WAL readers never wait for writers), cheaper than a hand-off to the thread pool and back; a networked
+        database keeps the hand-off."""
+        return self.db.dialect == "sqlite"
+
+    @property
+    def role_map(self) -> RoleMap:
+        """The roles file of the settings: lane name → the ministry's roles (`engine/lane_roles.py`)."""
+        return self.definitions.roles
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

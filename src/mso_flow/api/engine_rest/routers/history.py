@@ -15,7 +15,7 @@ from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import BadRequest
 from mso_flow.services.tasks import human_tasks as tasks
-from mso_flow.store.tasks import TaskFilter
+from mso_flow.services.tasks.human_tasks import TaskFilter
 
 router = APIRouter(tags=["history"])
 STATES = {camunda: ours for ours, camunda in dto.HISTORY_STATES.items()}

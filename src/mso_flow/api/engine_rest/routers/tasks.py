@@ -14,14 +14,14 @@ from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep
 from mso_flow.api.engine_rest.schemas import CompleteRequest, ResolveRequest, UserIdRequest
 from mso_flow.api.engine_rest.variables import from_typed, to_typed
-from mso_flow.engine.model import FormField
+from mso_flow.services.definitions.model import FormField
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import BadRequest
 from mso_flow.services.tasks import assignment
 from mso_flow.services.tasks import candidate_queries as task_queries
 from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks.human_tasks import TaskFilter
 from mso_flow.store.models import HumanTask
-from mso_flow.store.tasks import TaskFilter
 
 router = APIRouter(tags=["task"])
 SORTS = {"created": "created_at", "dueDate": "due_at", "name": "name"}
