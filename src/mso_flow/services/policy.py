@@ -404,6 +404,26 @@ def is_told_of_incident(person: Caller, deployed_by: str | None) -> bool:
     return person.is_admin or (person.username == deployed_by and may_read_incidents(person))
 
 
+def may_read_user(caller: Caller, username: str) -> bool:
+    """Read a user's entry (Camunda's users): oneself, or the directory (admins and integrators)."""
+    return username == caller.username or reads_directory(caller)
+
+
+def may_read_role_members(caller: Caller, role: str) -> bool:
+    """List the members of a role (Camunda's groups): its own members (to delegate within it), or the directory."""
+    return role in caller.roles or reads_directory(caller)
+
+
+def reads_directory(caller: Caller) -> bool:
+    """Read every user's entry and every role's members: admins and integrators (the systems that map people)."""
+    return caller.has_any(SYSTEM_ROLES)
+
+
+def sees_every_webhook(caller: Caller) -> bool:
+    """See and change every integrator's webhooks, not only one's own: admins."""
+    return caller.is_admin
+
+
 def may_read_mail_deliveries(caller: Caller) -> bool:
     """See the state of every notification mail (who, what kind, sent or failed): admins."""
     return caller.is_admin

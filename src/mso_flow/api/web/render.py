@@ -23,7 +23,6 @@ from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.platform.failures import ServiceError
 
 HERE = Path(__file__).parent
-STAFF_EXCLUDED = frozenset({"admin", "designer", "integrator", "supervisor", "auditor"})
 
 env = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -45,15 +44,17 @@ env.filters.update(
 def page(
     request: Request, template: str, person: WebCaller | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    roles = person.caller.roles if person else frozenset()
+    caller = person.caller if person else None
     unread = notifications.unread(request.app.state.services, person.caller) if person else 0
     html = env.get_template(template).render(
         request=request,
         person=person,
         csrf_field=CSRF_FIELD,
-        is_admin="admin" in roles,
-        is_designer=bool(roles & {"admin", "designer"}),
-        reads_reports=bool(person and policy.may_read_reports(person.caller)),
+        # what the menus show is what the policy permits (services/policy.py), nothing decided here
+        may_manage_users=bool(caller and policy.may_manage_users(caller)),
+        may_deploy=bool(caller and policy.may_deploy(caller)),
+        may_read_mail_deliveries=bool(caller and policy.may_read_mail_deliveries(caller)),
+        reads_reports=bool(caller and policy.may_read_reports(caller)),
         unread=unread,
         **context,
     )

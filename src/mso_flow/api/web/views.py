@@ -512,14 +512,14 @@ def reports_csv(services: ServicesDep, person: PersonDep, headers: str = "thai")
 # --- designers and admins -------------------------------------------------------------------------------
 
 
-def _require(person: WebCaller, roles: set[str]) -> None:
-    if not person.caller.has_any(roles):
+def _require_designer(person: WebCaller) -> None:
+    if not policy.may_deploy(person.caller):
         raise Forbidden("role_required", "หน้านี้สำหรับผู้ออกแบบกระบวนงานหรือผู้ดูแลระบบ (role required)")
 
 
 @router.get("/definitions")
 def definitions_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
-    _require(person, {"designer"})
+    _require_designer(person)
     return _definitions_page(request, services, person, 200)
 
 
@@ -533,7 +533,7 @@ def _definitions_page(request: Request, services: Services, person: WebCaller, s
 
 @router.post("/definitions")
 def deploy(request: Request, services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
-    _require(person, {"designer"})
+    _require_designer(person)
     files = []
     for upload in form.getlist("files"):
         if isinstance(upload, UploadFile) and upload.filename:
@@ -556,7 +556,7 @@ def deploy(request: Request, services: ServicesDep, person: PersonDep, form: For
 
 @router.get("/definitions/{key}")
 def definition_versions(request: Request, services: ServicesDep, person: PersonDep, key: str) -> Response:
-    _require(person, {"designer"})
+    _require_designer(person)
     rows, _ = definitions.versions(services, key, 0, 100)
     changes = {
         row.version: definitions.diff(services, key, row.version - 1, row.version)[2]

@@ -4,12 +4,11 @@ members."""
 
 from __future__ import annotations
 
+from mso_flow.services import policy
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Forbidden, NotFound
 from mso_flow.store import users as store
 from mso_flow.store.models import User
-
-DIRECTORY_ROLES = ("admin", "integrator")
 
 
 def _forbidden() -> Forbidden:
@@ -18,7 +17,7 @@ def _forbidden() -> Forbidden:
 
 def user(services: Services, caller: Caller, username: str) -> User:
     """A user, for themselves or the directory roles (404 unknown)."""
-    if username != caller.username and not caller.has_any(DIRECTORY_ROLES):
+    if not policy.may_read_user(caller, username):
         raise _forbidden()
     with services.db.read() as session:
         found = store.by_username(session, username)
@@ -29,14 +28,14 @@ def user(services: Services, caller: Caller, username: str) -> User:
 
 def members(services: Services, caller: Caller, role: str, offset: int, limit: int) -> tuple[list[User], int]:
     """Users holding `role`, for its members and the directory roles."""
-    if role not in caller.roles and not caller.has_any(DIRECTORY_ROLES):
+    if not policy.may_read_role_members(caller, role):
         raise _forbidden()
     with services.db.read() as session:
         return store.with_role(session, role, offset, limit)
 
 
 def everyone(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[User], int]:
-    if not caller.has_any(DIRECTORY_ROLES):
+    if not policy.reads_directory(caller):
         raise _forbidden()
     with services.db.read() as session:
         return store.listing(session, offset, limit)

@@ -81,7 +81,7 @@ def _require_reachable(services: Services, url: str) -> None:
 
 def _owner(caller: Caller) -> str | None:
     """Whose webhooks the caller sees: their own; admins see every webhook (None)."""
-    return None if caller.is_admin else caller.username
+    return None if policy.sees_every_webhook(caller) else caller.username
 
 
 def listing(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[Webhook], int]:
