@@ -62,18 +62,21 @@ def recorded(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except ProcessDefect as defect:
-            if defect.definition is None:
-                raise
-            services: Services = args[0]  # type: ignore[assignment]
-            with services.db.write() as session:
-                instance = instances_store.lock(session, defect.instance_id) if defect.instance_id else None
-                incident = open_incident(
-                    services, session, defect.definition, defect.error, defect.actor or "-", instance
-                )
-            defect.extra["incident_id"] = incident.id
+            record_defect(args[0], defect)  # type: ignore[arg-type]
             raise
 
     return wrapper
+
+
+def record_defect(services: Services, defect: ProcessDefect) -> None:
+    """Commit the incident of a process error in a transaction of its own (the command's rolled back) and add its
+    id to the 422; a defect without a definition (nothing deployed ran) opens none."""
+    if defect.definition is None or "incident_id" in defect.extra:
+        return
+    with services.db.write() as session:
+        instance = instances_store.lock(session, defect.instance_id) if defect.instance_id else None
+        incident = open_incident(services, session, defect.definition, defect.error, defect.actor or "-", instance)
+    defect.extra["incident_id"] = incident.id
 
 
 def open_incident(

@@ -8,8 +8,9 @@ from mso_flow.services import policy
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.instances.lifecycle import InstanceView
 from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, NotFound
-from mso_flow.services.platform.unit_of_work import instance_command, lock_instance
+from mso_flow.services.platform.unit_of_work import InstanceCommand, Outcome, lock_instance
 from mso_flow.services.privacy import need_to_know
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
@@ -22,10 +23,8 @@ def _not_found(instance_id: str) -> NotFound:
 def migrate(services: Services, caller: Caller, instance_id: str, version: int | None) -> InstanceView:
     """Move a running instance to `version` (the latest by default); open tasks keep their ids, claims and
     comments; tasks of elements that are gone make the migration fail with 409 and change nothing."""
-    if not policy.may_migrate(caller):
-        raise Forbidden("admin_only", "ย้ายรุ่นกระบวนการได้เฉพาะผู้ดูแลระบบ (admin only)")
-    lock = lock_instance(instance_id)
-    with instance_command(services, caller.username, lock, lambda: _not_found(instance_id)) as (command, _):
+
+    def run(command: InstanceCommand, _: None) -> Outcome:
         command.require_state()
         instance, source = command.instance, command.definition
         row = definitions.version_in(command.session, instance.definition_key, version)
@@ -53,7 +52,24 @@ def migrate(services: Services, caller: Caller, instance_id: str, version: int |
             caller.username,
             data={"from_version": source.version, "to_version": target.version},
         )
-        outcome = command.apply(step, [migrated], target=target)
+        return command.apply(step, [migrated], target=target)
+
+    def result(command: InstanceCommand, _: None, outcome: Outcome) -> InstanceView:
+        instance = outcome.instance
         return InstanceView(
             instance, outcome.open_tasks, need_to_know.disclose(services, command.session, caller, instance)
         )
+
+    return execute(
+        services,
+        InstanceChange(
+            "instance.migrate",
+            caller,
+            lock_instance(instance_id),
+            lambda: _not_found(instance_id),
+            run,
+            result,
+            authorize=policy.may_migrate,
+            forbidden=lambda: Forbidden("admin_only", "ย้ายรุ่นกระบวนการได้เฉพาะผู้ดูแลระบบ (admin only)"),
+        ),
+    )

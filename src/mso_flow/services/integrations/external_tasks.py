@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -18,14 +18,17 @@ from mso_flow.domain import ExternalTaskState, ReadPurpose
 from mso_flow.services import policy
 from mso_flow.services.instances import incidents
 from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, NotFound
-from mso_flow.services.platform.unit_of_work import concurrent_changes_conflict, instance_command
+from mso_flow.services.platform.unit_of_work import InstanceCommand, concurrent_changes_conflict, instance_command
 from mso_flow.services.privacy import need_to_know
 from mso_flow.services.tasks.form_check import require_valid_names
 from mso_flow.store import external_tasks as store
 from mso_flow.store import instances as instances_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import ExternalTask, ProcessInstance
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,9 +39,13 @@ class LockedTask:
     variables_visible: bool = True
 
 
+def _worker_forbidden() -> Forbidden:
+    return Forbidden("worker_forbidden", "เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
+
+
 def _require_worker(caller: Caller) -> None:
     if not policy.may_work_external_tasks(caller):
-        raise Forbidden("worker_forbidden", "เฉพาะระบบเชื่อมต่อหรือผู้ดูแลระบบ (integrator or admin)")
+        raise _worker_forbidden()
 
 
 def fetch_and_lock(
@@ -110,13 +117,10 @@ def _no_longer_ready() -> Conflict:
     return Conflict("external_task_not_open", "งานภายนอกนี้ไม่พร้อมแล้ว (no longer ready)")
 
 
-@incidents.recorded
 def complete(services: Services, caller: Caller, task_id: str, worker_id: str, variables: dict[str, Any]) -> None:
     """Complete a locked task with the worker's `variables` and run the instance to its next wait state."""
-    _require_worker(caller)
-    require_valid_names(variables)
-    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
-    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
+
+    def run(command: InstanceCommand, task: ExternalTask) -> None:
         data = {"worker_id": worker_id, "variables": variables}
         event = NewEvent("external_task_completed", caller.username, task_id, task.element_id, data)
         command.advance(
@@ -126,6 +130,30 @@ def complete(services: Services, caller: Caller, task_id: str, worker_id: str, v
         )
         task.state, task.completed_at, task.lock_expires_at = ExternalTaskState.COMPLETED, command.now, None
         task.version += 1
+
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
+    execute(services, _change("external_task.complete", caller, lock, task_id, variables, run))
+
+
+def _change(
+    name: str,
+    caller: Caller,
+    lock: Callable[[Session], tuple[ProcessInstance, ExternalTask] | None],
+    task_id: str,
+    variables: dict[str, Any],
+    run: Callable[[InstanceCommand, ExternalTask], T],
+) -> InstanceChange[ExternalTask, T, T]:
+    """A worker's command on a task it holds: the worker's right first, then the variables' names."""
+    return InstanceChange(
+        name,
+        caller,
+        lock,
+        lambda: _not_found(task_id),
+        run,
+        authorize=policy.may_work_external_tasks,
+        forbidden=_worker_forbidden,
+        check=lambda: require_valid_names(variables),
+    )
 
 
 def failure(
@@ -167,11 +195,10 @@ def bpmn_error(
     variables: dict[str, Any],
 ) -> bool:
     """The worker reports a business error `code`: an error boundary event on the task that catches it takes
-    the process on (True); with none, the task becomes an incident (retries 0, audited) for staff (False)."""
-    _require_worker(caller)
-    require_valid_names(variables)
-    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
-    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
+    the process on (True); with none, the task becomes an incident (retries 0, audited) for staff (False). A
+    process error on the way on (a failing script after the boundary event) is an incident too (the executor)."""
+
+    def run(command: InstanceCommand, task: ExternalTask) -> bool:
         data = {"worker_id": worker_id, "error_code": code, "error_message": message, "variables": variables}
         task.error_message = f"BPMN error {code}: {message or ''}".strip()
         task.version += 1
@@ -191,6 +218,9 @@ def bpmn_error(
         task.state, task.completed_at, task.lock_expires_at = ExternalTaskState.COMPLETED, command.now, None
         command.apply(step, [NewEvent("external_task_bpmn_error", caller.username, task_id, task.element_id, data)])
         return True
+
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
+    return execute(services, _change("external_task.bpmn_error", caller, lock, task_id, variables, run))
 
 
 def extend_lock(services: Services, caller: Caller, task_id: str, worker_id: str, duration_ms: int) -> None:

@@ -193,6 +193,11 @@ class InstanceCommand:
             closed_task,
         )
 
+    def write_back(self) -> None:
+        """Write the changed instance and task rows now (the executor does, before a command's `result` reads);
+        the transaction's end writes whatever changed since."""
+        write_back(self.session)
+
     def record(self, events: Sequence[NewEvent]) -> None:
         """Record the events of a change that runs no engine step (claim, assignment, comment, failure)."""
         if events:

@@ -18,11 +18,12 @@ from mso_flow.domain import DelegationState, TaskState
 from mso_flow.engine.model import FormField
 from mso_flow.services import policy
 from mso_flow.services.documents.forms import with_file_fields
-from mso_flow.services.instances import guards, incidents
+from mso_flow.services.instances import guards
 from mso_flow.services.instances.lifecycle import InstanceView
 from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
-from mso_flow.services.platform.unit_of_work import InstanceCommand, instance_command, lock_task
+from mso_flow.services.platform.unit_of_work import InstanceCommand, Outcome, instance_command, lock_task
 from mso_flow.services.privacy import need_to_know, personal_data
 from mso_flow.services.privacy.personal_data import Disclosure
 from mso_flow.services.tasks.candidates import roles_of
@@ -31,7 +32,6 @@ from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask, ProcessInstance
-from mso_flow.store.rows import write_back
 from mso_flow.store.tasks import TaskFilter
 
 SORTS = ("due_at", "created_at", "name")
@@ -129,7 +129,6 @@ def transition(
     with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
         view = view_of(services, command.session, task, command.instance, caller)
         command.record(change(command, task))
-        write_back(command.session)
         return view
 
 
@@ -182,12 +181,12 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
     return transition(services, caller, task_id, change)
 
 
-@incidents.recorded
 def complete(
     services: Services, caller: Caller, task_id: str, variables: dict[str, Any]
 ) -> tuple[TaskView, InstanceView]:
     """Complete a task with form variables and run the process to its next wait state, in one transaction."""
-    with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
+
+    def run(command: InstanceCommand, task: HumanTask) -> Outcome:
         require_open(task)
         if task.delegation_state == DelegationState.PENDING:
             raise Conflict(
@@ -205,21 +204,28 @@ def complete(
         command.require_state()
         task_def = command.definition.model.user_task(task.element_id)
         form = task_def.form if task_def else ()
-        variables = with_file_fields(command.session, task, form, variables)
-        check_form(form, variables)
-        guards.require_owned_fields(command.definition.model, task.element_id, variables)
+        submitted = with_file_fields(command.session, task, form, variables)
+        check_form(form, submitted)
+        guards.require_owned_fields(command.definition.model, task.element_id, submitted)
         events = []
         if task.assignee is None:
             store.set_assignee(command.session, task, caller.username)
             task.claimed_at = command.now
             events.append(NewEvent("task_claimed", caller.username, task.id, task.element_id))
         before = command.variables()
-        step = command.run(lambda runtime, process, state: runtime.complete(process, state, task.id, variables))
-        completed = {"variables": variables, "changed": guards.changed_names(before, step.variables)}
+        step = command.run(lambda runtime, process, state: runtime.complete(process, state, task.id, submitted))
+        completed = {"variables": submitted, "changed": guards.changed_names(before, step.variables)}
         events.append(NewEvent("task_completed", caller.username, task.id, task.element_id, completed))
         outcome = command.apply(step, events, closed_task=task.id)
         store.finish(command.session, task, TaskState.COMPLETED, command.now, caller.username)
-        write_back(command.session)
+        return outcome
+
+    def result(command: InstanceCommand, task: HumanTask, outcome: Outcome) -> tuple[TaskView, InstanceView]:
         view = view_of(services, command.session, task, outcome.instance, caller)
         shown = view.disclosure if view.variables_visible else personal_data.HIDDEN
         return view, InstanceView(outcome.instance, outcome.open_tasks, shown)
+
+    return execute(
+        services,
+        InstanceChange("task.complete", caller, lock_task(task_id), lambda: not_found(task_id), run, result),
+    )
