@@ -35,8 +35,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 def _task(services: Services, view: tasks.TaskView) -> TaskOut:
     """A task with the manual's step it carries out."""
-    step = services.definition(view.task.definition_id).model.user_task(view.task.element_id)
-    return views.task(view, step)
+    return views.task(view, view.step)
 
 
 TaskId = Annotated[str, Path(max_length=64)]

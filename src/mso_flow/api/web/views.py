@@ -195,9 +195,7 @@ def counts_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
 def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, Any]:
     caller = person.caller
     view = tasks.get(services, caller, task_id)
-    task = view.task
-    model = services.definition(task.definition_id).model
-    task_def = model.user_task(task.element_id)
+    task, model, task_def = view.task, view.model, view.step
     try:
         instance = instances.get(services, caller, task.instance_id).instance
     except ServiceError:
@@ -283,8 +281,7 @@ def form_variables(fields: tuple[FormField, ...], form: FormData) -> dict[str, A
 
 @router.post("/tasks/{task_id}/complete")
 def complete(request: Request, services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
-    view = tasks.get(services, person.caller, task_id)
-    variables = form_variables(view.form, form)
+    variables = form_variables(tasks.form_of(services, person.caller, task_id), form)
     try:
         tasks.complete(services, person.caller, task_id, variables)
     except Invalid as err:

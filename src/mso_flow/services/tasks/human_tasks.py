@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import DelegationState, TaskState
-from mso_flow.engine.model import FormField
+from mso_flow.engine.model import FormField, ProcessDef, UserTaskDef
 from mso_flow.services import policy
 from mso_flow.services.documents.forms import with_file_fields
 from mso_flow.services.instances import guards
 from mso_flow.services.instances.lifecycle import InstanceView
-from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.context import Caller, Definition, Services
 from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.platform.unit_of_work import InstanceCommand, Outcome, instance_command, lock_task
@@ -46,6 +46,8 @@ class TaskView:
     form: tuple[FormField, ...]
     disclosure: Disclosure
     instance_state: str
+    model: ProcessDef  # the process the task belongs to (its version's), looked up once with the task
+    step: UserTaskDef | None  # the manual's step the task carries out (None: gone from the process)
 
     @property
     def variables(self) -> dict[str, Any]:
@@ -95,14 +97,34 @@ def counts(services: Services, caller: Caller) -> dict[str, tuple[int, int]]:
 
 
 def view_of(
-    services: Services, session: Session, task: HumanTask, instance: ProcessInstance, caller: Caller
+    services: Services,
+    session: Session,
+    task: HumanTask,
+    instance: ProcessInstance,
+    caller: Caller,
+    definition: Definition | None = None,
 ) -> TaskView:
-    """The task as `caller` may read it."""
-    task_def = services.definitions.definition(session, task.definition_id).model.user_task(task.element_id)
+    """The task as `caller` may read it; `definition`: the task's definition version when the caller has it."""
+    if definition is None or definition.id != task.definition_id:
+        definition = services.definitions.definition(session, task.definition_id)
+    model = definition.model
+    task_def = model.user_task(task.element_id)
     form = task_def.form if task_def else ()
-    return TaskView(
-        task, form, need_to_know.task_disclosure(services, session, caller, task, form, instance), instance.state
-    )
+    disclosure = need_to_know.task_disclosure(services, session, caller, task, form, instance)
+    return TaskView(task, form, disclosure, instance.state, model, task_def)
+
+
+def form_of(services: Services, caller: Caller, task_id: str) -> tuple[FormField, ...]:
+    """The form of a task the caller may see, and nothing of its instance's data (no read is logged): what a face
+    needs to read a submitted form before it completes the task."""
+    with services.db.read() as session:
+        task = store.get(session, task_id)
+        if task is None:
+            raise not_found(task_id)
+        if not policy.may_view_task(caller, task):
+            raise task_forbidden()
+        task_def = services.definitions.definition(session, task.definition_id).model.user_task(task.element_id)
+        return task_def.form if task_def else ()
 
 
 def get(services: Services, caller: Caller, task_id: str) -> TaskView:
@@ -127,7 +149,7 @@ def transition(
     as changed, with the variables the caller read *before* the change (which changes no variable): a claim or an
     assignment discloses nothing the caller could not read already."""
     with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
-        view = view_of(services, command.session, task, command.instance, caller)
+        view = view_of(services, command.session, task, command.instance, caller, command.definition)
         command.record(change(command, task))
         return view
 
@@ -221,7 +243,7 @@ def complete(
         return outcome
 
     def result(command: InstanceCommand, task: HumanTask, outcome: Outcome) -> tuple[TaskView, InstanceView]:
-        view = view_of(services, command.session, task, outcome.instance, caller)
+        view = view_of(services, command.session, task, outcome.instance, caller, command.definition)
         shown = view.disclosure if view.variables_visible else personal_data.HIDDEN
         return view, InstanceView(outcome.instance, outcome.open_tasks, shown)
 

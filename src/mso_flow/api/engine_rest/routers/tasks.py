@@ -92,9 +92,8 @@ async def count(services: ServicesDep, caller: CallerDep, q: Annotated[TaskQuery
 
 def _described(services: Services, caller: Caller, task_id: str) -> dict[str, Any]:
     """The task with its BPMN documentation as Camunda's `description`."""
-    task = tasks.get(services, caller, task_id).task
-    task_def = services.definition(task.definition_id).model.user_task(task.element_id)
-    return dto.task(task, task_def.documentation if task_def else None)
+    view = tasks.get(services, caller, task_id)
+    return dto.task(view.task, view.step.documentation if view.step else None)
 
 
 @router.get("/task/{task_id}")
