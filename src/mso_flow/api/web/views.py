@@ -283,7 +283,7 @@ def form_variables(fields: tuple[FormField, ...], form: FormData) -> dict[str, A
 def complete(request: Request, services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
     variables = form_variables(tasks.form_of(services, person.caller, task_id), form)
     try:
-        tasks.complete(services, person.caller, task_id, variables)
+        tasks.complete_task(services, person.caller, task_id, variables)
     except Invalid as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
         return task_again(request, services, person, task_id, variables, errors, err.message)

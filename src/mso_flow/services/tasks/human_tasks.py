@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -203,10 +203,49 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
     return transition(services, caller, task_id, change)
 
 
+@dataclass(frozen=True)
+class Completed:
+    """What completing a task did: its id, its instance's id and the instance's state after the step."""
+
+    task_id: str
+    instance_id: str
+    instance_state: str
+
+
+def complete_task(services: Services, caller: Caller, task_id: str, variables: dict[str, Any]) -> Completed:
+    """`complete`, answering only what it did: nothing of the instance's data is opened (no read is logged)."""
+
+    def result(command: InstanceCommand, task: HumanTask, outcome: Outcome) -> Completed:
+        return Completed(task.id, outcome.instance.id, outcome.instance.state)
+
+    return execute(services, _completion(services, caller, task_id, variables, result))
+
+
 def complete(
     services: Services, caller: Caller, task_id: str, variables: dict[str, Any]
 ) -> tuple[TaskView, InstanceView]:
-    """Complete a task with form variables and run the process to its next wait state, in one transaction."""
+    """Complete a task with form variables and run the process to its next wait state, in one transaction; the
+    task and its instance as the caller may now read them (a face that shows them)."""
+
+    def result(command: InstanceCommand, task: HumanTask, outcome: Outcome) -> tuple[TaskView, InstanceView]:
+        view = view_of(services, command.session, task, outcome.instance, caller, command.definition)
+        shown = view.disclosure if view.variables_visible else personal_data.HIDDEN
+        return view, InstanceView(outcome.instance, outcome.open_tasks, shown)
+
+    return execute(services, _completion(services, caller, task_id, variables, result))
+
+
+R = TypeVar("R")
+
+
+def _completion(
+    services: Services,
+    caller: Caller,
+    task_id: str,
+    variables: dict[str, Any],
+    result: Callable[[InstanceCommand, HumanTask, Outcome], R],
+) -> InstanceChange[HumanTask, Outcome, R]:
+    """The command that completes a task: its checks, the engine step, the task closed."""
 
     def run(command: InstanceCommand, task: HumanTask) -> Outcome:
         require_open(task)
@@ -242,12 +281,4 @@ def complete(
         store.finish(command.session, task, TaskState.COMPLETED, command.now, caller.username)
         return outcome
 
-    def result(command: InstanceCommand, task: HumanTask, outcome: Outcome) -> tuple[TaskView, InstanceView]:
-        view = view_of(services, command.session, task, outcome.instance, caller, command.definition)
-        shown = view.disclosure if view.variables_visible else personal_data.HIDDEN
-        return view, InstanceView(outcome.instance, outcome.open_tasks, shown)
-
-    return execute(
-        services,
-        InstanceChange("task.complete", caller, lock_task(task_id), lambda: not_found(task_id), run, result),
-    )
+    return InstanceChange("task.complete", caller, lock_task(task_id), lambda: not_found(task_id), run, result)

@@ -196,9 +196,10 @@ async def resolve(task_id: str, body: ResolveRequest, services: ServicesDep, cal
 
 async def _complete(task_id: str, body: CompleteRequest, services: Services, caller: Caller) -> Any:
     values = from_typed(body.variables)
-    _, instance = await run_in_threadpool(tasks.complete, services, caller, task_id, values)
     if body.with_variables_in_return:
+        _, instance = await run_in_threadpool(tasks.complete, services, caller, task_id, values)
         return to_typed(instance.variables)
+    await run_in_threadpool(tasks.complete_task, services, caller, task_id, values)
     return Response(status_code=NO_CONTENT)
 
 
