@@ -118,22 +118,24 @@ def form_of(services: Services, caller: Caller, task_id: str) -> tuple[FormField
     """The form of a task the caller may see, and nothing of its instance's data (no read is logged): what a face
     needs to read a submitted form before it completes the task."""
     with services.db.read() as session:
-        task = store.get(session, task_id)
-        if task is None:
-            raise not_found(task_id)
-        if not policy.may_view_task(caller, task):
-            raise task_forbidden()
+        task = visible_task(session, caller, task_id)
         task_def = services.definitions.definition(session, task.definition_id).model.user_task(task.element_id)
         return task_def.form if task_def else ()
 
 
+def visible_task(session: Session, caller: Caller, task_id: str) -> HumanTask:
+    """The task, if the caller may see it (404 unknown, 403 not theirs to see)."""
+    task = store.get(session, task_id)
+    if task is None:
+        raise not_found(task_id)
+    if not policy.may_view_task(caller, task):
+        raise task_forbidden()
+    return task
+
+
 def get(services: Services, caller: Caller, task_id: str) -> TaskView:
     with services.db.read() as session:
-        task = store.get(session, task_id)
-        if task is None:
-            raise not_found(task_id)
-        if not policy.may_view_task(caller, task):
-            raise task_forbidden()
+        task = visible_task(session, caller, task_id)
         instance = instances_store.get(session, task.instance_id)
         assert instance is not None
         return view_of(services, session, task, instance, caller)
