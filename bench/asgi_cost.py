@@ -31,13 +31,18 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mso_flow.api.app import create_app
-from mso_flow.services import definitions, instances, tasks, users
-from mso_flow.services.context import SYSTEM, Caller, Services
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import SYSTEM, Caller, Services
+from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
-from mso_flow.testing.live import ROOT
 from step_cost import BPMN_XML, CLERK, HEAD, KEY, PATH
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import ROOT
 
 
 class Asgi:

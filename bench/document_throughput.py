@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mso_flow.testing.live import ROOT, LiveService, live_service, postgres_database
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import ROOT, LiveService, live_service, postgres_database
 
 os.environ.setdefault("MSO_FLOW_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
 SIZE = 25 * 1024 * 1024 - 4096  # 25 MB, under the default limit of 26 214 400 bytes

@@ -36,7 +36,7 @@ from tempfile import TemporaryDirectory
 
 import httpx
 
-from mso_flow.testing.live import live_service
+from tests.live import live_service
 
 KEY = "slow_step"
 ROLE = "bench_staff"

@@ -20,7 +20,9 @@ from pathlib import Path
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
-from mso_flow.testing.foreign import Outcome, deploy_each_alone
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.foreign import Outcome, deploy_each_alone
 
 ROOT = Path(__file__).resolve().parents[1]
 

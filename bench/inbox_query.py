@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -24,7 +26,9 @@ from mso_flow.store import migrate
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.db import Database
 from mso_flow.store.tasks import TaskFilter
-from mso_flow.testing.live import postgres_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import postgres_database
 
 ROLES = 60
 USERS = 2000

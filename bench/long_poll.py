@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from mso_flow.testing.live import live_service, postgres_database
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import live_service, postgres_database
 
 LOAN = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "camunda_loan.bpmn"
 

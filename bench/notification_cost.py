@@ -40,7 +40,8 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 
-from mso_flow.testing.live import ROOT, LiveService, free_port, live_service, postgres_database
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import ROOT, LiveService, free_port, live_service, postgres_database
 
 BPMN = ROOT / "bpmn/central/central_saraban.bpmn"
 KEY = "central_saraban"

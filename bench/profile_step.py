@@ -33,8 +33,8 @@ from collections import Counter
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from mso_flow.testing.live import live_service
-from step_cost import BPMN, BPMN_XML, CLERK, HEAD, Run, drive, inproc_run
+from step_cost import BPMN, BPMN_XML, CLERK, HEAD, Run, drive, inproc_run  # puts the repository on sys.path
+from tests.live import live_service
 
 # innermost match wins; the order matters only for paths that match several patterns
 COMPONENTS = [
@@ -73,9 +73,9 @@ HOT_SPOTS = [
     ("logging", r"logging/"),
 ]
 USE_CASES = [
-    ("start", r"^start \(mso_flow/services/instances\.py"),
-    ("claim", r"^claim \(mso_flow/services/tasks\.py"),
-    ("complete", r"^complete \(mso_flow/services/tasks\.py"),
+    ("start", r"^start \(mso_flow/services/instances/lifecycle\.py"),
+    ("claim", r"^claim \(mso_flow/services/tasks/human_tasks\.py"),
+    ("complete", r"^complete \(mso_flow/services/tasks/human_tasks\.py"),
 ]
 IDLE = re.compile(r"^(Condition\.wait|Queue\.get|select|_run_once|Runner\.run|BaseEventLoop\.run_forever) \(")
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")

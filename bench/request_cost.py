@@ -26,6 +26,7 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections import defaultdict
@@ -36,9 +37,11 @@ from tempfile import TemporaryDirectory
 
 import httpx
 
-from mso_flow.testing.live import live_service
 from stack_floor import KINDS_OF_FLOOR, floor_server
 from step_cost import BPMN, CLERK, HEAD, KEY, LOG_LEVEL, PATH
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import live_service
 
 KINDS = ("start", "claim", "complete", "me", "health")
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

@@ -239,7 +239,7 @@ def serve(kind: str, port: int) -> None:
 
 @contextmanager
 def floor_server(kind: str, log_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    from mso_flow.testing.live import free_port
+    from tests.live import free_port
 
     port = free_port()
     log = log_dir / f"stack-{kind}-{port}.log"
@@ -296,8 +296,8 @@ def stack_runs(kind: str, clients: list[int], count: int, warmup: int, log_dir: 
 
 def capture(path: Path) -> None:
     """Drive `mso-flow serve` through one instance and keep its responses of every step."""
-    from mso_flow.testing.live import live_service
     from step_cost import BPMN, CLERK, HEAD, KEY, PATH
+    from tests.live import live_service
 
     with TemporaryDirectory() as name:
         tmp = Path(name)

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from mso_flow.engine.verdict import check_files
-from mso_flow.services import definitions
-from mso_flow.services.context import Services
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import Services
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database

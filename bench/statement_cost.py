@@ -25,8 +25,10 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from mso_flow.services import definitions, instances, tasks
-from mso_flow.services.context import SYSTEM, Caller, Services
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import SYSTEM, Caller, Services
+from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.audit import NewEvent, content_hash

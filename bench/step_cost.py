@@ -77,13 +77,18 @@ from sqlalchemy import event, select
 from mso_flow.engine.parsing import ParsedProcess, parse_document
 from mso_flow.engine.runtime import ProcessRuntime
 from mso_flow.engine.sandbox import create_script_engine
-from mso_flow.services import definitions, instances, tasks, users
-from mso_flow.services.context import SYSTEM, Caller, Services
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import SYSTEM, Caller, Services
+from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import SQL_STATS_ENV, Database, counting_sql
 from mso_flow.store.models import ProcessInstance
-from mso_flow.testing.live import ROOT, live_service, postgres_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import ROOT, live_service, postgres_database
 
 # one master key for every service this benchmark runs, in-process or served: given as a value, so that no key
 # file is written into the working directory and no worker creates one on first use

@@ -13,19 +13,22 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import insert
 
-from mso_flow.services import users
-from mso_flow.services.context import Services
+from mso_flow.services.accounts import users
+from mso_flow.services.platform.context import Services
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
 from mso_flow.store.models import User
-from mso_flow.testing.live import postgres_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 

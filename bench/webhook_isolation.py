@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -24,14 +25,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mso_flow.services import definitions, instances, webhooks
-from mso_flow.services.context import SYSTEM, Services
-from mso_flow.services.webhook_delivery import Deliverer
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.integrations import webhooks
+from mso_flow.services.integrations.webhook_delivery import Deliverer
+from mso_flow.services.platform.context import SYSTEM, Services
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
 from mso_flow.store.models import WebhookDelivery
-from mso_flow.testing.live import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/: live services
+from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "integration.bpmn"

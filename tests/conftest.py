@@ -18,12 +18,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from mso_flow.api.app import create_app
-from mso_flow.services import definitions, users
-from mso_flow.services.context import SYSTEM, Services
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM, Services
 from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
-from mso_flow.testing.database import clean
+from tests.database import clean
 
 ROOT = Path(__file__).resolve().parents[1]
 BPMN_DIR = ROOT / "bpmn"

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mso_flow.testing.live import free_port
+from tests.live import free_port
 
 
 @dataclass(frozen=True)

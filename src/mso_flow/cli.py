@@ -13,12 +13,18 @@ from pathlib import Path
 
 from mso_flow.api.app import quiet_engine_logs
 from mso_flow.domain import Role
-from mso_flow.services import accounts, anchoring, definitions, key_locations, keyring, privacy, users
-from mso_flow.services.calendar import CalendarFileError
-from mso_flow.services.context import Services
-from mso_flow.services.errors import Conflict, ServiceError
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform import anchoring, key_locations
+from mso_flow.services.platform.context import Services
+from mso_flow.services.platform.failures import Conflict, ServiceError
+from mso_flow.services.platform.working_days import CalendarFileError
+from mso_flow.services.privacy import keyring
+from mso_flow.services.privacy import officer as privacy
 from mso_flow.settings import Settings, get_settings
-from mso_flow.store import migrate, roles
+from mso_flow.store import grants as roles
+from mso_flow.store import migrate
 from mso_flow.store.db import Database
 from mso_flow.telemetry import logs, metrics
 

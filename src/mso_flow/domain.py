@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"  # the one spelling of the BPMN 2.0 model namespace
+
 
 class Role(StrEnum):
     """Roles the service itself knows; every other role is a staff role named by a process's lanes."""

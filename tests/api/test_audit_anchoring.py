@@ -15,8 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from mso_flow.api.app import create_app
-from mso_flow.services import definitions, users
-from mso_flow.services.context import SYSTEM, Services
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM, Services
 from mso_flow.store import audit as audit_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.db import Database
@@ -96,7 +97,7 @@ def test_a_chain_rewritten_consistently_in_sql_is_caught_by_the_signed_head(
 
 
 def test_a_missing_signature_is_not_accepted(client, services, saraban, admin, make_user):
-    from mso_flow.services import anchoring  # modules that main does not have: imported where needed
+    from mso_flow.services.platform import anchoring  # modules that main does not have: imported where needed
 
     instance_id = _walk(client, admin, make_user("somchai", CLERK))
     with services.db.engine.begin() as connection:
@@ -111,7 +112,7 @@ def test_a_missing_signature_is_not_accepted(client, services, saraban, admin, m
 
 
 def test_the_signing_key_is_created_once_private_to_the_service(tmp_path):
-    from mso_flow.services import anchoring
+    from mso_flow.services.platform import anchoring
 
     path = tmp_path / "keys" / "audit.pem"
     first = anchoring.load_or_create(path)

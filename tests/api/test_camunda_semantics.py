@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mso_flow.engine import limits
+from mso_flow.engine import budgets as limits
 
 HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -7,7 +7,7 @@ from threading import Barrier
 
 import pytest
 
-from mso_flow.testing.live import live_service, postgres_database
+from tests.live import live_service, postgres_database
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

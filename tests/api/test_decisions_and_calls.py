@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from mso_flow.services.context import Services
+from mso_flow.services.platform.context import Services
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from mso_flow.services import users, wakeups
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.accounts import users
+from mso_flow.services.integrations import wakeups
+from mso_flow.services.platform.context import SYSTEM
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LOAN = (FIXTURES / "camunda_loan.bpmn").read_bytes()
@@ -379,6 +381,38 @@ def test_uncaught_bpmn_error_becomes_an_incident(client, people, deployed):
     assert _fetch(client, people) == []
     incidents = client.get(f"{ROOT}/external-task", params={"noRetriesLeft": "true"}, headers=people["worker"]).json()
     assert [t["id"] for t in incidents] == [task["id"]] and "UNKNOWN_CODE" in incidents[0]["errorMessage"]
+
+
+def test_a_bpmn_error_whose_follow_on_script_fails_opens_an_incident(client, people):
+    """Issue 28: the BPMN error goes through the command executor, which records a process error as an incident
+    (it answered "the administrators were told" and opened none)."""
+    failing = re.sub(
+        rb'<bpmn:serviceTask id="Task_notify"[^>]*>',
+        b'<bpmn:scriptTask id="Task_notify" name="notify" scriptFormat="python">',
+        LOAN,
+    ).replace(
+        b"<bpmn:outgoing>Flow_7</bpmn:outgoing>\n    </bpmn:serviceTask>",
+        b"<bpmn:outgoing>Flow_7</bpmn:outgoing>\n      <bpmn:script>notified = reason + 1</bpmn:script>\n"
+        b"    </bpmn:scriptTask>",
+    )
+    assert b"<bpmn:scriptTask" in failing and b"</bpmn:scriptTask>" in failing
+    deployed = _modeler_deploy(client, people["designer"], [("camunda_loan.bpmn", failing)])
+    assert deployed.status_code == 200, deployed.text
+    instance = _start(client, people)["id"]
+    [task] = _fetch(client, people)
+    error = client.post(
+        f"{ROOT}/external-task/{task['id']}/bpmnError",
+        headers=people["worker"],
+        json={"workerId": "w1", "errorCode": "REJECTED", "variables": {"reason": {"value": "บูโร"}}},
+    )
+    assert error.status_code == 400, error.text  # a process error, in Camunda's shape
+    bearer = {"Authorization": f"Bearer {_secret(people['designer'])}"}  # who deployed it reads it
+    listed = client.get("/api/v1/incidents", params={"instance_id": instance}, headers=bearer)
+    assert listed.status_code == 200, listed.text
+    [incident] = listed.json()["items"]
+    assert incident["element_id"] == "Task_notify" and incident["instance_id"] == instance
+    audit = client.get(f"/api/v1/process-instances/{instance}/audit?limit=50", headers=bearer).json()["items"]
+    assert "external_task_bpmn_error" not in [e["type"] for e in audit]  # the command rolled back
 
 
 def test_long_poll_returns_a_task_created_while_it_waits(client, people, deployed):

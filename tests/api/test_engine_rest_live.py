@@ -15,7 +15,7 @@ import pytest
 from camunda.external_task.external_task import ExternalTask, TaskResult
 from camunda.external_task.external_task_worker import ExternalTaskWorker, NoExternalTaskFound
 
-from mso_flow.testing.live import LiveService, live_service, postgres_database
+from tests.live import LiveService, live_service, postgres_database
 
 LOAN = Path(__file__).resolve().parents[1] / "fixtures" / "camunda_loan.bpmn"
 REVIEW = Path(__file__).resolve().parents[1] / "fixtures" / "camunda_review.bpmn"

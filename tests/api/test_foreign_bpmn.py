@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.testing.foreign import deploy_each_alone
+from tests.foreign import deploy_each_alone
 
 FOREIGN = Path(os.environ.get("MSO_FLOW_FOREIGN_BPMN", "/tmp/spiff-data"))
 FILES = sorted(FOREIGN.rglob("*.bpmn")) if FOREIGN.is_dir() else []

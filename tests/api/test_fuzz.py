@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as fixed_seed
 
 from mso_flow.api.app import create_app
-from mso_flow.services import definitions
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM
 from tests.conftest import SARABAN
 
 EXAMPLES = int(os.environ.get("MSO_FLOW_FUZZ_EXAMPLES", "8"))

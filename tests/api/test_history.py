@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from mso_flow.engine.parsing import parse_document
-from mso_flow.services import definitions
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM
 from tests.api.test_staff_work import STAFF, Clock
 from tests.factory import approval
 

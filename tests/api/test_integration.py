@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.services import definitions, timers
-from mso_flow.services.context import SYSTEM
-from mso_flow.services.webhook_delivery import deliver_due
-from mso_flow.testing.live import free_port
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.integrations import timers
+from mso_flow.services.integrations.webhook_delivery import deliver_due
+from mso_flow.services.platform.context import SYSTEM
 from tests.clock import ManualClock
+from tests.live import free_port
 from tests.receiver import Receiver
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "integration.bpmn"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.testing.live import LiveService, free_port, live_service, postgres_database
+from tests.live import LiveService, free_port, live_service, postgres_database
 from tests.receiver import Receiver
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "integration.bpmn"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.testing.live import live_service
 from tests.factory import approval
+from tests.live import live_service
 
 pytestmark = pytest.mark.slow
 MEBIBYTE = 1024 * 1024

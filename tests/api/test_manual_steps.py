@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from mso_flow.engine.lane_roles import RoleMap, known_roles
 from mso_flow.engine.model import UserTaskDef
 from mso_flow.engine.parsing import parse_document
-from mso_flow.engine.roles import RoleMap, known_roles
-from mso_flow.services.calendar import WorkingCalendar
+from mso_flow.services.platform.working_days import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELER_FILE = ROOT / "tests" / "fixtures" / "modeler_leave_request.bpmn"
@@ -78,8 +78,8 @@ def test_the_diagram_draws_what_reading_added_dashed_and_lists_it(client, saraba
 
 
 def test_a_file_without_inferred_elements_has_no_legend(client, people, services):
-    from mso_flow.services import definitions
-    from mso_flow.services.context import SYSTEM
+    from mso_flow.services.definitions import deployment as definitions
+    from mso_flow.services.platform.context import SYSTEM
 
     definitions.deploy(services, SYSTEM, [("leave.bpmn", MODELER_FILE.read_bytes())])
     response = client.get("/api/v1/process-definitions/central_modeler_leave/diagram.svg", headers=people["clerk"])

@@ -9,8 +9,9 @@ import base64
 
 import pytest
 
-from mso_flow.services import definitions, users
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM
 from tests import factory
 
 CLERK, OWNER, HEAD = "เจ้าหน้าที่งานสารบรรณ", "เจ้าของเรื่อง", "หัวหน้าฝ่ายสารบรรณ"

@@ -19,15 +19,16 @@ from sqlalchemy import func, select
 from mso_flow import cli
 from mso_flow.api.app import create_app
 from mso_flow.rendering.thai import BANGKOK, thai_datetime
-from mso_flow.services import definitions, users
-from mso_flow.services.context import SYSTEM, Services
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.notifications import delivery, fanout, loop
+from mso_flow.services.platform.context import SYSTEM, Services
 from mso_flow.settings import get_settings
 from mso_flow.store.notifications import Notification, NotificationEvent, NotificationMail
-from mso_flow.testing.live import free_port
 from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR, SARABAN
 from tests.factory import approval
+from tests.live import free_port
 from tests.mail import Inbox, authenticator, self_signed, smtp_server, tls_context
 
 API = "/api/v1"

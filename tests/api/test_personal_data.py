@@ -18,14 +18,16 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import event, inspect, text
 
-from mso_flow.services import definitions, keyring, personal_data, privacy
-from mso_flow.services.context import SYSTEM
-from mso_flow.services.webhook_delivery import deliver_due
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.integrations.webhook_delivery import deliver_due
+from mso_flow.services.platform.context import SYSTEM
+from mso_flow.services.privacy import keyring, personal_data
+from mso_flow.services.privacy import officer as privacy
 from mso_flow.store.models import DataKey, ProcessInstance
-from mso_flow.testing.live import free_port
 from tests import factory
 from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR
+from tests.live import free_port
 from tests.receiver import Receiver
 
 API = "/api/v1"

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from mso_flow.testing.live import live_service
 from tests.conftest import BPMN_DIR
+from tests.live import live_service
 
 HOTLINE = BPMN_DIR / "inspection" / "inspection_hotline_1300.bpmn"
 REPORTER = "นายทดสอบ บันทึกล็อก 0899999999"

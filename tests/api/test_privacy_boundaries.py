@@ -24,8 +24,9 @@ import pytest
 from sqlalchemy import text
 
 from mso_flow.domain import DefinitionSource
-from mso_flow.services import accounts, definitions
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM
 from tests.api.test_personal_data import REPORTER
 from tests.api.test_personal_data import _case as hotline_case
 from tests.api.test_startup_deployment import restart
@@ -496,7 +497,7 @@ def test_a_start_up_file_that_weakens_marks_is_refused_and_the_older_version_kep
     (tmp_path / SARABAN_FILE).write_bytes(
         _saraban_with(SECRECY + '<camunda:property name="retention_days" value="90"/>')
     )
-    with caplog.at_level(logging.ERROR, logger="mso_flow.services.privacy_marks"):
+    with caplog.at_level(logging.ERROR, logger="mso_flow.services.privacy.marks"):
         restart(database_url, tmp_path)  # starts: the weakening file is left out, the other one deployed
     assert _latest_version(client, people["admin"], HOTLINE_KEY) == 1
     assert _latest_version(client, people["admin"], "central_saraban") == 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from mso_flow.domain import Role
-from mso_flow.services import users
+from mso_flow.services.accounts import users
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
 API = "/api/v1"

@@ -23,9 +23,10 @@ from fastapi.testclient import TestClient
 
 from mso_flow.api.app import create_app
 from mso_flow.domain import DefinitionSource
-from mso_flow.engine import limits
-from mso_flow.services import definitions, timers
-from mso_flow.services.context import SYSTEM, Services
+from mso_flow.engine import budgets as limits
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.integrations import timers
+from mso_flow.services.platform.context import SYSTEM, Services
 from mso_flow.settings import Settings
 from mso_flow.store.db import Database
 from tests.clock import ManualClock

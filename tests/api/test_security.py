@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from mso_flow.services import definitions
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM
 from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.models import Webhook
-from mso_flow.testing.live import free_port
 from tests.conftest import ROOT, SARABAN
+from tests.live import free_port
 from tests.receiver import Receiver
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "integration.bpmn"
@@ -80,7 +80,9 @@ def _deliveries(client, headers, hook):
 
 
 def deliver_due(services) -> int:
-    from mso_flow.services.webhook_delivery import deliver_due as deliver  # a module that main does not have
+    from mso_flow.services.integrations.webhook_delivery import (
+        deliver_due as deliver,  # a module that main does not have
+    )
 
     return deliver(services)
 
@@ -346,7 +348,7 @@ def test_a_receiver_slower_than_the_deadline_delays_only_itself(client, services
 def test_the_background_deliverer_keeps_serving_others_while_a_receiver_hangs(client, services, first):
     """The service's own loop does not wait for a hanging sequence: later events reach the healthy receiver
     while the slow attempt is still within its deadline."""
-    from mso_flow.services.webhook_delivery import Deliverer  # a module that main does not have
+    from mso_flow.services.integrations.webhook_delivery import Deliverer  # a module that main does not have
 
     services.settings.webhook_timeout_seconds = 60.0
     services.settings.scheduler_interval_seconds = 0.1

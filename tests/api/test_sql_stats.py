@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from mso_flow.api.app import create_app
-from mso_flow.services import definitions, users
-from mso_flow.services.context import SYSTEM, Services
+from mso_flow.services.accounts import users
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM, Services
 from mso_flow.settings import Settings
 from mso_flow.store.db import SQL_STATS_ENV, Database, counting_sql
 from tests.conftest import SARABAN, clean

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 
-from mso_flow.services import definitions
-from mso_flow.services.calendar import WorkingCalendar
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM
+from mso_flow.services.platform.working_days import WorkingCalendar
 from tests.factory import approval, bpmn
 
 BKK = ZoneInfo("Asia/Bangkok")

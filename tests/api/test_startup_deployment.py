@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mso_flow.cli import prepare
-from mso_flow.services.errors import Invalid
+from mso_flow.services.platform.failures import Invalid
 from mso_flow.settings import Settings
 from tests.api.test_one_verdict import ERRORS, WARNINGS
 from tests.conftest import MIGRATIONS, SARABAN
@@ -65,7 +65,7 @@ def test_a_restart_keeps_the_version_a_designer_deployed_after_the_file(
     assert latest(client, designer)["source"] == "file"
 
     assert deploy_through_api(client, designer, edited("designer")) == 2
-    with caplog.at_level(logging.WARNING, logger="mso_flow.services.definitions"):
+    with caplog.at_level(logging.WARNING, logger="mso_flow.services.definitions.deployment"):
         restart(database_url, bpmn_dir)
         restart(database_url, bpmn_dir)
     current = latest(client, designer)
@@ -73,7 +73,7 @@ def test_a_restart_keeps_the_version_a_designer_deployed_after_the_file(
     warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.levelno == logging.WARNING and r.name == "mso_flow.services.definitions"
+        if r.levelno == logging.WARNING and r.name == "mso_flow.services.definitions.deployment"
     ]
     assert len(warnings) == 2  # once per start, one line naming key, file and both versions
     assert "central_saraban" in warnings[0] and FILE in warnings[0]
@@ -82,7 +82,7 @@ def test_a_restart_keeps_the_version_a_designer_deployed_after_the_file(
     # the file changes again: it wins from now on, and that is logged too
     (bpmn_dir / FILE).write_bytes(edited("file"))
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mso_flow.services.definitions"):
+    with caplog.at_level(logging.WARNING, logger="mso_flow.services.definitions.deployment"):
         restart(database_url, bpmn_dir)
     current = latest(client, designer)
     assert (current["version"], current["source"], current["name"]) == (3, "file", "การบริหารงานสารบรรณ (file)")

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.services import accounts, definitions
-from mso_flow.services.context import SYSTEM
-from mso_flow.services.webhook_delivery import deliver_due
-from mso_flow.testing.live import free_port
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.integrations.webhook_delivery import deliver_due
+from mso_flow.services.platform.context import SYSTEM
 from tests.api import test_personal_data
 from tests.api.test_personal_data import REPORTER, _case, _ok
+from tests.live import free_port
 from tests.receiver import Receiver
 from tests.web.conftest import PASSWORD, login, plain
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from mso_flow.engine.lane_roles import RoleMap, load_role_map, split_composite
 from mso_flow.engine.parsing import parse_document, read_document
-from mso_flow.engine.roles import RoleMap, load_role_map, split_composite
-from mso_flow.services import definitions
+from mso_flow.services.definitions import deployment as definitions
 from tools.manual_to_bpmn.lanes import lane_rows, render_lanes
 
 ROOT = Path(__file__).resolve().parents[2]

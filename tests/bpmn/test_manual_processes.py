@@ -16,7 +16,7 @@ from lxml import etree
 
 from mso_flow.cli import prepare
 from mso_flow.engine.parsing import BPMN_NS, parse_document
-from mso_flow.services import definitions
+from mso_flow.services.definitions import deployment as definitions
 from mso_flow.settings import Settings
 from mso_flow.store.db import Database
 from tests.conftest import clean

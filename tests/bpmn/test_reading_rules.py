@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from mso_flow.engine.lane_roles import load_role_map, split_composite
 from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, parse_document
-from mso_flow.engine.roles import load_role_map, split_composite
 from tools.manual_to_bpmn.model import is_long_text
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.services import definitions, policy
-from mso_flow.services.context import SYSTEM
+from mso_flow.services import policy
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.context import SYSTEM
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn" / "anti-trafficking" / "trafficking_victim_protection.bpmn"
 API = "/api/v1"

@@ -9,9 +9,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from mso_flow.services.context import Caller, Services
 from mso_flow.services.documents import commands
 from mso_flow.services.documents.staging import Staging
+from mso_flow.services.platform.context import Caller, Services
 
 
 def scanned_letter(text: str = "MSO 0201/123", pages: int = 1, size: tuple[int, int] = (620, 877)) -> bytes:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mso_flow.testing.live import LiveService
 from tests.documents.files import scanned_letter
+from tests.live import LiveService
 from tests.web.conftest import CHROMIUM, CLERK, HEAD, OWNER, PASSWORD, _database, browser  # noqa: F401
 from tests.web.test_browser import _claim, _open, _person, _send
 
@@ -33,8 +33,8 @@ REVIEW = "สารบรรณพิจารณาถ่วงดุลเร�
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    from mso_flow.testing.live import live_service
     from tests.conftest import BACKENDS, SARABAN
+    from tests.live import live_service
 
     if request.param not in BACKENDS:
         pytest.skip(f"{request.param} is not among MSO_FLOW_TEST_BACKENDS")

@@ -13,13 +13,13 @@ import secrets
 import pytest
 from sqlalchemy import inspect, text
 
-from mso_flow.services import definitions
-from mso_flow.services.context import SYSTEM, Caller
+from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.documents import queries
-from mso_flow.services.webhook_delivery import deliver_due
-from mso_flow.testing.live import free_port
+from mso_flow.services.integrations.webhook_delivery import deliver_due
+from mso_flow.services.platform.context import SYSTEM, Caller
 from tests.conftest import ROOT
 from tests.documents.conftest import at_register, only_task, upload
+from tests.live import free_port
 from tests.receiver import Receiver
 
 API = "/api/v1"

@@ -9,7 +9,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from mso_flow.domain import ResourceKind, Severity
-from mso_flow.engine import limits
+from mso_flow.engine import budgets as limits
 from mso_flow.engine.decisions import check_decision
 from mso_flow.engine.parsing import Resource, parse_document
 from mso_flow.engine.sandbox import create_script_engine

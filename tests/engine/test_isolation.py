@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.engine import limits
+from mso_flow.engine import budgets as limits
 from mso_flow.engine.sandbox import RestrictedEnvironment
 
 MEBIBYTE = 1024 * 1024

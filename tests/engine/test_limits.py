@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mso_flow.api.input_guard import MAX_JSON_DEPTH, InputRefused, parse_json
-from mso_flow.engine import limits
+from mso_flow.engine import budgets as limits
 
 SAFE_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
 JSON = st.recursive(

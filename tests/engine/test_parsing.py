@@ -8,9 +8,10 @@ import pytest
 
 from mso_flow.domain import Severity
 from mso_flow.engine.expressions import timer_literal, translate_juel
+from mso_flow.engine.lane_roles import load_role_map
 from mso_flow.engine.model import BpmnInvalid
 from mso_flow.engine.parsing import parse_document, read_document
-from tests.conftest import SARABAN
+from tests.conftest import BPMN_DIR, SARABAN
 from tests.factory import approval
 
 
@@ -46,7 +47,7 @@ def test_schema_errors_are_reported_with_lines():
 
 
 def _warnings(xml: bytes) -> list:
-    document = read_document(xml, "f.bpmn")
+    document = read_document(xml, "f.bpmn", load_role_map(BPMN_DIR / "roles.yaml"))  # the service's roles file
     assert all(p.severity == Severity.WARNING for p in document.warnings)
     return document.warnings
 

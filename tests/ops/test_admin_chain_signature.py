@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
-from mso_flow.services import anchoring, users
+from mso_flow.services.accounts import users
+from mso_flow.services.platform import anchoring
 from mso_flow.store import audit as audit_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import AuditEvent

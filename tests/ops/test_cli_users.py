@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from mso_flow.services import users
+from mso_flow.services.accounts import users
 from tests.test_cli import _run
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"

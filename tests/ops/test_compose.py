@@ -22,8 +22,8 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from mso_flow.settings import Settings
-from mso_flow.testing.live import PG_SERVER, live_service, postgres_database
 from tests.conftest import ROOT
+from tests.live import PG_SERVER, live_service, postgres_database
 from tests.ops.dockerfile import read_dockerfile
 from tests.ops.protected_case import hotline_case
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mso_flow.testing.live import free_port, stop, wait_until_healthy
 from tests.conftest import ROOT
+from tests.live import free_port, stop, wait_until_healthy
 from tests.ops.dockerfile import Stage, read_dockerfile
 from tests.ops.protected_case import hotline_case
 

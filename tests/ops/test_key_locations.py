@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from mso_flow.settings import Settings
-from mso_flow.testing.live import free_port
 from tests.conftest import BPMN_DIR, MIGRATIONS
+from tests.live import free_port
 
 KEY_SETTINGS = ("MSO_FLOW_MASTER_KEY_FILE", "MSO_FLOW_MASTER_KEY", "MSO_FLOW_AUDIT_SIGNING_KEY_FILE")
 

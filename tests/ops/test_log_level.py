@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mso_flow.testing.live import live_service
+from tests.live import live_service
 
 
 @pytest.mark.parametrize(("level", "logged"), [("warning", False), ("info", True)])

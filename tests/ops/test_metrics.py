@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from mso_flow.api.app import create_app
-from mso_flow.services import webhook_delivery
+from mso_flow.services.integrations import webhook_delivery
 from mso_flow.store.models import Timer
 from mso_flow.telemetry import logs
-from mso_flow.testing.live import free_port
 from tests.documents.files import attach_letter
+from tests.live import free_port
 from tests.receiver import Receiver
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"

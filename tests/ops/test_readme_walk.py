@@ -14,8 +14,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mso_flow.testing.live import live_service, postgres_database
 from tests.conftest import BACKENDS, ROOT
+from tests.live import live_service, postgres_database
 
 pytestmark = pytest.mark.slow
 METRICS_TOKEN = "walk-metrics-token"

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import insert
 
-from mso_flow.services import users
-from mso_flow.services.context import Services
+from mso_flow.services.accounts import users
+from mso_flow.services.platform.context import Services
 from mso_flow.store.db import Database
 from mso_flow.store.models import AuditEvent
 

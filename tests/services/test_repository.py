@@ -9,9 +9,9 @@ import pytest
 
 from mso_flow.domain import BUILT_IN_ROLES, InstanceState, Role, TaskState
 from mso_flow.engine.parsing import parse_document
-from mso_flow.services import definitions
-from mso_flow.services.context import SYSTEM, Caller
-from mso_flow.services.repository import DefinitionNotFound
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.definitions.repository import DefinitionNotFound
+from mso_flow.services.platform.context import SYSTEM, Caller
 from mso_flow.store import definitions as store
 from mso_flow.store.models import Deployment, ProcessDefinition
 from tests.conftest import SARABAN

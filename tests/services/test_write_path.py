@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, event, select, update
 
-from mso_flow.services import instances, tasks
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Conflict
-from mso_flow.services.tasks import not_found
-from mso_flow.services.unit_of_work import instance_command, lock_task
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import Conflict
+from mso_flow.services.platform.unit_of_work import instance_command, lock_task
+from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks.human_tasks import not_found
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
 

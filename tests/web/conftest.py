@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from mso_flow.services import accounts
-from mso_flow.services.context import SYSTEM, Services
-from mso_flow.testing.live import LiveService, live_service, postgres_database
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.platform.context import SYSTEM, Services
 from tests.conftest import BACKENDS, SARABAN
+from tests.live import LiveService, live_service, postgres_database
 
 PASSWORD = "รหัสผ่านยาวพอสมควร1"
 CLERK = "เจ้าหน้าที่งานสารบรรณ"

@@ -15,15 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from mso_flow.api.app import create_app
-from mso_flow.services import accounts
-from mso_flow.services.accounts import LoginThrottled
-from mso_flow.services.context import Services
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.accounts.logins import LoginThrottled
+from mso_flow.services.platform.context import Services
 from mso_flow.settings import Settings
 from mso_flow.store import users as users_store
 from mso_flow.store.db import Database
 from mso_flow.store.models import WebSession
-from mso_flow.testing.live import live_service
 from tests.clock import ManualClock
+from tests.live import live_service
 from tests.web.conftest import PASSWORD, login
 
 COUNT = "/engine-rest/process-definition/count"  # any Camunda call: HTTP Basic with a password is a login

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mso_flow import cli
-from mso_flow.services import accounts
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.platform.context import SYSTEM
 from tests.web.conftest import PASSWORD, csrf_of, login
 
 

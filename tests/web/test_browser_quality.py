@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from mso_flow.testing.live import LiveService
 from tests.documents.files import attach_letter
 from tests.factory import bpmn
+from tests.live import LiveService
 from tests.web.conftest import CHROMIUM, CLERK, PASSWORD, browser_login
 
 pytestmark = [

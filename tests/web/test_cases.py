@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 
 from mso_flow.api.web.thai import BANGKOK
-from mso_flow.services import instances
-from mso_flow.services.context import SYSTEM, Caller
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import SYSTEM, Caller
 from tests.web.conftest import CLERK, OWNER, login, plain
 
 

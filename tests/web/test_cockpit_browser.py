@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from mso_flow.testing.live import LiveService, live_service
 from tests.conftest import BACKENDS, ROOT
 from tests.factory import approval
+from tests.live import LiveService, live_service
 from tests.web.conftest import CHROMIUM, PASSWORD, _database, browser_login
 from tests.web.test_browser_quality import (
     DESKTOP,

@@ -13,8 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mso_flow.engine.runtime import EngineError
-from mso_flow.services import definitions, incidents, instances, webhook_delivery
-from mso_flow.services.context import SYSTEM
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import incidents
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.integrations import webhook_delivery
+from mso_flow.services.platform.context import SYSTEM
 from mso_flow.settings import Settings
 from tests.conftest import ROOT
 from tests.factory import approval

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from mso_flow.services import instances
-from mso_flow.services.context import Caller
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import Caller
 from mso_flow.store.models import HumanTask, ProcessInstance, TaskCandidate
 from tests.web.conftest import CLERK, login, plain
 

@@ -3,8 +3,8 @@ staff of another lane see its progress, not its data; the reports are a manager'
 
 from __future__ import annotations
 
-from mso_flow.services import instances
-from mso_flow.services.context import Caller
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import Caller
 from tests.web.conftest import CLERK, OWNER, login, plain
 
 SECRET = "นายสมชาย ผู้ร้องเรียน 3100500123456"

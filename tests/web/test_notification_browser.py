@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mso_flow.testing.live import LiveService, live_service
 from tests.conftest import BACKENDS, SARABAN
+from tests.live import LiveService, live_service
 from tests.web.conftest import CHROMIUM, CLERK, PASSWORD, _database
 from tests.web.test_browser import _person
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
-from mso_flow.services import definitions, instances
-from mso_flow.services.context import SYSTEM, Caller
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.notifications import loop
+from mso_flow.services.platform.context import SYSTEM, Caller
 from tests.conftest import SARABAN
 from tests.web.conftest import CLERK, csrf_of, login, plain
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from mso_flow.services import tasks
-from mso_flow.services.context import SYSTEM, Caller
+from mso_flow.services.platform.context import SYSTEM, Caller
+from mso_flow.services.tasks import human_tasks as tasks
 from tests.conftest import ROOT, SARABAN
 from tests.web.conftest import CLERK, HEAD, OWNER, csrf_of, login, plain
 
@@ -236,7 +236,8 @@ def test_a_case_stopped_by_a_process_defect_shows_its_incident(client, services,
     """A defect the designers' verdict could not see (a division by zero at one amount) stops the clerk's step:
     the case's page says so in Thai, with the step, and that the administrators were told."""
     from mso_flow.domain import DefinitionSource
-    from mso_flow.services import definitions, instances
+    from mso_flow.services.definitions import deployment as definitions
+    from mso_flow.services.instances import lifecycle as instances
     from tests.factory import approval
 
     xml = approval(condition="100 / (amount - 70000) > 0")

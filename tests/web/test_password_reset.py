@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 from mso_flow.cli import prepare
-from mso_flow.services import accounts, instances
-from mso_flow.services.context import Caller
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import Caller
 from tests.web.conftest import CLERK, PASSWORD, csrf_of, login, open_session, plain
 
 NEW = "รหัสผ่านใหม่ของฉันเอง2"

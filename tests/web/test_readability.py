@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from mso_flow.domain import DefinitionSource
-from mso_flow.services import definitions, instances, tasks
-from mso_flow.services.context import SYSTEM, Caller, Services
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import SYSTEM, Caller, Services
+from mso_flow.services.tasks import human_tasks as tasks
 from tests.clock import ManualClock
 from tests.documents.files import attach_letter_as
 from tests.factory import bpmn

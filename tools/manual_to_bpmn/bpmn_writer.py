@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from mso_flow import __version__
+from mso_flow.domain import BPMN_NS
 from tools.manual_to_bpmn.layout import SIZES, Diagram, Node, layout
 from tools.manual_to_bpmn.model import FormField, ProcessReading, Step, is_long_text
 
 NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmn": BPMN_NS,
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
     "dc": "http://www.omg.org/spec/DD/20100524/DC",
     "di": "http://www.omg.org/spec/DD/20100524/DI",

@@ -7,13 +7,17 @@ from pathlib import Path
 
 from lxml import etree
 
+from mso_flow.engine.lane_roles import RoleMap, load_role_map
 from mso_flow.engine.verdict import check_document
 
+ROLES_FILE = Path(__file__).resolve().parents[2] / "bpmn" / "roles.yaml"  # the service's default roles file
 
-def check_file(path: Path) -> list[str]:
+
+def check_file(path: Path, roles: RoleMap | None = None) -> list[str]:
     """Every finding of one BPMN file, errors and warnings: validation, condition checks, then the simulation of
-    each process (the manual's files carry none)."""
-    return [str(p) for p in check_document(path.read_bytes(), str(path)).problems]
+    each process (the manual's files carry none). Lanes get their roles from `roles` (default: bpmn/roles.yaml)."""
+    roles = roles if roles is not None else load_role_map(ROLES_FILE)
+    return [str(p) for p in check_document(path.read_bytes(), str(path), roles=roles).problems]
 
 
 def check(paths: list[str]) -> int:

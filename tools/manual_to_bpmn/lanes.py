@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mso_flow.engine.lane_roles import RoleMap, load_role_map
 from mso_flow.engine.parsing import parse_document
-from mso_flow.engine.roles import RoleMap, load_role_map
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mso_flow import __version__
-from mso_flow.api import database_errors, engine_rest, errors, explorer, web
+from mso_flow.api import database_errors, engine_rest, explorer, web
+from mso_flow.api import problems as errors
+from mso_flow.api.body_limits import BodyLimit
 from mso_flow.api.input_guard import InputGuard
-from mso_flow.api.limits import BodyLimit
 from mso_flow.api.observe import Observe
 from mso_flow.api.routers import (
     definitions,
@@ -33,11 +34,12 @@ from mso_flow.api.routers import (
     users,
     webhooks,
 )
-from mso_flow.services import key_locations, wakeups
-from mso_flow.services.context import Services
-from mso_flow.services.loops import BackgroundLoops
+from mso_flow.services.integrations import wakeups
+from mso_flow.services.platform import key_locations
+from mso_flow.services.platform.context import Services
+from mso_flow.services.platform.loops import BackgroundLoops
+from mso_flow.services.platform.statements import sql_stats_enabled
 from mso_flow.settings import Settings, get_settings
-from mso_flow.store.db import sql_stats_enabled
 from mso_flow.telemetry import logs
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from mso_flow.api.errors import problem
+from mso_flow.api.problems import problem
 
 log = logging.getLogger("mso_flow.api")
 RETRY_AFTER_SECONDS = 5

@@ -9,9 +9,9 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from mso_flow.services import users
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Unauthenticated
+from mso_flow.services.accounts import users
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/users or MSO_FLOW_ADMIN_TOKEN")
 
@@ -28,9 +28,7 @@ async def get_caller(
     """The caller of the bearer token, looked up on every request (a revoked token fails at once)."""
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("no_token", "ต้องส่ง Authorization: Bearer <token> (missing bearer token)")
-    if services.db.dialect == "sqlite":
-        # one indexed read of a local file (tens of µs; WAL readers never wait for writers): cheaper on the event
-        # loop than a hand-off to the thread pool and back; a networked database keeps the hand-off
+    if services.reads_inline:  # `Services.reads_inline`: a local file read beats a thread hand-off
         caller = users.authenticate(services, credentials.credentials)
     else:
         caller = await run_in_threadpool(users.authenticate, services, credentials.credentials)

@@ -19,7 +19,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mso_flow.api.errors import problem
+from mso_flow.api.problems import problem
 
 MAX_JSON_DEPTH = 32
 VARIABLE_MEMBERS = ("variables", "payload")

@@ -1,11 +1,12 @@
 """Opt-in benchmark headers: with `MSO_FLOW_SQL_STATS=1`, every response carries `X-SQL-Statements` and
-`X-SQL-Commits`, the counts of the SQL its request ran (see `store.db.counting_sql`). Not installed otherwise."""
+`X-SQL-Commits`, the counts of the SQL its request ran (see `services/platform/statements.py`). Not installed
+otherwise."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mso_flow.store.db import counting_sql
+from mso_flow.services.platform.statements import counting_sql
 
 Scope = dict[str, Any]
 

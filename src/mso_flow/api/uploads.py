@@ -17,9 +17,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from mso_flow.services.documents.staging import Staging, Target
-from mso_flow.services.errors import BadRequest, Invalid, TooLarge
-from mso_flow.store.documents import CHUNK_BYTES
+from mso_flow.services.documents.staging import CHUNK_BYTES, Staging, Target
+from mso_flow.services.platform.failures import BadRequest, Invalid, TooLarge
 
 DOCUMENT_UPLOAD = re.compile(
     r"^(/api/v1/process-instances/[^/]+/documents|/api/v1/documents/[^/]+/versions"

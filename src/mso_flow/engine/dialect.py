@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
@@ -24,12 +23,12 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 
 from mso_flow.engine.decisions import DecisionTask, DecisionTaskConverter, DecisionTaskParser
 from mso_flow.engine.external import (
-    CAMUNDA_NS,
     ExternalServiceTask,
     ExternalTaskConverter,
     NoOpServiceTask,
     ServiceTaskParser,
 )
+from mso_flow.engine.spiff_internals import StandardLoops
 
 
 class PassThroughTaskParser(CamundaTaskParser):  # type: ignore[misc]
@@ -41,21 +40,8 @@ class PassThroughTaskParser(CamundaTaskParser):  # type: ignore[misc]
         return spec
 
 
-class _StandardLoops:
-    """Multi-instance in standard BPMN when the activity has no Camunda loop attributes."""
-
-    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
-        camunda = loop_characteristics.get(f"{{{CAMUNDA_NS}}}collection") is not None or any(
-            child.tag == full_tag("loopCardinality") for child in loop_characteristics
-        )
-        if camunda:
-            super()._add_multiinstance_task(loop_characteristics)  # type: ignore[misc]
-        else:
-            TaskParser._add_multiinstance_task(self, loop_characteristics)
-
-
 def _with_standard_loops(parser: type) -> type:
-    return type(f"Mso{parser.__name__}", (_StandardLoops, parser), {})
+    return type(f"Mso{parser.__name__}", (StandardLoops, parser), {})
 
 
 class MsoParser(CamundaParser):  # type: ignore[misc]

@@ -13,11 +13,11 @@ import re
 import isodate
 from lxml import etree
 
+from mso_flow.domain import BPMN_NS
 from mso_flow.engine import schedule
 from mso_flow.engine.model import Problem
 from mso_flow.engine.sandbox import ExpressionError, compile_expression, compile_script
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
 _JUEL = re.compile(r"^\s*\$\{(.*)\}\s*$", re.DOTALL)
 _JUEL_OPERATORS = (

@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mso_flow.engine import limits
+from mso_flow.engine import budgets as limits
 
 GRACE_SECONDS = 1.0  # beyond the wall-clock budget, so the evaluator's own watchdog answers first when it can
 _HEADER = struct.Struct("!Q")
@@ -181,7 +181,7 @@ _VALUE_TYPES = (
     | {("datetime", name) for name in ("date", "datetime", "time", "timedelta", "timezone")}
     | {("decimal", "Decimal")}
 )
-_EXCEPTION_MODULES = frozenset({"builtins", "mso_flow.engine.limits", "mso_flow.engine.sandbox"})
+_EXCEPTION_MODULES = frozenset({"builtins", "mso_flow.engine.budgets", "mso_flow.engine.sandbox"})
 
 
 class _AnswerUnpickler(pickle.Unpickler):

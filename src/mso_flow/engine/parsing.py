@@ -29,17 +29,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from mso_flow.domain import ResourceKind
+from mso_flow.domain import BPMN_NS, ResourceKind
 from mso_flow.engine import expressions, xmlsafe
 from mso_flow.engine.decisions import read_dmn
 from mso_flow.engine.dialect import MsoParser
-from mso_flow.engine.errors import SHADOWING, call_cycles
 from mso_flow.engine.external import ExternalServiceTask
+from mso_flow.engine.lane_roles import RoleMap
 from mso_flow.engine.model import BpmnInvalid, FormField, Problem, ProcessDef, UserTaskDef, warning
-from mso_flow.engine.roles import RoleMap, default_role_map
+from mso_flow.engine.process_errors import SHADOWING, call_cycles
 from mso_flow.engine.structure import FLOW_NODES, check_structure
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 FORM_TYPES = {"string", "long", "boolean", "date", "enum", "file"}
@@ -144,7 +143,8 @@ def read_document(
     """Validate a BPMN document and return its executable processes with the warnings found, or raise
     `BpmnInvalid` with its errors (and those warnings).
 
-    Lanes get their roles from `roles` (by default the roles file of the settings; see `engine/roles.py`); a
+    Lanes get their roles from `roles` (the caller's roles file; none: each lane is its own role, see
+    `engine/lane_roles.py`); a
     composite lane it had to split is a warning and listed in `ProcessDef.split_lanes`. Processes called and
     decisions evaluated that the document does not define are asked of `resolver`.
     """
@@ -191,7 +191,7 @@ def read_document(
             problems.append(
                 Problem(file, node.sourceline, key, f"call activities call themselves: {' → '.join(cycle)}")
             )
-        definition = describe_process(node, root, roles if roles is not None else default_role_map())
+        definition = describe_process(node, root, roles if roles is not None else RoleMap())
         problems += _check_process(node, definition, file)
         lanes = {lane.get("name") or lane.get("id"): lane for lane in node.iter(f"{{{BPMN_NS}}}lane")}
         for lane in definition.split_lanes:

@@ -31,7 +31,9 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from mso_flow.engine import errors, limits
+from mso_flow.engine import budgets as limits
+from mso_flow.engine import process_errors as errors
+from mso_flow.engine import spiff_internals
 from mso_flow.engine.dialect import SPEC_CONVERTERS
 from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.parsing import ParsedProcess
@@ -238,7 +240,7 @@ class ProcessRuntime:
         for task in workflow.get_tasks():
             if task.task_spec.bpmn_id == element_id:
                 cycle = isinstance(task.task_spec.event_definition, CycleTimerEventDefinition)
-                task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 0} if cycle else past)
+                spiff_internals.set_timer_value(task, {"cycles": 1, "next": past, "duration": 0} if cycle else past)
         workflow.refresh_timers()
         return self._advance(workflow)
 
@@ -321,7 +323,7 @@ class ProcessRuntime:
         boundary = catching[0]
         event = BpmnEvent(boundary.task_spec.event_definition, payload=dict(variables))
         boundary.task_spec.catch(boundary, event)
-        boundary.task_spec._update(boundary)
+        spiff_internals.update_after_catch(boundary)
         return self._advance(workflow, before)
 
     def set_variables(self, process: ParsedProcess, state: str, variables: dict[str, Any]) -> Step:
@@ -343,14 +345,7 @@ class ProcessRuntime:
 
     def dump(self, workflow: BpmnWorkflow) -> str:
         """Compact JSON of the workflow without its spec; Thai stays UTF-8 instead of \\u escapes."""
-        serializer = self._serializer
-        serializer.registry._encoder_mode = True
-        try:
-            dct = serializer.to_dict(workflow)
-            dct[serializer.VERSION_KEY] = serializer.VERSION
-            return json.dumps(dct, cls=serializer._encoder_cls, ensure_ascii=False, separators=(",", ":"))
-        finally:
-            serializer.registry._encoder_mode = False
+        return spiff_internals.dump_compact(self._serializer, workflow)
 
     def _send(self, workflow: BpmnWorkflow, message: str, payload: dict[str, Any]) -> None:
         """Deliver a message: its variables become data of the catching tasks, so they flow on from there."""

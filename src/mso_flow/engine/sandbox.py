@@ -34,7 +34,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 
-from mso_flow.engine import isolation, limits, schedule
+from mso_flow.engine import budgets as limits
+from mso_flow.engine import isolation, schedule
 
 
 class ExpressionError(ValueError):

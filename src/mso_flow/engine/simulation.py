@@ -48,11 +48,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from mso_flow.domain import ResourceKind
-from mso_flow.engine import expressions, limits
+from mso_flow.engine import budgets as limits
+from mso_flow.engine import expressions, spiff_internals
 from mso_flow.engine.decisions import DecisionTask
-from mso_flow.engine.errors import SHADOWING
 from mso_flow.engine.external import ExternalServiceTask
 from mso_flow.engine.parsing import BPMN_NS, CAMUNDA_NS, ParsedProcess, read_xml
+from mso_flow.engine.process_errors import SHADOWING
 from mso_flow.engine.sandbox import create_script_engine
 
 MAX_WAITS = 400  # waits passed on one run
@@ -556,9 +557,9 @@ def _make_due(timer: Any) -> None:
     if isinstance(timer.task_spec.event_definition, CycleTimerEventDefinition):
         value = timer.internal_data.get("event_value")
         cycle = value if isinstance(value, dict) else {"duration": 0}
-        timer._set_internal_data(event_value={**cycle, "cycles": 1, "next": past})
+        spiff_internals.set_timer_value(timer, {**cycle, "cycles": 1, "next": past})
     else:
-        timer._set_internal_data(event_value=past)
+        spiff_internals.set_timer_value(timer, past)
 
 
 def simulate(process: ParsedProcess, root: etree._Element, max_visits: int = 2) -> SimulationReport:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from mso_flow.domain import BPMN_NS
 from mso_flow.engine.model import Problem, warning
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOW_NODES = {
     "task",
     "userTask",

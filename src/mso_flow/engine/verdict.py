@@ -34,6 +34,7 @@ from lxml import etree
 from mso_flow.domain import ResourceKind, Severity
 from mso_flow.engine import expressions, xmlsafe
 from mso_flow.engine.decisions import DecisionInfo, DecisionTask, check_decision
+from mso_flow.engine.lane_roles import RoleMap
 from mso_flow.engine.model import BpmnInvalid, Problem, warning
 from mso_flow.engine.parsing import (
     BPMN_NS,
@@ -65,10 +66,17 @@ class Verdict:
         return not any(p.is_error for p in self.problems)
 
 
-def check_document(xml: bytes, file: str, simulate_runs: bool = True, resolver: Resolver | None = None) -> Verdict:
-    """Validate a document, check its conditions and (unless `simulate_runs` is False) simulate it."""
+def check_document(
+    xml: bytes,
+    file: str,
+    simulate_runs: bool = True,
+    resolver: Resolver | None = None,
+    roles: RoleMap | None = None,
+) -> Verdict:
+    """Validate a document, check its conditions and (unless `simulate_runs` is False) simulate it; lanes get
+    their roles from `roles` (`engine/lane_roles.py`)."""
     try:
-        document = read_document(xml, file, resolver=resolver)
+        document = read_document(xml, file, roles, resolver)
     except BpmnInvalid as err:
         return Verdict([], err.problems)
     root = read_xml(xml, file)
@@ -145,7 +153,10 @@ class _Deployment:
 
 
 def check_files(
-    files: list[tuple[str, bytes]], simulate_runs: bool = True, resolver: Resolver | None = None
+    files: list[tuple[str, bytes]],
+    simulate_runs: bool = True,
+    resolver: Resolver | None = None,
+    roles: RoleMap | None = None,
 ) -> Checked:
     """The verdict on the files of one deployment (name, content): each BPMN file with `check_document`, each
     DMN file with `check_decision`, no process or decision id defined by two files."""
@@ -160,7 +171,7 @@ def check_files(
                 checked.decisions.append(CheckedDecision(name, xml, info))
             kind = ResourceKind.DMN
         else:
-            verdict = check_document(xml, name, simulate_runs, deployment)
+            verdict = check_document(xml, name, simulate_runs, deployment, roles)
             problems = verdict.problems
             keys = [p.definition.key for p in verdict.processes]
             if verdict.ok:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+from mso_flow.domain import BPMN_NS
+
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
@@ -248,7 +249,7 @@ def inferred_reason(element: etree._Element) -> str | None:
     """The reason an element was added by reading (`source=inferred`), or None for an element the source draws."""
     props = {
         prop.get("name"): prop.get("value") or ""
-        for prop in element.iterfind(f"{{{BPMN}}}extensionElements/{{{CAMUNDA}}}properties/{{{CAMUNDA}}}property")
+        for prop in element.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA}}}properties/{{{CAMUNDA}}}property")
     }
     return props.get("inferred_reason", "") if props.get("source") == "inferred" else None
 
@@ -373,7 +374,7 @@ def _draw_shape(
         _draw_event(canvas, group, element, tag, bounds, fill, stroke)
         _external_label(canvas, layers, shape, name, x, y + h + 4, w)
     elif tag == "textAnnotation":
-        text = element.findtext(f"{{{BPMN}}}text") or ""
+        text = element.findtext(f"{{{BPMN_NS}}}text") or ""
         canvas.add(
             group,
             "path",
@@ -464,7 +465,7 @@ def _draw_event(
             stroke=stroke,
             stroke_dasharray=dash,
         )
-    if element.find(f"{{{BPMN}}}timerEventDefinition") is not None:
+    if element.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None:
         canvas.add(group, "circle", cx=f"{cx:g}", cy=f"{cy:g}", r=f"{r - 7:g}", fill="#ffffff", stroke=stroke)
         canvas.add(
             group,
@@ -472,7 +473,7 @@ def _draw_event(
             d=f"M {cx:g} {cy:g} L {cx:g} {cy - r + 9:g} M {cx:g} {cy:g} L {cx + 5:g} {cy:g}",
             stroke=stroke,
         )
-    elif element.find(f"{{{BPMN}}}messageEventDefinition") is not None:
+    elif element.find(f"{{{BPMN_NS}}}messageEventDefinition") is not None:
         ex, ey, ew, eh = cx - 8, cy - 6, 16, 12
         canvas.add(
             group,

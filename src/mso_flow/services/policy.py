@@ -18,7 +18,7 @@ whoever holds, owns or completed one of its tasks, and a `supervisor` holding a 
 A delegate holding no candidate role of the delegated task reads that task's own form fields only. Staff of
 another lane, designers and other integrators see the instance without its data.
 
-Personal data (`may_read_personal_data`, `services/personal_data.py`): narrower than the instance's data — the
+Personal data (`may_read_personal_data`, `services/privacy/personal_data.py`): narrower than the instance's data — the
 people of its tasks (holders, owners, completers, candidates of open ones, supervisors of their lanes) and a
 `privacy_officer`; admins, auditors, starters and integrators read the other variables with these masked. Only a
 privacy officer erases personal data, exports it for a data subject, and grants it to a webhook.
@@ -60,8 +60,8 @@ from mso_flow.domain import (
     TaskState,
 )
 from mso_flow.engine.model import ProcessDef, UserTaskDef
-from mso_flow.services import candidates
-from mso_flow.services.context import Caller
+from mso_flow.services.platform.context import Caller
+from mso_flow.services.tasks import candidates
 from mso_flow.store.models import ExternalTask, HumanTask, ProcessInstance
 
 
@@ -164,9 +164,9 @@ def may_unclaim(caller: Caller, task: HumanTask) -> bool:
 
 def supervises(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
     """A `supervisor` oversees the tasks of the roles he holds and of the staff roles of the sections he heads
-    (`headed`: the roles file's `heads:` for his roles, `services/roles.py`). The head of the registry section
-    (`หัวหน้าฝ่ายสารบรรณ`, `supervisor`) thus gives the registry clerks' tasks to the clerks without being their
-    candidate; a supervisor of another lane of the same process does not."""
+    (`headed`: the roles file's `heads:` for his roles, `services/accounts/known_roles.py`). The head of the
+    registry section (`หัวหน้าฝ่ายสารบรรณ`, `supervisor`) thus gives the registry clerks' tasks to the clerks without
+    being their candidate; a supervisor of another lane of the same process does not."""
     if Role.SUPERVISOR not in caller.roles:
         return False
     return is_candidate(caller, task) or bool(headed.intersection(task.candidate_roles))
@@ -212,7 +212,7 @@ def reads_design_notes(caller: Caller) -> bool:
 
 
 def may_approve_privacy_changes(caller: Caller) -> bool:
-    """Deploy a version that weakens a process's privacy marks (`services/privacy_marks.py`): a privacy officer who
+    """Deploy a version that weakens a process's privacy marks (`services/privacy/marks.py`): a privacy officer who
     may deploy (never implied by `admin`)."""
     return may_deploy(caller) and Role.PRIVACY_OFFICER in caller.roles
 
@@ -412,6 +412,26 @@ def is_told_overdue(person: Caller, task: HumanTask) -> bool:
 def is_told_of_incident(person: Caller, deployed_by: str | None) -> bool:
     """A process error: the admins, and the designer who deployed the version (if they may still read it)."""
     return person.is_admin or (person.username == deployed_by and may_read_incidents(person))
+
+
+def may_read_user(caller: Caller, username: str) -> bool:
+    """Read a user's entry (Camunda's users): oneself, or the directory (admins and integrators)."""
+    return username == caller.username or reads_directory(caller)
+
+
+def may_read_role_members(caller: Caller, role: str) -> bool:
+    """List the members of a role (Camunda's groups): its own members (to delegate within it), or the directory."""
+    return role in caller.roles or reads_directory(caller)
+
+
+def reads_directory(caller: Caller) -> bool:
+    """Read every user's entry and every role's members: admins and integrators (the systems that map people)."""
+    return caller.has_any(SYSTEM_ROLES)
+
+
+def sees_every_webhook(caller: Caller) -> bool:
+    """See and change every integrator's webhooks, not only one's own: admins."""
+    return caller.is_admin
 
 
 def may_read_mail_deliveries(caller: Caller) -> bool:

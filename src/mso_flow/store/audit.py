@@ -135,7 +135,8 @@ def admin_listing(session: Session, offset: int, limit: int) -> tuple[list[Audit
 
 
 def verify_admin(session: Session) -> ChainCheck:
-    """Re-hash the admin chain against its stored head (its signature is `services/anchoring.py`'s to check)."""
+    """Re-hash the admin chain against its stored head (its signature is `services/platform/anchoring.py`'s to
+    check)."""
     chain = admin_chain(session)
     seq, head = (chain.seq, chain.head) if chain else (0, "")
     return verify_chain(list(session.scalars(_admin_events())), seq, head)

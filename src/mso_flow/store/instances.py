@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.orm import Session, class_mapper, load_only, make_transient_to_detached
+from sqlalchemy.orm import Session, load_only, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
 from mso_flow.store.models import ACTIVE_STATES, HumanTask, ProcessInstance
 from mso_flow.store.paging import page
+from mso_flow.store.sqlalchemy_internals import new_unloaded
 
 T = TypeVar("T")
 
@@ -44,7 +45,7 @@ _LOCK_WITH_TASK = (
 
 def _persistent(session: Session, cls: type[T], values: dict[str, Any]) -> T:
     """An object of `cls` for a row just read, attached to `session` as loaded (no ORM loading machinery)."""
-    obj: T = class_mapper(cls).class_manager.new_instance()
+    obj: T = new_unloaded(cls)
     instance_state(obj).dict.update(values)
     make_transient_to_detached(obj)
     session.add(obj)

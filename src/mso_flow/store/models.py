@@ -192,7 +192,8 @@ class ProcessInstance(Base):
     end_reason: Mapped[str | None] = mapped_column(Text)
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
-    # Ed25519 signature of (id, audit_seq, audit_head) by a key the database does not hold (services/anchoring.py)
+    # Ed25519 signature of (id, audit_seq, audit_head) by a key the database does not hold
+    # (services/platform/anchoring.py)
     audit_signature: Mapped[str | None] = mapped_column(Text, default=None)
 
     __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012  (optimistic lock on every update)
@@ -305,7 +306,7 @@ class AuditChain(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     head: Mapped[str] = mapped_column(String(64), default="")
-    # Ed25519 signature of (name, seq, head) by a key the database does not hold (services/anchoring.py)
+    # Ed25519 signature of (name, seq, head) by a key the database does not hold (services/platform/anchoring.py)
     signature: Mapped[str | None] = mapped_column(Text, default=None)
 
 
@@ -447,7 +448,7 @@ class ExternalTask(Base):
 
 class DataKey(Base):
     """The data key of an instance that holds personal or classified data, wrapped by the operator's master key
-    (`services/keyring.py`); `wrapped_key` NULL once the data is erased (crypto-shredding)."""
+    (`services/privacy/keyring.py`); `wrapped_key` NULL once the data is erased (crypto-shredding)."""
 
     __tablename__ = "data_key"
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Update, bindparam, inspect, update
 from sqlalchemy.orm import InstanceState, Session
-from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
 
 from mso_flow.store.models import HumanTask, ProcessInstance
+from mso_flow.store.sqlalchemy_internals import NO_VALUE, committed_values, mark_clean
 
 VERSION_COLUMN: dict[type, str] = {ProcessInstance: "lock_version", HumanTask: "version"}
 _statements: dict[tuple[type, frozenset[str]], Update] = {}
@@ -46,7 +46,7 @@ def _changes(state: InstanceState[Any]) -> dict[str, Any]:
     values = state.dict
     return {
         key: values[key]
-        for key, old in state.committed_state.items()
+        for key, old in committed_values(state).items()
         if key in values and (old is NO_VALUE or old is None or (values[key] is not old and values[key] != old))
     }
 
@@ -65,7 +65,7 @@ def save(session: Session, obj: ProcessInstance | HumanTask) -> None:
         if result.rowcount != 1:
             raise StaleDataError(f"{cls.__tablename__} {state.dict['id']} was changed by another writer")  # type: ignore[attr-defined]
         state.dict[version_key] = current + 1
-    state._commit_all(state.dict, session.identity_map)
+    mark_clean(state, session)
 
 
 def write_back(session: Session) -> None:

@@ -34,6 +34,11 @@ REQUEST_SECONDS = Histogram(
 )
 INSTANCES_STARTED = Counter("mso_flow_instances_started", "process instances started", ["process"])
 INSTANCES_COMPLETED = Counter("mso_flow_instances_completed", "process instances completed", ["process"])
+COMMANDS = Counter(
+    "mso_flow_instance_commands",
+    "instance commands run, by command and outcome (ok, refused, process_error)",
+    ["command", "outcome"],
+)
 WEBHOOK_DELIVERY_SECONDS = Histogram(
     "mso_flow_webhook_delivery_latency_seconds",
     "time from an event to its successful webhook delivery",

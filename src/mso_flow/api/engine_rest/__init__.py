@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mso_flow.api.engine_rest import errors
+from mso_flow.api.engine_rest import camunda_errors as errors
 from mso_flow.api.engine_rest.params import PREFIX
 from mso_flow.api.engine_rest.routers import (
     attachments,

@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from mso_flow.services import accounts, users
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Unauthenticated
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.accounts import users
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import Unauthenticated
 
 
 async def get_services(request: Request) -> Services:

@@ -7,7 +7,7 @@ from typing import Any
 
 from mso_flow.api.engine_rest.variables import optional_date, to_typed
 from mso_flow.services.documents.queries import DocumentView
-from mso_flow.services.external_tasks import LockedTask
+from mso_flow.services.integrations.external_tasks import LockedTask
 from mso_flow.store.models import (
     AuditEvent,
     DecisionDefinition,

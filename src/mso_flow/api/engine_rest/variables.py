@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from mso_flow.services.errors import BadRequest
+from mso_flow.services.platform.failures import BadRequest
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.{ms}%z"
 _CAMUNDA_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from mso_flow.api import views
+from mso_flow.api import presenters as views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import MAX_VERSION, Page
 from mso_flow.schemas.definitions import ChangesOut, DefinitionDetail, DefinitionSummary, VersionDiffOut
-from mso_flow.services import definitions, diagrams
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.definitions import diagrams
 
 router = APIRouter(prefix="/process-definitions", tags=["process definitions"])
 Key = Annotated[str, Path(max_length=64, description="process key (the BPMN process id)")]

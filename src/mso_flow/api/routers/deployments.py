@@ -8,12 +8,12 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from mso_flow.api import views
+from mso_flow.api import presenters as views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Problem
 from mso_flow.schemas.definitions import DecisionSummary, DeploymentResult
-from mso_flow.services import definitions
-from mso_flow.services.errors import Invalid
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.failures import Invalid
 
 router = APIRouter(tags=["deployments"])
 MAX_FILE_NAME = 200

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from mso_flow.api import downloads, views
+from mso_flow.api import downloads
+from mso_flow.api import presenters as views
 from mso_flow.api.deps import CallerDep, ServicesDep
 from mso_flow.api.uploads import multipart_body, received
 from mso_flow.schemas.common import MAX_VERSION, Problem

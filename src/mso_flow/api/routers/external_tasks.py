@@ -16,8 +16,8 @@ from mso_flow.schemas.integration import (
     ExternalTaskOut,
     FetchAndLockRequest,
 )
-from mso_flow.services import external_tasks
-from mso_flow.services.external_tasks import LockedTask
+from mso_flow.services.integrations import external_tasks
+from mso_flow.services.integrations.external_tasks import LockedTask
 
 router = APIRouter(prefix="/external-tasks", tags=["external tasks"])
 TaskId = Annotated[str, Path(max_length=64)]

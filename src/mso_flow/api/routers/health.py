@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from mso_flow.api.deps import ServicesDep
-from mso_flow.services import definitions
+from mso_flow.services.definitions import deployment as definitions
 
 router = APIRouter(tags=["health"])
 

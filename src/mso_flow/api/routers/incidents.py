@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Request
-from mso_flow.services import incidents
-from mso_flow.store.incidents import Incident, IncidentFilter
+from mso_flow.services.instances import incidents
+from mso_flow.services.instances.incidents import IncidentFilter
+from mso_flow.store.incidents import Incident
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 IncidentId = Annotated[str, Path(max_length=64)]
@@ -27,7 +28,7 @@ class IncidentOut(BaseModel):
     element_name: str | None
     kind: str = Field(
         description="expression, script, limit, serialization, engine, timer, external_task, or unreadable_value (a "
-        "stored sealed value that does not open: services/unreadable.py)"
+        "stored sealed value that does not open: services/privacy/unreadable.py)"
     )
     message_th: str
     message_en: str

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from mso_flow.api import exports, views
+from mso_flow.api import exports
+from mso_flow.api import presenters as views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Problem
 from mso_flow.schemas.instances import (
@@ -17,8 +18,10 @@ from mso_flow.schemas.instances import (
     MigrateRequest,
     StartRequest,
 )
-from mso_flow.services import diagrams, instances, migration
-from mso_flow.services.instances import InstanceView
+from mso_flow.services.definitions import diagrams
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import migration
+from mso_flow.services.instances.lifecycle import InstanceView
 
 router = APIRouter(tags=["process instances"])
 InstanceId = Annotated[str, Path(max_length=64)]

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from mso_flow.api.deps import CallerDep, ServicesDep
 from mso_flow.schemas.common import Problem
 from mso_flow.schemas.integration import MessageRequest, MessageResult
-from mso_flow.services import messages
+from mso_flow.services.integrations import messages
 
 router = APIRouter(tags=["messages"])
 

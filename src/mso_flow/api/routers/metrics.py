@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from mso_flow.api.deps import ServicesDep
-from mso_flow.services import monitoring
+from mso_flow.services.platform import monitoring
 from mso_flow.telemetry import metrics
 
 router = APIRouter(tags=["operations"])

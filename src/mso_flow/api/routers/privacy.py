@@ -18,7 +18,7 @@ from mso_flow.schemas.privacy import (
     PersonalFieldOut,
     SuppliedBy,
 )
-from mso_flow.services import privacy
+from mso_flow.services.privacy import officer as privacy
 
 router = APIRouter(tags=["personal data"])
 InstanceId = Annotated[str, Path(max_length=64)]

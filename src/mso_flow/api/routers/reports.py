@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request
 from mso_flow.api import exports
 from mso_flow.api.deps import CallerDep, ServicesDep
 from mso_flow.schemas.reports import KpiReport, OverdueCount, OverdueReport, ProcessReport, StepReport
-from mso_flow.services import reports
-from mso_flow.store.reports import Period
+from mso_flow.services.reports import kpis as reports
+from mso_flow.services.reports.kpis import Period
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 FormatQuery = Annotated[str | None, Query(pattern="^(json|csv)$", description="csv, or send Accept: text/csv")]

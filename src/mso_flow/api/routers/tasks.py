@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from mso_flow.api import views
+from mso_flow.api import presenters as views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
 from mso_flow.schemas.tasks import (
@@ -24,18 +24,18 @@ from mso_flow.schemas.tasks import (
     TaskListItem,
     TaskOut,
 )
-from mso_flow.services import assignment, comments, tasks
-from mso_flow.services.context import Services
-from mso_flow.services.errors import Invalid
-from mso_flow.store.tasks import TaskFilter
+from mso_flow.services.platform.context import Services
+from mso_flow.services.platform.failures import Invalid
+from mso_flow.services.tasks import assignment, comments
+from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks.human_tasks import TaskFilter
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
 def _task(services: Services, view: tasks.TaskView) -> TaskOut:
     """A task with the manual's step it carries out."""
-    step = services.definition(view.task.definition_id).model.user_task(view.task.element_id)
-    return views.task(view, step)
+    return views.task(view, view.step)
 
 
 TaskId = Annotated[str, Path(max_length=64)]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from mso_flow.api import views
+from mso_flow.api import presenters as views
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
 from mso_flow.schemas.instances import AuditEventOut, AuditVerification
@@ -23,7 +23,8 @@ from mso_flow.schemas.users import (
     UserPut,
     UserUpdate,
 )
-from mso_flow.services import accounts, users
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.accounts import users
 from mso_flow.store.models import User
 
 router = APIRouter(tags=["users"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
 from mso_flow.schemas.integration import DeliveryOut, WebhookOut, WebhookRequest
-from mso_flow.services import webhooks
+from mso_flow.services.integrations import webhooks
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 WebhookId = Annotated[str, Path(max_length=64)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mso_flow.api.web.thai import value_words
-from mso_flow.engine.model import ProcessDef
+from mso_flow.services.definitions.model import ProcessDef
 
 
 @dataclass(frozen=True)

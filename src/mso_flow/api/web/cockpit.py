@@ -1,5 +1,5 @@
 """The operators' Cockpit in the web app (`/app/cockpit`): incidents, running instances, external tasks, webhook
-deliveries and audit verification, through `services/cockpit.py` and the use cases that act (resolve, retry,
+deliveries and audit verification, through `services/operations/cockpit.py` and the use cases that act (resolve, retry,
 cancel, migrate). An admin acts; an auditor reads the same pages without their forms, and a POST of his is
 refused (403) by the use case's policy like anyone else's. Cancel and migrate go through a confirmation page whose
 form needs its explicit confirm box ticked; no step relies on JavaScript."""
@@ -15,13 +15,17 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from mso_flow.api.deps import ServicesDep
-from mso_flow.api.errors import STATUS
+from mso_flow.api.problems import STATUS
 from mso_flow.api.web.render import WebRoute, page
 from mso_flow.api.web.security import FormDep, PersonDep
-from mso_flow.services import cockpit, definitions, incidents, instances, migration, policy
-from mso_flow.services.accounts import WebCaller
-from mso_flow.services.context import Services
-from mso_flow.services.errors import Invalid, ServiceError
+from mso_flow.services import policy
+from mso_flow.services.accounts.logins import WebCaller
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import incidents, migration
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.operations import cockpit
+from mso_flow.services.platform.context import Services
+from mso_flow.services.platform.failures import Invalid, ServiceError
 from mso_flow.store.incidents import IncidentFilter
 
 router = APIRouter(prefix="/app/cockpit", route_class=WebRoute, include_in_schema=False)
@@ -37,7 +41,7 @@ EXTERNAL_VIEWS = {
     "free": "รอผู้รับไปทำ",
     "no_retries": "หมดจำนวนครั้งที่ลองใหม่",
 }
-DELIVERY_ERRORS = {  # services/outbound.py records a category of failure, never the receiver's words
+DELIVERY_ERRORS = {  # services/integrations/outbound.py records a category of failure, never the receiver's words
     "timeout": "ปลายทางไม่ตอบภายในเวลาที่กำหนด",
     "refused": "เชื่อมต่อปลายทางไม่ได้",
     "tls": "การเชื่อมต่อแบบเข้ารหัส (TLS) ไม่ผ่าน",

@@ -20,10 +20,10 @@ from mso_flow.api.web.render import page as page_response
 from mso_flow.api.web.security import CSRF_FIELD, CsrfRefused, FormDep, PersonDep
 from mso_flow.api.web.views import task_again
 from mso_flow.schemas.common import MAX_VERSION
-from mso_flow.services.accounts import WebCaller
+from mso_flow.services.accounts.logins import WebCaller
 from mso_flow.services.documents import commands, queries
 from mso_flow.services.documents.staging import Target
-from mso_flow.services.errors import ServiceError
+from mso_flow.services.platform.failures import ServiceError
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 

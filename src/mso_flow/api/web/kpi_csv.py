@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mso_flow.api.web.thai import duration_words, seconds_words
-from mso_flow.services.reports import ProcessKpi, StepKpi
-from mso_flow.store.reports import DurationStats
+from mso_flow.services.reports.kpis import DurationStats, ProcessKpi, StepKpi
 
 # (ASCII name, Thai header) of each column, in order
 COLUMNS = (

@@ -13,18 +13,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from mso_flow.api.errors import STATUS
+from mso_flow.api.problems import STATUS
 from mso_flow.api.web import thai
 from mso_flow.api.web.holding import holding
 from mso_flow.api.web.security import CSRF_FIELD, PASSWORD_PAGE, CsrfRefused, LoginRequired, PasswordChangeRequired
 from mso_flow.services import policy
-from mso_flow.services.accounts import WebCaller
+from mso_flow.services.accounts.logins import WebCaller
 from mso_flow.services.documents import rules
-from mso_flow.services.errors import ServiceError
 from mso_flow.services.notifications import queries as notifications
+from mso_flow.services.platform.failures import ServiceError
 
 HERE = Path(__file__).parent
-STAFF_EXCLUDED = frozenset({"admin", "designer", "integrator", "supervisor", "auditor"})
 
 env = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -47,16 +46,18 @@ env.filters.update(
 def page(
     request: Request, template: str, person: WebCaller | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    roles = person.caller.roles if person else frozenset()
+    caller = person.caller if person else None
     unread = notifications.unread(request.app.state.services, person.caller) if person else 0
     html = env.get_template(template).render(
         request=request,
         person=person,
         csrf_field=CSRF_FIELD,
-        is_admin="admin" in roles,
-        is_designer=bool(roles & {"admin", "designer"}),
-        reads_reports=bool(person and policy.may_read_reports(person.caller)),
-        reads_cockpit=bool(person and policy.may_read_operations(person.caller)),
+        # what the menus show is what the policy permits (services/policy.py), nothing decided here
+        may_manage_users=bool(caller and policy.may_manage_users(caller)),
+        may_deploy=bool(caller and policy.may_deploy(caller)),
+        may_read_mail_deliveries=bool(caller and policy.may_read_mail_deliveries(caller)),
+        reads_reports=bool(caller and policy.may_read_reports(caller)),
+        reads_cockpit=bool(caller and policy.may_read_operations(caller)),
         unread=unread,
         **context,
     )

@@ -12,8 +12,8 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mso_flow.api.deps import ServicesDep
-from mso_flow.services import accounts
-from mso_flow.services.accounts import WebCaller
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.accounts.logins import WebCaller
 
 SESSION_COOKIE = "mso_session"
 LOGIN_COOKIE = "mso_login_csrf"

@@ -19,41 +19,35 @@ from starlette.datastructures import FormData, UploadFile
 
 from mso_flow.api import exports
 from mso_flow.api.deps import ServicesDep
-from mso_flow.api.errors import STATUS
+from mso_flow.api.problems import STATUS
 from mso_flow.api.web import kpi_csv, security
 from mso_flow.api.web.case_data import case_data
 from mso_flow.api.web.holding import done_message
 from mso_flow.api.web.render import WebRoute, error_page, page
 from mso_flow.api.web.security import FormDep, OptionalPersonDep, PersonDep
 from mso_flow.domain import DefinitionSource, EmailMode, MailState, NotificationKind
-from mso_flow.engine.model import FormField
 from mso_flow.rendering.charts import Bar, bar_chart
-from mso_flow.services import (
-    accounts,
-    assignment,
-    cases,
-    comments,
-    definitions,
-    diagrams,
-    inbox,
-    incidents,
-    instances,
-    personal_data,
-    policy,
-    privacy,
-    reports,
-    staffing,
-    tasks,
-    users,
-)
-from mso_flow.services.accounts import LoginThrottled, WebCaller
-from mso_flow.services.context import Services
+from mso_flow.services import policy
+from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.accounts import users
+from mso_flow.services.accounts.known_roles import headed_roles
+from mso_flow.services.accounts.logins import LoginThrottled, WebCaller
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.definitions import diagrams
+from mso_flow.services.definitions.model import FormField
 from mso_flow.services.documents import queries as document_queries
-from mso_flow.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from mso_flow.services.instances import cases, incidents
+from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
-from mso_flow.services.roles import headed_roles
-from mso_flow.store.reports import Period
+from mso_flow.services.platform.context import Services
+from mso_flow.services.platform.failures import Forbidden, Invalid, NotFound, ServiceError
+from mso_flow.services.privacy import officer as privacy
+from mso_flow.services.privacy import personal_data
+from mso_flow.services.reports import kpis as reports
+from mso_flow.services.reports.kpis import Period
+from mso_flow.services.tasks import assignment, comments, inbox, staffing
+from mso_flow.services.tasks import human_tasks as tasks
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 Search = Annotated[str | None, Query(max_length=200)]
@@ -221,9 +215,7 @@ def counts_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
 def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, Any]:
     caller = person.caller
     view = tasks.get(services, caller, task_id)
-    task = view.task
-    model = services.definition(task.definition_id).model
-    task_def = model.user_task(task.element_id)
+    task, model, task_def = view.task, view.model, view.step
     try:
         instance = instances.get(services, caller, task.instance_id).instance
     except ServiceError:
@@ -351,10 +343,9 @@ def form_variables(fields: tuple[FormField, ...], form: FormData) -> dict[str, A
 
 @router.post("/tasks/{task_id}/complete")
 def complete(request: Request, services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
-    view = tasks.get(services, person.caller, task_id)
-    variables = form_variables(view.form, form)
+    variables = form_variables(tasks.form_of(services, person.caller, task_id), form)
     try:
-        tasks.complete(services, person.caller, task_id, variables, unheld_ok=form.get("unheld_ok") == "1")
+        tasks.complete_task(services, person.caller, task_id, variables, unheld_ok=form.get("unheld_ok") == "1")
     except Invalid as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
         return task_again(request, services, person, task_id, variables, errors, err.message)
@@ -636,14 +627,14 @@ def reports_csv(services: ServicesDep, person: PersonDep, headers: str = "thai")
 # --- designers and admins -------------------------------------------------------------------------------
 
 
-def _require(person: WebCaller, roles: set[str]) -> None:
-    if not person.caller.has_any(roles):
+def _require_designer(person: WebCaller) -> None:
+    if not policy.may_deploy(person.caller):
         raise Forbidden("role_required", "หน้านี้สำหรับผู้ออกแบบกระบวนงานหรือผู้ดูแลระบบ (role required)")
 
 
 @router.get("/definitions")
 def definitions_page(request: Request, services: ServicesDep, person: PersonDep) -> Response:
-    _require(person, {"designer"})
+    _require_designer(person)
     return _definitions_page(request, services, person, 200)
 
 
@@ -657,7 +648,7 @@ def _definitions_page(request: Request, services: Services, person: WebCaller, s
 
 @router.post("/definitions")
 def deploy(request: Request, services: ServicesDep, person: PersonDep, form: FormDep) -> Response:
-    _require(person, {"designer"})
+    _require_designer(person)
     files = []
     for upload in form.getlist("files"):
         if isinstance(upload, UploadFile) and upload.filename:
@@ -680,7 +671,7 @@ def deploy(request: Request, services: ServicesDep, person: PersonDep, form: For
 
 @router.get("/definitions/{key}")
 def definition_versions(request: Request, services: ServicesDep, person: PersonDep, key: str) -> Response:
-    _require(person, {"designer"})
+    _require_designer(person)
     rows, _ = definitions.versions(services, key, 0, 100)
     changes = {
         row.version: definitions.diff(services, key, row.version - 1, row.version)[2]

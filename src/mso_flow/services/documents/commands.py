@@ -1,7 +1,7 @@
-"""Changing documents: attach, add a version, withdraw. Each is an instance command (`services/unit_of_work.py`):
-the instance's row is locked, the rows written and the audit event (`document_added`, `document_version_added`,
-`document_withdrawn`, with the version's SHA-256) appended to the instance's hash chain in one transaction, with
-a metadata-only webhook event (`document.added`, …).
+"""Changing documents: attach, add a version, withdraw. Each is an instance command
+(`services/platform/unit_of_work.py`): the instance's row is locked, the rows written and the audit event
+(`document_added`, `document_version_added`, `document_withdrawn`, with the version's SHA-256) appended to the
+instance's hash chain in one transaction, with a metadata-only webhook event (`document.added`, …).
 
 An upload is two calls: `prepare_*` checks the caller's right and says where the bytes go (`staging.Target`)
 before the body is read, so an outsider's 25 MB is refused at once; the command then checks everything again
@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.domain import ReadPurpose, TaskState
 from mso_flow.engine.model import FormField
-from mso_flow.services import personal_data, policy
-from mso_flow.services.context import Caller, Definition, Services
+from mso_flow.services import policy
 from mso_flow.services.documents import rules
 from mso_flow.services.documents.queries import (
     DocumentView,
@@ -29,9 +28,11 @@ from mso_flow.services.documents.queries import (
 )
 from mso_flow.services.documents.sealed import seal_text
 from mso_flow.services.documents.staging import Staged, Staging, Target
-from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound, UnsupportedType
-from mso_flow.services.sealing import InstanceCipher
-from mso_flow.services.unit_of_work import InstanceCommand, instance_command, lock_instance
+from mso_flow.services.platform.context import Caller, Definition, Services
+from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound, UnsupportedType
+from mso_flow.services.platform.unit_of_work import InstanceCommand, instance_command, lock_instance
+from mso_flow.services.privacy import personal_data
+from mso_flow.services.privacy.sealing import InstanceCipher
 from mso_flow.store import documents as store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
@@ -361,8 +362,8 @@ def withdraw(services: Services, caller: Caller, document_id: str, reason: str) 
 
 
 def erase_sealed(command: InstanceCommand) -> list[str]:
-    """Part of an erasure of the instance's personal data (`services/privacy.py`, under the instance's lock, with
-    its data key destroyed): the chunks of its sealed documents are deleted and their versions marked erased. Their
+    """Part of an erasure of the instance's personal data (`services/privacy/officer.py`, under the instance's lock,
+    with its data key destroyed): the chunks of its sealed documents are deleted and their versions marked erased. Their
     names, titles and reasons stay sealed under the destroyed key, so unreadable; type, size, SHA-256, who and when
     stay, as the audit chain does. Returns the ids of the documents concerned."""
     return store.erase_sealed_content(command.session, command.instance.id, command.now)

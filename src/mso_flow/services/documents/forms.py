@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.engine.model import FormField
-from mso_flow.services.errors import Invalid
+from mso_flow.services.platform.failures import Invalid
 from mso_flow.store import documents as store
 from mso_flow.store.models import HumanTask
 

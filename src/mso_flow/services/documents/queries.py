@@ -22,13 +22,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import ReadPurpose
-from mso_flow.services import need_to_know, personal_data, policy
-from mso_flow.services.context import Caller, Definition, Services
+from mso_flow.services import policy
 from mso_flow.services.documents import rules
 from mso_flow.services.documents.reader import ChunkReader
 from mso_flow.services.documents.sealed import open_chunk, open_text
-from mso_flow.services.errors import Conflict, Forbidden, Invalid, NotFound
-from mso_flow.services.sealing import InstanceCipher
+from mso_flow.services.platform.context import Caller, Definition, Services
+from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.services.privacy import need_to_know, personal_data
+from mso_flow.services.privacy.sealing import InstanceCipher
 from mso_flow.store import documents as store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store

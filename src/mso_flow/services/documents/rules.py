@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import filetype
 
-from mso_flow.services.errors import UnsupportedType
+from mso_flow.services.platform.failures import UnsupportedType
 
 PDF, PNG, JPEG, TIFF = "application/pdf", "image/png", "image/jpeg", "image/tiff"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

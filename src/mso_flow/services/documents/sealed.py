@@ -1,4 +1,4 @@
-"""How a sealed document is sealed with its instance's data key (`services/sealing.py`, AES-256-GCM).
+"""How a sealed document is sealed with its instance's data key (`services/privacy/sealing.py`, AES-256-GCM).
 
 Each chunk is sealed on its own with a fresh nonce, its associated data binding it to the instance (the cipher's),
 the document, the version and its index, and saying whether it is the last one: chunks cannot be reordered, moved
@@ -8,7 +8,7 @@ document (title, description, file names, withdrawal reason) is sealed as values
 
 from __future__ import annotations
 
-from mso_flow.services.sealing import ERASED, MARK, InstanceCipher
+from mso_flow.services.privacy.sealing import ERASED, MARK, InstanceCipher
 
 
 def chunk_name(document_id: str, version_id: str, index: int, last: bool) -> str:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from mso_flow.services.documents import rules
 from mso_flow.services.documents.reader import ChunkReader
 from mso_flow.services.documents.sealed import open_chunk, seal_chunk
-from mso_flow.services.errors import Invalid, TooLarge
-from mso_flow.services.sealing import InstanceCipher
+from mso_flow.services.platform.failures import Invalid, TooLarge
+from mso_flow.services.privacy.sealing import InstanceCipher
 from mso_flow.store.documents import CHUNK_BYTES
 
 _LENGTH = struct.Struct(">I")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mso_flow.store import users as users_store
 
-PERSONAL_PREFIX = "user:"  # services/candidates.py: a named user's own role, held by that user
+PERSONAL_PREFIX = "user:"  # services/tasks/candidates.py: a named user's own role, held by that user
 
 
 class Audience:

@@ -42,10 +42,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import EmailMode, MailState
-from mso_flow.services.context import Services
+from mso_flow.services.integrations.webhook_delivery import backoff
 from mso_flow.services.notifications import mail as mail_text
 from mso_flow.services.notifications import smtp
-from mso_flow.services.webhook_delivery import backoff
+from mso_flow.services.platform.context import Services
 from mso_flow.store import notifications as store
 from mso_flow.store import users as users_store
 from mso_flow.store.models import User

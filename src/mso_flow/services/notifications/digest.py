@@ -13,7 +13,7 @@ from datetime import datetime, time
 
 from mso_flow.domain import NotificationKind
 from mso_flow.rendering.thai import BANGKOK
-from mso_flow.services.context import Services
+from mso_flow.services.platform.context import Services
 from mso_flow.store import notifications as store
 from mso_flow.store.notifications import Notification
 

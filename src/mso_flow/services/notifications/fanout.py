@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import EmailMode, NotificationKind
-from mso_flow.services.context import Caller, Services
 from mso_flow.services.notifications.rules import About, Person, recipients
+from mso_flow.services.platform.context import Caller, Services
 from mso_flow.store import notifications as store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store import users as users_store

@@ -1,4 +1,4 @@
-"""The notification work of one service process, polled by `services/loops.py`: fan out the outbox, scan due
+"""The notification work of one service process, polled by `services/platform/loops.py`: fan out the outbox, scan due
 dates and compose the day's digests (every `SCAN_EVERY`); the mails go out from the deliverer's own thread
 (`delivery.MailDeliverer.run`). `run_once` does all of it to the end and waits for the mails (tests, one-off
 runs).
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from mso_flow.services.context import Services
 from mso_flow.services.notifications import delivery, digest, fanout, scanner
 from mso_flow.services.notifications.delivery import MailDeliverer
+from mso_flow.services.platform.context import Services
 from mso_flow.store import notifications as store
 from mso_flow.telemetry import activity
 

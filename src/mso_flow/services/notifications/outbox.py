@@ -1,7 +1,7 @@
 """The request path's part of notifications: an outbox row per event that may concern someone, in the
 transaction of the event.
 
-`services/events.py` `record` (the one place where an instance's events are recorded, with the audit chain and
+`services/platform/events.py` `record` (the one place where an instance's events are recorded, with the audit chain and
 the webhook outbox) calls `write`; an incident with no instance (a start that failed) calls `incident`. A
 command pays one Core INSERT for all its rows, and nothing when none of its events concerns anyone: an event of
 another kind, an unassignment, or a new task whose roles no active user holds (`audience`). Who exactly is told,
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mso_flow.domain import NotificationKind
-from mso_flow.services.context import Services
+from mso_flow.services.platform.context import Services
 from mso_flow.store import notifications as store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.incidents import Incident

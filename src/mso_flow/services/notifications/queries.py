@@ -8,8 +8,8 @@ from datetime import datetime
 
 from mso_flow.domain import EmailMode
 from mso_flow.services import policy
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import Forbidden, NotFound
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import Forbidden, NotFound
 from mso_flow.store import notifications as store
 from mso_flow.store import users as users_store
 from mso_flow.store.notifications import Notification, NotificationMail

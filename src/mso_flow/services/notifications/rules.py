@@ -14,7 +14,7 @@ from datetime import datetime
 
 from mso_flow.domain import NotificationKind
 from mso_flow.services import policy
-from mso_flow.services.context import Caller
+from mso_flow.services.platform.context import Caller
 from mso_flow.store.models import HumanTask
 from mso_flow.store.notifications import NotificationEvent
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mso_flow.domain import NotificationKind
-from mso_flow.services.context import Services
 from mso_flow.services.notifications import outbox
+from mso_flow.services.platform.context import Services
 from mso_flow.store import notifications as store
 from mso_flow.store.models import HumanTask
 

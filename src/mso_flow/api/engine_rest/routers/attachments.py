@@ -16,11 +16,11 @@ from mso_flow.api.engine_rest import dto
 from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import base_url
 from mso_flow.api.uploads import received
-from mso_flow.services import tasks
-from mso_flow.services.context import Caller, Services
 from mso_flow.services.documents import commands, queries
 from mso_flow.services.documents.queries import DocumentView
-from mso_flow.services.errors import BadRequest, NotFound
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import BadRequest, NotFound
+from mso_flow.services.tasks import human_tasks as tasks
 
 router = APIRouter(tags=["task attachment"])
 OCTET_STREAM = "application/octet-stream"

@@ -12,8 +12,9 @@ from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep, base_url
 from mso_flow.api.engine_rest.schemas import StartRequest
 from mso_flow.api.engine_rest.variables import from_typed, to_typed
-from mso_flow.services import definitions, instances
-from mso_flow.services.errors import BadRequest
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.failures import BadRequest
 
 router = APIRouter(tags=["process-definition"])
 

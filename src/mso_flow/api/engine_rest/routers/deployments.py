@@ -15,8 +15,8 @@ from mso_flow.api.engine_rest import dto
 from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep, base_url
 from mso_flow.domain import DefinitionSource
-from mso_flow.services import definitions
-from mso_flow.services.errors import BadRequest
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.platform.failures import BadRequest
 
 router = APIRouter(tags=["deployment"])
 FIELDS = {

@@ -27,9 +27,9 @@ from mso_flow.api.engine_rest.schemas import (
     FetchAndLockRequest,
 )
 from mso_flow.api.engine_rest.variables import from_typed
-from mso_flow.services import external_tasks
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.wakeups import SIGNAL
+from mso_flow.services.integrations import external_tasks
+from mso_flow.services.integrations.wakeups import SIGNAL
+from mso_flow.services.platform.context import Caller, Services
 
 router = APIRouter(tags=["external-task"])
 POLL_SECONDS = 1.0

@@ -11,10 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from mso_flow.api.engine_rest import dto
 from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep
-from mso_flow.services import instances, tasks
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import BadRequest
-from mso_flow.store.tasks import TaskFilter
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import BadRequest
+from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks.human_tasks import TaskFilter
 
 router = APIRouter(tags=["history"])
 STATES = {camunda: ours for ours, camunda in dto.HISTORY_STATES.items()}

@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep
 from mso_flow.domain import BUILT_IN_ROLES
-from mso_flow.services import directory
-from mso_flow.services.context import Caller, Services
+from mso_flow.services.accounts import directory
+from mso_flow.services.platform.context import Caller, Services
 from mso_flow.store.models import User
 
 router = APIRouter(tags=["identity"])

@@ -13,9 +13,9 @@ from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep, base_url
 from mso_flow.api.engine_rest.schemas import ModifyVariables, VariableValue
 from mso_flow.api.engine_rest.variables import from_typed, to_engine, to_typed
-from mso_flow.services import instances
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import BadRequest, NotFound
+from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import BadRequest, NotFound
 from mso_flow.store.models import ProcessInstance
 
 router = APIRouter(tags=["process-instance"])

@@ -14,12 +14,14 @@ from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep
 from mso_flow.api.engine_rest.schemas import CompleteRequest, ResolveRequest, UserIdRequest
 from mso_flow.api.engine_rest.variables import from_typed, to_typed
-from mso_flow.engine.model import FormField
-from mso_flow.services import assignment, task_queries, tasks
-from mso_flow.services.context import Caller, Services
-from mso_flow.services.errors import BadRequest
+from mso_flow.services.definitions.model import FormField
+from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.failures import BadRequest
+from mso_flow.services.tasks import assignment
+from mso_flow.services.tasks import candidate_queries as task_queries
+from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks.human_tasks import TaskFilter
 from mso_flow.store.models import HumanTask
-from mso_flow.store.tasks import TaskFilter
 
 router = APIRouter(tags=["task"])
 SORTS = {"created": "created_at", "dueDate": "due_at", "name": "name"}
@@ -90,9 +92,8 @@ async def count(services: ServicesDep, caller: CallerDep, q: Annotated[TaskQuery
 
 def _described(services: Services, caller: Caller, task_id: str) -> dict[str, Any]:
     """The task with its BPMN documentation as Camunda's `description`."""
-    task = tasks.get(services, caller, task_id).task
-    task_def = services.definition(task.definition_id).model.user_task(task.element_id)
-    return dto.task(task, task_def.documentation if task_def else None)
+    view = tasks.get(services, caller, task_id)
+    return dto.task(view.task, view.step.documentation if view.step else None)
 
 
 @router.get("/task/{task_id}")
@@ -195,9 +196,10 @@ async def resolve(task_id: str, body: ResolveRequest, services: ServicesDep, cal
 
 async def _complete(task_id: str, body: CompleteRequest, services: Services, caller: Caller) -> Any:
     values = from_typed(body.variables)
-    _, instance = await run_in_threadpool(tasks.complete, services, caller, task_id, values)
     if body.with_variables_in_return:
+        _, instance = await run_in_threadpool(tasks.complete, services, caller, task_id, values)
         return to_typed(instance.variables)
+    await run_in_threadpool(tasks.complete_task, services, caller, task_id, values)
     return Response(status_code=NO_CONTENT)
 
 

@@ -1,0 +1,1 @@
+"""Process definitions: deployment, the definitions repository (versions and parsed specs), diagrams."""

@@ -1,0 +1,247 @@
+"""Incidents: every process error becomes a record an administrator sees, retries after a fix, or resolves.
+
+A process error during a command (complete a task, start, correlate a message, complete an external task,
+migrate) rolls the command back and reaches the person as a Thai 422 `process_error` saying the process has a
+defect and the administrators were told, with `incident_id`. `recorded` wraps a command: when it fails with a
+`ProcessDefect`, the incident is committed in a transaction of its own (after the command's rolled back), with
+an `incident_created` audit event on the instance (webhook `incident.created`). Background work (timers,
+external tasks out of retries) calls `open_incident` in its own transaction.
+
+Staff never see variable values here: an incident stores the names of the variables the failing expression
+reads, not their values.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
+
+from mso_flow.domain import InstanceState
+from mso_flow.engine.runtime import EngineError
+from mso_flow.services import policy
+from mso_flow.services.notifications import outbox as notification_outbox
+from mso_flow.services.platform import events as events_service
+from mso_flow.services.platform.context import Caller, Definition, Services
+from mso_flow.services.platform.defects import ProcessDefect, where
+from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.services.platform.unit_of_work import InstanceCommand
+from mso_flow.services.privacy import personal_data
+from mso_flow.store import incidents as store
+from mso_flow.store import instances as instances_store
+from mso_flow.store.audit import NewEvent
+from mso_flow.store.incidents import Incident, IncidentFilter
+from mso_flow.store.models import ProcessInstance
+
+if TYPE_CHECKING:
+    from mso_flow.services.instances.lifecycle import InstanceView
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+KIND_TH = {
+    "expression": "เงื่อนไขหรือนิพจน์ประเมินค่าไม่ได้",
+    "script": "สคริปต์ทำงานผิดพลาด",
+    "limit": "เกินขีดจำกัดเวลาหรือหน่วยความจำที่กำหนดให้นิพจน์และสคริปต์",
+    "serialization": "ผลลัพธ์ของขั้นตอนเก็บบันทึกไม่ได้",
+    "engine": "เครื่องมือกระบวนการทำงานผิดพลาดกับแบบกระบวนการนี้",
+    "timer": "ตัวจับเวลาทำงานไม่สำเร็จ",
+    "external_task": "งานภายนอกล้มเหลวจนหมดจำนวนครั้งที่ลองใหม่",
+}
+
+
+def recorded(command: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a use case `(services, caller, …)`: a `ProcessDefect` it raises is committed as an incident."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ProcessDefect as defect:
+            record_defect(args[0], defect)  # type: ignore[arg-type]
+            raise
+
+    return wrapper
+
+
+def record_defect(services: Services, defect: ProcessDefect) -> None:
+    """Commit the incident of a process error in a transaction of its own (the command's rolled back) and add its
+    id to the 422; a defect without a definition (nothing deployed ran) opens none."""
+    if defect.definition is None or "incident_id" in defect.extra:
+        return
+    with services.db.write() as session:
+        instance = instances_store.lock(session, defect.instance_id) if defect.instance_id else None
+        incident = open_incident(services, session, defect.definition, defect.error, defect.actor or "-", instance)
+    defect.extra["incident_id"] = incident.id
+
+
+def open_incident(
+    services: Services,
+    session: Session,
+    definition: Definition,
+    err: EngineError,
+    actor: str,
+    instance: ProcessInstance | None = None,
+    kind: str | None = None,
+) -> Incident:
+    """Add an incident (and, on an instance, its audit event and webhook) in the caller's transaction."""
+    now = services.clock()
+    kind = kind or err.kind
+    incident = Incident(
+        id=str(uuid.uuid4()),
+        instance_id=instance.id if instance is not None else None,
+        definition_id=definition.id,
+        definition_key=definition.key,
+        unit=(definition.model.unit or "")[:200] or None,
+        element_id=err.element_id,
+        element_name=(err.element_name or "")[:300] or None,
+        kind=kind,
+        message_th=f"ขั้นตอน {where(err)} ทำงานไม่สำเร็จ: {KIND_TH.get(kind, KIND_TH['engine'])}",
+        message_en=personal_data.scrubbed(services, session, definition.model, instance, str(err), err.values),
+        variables=list(err.names),
+        state=store.OPEN,
+        created_at=now,
+        created_by=actor[:100],
+        retries=0,
+    )
+    store.add(session, incident)
+    if instance is None:
+        notification_outbox.incident(session, incident, now)
+    else:
+        event = NewEvent(
+            "incident_created",
+            actor[:100],
+            None,
+            err.element_id,
+            {"incident_id": incident.id, "kind": kind, "variables": list(err.names)},
+        )
+        events_service.record(services, session, instance, [event], now)
+    return incident
+
+
+def open_external_incident(
+    services: Services, session: Session, instance: ProcessInstance, element_id: str, error: str, caller: Caller
+) -> Incident:
+    """An external task out of retries (its worker reported the last failure)."""
+    definition = services.definitions.definition(session, instance.definition_id)
+    err = EngineError(f"external task failed with no retries left: {error}", element_id, None, "external_task")
+    return open_incident(services, session, definition, err, caller.username, instance)
+
+
+def _not_found(incident_id: str) -> NotFound:
+    return NotFound("incident_not_found", f"ไม่พบเหตุขัดข้อง {incident_id} (incident not found)")
+
+
+def _require(allowed: bool, roles: str) -> None:
+    if not allowed:
+        raise Forbidden("incidents_forbidden", f"ต้องมีบทบาท {roles} (role {roles} required)")
+
+
+def listing(
+    services: Services, caller: Caller, f: IncidentFilter, offset: int, limit: int
+) -> tuple[list[Incident], int]:
+    _require(policy.may_read_incidents(caller), "admin / designer / auditor")
+    if f.state and f.state not in store.STATES:
+        raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(store.STATES)}")
+    with services.db.read() as session:
+        return store.listing(session, f, offset, limit)
+
+
+def of_viewed_instance(services: Services, view: InstanceView) -> list[Incident]:
+    """The incidents of an instance its reader was allowed to see (`instances.get` returned `view`), newest
+    first: element, Thai message and state, never variable values, for its page in the web app."""
+    with services.db.read() as session:
+        return store.listing(session, IncidentFilter(instance_id=view.instance.id), 0, 100)[0]
+
+
+def get(services: Services, caller: Caller, incident_id: str) -> Incident:
+    _require(policy.may_read_incidents(caller), "admin / designer / auditor")
+    with services.db.read() as session:
+        incident = store.get(session, incident_id)
+    if incident is None:
+        raise _not_found(incident_id)
+    return incident
+
+
+def _close(incident: Incident, caller: Caller, now: datetime, resolution: str) -> None:
+    incident.state, incident.resolved_at, incident.resolved_by = store.RESOLVED, now, caller.username
+    incident.resolution = resolution
+
+
+def _lock_open(session: Session, incident_id: str) -> Incident:
+    incident = store.lock(session, incident_id)
+    if incident is None:
+        raise _not_found(incident_id)
+    if incident.state != store.OPEN:
+        raise Conflict("incident_not_open", "เหตุขัดข้องนี้ได้รับการแก้ไขแล้ว (incident is already resolved)")
+    return incident
+
+
+def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -> Incident:
+    """Close an incident with the reason (admin): e.g. the instance was cancelled, or staff worked around it."""
+    _require(policy.may_fix_incidents(caller), "admin")
+    with services.db.write() as session:
+        incident = _lock_open(session, incident_id)
+        now = services.clock()
+        _close(incident, caller, now, reason)
+        _audit(services, session, incident, caller, now, "incident_resolved", {"reason": reason})
+        return incident
+
+
+def retry(services: Services, caller: Caller, incident_id: str) -> Incident:
+    """Run the instance's engine again where it failed (admin), typically after deploying a fix and migrating
+    the instance to it: due timers fire, the steps after them run to the next wait state, and an external task
+    out of retries gets one more attempt. Success resolves the incident; a new failure is a 409, changes nothing
+    and leaves the incident open with one more retry counted. An incident of a person's command (complete,
+    start, message) has nothing to re-run: retry checks the instance runs, resolves, and the person tries again.
+    """
+    _require(policy.may_fix_incidents(caller), "admin")
+    failure: EngineError | None = None
+    with services.db.write() as session:
+        incident = _lock_open(session, incident_id)
+        now = services.clock()
+        incident.retries += 1
+        instance = instances_store.lock(session, incident.instance_id) if incident.instance_id else None
+        if instance is not None and instance.state == InstanceState.RUNNING:
+            command = InstanceCommand(services, session, instance, caller.username, now)
+            try:
+                step = command.run(lambda runtime, process, state: runtime.fire_timers(process, state))
+            except ProcessDefect as defect:
+                failure = defect.error
+            else:
+                store.retried(session, instance.id, now)
+                event = NewEvent("incident_retried", caller.username, None, incident.element_id, {"id": incident.id})
+                command.apply(step, [event])
+        if failure is None:
+            _close(incident, caller, now, "retried")
+        session.flush()
+    if failure is not None:
+        raise Conflict(
+            "retry_failed",
+            f"ลองใหม่แล้วยังไม่สำเร็จที่ขั้นตอน {where(failure)}: {failure} (the retry failed again; deploy a fix "
+            "and migrate the instance first)",
+            incident_id=incident_id,
+            element_id=failure.element_id,
+        )
+    return incident
+
+
+def _audit(
+    services: Services,
+    session: Session,
+    incident: Incident,
+    caller: Caller,
+    now: datetime,
+    kind: str,
+    data: dict[str, Any],
+) -> None:
+    if incident.instance_id is None:
+        return
+    instance = instances_store.lock(session, incident.instance_id)
+    if instance is not None:
+        event = NewEvent(kind, caller.username, None, incident.element_id, {"incident_id": incident.id, **data})
+        events_service.record(services, session, instance, [event], now)

@@ -1,0 +1,275 @@
+"""Start, read, list and cancel process instances; read their audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, ReadPurpose, TaskState
+from mso_flow.services import policy
+from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import incidents
+from mso_flow.services.platform import anchoring
+from mso_flow.services.platform.context import Caller, Definition, Services
+from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.services.platform.unit_of_work import (
+    InstanceCommand,
+    NotLatest,
+    instance_command,
+    lock_instance,
+    start_instance,
+)
+from mso_flow.services.privacy import need_to_know
+from mso_flow.services.privacy.personal_data import HIDDEN, Disclosure
+from mso_flow.services.privacy.sealing import is_sealed
+from mso_flow.services.tasks.form_check import require_valid_names
+from mso_flow.store import audit as audit_store
+from mso_flow.store import instances as store
+from mso_flow.store import tasks as tasks_store
+from mso_flow.store.audit import ChainCheck, NewEvent
+from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
+
+STATES = tuple(InstanceState)
+
+
+@dataclass
+class InstanceView:
+    """An instance with its open tasks, and what of its data the caller is shown
+    (`services/privacy/need_to_know.py`)."""
+
+    instance: ProcessInstance
+    active_tasks: list[HumanTask]
+    disclosure: Disclosure = HIDDEN
+
+    @property
+    def variables_visible(self) -> bool:
+        return self.disclosure.visible
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The instance's variables as the caller is shown them (none when they may not read them)."""
+        return self.disclosure.variables
+
+    @property
+    def masked_variables(self) -> tuple[str, ...]:
+        return self.disclosure.masked
+
+
+def _forbidden() -> Forbidden:
+    return Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
+
+
+@incidents.recorded
+def start(
+    services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
+) -> InstanceView:
+    """Start the latest version of `key` and run it to its first wait state.
+
+    The latest version is taken from the definitions cache and confirmed inside the write transaction (one
+    transaction a start); when another process deployed a newer one meanwhile, the start runs again on it."""
+    require_valid_names(variables)
+    for attempt in range(3):
+        definition = services.definitions.latest_guess(key) if attempt == 0 else None
+        if definition is None:
+            row, model = definitions.latest(services, key)
+            definition = Definition(row.id, row.key, row.version, model)
+            services.definitions.seen_latest(key, row.id)
+        if not policy.may_start(caller, definition.model):
+            raise Forbidden(
+                "start_forbidden",
+                "ไม่มีสิทธิ์เริ่มกระบวนการนี้ (role integrator or admin, a role of the process's first lane, or a "
+                "candidate starter, required)",
+            )
+        started = {"business_key": business_key, "definition_id": definition.id, "variables": variables}
+        try:
+            outcome = start_instance(
+                services,
+                definition.id,
+                business_key,
+                caller.username,
+                lambda runtime, process: runtime.start(process, variables),
+                started,
+                manual=True,
+                latest_of=key,
+            )
+        except NotLatest:
+            services.definitions.seen_latest(key, None)
+            continue
+        return InstanceView(
+            outcome.instance, outcome.open_tasks, _starter_disclosure(services, caller, outcome.instance)
+        )
+    raise Conflict("concurrent_change", "มีการนำกระบวนการรุ่นใหม่เข้าระบบพร้อมกัน โปรดลองใหม่ (redeployed meanwhile; retry)")
+
+
+def _starter_disclosure(services: Services, caller: Caller, instance: ProcessInstance) -> Disclosure:
+    """What the starter is shown of the instance it just started (a read transaction only for sealed data)."""
+    if not any(is_sealed(v) for v in instance.variables.values()):
+        return Disclosure(True, dict(instance.variables))
+    with services.db.read() as session:
+        return need_to_know.disclose(services, session, caller, instance, visible=True)
+
+
+def _instance_not_found(instance_id: str) -> NotFound:
+    return NotFound("instance_not_found", f"ไม่พบกระบวนการที่ดำเนินการ {instance_id} (instance not found)")
+
+
+def _authorize_view(services: Services, session: Session, caller: Caller, instance: ProcessInstance) -> None:
+    if not policy.may_view_instance(caller, services.definitions.definition(session, instance.definition_id).model):
+        raise _forbidden()
+
+
+def load_instance(services: Services, caller: Caller, instance_id: str) -> ProcessInstance:
+    """The instance, if the caller may see it (404 unknown, 403 no role in its process)."""
+    with services.db.read() as session:
+        instance = store.get(session, instance_id)
+        if instance is None:
+            raise _instance_not_found(instance_id)
+        _authorize_view(services, session, caller, instance)
+        return instance
+
+
+def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
+    with services.db.read() as session:
+        instance = store.get(session, instance_id)
+        if instance is None:
+            raise _instance_not_found(instance_id)
+        _authorize_view(services, session, caller, instance)
+        open_tasks = tasks_store.open_for_instance(session, instance.id)
+        return InstanceView(
+            instance, open_tasks, need_to_know.disclose(services, session, caller, instance, open_tasks)
+        )
+
+
+def listing(
+    services: Services,
+    caller: Caller,
+    offset: int,
+    limit: int,
+    key: str | None = None,
+    state: str | None = None,
+    business_key: str | None = None,
+) -> tuple[list[InstanceView], int]:
+    if state and state not in STATES:
+        raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(STATES)}")
+    if not policy.oversees_instances(caller):
+        if key is None:
+            raise Invalid("key_required", "โปรดระบุ key ของกระบวนการ (staff must filter by process key)")
+        _, model = definitions.latest(services, key)
+        if not policy.may_view_instance(caller, model):
+            raise _forbidden()
+    with services.db.read() as session:
+        items, total = store.listing(session, offset, limit, key=key, state=state, business_key=business_key)
+        return views_of(services, session, caller, items), total
+
+
+def views_of(services: Services, session: Session, caller: Caller, items: list[ProcessInstance]) -> list[InstanceView]:
+    """A page of instances as the caller may read them (their data only for their people), with their open tasks."""
+    every = tasks_store.of_instances(session, [i.id for i in items])
+    views = []
+    for instance in items:
+        known = every.get(instance.id, [])
+        open_tasks = [t for t in known if t.state == TaskState.OPEN]
+        visible = policy.may_read_instance_data(caller, instance, known)
+        shown = need_to_know.disclose(services, session, caller, instance, known, ReadPurpose.LIST, visible)
+        views.append(InstanceView(instance, open_tasks, shown))
+    return views
+
+
+def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
+    """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
+    instance = load_instance(services, caller, instance_id)
+    if not policy.may_cancel(caller, instance):
+        raise Forbidden(
+            "cancel_forbidden",
+            "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the integrator that started it)",
+        )
+    lock = lock_instance(instance_id)
+    with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
+        instance = cancel_locked(command, reason)
+        return InstanceView(instance, [], need_to_know.disclose(services, command.session, caller, instance))
+
+
+def cancel_locked(command: InstanceCommand, reason: str) -> ProcessInstance:
+    """Cancel the command's instance (running or suspended) and its open tasks, in the command's transaction."""
+    cancelled = NewEvent("instance_cancelled", command.actor, data={"reason": reason})
+    instance = command.advance(
+        lambda runtime, process, state: runtime.cancel(process, state),
+        after=[cancelled],
+        allowed=ACTIVE_INSTANCE_STATES,
+    ).instance
+    instance.state = InstanceState.CANCELLED
+    instance.ended_at = command.now
+    instance.ended_by = command.actor
+    instance.end_reason = reason
+    return instance
+
+
+def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainCheck:
+    """Re-hash the instance's audit chain: an event edited, removed or inserted in the database is named; and
+    check the head's signature, which nobody without the service's key can recompute."""
+    with services.db.read() as session:
+        instance = store.get(session, instance_id)
+        if instance is None:
+            raise _instance_not_found(instance_id)
+        _authorize_view(services, session, caller, instance)
+        events = audit_store.all_events(session, instance_id)
+        check = audit_store.verify_chain(events, instance.audit_seq, instance.audit_head)
+        problem = anchoring.signer(services.settings).problem(
+            instance.id, instance.audit_seq, instance.audit_head, instance.audit_signature
+        )
+        return anchoring.with_signature(check, problem)
+
+
+def all_audit_events(services: Services, caller: Caller, instance_id: str) -> list[AuditEvent]:
+    """The whole audit trail of an instance, for export: its data included, so only for those who read it
+    (403 `instance_data_forbidden`)."""
+    instance = load_instance(services, caller, instance_id)
+    with services.db.read() as session:
+        need_to_know.require_data(session, caller, instance)
+        return need_to_know.exported(services, session, caller, instance, audit_store.all_events(session, instance_id))
+
+
+def audit_page(
+    services: Services, caller: Caller, instance_id: str, offset: int, limit: int
+) -> tuple[list[AuditEvent], int, bool]:
+    """A page of the audit trail, and whether its events carry their data: who did what and when is shown to
+    whoever sees the instance; the events' data only to those who read the instance's data."""
+    instance = load_instance(services, caller, instance_id)
+    with services.db.read() as session:
+        events, total = audit_store.listing(session, instance_id, offset, limit)
+        shown, visible = need_to_know.events_shown(services, session, caller, instance, events)
+        return shown, total, visible
+
+
+def audit(
+    services: Services, caller: Caller, instance_id: str, offset: int, limit: int
+) -> tuple[list[AuditEvent], int]:
+    """A page of the audit trail, the events' data left out unless the caller reads it (see `audit_page`)."""
+    events, total, _ = audit_page(services, caller, instance_id, offset, limit)
+    return events, total
+
+
+def variables(services: Services, caller: Caller, instance_id: str) -> dict[str, Any]:
+    """An instance's variables, for a request that asks for nothing else (403 `instance_data_forbidden`)."""
+    instance = load_instance(services, caller, instance_id)
+    with services.db.read() as session:
+        need_to_know.require_data(session, caller, instance)
+        return need_to_know.disclose(services, session, caller, instance, visible=True).variables
+
+
+def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
+    """Set variables of a running instance: what its next steps read. An admin or the integrator that started it
+    (personal values only by whoever reads them: `need_to_know.require_writable`)."""
+    load_instance(services, caller, instance_id)
+    require_valid_names(variables)
+    lock = lock_instance(instance_id)
+    with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
+        need_to_know.require_writable(services, command.session, caller, command.instance, variables)
+        event = NewEvent("variables_set", caller.username, data={"variables": variables})
+        outcome = command.advance(
+            lambda runtime, process, state: runtime.set_variables(process, state, variables), [event]
+        )
+        shown = need_to_know.disclose(services, command.session, caller, outcome.instance, outcome.open_tasks)
+        return InstanceView(outcome.instance, outcome.open_tasks, shown)

@@ -1,1 +1,0 @@
-"""Helpers to run the real service in tests and benchmarks (not used by the service itself)."""
