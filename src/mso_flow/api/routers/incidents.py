@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Request
 from mso_flow.services.instances import incidents
-from mso_flow.services.instances.incidents import IncidentFilter
-from mso_flow.store.incidents import Incident
+from mso_flow.services.instances.incidents import Incident, IncidentFilter
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 IncidentId = Annotated[str, Path(max_length=64)]

@@ -23,10 +23,10 @@ from mso_flow.services.accounts.logins import WebCaller
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.instances import incidents, migration
 from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances.incidents import IncidentFilter
 from mso_flow.services.operations import cockpit
 from mso_flow.services.platform.context import Services
 from mso_flow.services.platform.failures import Invalid, ServiceError
-from mso_flow.store.incidents import IncidentFilter
 
 router = APIRouter(prefix="/app/cockpit", route_class=WebRoute, include_in_schema=False)
 PAGE = 50
