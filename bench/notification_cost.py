@@ -25,7 +25,7 @@ completes).
 
 Run:   python bench/notification_cost.py [--backends sqlite,postgresql] [--workers 1,2] [--tasks 1000] [--rounds 1]
        python bench/notification_cost.py --write bench/results-notification-cost.txt
-       python bench/notification_cost.py --profile /tmp/prof   (py-spy record of the web processes, each phase)
+       python bench/notification_cost.py --profile /tmp/prof   (py-spy record of the service, each phase and its drain)
 """
 
 from __future__ import annotations
@@ -199,14 +199,16 @@ def set_active(live: LiveService, names: list[str], active: bool) -> None:
 
 @contextmanager
 def profiled(live: LiveService, directory: Path | None, name: str) -> Iterator[None]:
-    """py-spy record of the service's processes (all threads, idle ones left out) while the block runs."""
+    """py-spy record of the service's processes while the block runs: the thread holding the interpreter lock of
+    each process (`--gil`), so the samples show where each process's Python time goes."""
     if directory is None:
         yield
         return
     directory.mkdir(parents=True, exist_ok=True)
     out = directory / f"{name}.txt"
-    command = ["py-spy", "record", "--pid", str(live.process.pid), "--subprocesses", "--format", "raw"]
-    spy = subprocess.Popen([*command, "--rate", "50", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    command = ["py-spy", "record", "--pid", str(live.process.pid), "--subprocesses", "--gil", "--format", "raw"]
+    command += ["--rate", "50", "-o", str(out)]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         yield
     finally:
@@ -250,13 +252,13 @@ def run_config(backend: str, workers: int, args: argparse.Namespace, work: Path)
                         latencies, seconds = asyncio.run(
                             burst(live.url, token, args.tasks, args.clients, f"{phase}{round_number}")
                         )
-                    ended = time.perf_counter()
-                    drained = "-"
-                    if phase == "on":
-                        expected = before + len(latencies) * len(names)
-                        while sink.count < expected and time.perf_counter() - ended < 600:
-                            time.sleep(0.1)
-                        drained = f"{time.perf_counter() - ended:.1f} s"
+                        ended = time.perf_counter()
+                        drained = "-"
+                        if phase == "on":
+                            expected = before + len(latencies) * len(names)
+                            while sink.count < expected and time.perf_counter() - ended < 600:
+                                time.sleep(0.1)
+                            drained = f"{time.perf_counter() - ended:.1f} s"
                     time.sleep(1)  # a mail after the last one expected would be counted too
                     used = {k: v - spent[k] for k, v in cpu(live.process.pid).items()}
                     totals[phase] += latencies

@@ -61,8 +61,9 @@ def live_service(
     bpmn_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
     log_level: str = "warning",
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[LiveService]:
-    """Start `mso-flow serve` and wait until /health answers; stop it afterwards."""
+    """Start `mso-flow serve` (with `serve_args`) and wait until /health answers; stop it afterwards."""
     port = free_port()
     token = (extra_env or {}).get("MSO_FLOW_ADMIN_TOKEN") or uuid.uuid4().hex
     env = {
@@ -88,6 +89,7 @@ def live_service(
                 str(workers),
                 "--log-level",
                 log_level,
+                *serve_args,
             ],
             env=env,
             stdout=out,
