@@ -67,6 +67,7 @@ class Supervisor:
         self.argv = [
             sys.executable, "-m", "mso_flow.cli", "worker", "--log-level", log_level, "--parent", str(os.getpid()),
         ]  # fmt: skip
+        self.env = dict(os.environ)  # as it is now: `serve` then tells its web workers to run no background work
         self.process: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -82,7 +83,7 @@ class Supervisor:
                 if self._stop.is_set():
                     return
                 # its own session: a Ctrl-C at the terminal reaches the service, which then stops it in order
-                self.process = subprocess.Popen(self.argv, start_new_session=True)
+                self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
                 process, began = self.process, time.monotonic()
             code = process.wait()
             if self._stop.is_set():

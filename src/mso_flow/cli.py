@@ -80,14 +80,16 @@ def _serve(args: argparse.Namespace) -> int:
         log.error("%s", err)
         return 2
     own_directory = None
-    if args.workers > 1 or metrics.multiprocess_dir():
-        # workers are separate processes: each writes its metrics to this directory and a scrape sums them
+    starts_worker = settings.background and not args.no_worker
+    if args.workers > 1 or starts_worker or metrics.multiprocess_dir():
+        # workers (and the background process) are separate processes: each writes its metrics to this directory
+        # and a scrape sums them
         directory = metrics.multiprocess_dir() or tempfile.mkdtemp(prefix="mso-flow-metrics-")
         own_directory = None if metrics.multiprocess_dir() else directory
         metrics.prepare_multiprocess_dir(directory)
-        os.environ[metrics.MULTIPROC_ENV] = directory
+        metrics.use_multiprocess_dir(directory)  # one worker serves in this process: its metrics go there too
     supervisor = None
-    if settings.background and not args.no_worker:
+    if starts_worker:
         supervisor = background.Supervisor(args.log_level)  # after the metrics directory: the child writes there too
         supervisor.start()
     os.environ["MSO_FLOW_BACKGROUND"] = "false"  # the web workers serve requests only

@@ -3,7 +3,7 @@ service (`mso-flow serve`) on SQLite and PostgreSQL, a real SMTP server on loopb
 reaching a clerk with an e-mail address.
 
 - `serve` starts one background process, at a lower CPU priority; killed, it is started again, and the mails of
-  the tasks created while it was down arrive, each once;
+  the tasks created while it was down arrive, each once; the web worker's metrics still reach /metrics;
 - `serve --no-worker` starts none and its web workers send nothing; an `mso-flow worker` started apart delivers
   the waiting mail and stops cleanly on SIGTERM.
 """
@@ -135,6 +135,9 @@ def test_serve_runs_the_background_work_in_a_niced_process_it_restarts(backend, 
         assert len(mails) == 2
         assert len({m.message["Message-ID"] for m in mails}) == 2
         assert sorted("พม 0201/1" in m.body for m in mails) == [False, True]
+        with live.client() as admin:  # the one web worker's metrics are shared with the background process's
+            scraped = admin.get("/metrics").text
+        assert 'mso_flow_http_requests_total{method="POST",route="/api/v1/process-definitions/{key}/start"' in scraped
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
