@@ -62,8 +62,10 @@ def live_service(
     extra_env: dict[str, str] | None = None,
     log_level: str = "warning",
     start_seconds: float = 90,
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[LiveService]:
-    """Start `mso-flow serve` and wait until /health answers (at most `start_seconds`); stop it afterwards."""
+    """Start `mso-flow serve` (with `serve_args`) and wait until /health answers (at most `start_seconds`); stop it
+    afterwards."""
     port = free_port()
     token = (extra_env or {}).get("MSO_FLOW_ADMIN_TOKEN") or uuid.uuid4().hex
     env = {
@@ -89,6 +91,7 @@ def live_service(
                 str(workers),
                 "--log-level",
                 log_level,
+                *serve_args,
             ],
             env=env,
             stdout=out,

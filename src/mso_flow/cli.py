@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mso_flow import background
 from mso_flow.api.app import quiet_engine_logs
 from mso_flow.domain import Role
 from mso_flow.services.accounts import logins as accounts
@@ -96,18 +97,41 @@ def _serve(args: argparse.Namespace) -> int:
         log.error("%s", err)
         return 2
     own_directory = None
-    if args.workers > 1 or metrics.multiprocess_dir():
-        # workers are separate processes: each writes its metrics to this directory and a scrape sums them
+    starts_worker = settings.background and not args.no_worker
+    if args.workers > 1 or starts_worker or metrics.multiprocess_dir():
+        # workers (and the background process) are separate processes: each writes its metrics to this directory
+        # and a scrape sums them
         directory = metrics.multiprocess_dir() or tempfile.mkdtemp(prefix="mso-flow-metrics-")
         own_directory = None if metrics.multiprocess_dir() else directory
         metrics.prepare_multiprocess_dir(directory)
-        os.environ[metrics.MULTIPROC_ENV] = directory
+        metrics.use_multiprocess_dir(directory)  # one worker serves in this process: its metrics go there too
+    supervisor = None
+    if starts_worker:
+        supervisor = background.Supervisor(args.log_level)  # after the metrics directory: the child writes there too
+        supervisor.start()
+    os.environ["MSO_FLOW_BACKGROUND"] = "false"  # the web workers serve requests only
+    get_settings.cache_clear()
     try:
         _run_uvicorn(args, settings)
     finally:
+        if supervisor:
+            supervisor.stop()
         if own_directory:
             shutil.rmtree(own_directory, ignore_errors=True)
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    os.environ[logs.LEVEL_ENV] = args.log_level
+    settings = get_settings()
+    logs.configure(settings.log_format, args.log_level)
+    quiet_engine_logs()
+    try:
+        key_locations.check(settings)
+    except key_locations.KeyLocationUnusable as err:
+        log.error("%s", err)
+        return 2
+    return background.run(settings, args.parent)
 
 
 WORKER_STARTUP_SECONDS = 60
@@ -244,7 +268,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the database")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--no-worker", action="store_true", help="start no background process: `mso-flow worker` runs elsewhere"
+    )
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="run the background work: timers, webhooks, notifications, retention")
+    worker.add_argument("--log-level", default="info")
+    worker.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # set by `serve`: stop when it is gone
+    worker.set_defaults(run=_worker)
 
     db = commands.add_parser("db", help="database migrations")
     db_commands = db.add_subparsers(dest="db_command", required=True)

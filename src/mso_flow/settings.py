@@ -61,7 +61,12 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = 10
     threads: int = Field(default=4, description="threads per service process that run requests")
-    background: bool = Field(default=True, description="run timers, webhooks and lock sweeps in this process")
+    background: bool = Field(
+        default=True,
+        description="run the background work (timers, webhooks, notifications, retention): `serve` in a process "
+        "of its own (mso_flow/background.py), never in its web workers",
+    )
+    worker_nice: int = Field(default=10, ge=0, le=19, description="how much lower the background process's priority is")
     scheduler_interval_seconds: float = Field(default=1.0, description="how often due timers and webhooks are polled")
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = Field(default=12, description="attempts before a delivery is marked failed")

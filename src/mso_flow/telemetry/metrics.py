@@ -1,9 +1,11 @@
 """The service's Prometheus metrics (`prometheus-client`), correct with one worker or several.
 
-With several workers `mso-flow serve` points `PROMETHEUS_MULTIPROC_DIR` at an empty directory before the workers
-start; each worker then writes its counters and histograms there and a scrape of any worker sums them all
-(`MultiProcessCollector`). With one worker the default in-process registry is used. Values that live in the
-database (open tasks, outbox, timer lag) are not counted here: they are read at scrape time and handed to
+With several workers, or a background process (`mso_flow/background.py`), `mso-flow serve` points
+`PROMETHEUS_MULTIPROC_DIR` at an empty directory before they start (and switches itself to it when it serves as the
+one worker); each process then writes its counters and histograms there and a scrape of any worker sums them all
+(`MultiProcessCollector`). Without either (an app started without `serve`, the tests) the default in-process
+registry is used. Values that live in the database (open tasks, outbox, timer lag) are not counted here: they are
+read at scrape time and handed to
 `render` as metric families.
 
 Counters tied to a transaction (instances started and completed) are counted only when it commits.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import event
@@ -94,6 +96,14 @@ def render(families: Iterable[Metric] = ()) -> bytes:
         registry.register(_Process())
     registry.register(_Families(families))
     return generate_latest(registry)
+
+
+def use_multiprocess_dir(path: str) -> None:
+    """Write this process's metrics to `path` from now on, and its children's (the multiprocess mode is chosen when
+    `prometheus_client` is imported, so a process that imported it before must switch). The metrics with labels,
+    which make their values at first use, follow; one made at import without labels stays in this process."""
+    os.environ[MULTIPROC_ENV] = path
+    values.ValueClass = values.MultiProcessValue()
 
 
 def prepare_multiprocess_dir(path: str) -> None:

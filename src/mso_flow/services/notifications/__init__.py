@@ -9,5 +9,6 @@ The domain, module by module (`docs/architecture.md`, "Notifications"):
 - `scanner`: due soon / overdue notices, once per task and kind; `digest`: the daily digest mails;
 - `mail`, `smtp`, `delivery`: the message, the relay, and leased at-most-once delivery with retries;
 - `queries`: a person's list, marks, settings; the admins' view of deliveries (frozen views);
-- `loop`: the background poll of one service process, and `run_once` for tests and one-off runs.
+- `loop`: the background poll of the background process (`mso_flow/background.py`), and `run_once` for tests and
+  one-off runs.
 """

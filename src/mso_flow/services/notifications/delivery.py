@@ -21,11 +21,12 @@ the same message twice (an operator resending by hand) can tell.
 
 Each exchange runs in a thread of a pool of `MSO_FLOW_MAIL_CONCURRENCY` with a deadline on every socket operation:
 a dead or slow relay holds at most that many threads, never a request and never the other background loops;
-`run` (a thread of its own) leases more as soon as a sender is free. Mail is not urgent: while the service process
-is answering requests, each mail (and each fan-out) waits up to two seconds for a quiet moment
-(`telemetry/activity.py`), so a burst of work leaves the requests its CPU and its mails follow it; the count is
-per process, so with several workers one worker's mail still competes with another's requests
-(bench/results-notification-cost.txt).
+`run` (a thread of its own) leases more as soon as a sender is free. No database transaction is open during an
+exchange: leasing, `sending` and the outcome are each a short transaction of their own. The sender runs in the
+background process (`mso_flow/background.py`), apart from the web workers and at a lower CPU priority, so a burst
+of mail takes no request's CPU time or interpreter lock (bench/results-notification-cost.txt). Where it runs
+beside requests (an app started without `serve`), each mail (and each fan-out) first waits up to two seconds for
+the process's requests to finish (`telemetry/activity.py`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Background loops of a service process: fire due timers every few seconds, deliver webhooks (an event loop of
-its own: see `webhook_delivery`), fan out and mail notifications (`notifications/loop.py`), and erase personal
-data past retention every `retention_sweep_seconds`.
+"""Background loops: fire due timers every few seconds, deliver webhooks (an event loop of its own: see
+`webhook_delivery`), fan out and mail notifications (`notifications/loop.py`), and erase personal data past
+retention every `retention_sweep_seconds`. `serve` runs them in a background process of their own, apart from its
+web workers (`mso_flow/background.py`).
 
 Every replica may run them: timers are fired under the instance's row lock, deliveries and mails are leased and
 the notification scans hold their schedule row's lock, so work is done once however many processes poll.
