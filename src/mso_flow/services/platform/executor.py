@@ -80,6 +80,28 @@ def execute(services: Services, command: InstanceChange[Row, Done, Result]) -> R
         outcome = "refused"
         raise
     finally:
-        metrics.COMMANDS.labels(command.name, outcome).inc()
-        if started:
-            log.debug("command %s %s in %.1f ms", command.name, outcome, (time.perf_counter() - started) * 1000)
+        _observed(command.name, outcome, started)
+
+
+def execute_start(services: Services, name: str, start: Callable[[], Result]) -> Result:
+    """Run a start (`unit_of_work.start_instance`: its own transaction, no instance to lock yet, the engine run
+    before it opens) through the chain's steps 5 to 7: incident on a process error, metric, log line."""
+    outcome = "ok"
+    started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
+    try:
+        return start()
+    except ProcessDefect as defect:
+        outcome = "process_error"
+        incidents.record_defect(services, defect)
+        raise
+    except ServiceError:
+        outcome = "refused"
+        raise
+    finally:
+        _observed(name, outcome, started)
+
+
+def _observed(name: str, outcome: str, started: float) -> None:
+    metrics.COMMANDS.labels(name, outcome).inc()
+    if started:
+        log.debug("command %s %s in %.1f ms", name, outcome, (time.perf_counter() - started) * 1000)
