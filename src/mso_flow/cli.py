@@ -189,7 +189,7 @@ def _users(args: argparse.Namespace) -> int:
             items, _ = users.list_users(services, operator, 0, 10_000)
             for user in items:
                 state = "active" if user.active else "inactive"
-                token = "token" if user.token_hash else "no-token"
+                token = "token" if user.has_token else "no-token"
                 print(f"{user.username}\t{state}\t{token}\t{', '.join(user.roles)}")
         elif command == "roles":
             for role in users.known_roles(services, operator):

@@ -25,13 +25,12 @@ from mso_flow.schemas.users import (
 )
 from mso_flow.services.accounts import logins as accounts
 from mso_flow.services.accounts import users
-from mso_flow.store.models import User
 
 router = APIRouter(tags=["users"])
 Username = Annotated[str, Path(max_length=100)]
 
 
-def _user(user: User) -> UserOut:
+def _user(user: users.Account) -> UserOut:
     return UserOut.model_validate(user)
 
 

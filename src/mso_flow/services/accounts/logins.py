@@ -36,7 +36,7 @@ from mso_flow.services.platform.failures import Forbidden, Invalid, NotFound, Se
 from mso_flow.store import sessions as store
 from mso_flow.store import users as users_store
 from mso_flow.store.audit import NewEvent
-from mso_flow.store.models import User, WebSession
+from mso_flow.store.models import WebSession
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
@@ -130,7 +130,7 @@ def create_user(
     password: str | None = None,
     force: bool = False,
     email: str | None = None,
-) -> tuple[User, str]:
+) -> tuple[users.Account, str]:
     """`users.create_user`, with an optional password for the web app (hashed before the transaction opens, stored
     in it) and e-mail address; returns the user and its token."""
     password_hash = hash_password(password) if password is not None else None

@@ -17,6 +17,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -123,6 +124,35 @@ def check_email(address: str) -> str:
 
 
 @dataclass(frozen=True)
+class Account:
+    """A user as the faces show them (never the row: no token or password hash leaves the service)."""
+
+    username: str
+    roles: tuple[str, ...]
+    active: bool
+    created_at: datetime
+    token_created_at: datetime | None
+    email: str | None
+    has_password: bool  # may log in to the web app
+    password_must_change: bool
+    has_token: bool  # false: revoked
+
+
+def account(user: User) -> Account:
+    return Account(
+        user.username,
+        tuple(user.roles),
+        user.active,
+        user.created_at,
+        user.token_created_at,
+        user.email,
+        user.password_hash is not None,
+        user.password_must_change,
+        user.token_hash is not None,
+    )
+
+
+@dataclass(frozen=True)
 class EmailChange:
     """A new e-mail address for a user (None: remove it)."""
 
@@ -162,7 +192,7 @@ def create_user(
     force: bool = False,
     password_hash: str | None = None,
     email: str | None = None,
-) -> tuple[User, str]:
+) -> tuple[Account, str]:
     """Create a user; the token is returned this once and only its hash is stored. Unknown roles need `force`;
     `password_hash` (argon2, from `accounts`) lets them log in to the web app; `email` receives notifications."""
     require_admin(caller)
@@ -180,21 +210,22 @@ def create_user(
     except IntegrityError:
         raise Conflict("user_exists", f"มีผู้ใช้ชื่อ {username} อยู่แล้ว (user exists)") from None
     services.audience.invalidate()
-    return user, token
+    return account(user), token
 
 
-def list_users(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[User], int]:
+def list_users(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[Account], int]:
     require_admin(caller)
     with services.db.read() as session:
-        return store.listing(session, offset, limit)
+        rows, total = store.listing(session, offset, limit)
+        return [account(u) for u in rows], total
 
 
-def get_user(services: Services, caller: Caller, username: str) -> User:
+def get_user(services: Services, caller: Caller, username: str) -> Account:
     """A user (admin, or the user themself)."""
     if caller.username != username:
         require_admin(caller)
     with services.db.read() as session:
-        return _user(session, username, lock=False)
+        return account(_user(session, username, lock=False))
 
 
 def update_user(
@@ -205,7 +236,7 @@ def update_user(
     active: bool | None = None,
     force: bool = False,
     email: EmailChange | None = None,
-) -> User:
+) -> Account:
     """Replace a user's roles, (de)activate them and/or change their e-mail address; a deactivated user's token
     is refused at once and their browser sessions are ended. The admin chain records that an address changed,
     never the address (the chain cannot be erased)."""
@@ -244,8 +275,9 @@ def update_user(
             _audit(
                 session, services, caller, "user_email_changed", {"username": username, "email": address is not None}
             )
+        changed = account(user)
     services.audience.invalidate()
-    return user
+    return changed
 
 
 def _may_manage_token(caller: Caller, username: str) -> None:

@@ -11,6 +11,7 @@ under the instance's lock and copies the staged chunks in. Documents are records
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +30,9 @@ from mso_flow.services.documents.queries import (
 from mso_flow.services.documents.sealed import seal_text
 from mso_flow.services.documents.staging import Staged, Staging, Target
 from mso_flow.services.platform.context import Caller, Definition, Services
+from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound, UnsupportedType
-from mso_flow.services.platform.unit_of_work import InstanceCommand, instance_command, lock_instance
+from mso_flow.services.platform.unit_of_work import InstanceCommand, lock_instance
 from mso_flow.services.privacy import personal_data
 from mso_flow.services.privacy.sealing import InstanceCipher
 from mso_flow.store import documents as store
@@ -39,7 +41,6 @@ from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.documents import Document, DocumentVersion
 from mso_flow.store.models import HumanTask, ProcessInstance
-from mso_flow.store.rows import write_back
 
 MAX_TITLE = 300
 MAX_DESCRIPTION = 2000
@@ -218,6 +219,11 @@ def _view(command: InstanceCommand, caller: Caller, document: Document) -> Docum
     return found
 
 
+def _viewed(caller: Caller) -> Callable[[InstanceCommand, None, Document], DocumentView]:
+    """A document command's result: the document as the caller now reads it (after the write-back)."""
+    return lambda command, _, document: _view(command, caller, document)
+
+
 def _open_task(session: Session, instance: ProcessInstance, task_id: str) -> HumanTask:
     task = tasks_store.get(session, task_id)
     if task is None or task.instance_id != instance.id:
@@ -250,9 +256,8 @@ def attach(
             "ระบุช่องแนบไฟล์ได้เมื่อระบุงาน (task_id) ด้วย (a field belongs to a task: send task_id)",
             [{"field": "task_id", "message": "ต้องระบุงาน"}],
         )
-    with instance_command(
-        services, caller.username, lock_instance(target.instance_id), lambda: instance_not_found(target.instance_id)
-    ) as (command, _):
+
+    def run(command: InstanceCommand, _: None) -> Document:
         instance, session = command.instance, command.session
         command.require_state()
         task = _open_task(session, instance, task_id) if task_id else None
@@ -288,16 +293,26 @@ def attach(
             session, _version_row(target, staged, 1, sealer, caller.username, command.now), staging.records()
         )
         command.record([_event("document_added", caller.username, document, staged, 1, task)])
-        write_back(session)
-        return _view(command, caller, document)
+        return document
+
+    return execute(
+        services,
+        InstanceChange(
+            "document.attach",
+            caller,
+            lock_instance(target.instance_id),
+            lambda: instance_not_found(target.instance_id),
+            run,
+            _viewed(caller),
+        ),
+    )
 
 
 def add_version(services: Services, caller: Caller, target: Target, staging: Staging) -> DocumentView:
     """Add a staged upload as the document's next version (the earlier ones stay readable)."""
     staged = staging.finish()
-    with instance_command(
-        services, caller.username, lock_instance(target.instance_id), lambda: document_not_found(target.document_id)
-    ) as (command, _):
+
+    def run(command: InstanceCommand, _: None) -> Document:
         instance, session = command.instance, command.session
         command.require_state()
         document = store.lock(session, target.document_id)
@@ -316,8 +331,19 @@ def add_version(services: Services, caller: Caller, target: Target, staging: Sta
         )
         document.version = number
         command.record([_event("document_version_added", caller.username, document, staged, number, task)])
-        write_back(session)
-        return _view(command, caller, document)
+        return document
+
+    return execute(
+        services,
+        InstanceChange(
+            "document.add_version",
+            caller,
+            lock_instance(target.instance_id),
+            lambda: document_not_found(target.document_id),
+            run,
+            _viewed(caller),
+        ),
+    )
 
 
 def withdraw(services: Services, caller: Caller, document_id: str, reason: str) -> DocumentView:
@@ -334,9 +360,8 @@ def withdraw(services: Services, caller: Caller, document_id: str, reason: str) 
         if found is None:
             raise document_not_found(document_id)
         instance_id = found.instance_id
-    with instance_command(
-        services, caller.username, lock_instance(instance_id), lambda: document_not_found(document_id)
-    ) as (command, _):
+
+    def run(command: InstanceCommand, _: None) -> Document:
         session = command.session
         document = store.lock(session, document_id)
         assert document is not None
@@ -357,8 +382,19 @@ def withdraw(services: Services, caller: Caller, document_id: str, reason: str) 
         if not document.sealed:
             data["reason"] = reason_text
         command.record([NewEvent("document_withdrawn", caller.username, document.task_id, None, data)])
-        write_back(session)
-        return _view(command, caller, document)
+        return document
+
+    return execute(
+        services,
+        InstanceChange(
+            "document.withdraw",
+            caller,
+            lock_instance(instance_id),
+            lambda: document_not_found(document_id),
+            run,
+            _viewed(caller),
+        ),
+    )
 
 
 def erase_sealed(command: InstanceCommand) -> list[str]:

@@ -2,10 +2,11 @@
 
 A process error during a command (complete a task, start, correlate a message, complete an external task,
 migrate) rolls the command back and reaches the person as a Thai 422 `process_error` saying the process has a
-defect and the administrators were told, with `incident_id`. `recorded` wraps a command: when it fails with a
-`ProcessDefect`, the incident is committed in a transaction of its own (after the command's rolled back), with
-an `incident_created` audit event on the instance (webhook `incident.created`). Background work (timers,
-external tasks out of retries) calls `open_incident` in its own transaction.
+defect and the administrators were told, with `incident_id`. The command executor (`services/platform/executor.py`)
+runs every command: when one fails with a `ProcessDefect`, `record_defect` commits the incident in a transaction
+of its own (after the command's rolled back), with an `incident_created` audit event on the instance (webhook
+`incident.created`). Background work (timers, external tasks out of retries) calls `open_incident` in its own
+transaction.
 
 Staff never see variable values here: an incident stores the names of the variables the failing expression
 reads, not their values.
@@ -13,11 +14,9 @@ reads, not their values.
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -40,8 +39,6 @@ from mso_flow.store.models import ProcessInstance
 if TYPE_CHECKING:
     from mso_flow.services.instances.lifecycle import InstanceView
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 KIND_TH = {
     "expression": "เงื่อนไขหรือนิพจน์ประเมินค่าไม่ได้",
@@ -52,20 +49,6 @@ KIND_TH = {
     "timer": "ตัวจับเวลาทำงานไม่สำเร็จ",
     "external_task": "งานภายนอกล้มเหลวจนหมดจำนวนครั้งที่ลองใหม่",
 }
-
-
-def recorded(command: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a use case `(services, caller, …)`: a `ProcessDefect` it raises is committed as an incident."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except ProcessDefect as defect:
-            record_defect(args[0], defect)  # type: ignore[arg-type]
-            raise
-
-    return wrapper
 
 
 def record_defect(services: Services, defect: ProcessDefect) -> None:

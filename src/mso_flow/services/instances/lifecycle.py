@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,14 +11,13 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, ReadPurpose, TaskState
 from mso_flow.services import policy
 from mso_flow.services.definitions import deployment as definitions
-from mso_flow.services.instances import incidents
 from mso_flow.services.platform import anchoring
 from mso_flow.services.platform.context import Caller, Definition, Services
+from mso_flow.services.platform.executor import InstanceChange, execute, execute_start
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.platform.unit_of_work import (
     InstanceCommand,
     NotLatest,
-    instance_command,
     lock_instance,
     start_instance,
 )
@@ -61,14 +61,22 @@ def _forbidden() -> Forbidden:
     return Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
 
 
-@incidents.recorded
 def start(
     services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
 ) -> InstanceView:
-    """Start the latest version of `key` and run it to its first wait state.
+    """Start the latest version of `key` and run it to its first wait state (through the executor's
+    `execute_start`: a process error opens an incident).
 
     The latest version is taken from the definitions cache and confirmed inside the write transaction (one
     transaction a start); when another process deployed a newer one meanwhile, the start runs again on it."""
+    return execute_start(
+        services, "instance.start", lambda: _start_latest(services, caller, key, business_key, variables)
+    )
+
+
+def _start_latest(
+    services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
+) -> InstanceView:
     require_valid_names(variables)
     for attempt in range(3):
         definition = services.definitions.latest_guess(key) if attempt == 0 else None
@@ -185,10 +193,19 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
             "cancel_forbidden",
             "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the integrator that started it)",
         )
-    lock = lock_instance(instance_id)
-    with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
+
+    def run(command: InstanceCommand, _: None) -> InstanceView:
         instance = cancel_locked(command, reason)
         return InstanceView(instance, [], need_to_know.disclose(services, command.session, caller, instance))
+
+    return execute(services, _instance_change("instance.cancel", caller, instance_id, run))
+
+
+def _instance_change(
+    name: str, caller: Caller, instance_id: str, run: Callable[[InstanceCommand, None], InstanceView]
+) -> InstanceChange[None, InstanceView, InstanceView]:
+    """A command on one instance, locked by id; its view built in `run` (as the transaction left it)."""
+    return InstanceChange(name, caller, lock_instance(instance_id), lambda: _instance_not_found(instance_id), run)
 
 
 def cancel_locked(command: InstanceCommand, reason: str) -> ProcessInstance:
@@ -264,8 +281,8 @@ def set_variables(services: Services, caller: Caller, instance_id: str, variable
     (personal values only by whoever reads them: `need_to_know.require_writable`)."""
     load_instance(services, caller, instance_id)
     require_valid_names(variables)
-    lock = lock_instance(instance_id)
-    with instance_command(services, caller.username, lock, lambda: _instance_not_found(instance_id)) as (command, _):
+
+    def run(command: InstanceCommand, _: None) -> InstanceView:
         need_to_know.require_writable(services, command.session, caller, command.instance, variables)
         event = NewEvent("variables_set", caller.username, data={"variables": variables})
         outcome = command.advance(
@@ -273,3 +290,5 @@ def set_variables(services: Services, caller: Caller, instance_id: str, variable
         )
         shown = need_to_know.disclose(services, command.session, caller, outcome.instance, outcome.open_tasks)
         return InstanceView(outcome.instance, outcome.open_tasks, shown)
+
+    return execute(services, _instance_change("instance.set_variables", caller, instance_id, run))

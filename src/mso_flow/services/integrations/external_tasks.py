@@ -20,7 +20,7 @@ from mso_flow.services.instances import incidents
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, NotFound
-from mso_flow.services.platform.unit_of_work import InstanceCommand, concurrent_changes_conflict, instance_command
+from mso_flow.services.platform.unit_of_work import InstanceCommand, concurrent_changes_conflict
 from mso_flow.services.privacy import need_to_know
 from mso_flow.services.tasks.form_check import require_valid_names
 from mso_flow.store import external_tasks as store
@@ -140,10 +140,10 @@ def _change(
     caller: Caller,
     lock: Callable[[Session], tuple[ProcessInstance, ExternalTask] | None],
     task_id: str,
-    variables: dict[str, Any],
+    variables: dict[str, Any] | None,
     run: Callable[[InstanceCommand, ExternalTask], T],
 ) -> InstanceChange[ExternalTask, T, T]:
-    """A worker's command on a task it holds: the worker's right first, then the variables' names."""
+    """A worker's command on a task it holds: the worker's right first, then the variables' names (if any)."""
     return InstanceChange(
         name,
         caller,
@@ -152,7 +152,7 @@ def _change(
         run,
         authorize=policy.may_work_external_tasks,
         forbidden=_worker_forbidden,
-        check=lambda: require_valid_names(variables),
+        check=None if variables is None else lambda: require_valid_names(variables),
     )
 
 
@@ -168,9 +168,8 @@ def failure(
 ) -> LockedTask:
     """Release a locked task after a failed attempt: fetchable again after `retry_timeout_ms` while `retries`
     remain; with 0 retries it becomes an incident (audited) that no worker fetches."""
-    _require_worker(caller)
-    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
-    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
+
+    def run(command: InstanceCommand, task: ExternalTask) -> LockedTask:
         task.retries, task.error_message, task.worker_id, task.locked_by = retries, error_message, None, None
         task.error_details = error_details
         task.lock_expires_at = command.now + timedelta(milliseconds=retry_timeout_ms)
@@ -183,6 +182,9 @@ def failure(
             )
         command.session.flush()
         return _shown(services, command.session, caller, task, command.instance)
+
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
+    return execute(services, _change("external_task.failure", caller, lock, task_id, None, run))
 
 
 def bpmn_error(
@@ -225,16 +227,19 @@ def bpmn_error(
 
 def extend_lock(services: Services, caller: Caller, task_id: str, worker_id: str, duration_ms: int) -> None:
     """Push a held lock `duration_ms` past now (the worker needs longer)."""
-    _require_worker(caller)
-    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
-    with instance_command(services, caller.username, lock, lambda: _not_found(task_id)) as (command, task):
+
+    def run(command: InstanceCommand, task: ExternalTask) -> None:
         task.lock_expires_at = command.now + timedelta(milliseconds=duration_ms)
         task.version += 1
+
+    lock = _lock_held_by(caller, task_id, worker_id, services.clock())
+    execute(services, _change("external_task.extend_lock", caller, lock, task_id, None, run))
 
 
 def unlock(services: Services, caller: Caller, task_id: str) -> None:
     """Release a task's lock, so any worker may fetch it: the user that locked it, or an admin (an operator's
-    decision); anyone else's lock is 409 `external_task_not_locked`, not described."""
+    decision); anyone else's lock is 409 `external_task_not_locked`, not described. Not an instance change (the
+    instance is neither locked nor changed, nothing is audited): it stays outside the executor."""
     _require_worker(caller)
     with concurrent_changes_conflict(), services.db.write() as session:
         task = store.lock_row(session, task_id)

@@ -7,10 +7,10 @@ from typing import Any
 
 from mso_flow.domain import InstanceState
 from mso_flow.services import policy
-from mso_flow.services.instances import incidents
 from mso_flow.services.platform.context import Caller, Services
+from mso_flow.services.platform.executor import InstanceChange, execute, execute_start
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
-from mso_flow.services.platform.unit_of_work import instance_command, lock_instance, start_instance
+from mso_flow.services.platform.unit_of_work import InstanceCommand, lock_instance, start_instance
 from mso_flow.services.privacy import need_to_know
 from mso_flow.services.tasks.form_check import require_valid_names
 from mso_flow.store import definitions as definitions_store
@@ -31,7 +31,6 @@ def _nobody_waits(name: str) -> NotFound:
     )
 
 
-@incidents.recorded
 def send(
     services: Services,
     caller: Caller,
@@ -58,15 +57,18 @@ def send(
                 instance_ids=waiting,
             )
         if not waiting:
-            return _start(services, caller, name, business_key, variables)
+            return execute_start(
+                services, "message.start", lambda: _start(services, caller, name, business_key, variables)
+            )
         instance_id = waiting[0]
     _deliver(services, caller, name, instance_id, variables)
     return Correlation(instance_id, started=False)
 
 
 def _deliver(services: Services, caller: Caller, name: str, instance_id: str, variables: dict[str, Any]) -> None:
-    lock = lock_instance(instance_id)
-    with instance_command(services, caller.username, lock, lambda: _nobody_waits(name)) as (command, _):
+    """Correlate the message to the instance (the executor: a process error on the way on opens an incident)."""
+
+    def run(command: InstanceCommand, _: None) -> None:
         need_to_know.require_writable(services, command.session, caller, command.instance)
         if command.instance.state != InstanceState.RUNNING or not waits_store.is_waiting(
             command.session, instance_id, name
@@ -79,6 +81,11 @@ def _deliver(services: Services, caller: Caller, name: str, instance_id: str, va
             )
         except LookupError:
             raise _nobody_waits(name) from None
+
+    execute(
+        services,
+        InstanceChange("message.correlate", caller, lock_instance(instance_id), lambda: _nobody_waits(name), run),
+    )
 
 
 def _start(

@@ -1,6 +1,6 @@
 """The error a person gets when their command hits a defect of the process (a failing condition or script, a
-limit, a result that cannot be stored): a Thai 422 `process_error` naming the element; `incidents.recorded`
-commits it as an incident and adds `incident_id`."""
+limit, a result that cannot be stored): a Thai 422 `process_error` naming the element; the command executor
+(`executor.execute`, `execute_start`) commits it as an incident (`incidents.record_defect`) and adds `incident_id`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def where(err: EngineError) -> str:
 
 
 class ProcessDefect(Invalid):
-    """A 422 `process_error` for the person whose command hit a defect of the process; `recorded` commits the
+    """A 422 `process_error` for the person whose command hit a defect of the process; the executor commits the
     incident and adds its id."""
 
     def __init__(

@@ -13,7 +13,23 @@ whose chain does, in this order and for every command (Camunda's command executo
 6. a row changed outside our locks, or a lock conflict: 409 `concurrent_change` (`concurrent_changes_conflict`);
 7. the metric `mso_flow_instance_commands{command, outcome}` and one debug log line.
 
-A use case builds its command and calls `execute`; none of the chain is written in a use case.
+A use case builds its command and calls `execute`; none of the chain is written in a use case. A start has no
+instance to lock yet and runs the engine before its one transaction (`unit_of_work.start_instance`): it runs
+through `execute_start`, the chain's steps 5 to 7.
+
+Ported: `task.complete`, `task.claim`, `task.unclaim`, `task.assign`, `task.delegate`, `task.resolve`,
+`task.comment`, `instance.start`, `instance.cancel`, `instance.set_variables`, `instance.migrate`,
+`message.start`, `message.correlate`, `external_task.complete`, `external_task.bpmn_error`,
+`external_task.failure`, `external_task.extend_lock`, `document.attach`, `document.add_version`,
+`document.withdraw`, `personal_data.erase`.
+
+Apart (`tests/api/test_command_chain.py` lists them and fails on any other use case that opens an instance's
+transaction, writes back or starts an instance by itself):
+- the timer scheduler (`integrations/timers.py`): a failing timer is marked failed and its incident opened in the
+  command's own transaction, so that it does not fire again next round (step 5 rolls back first);
+- the leased timer start (`integrations/timer_starts.py`): `insert_started` inside the lease's transaction;
+- `assignment.claim_all`: several instances locked in one transaction (`unit_of_work.task_commands`);
+- `external_tasks.unlock` and `fetch_and_lock`: they neither lock nor change an instance.
 """
 
 from __future__ import annotations
@@ -80,6 +96,28 @@ def execute(services: Services, command: InstanceChange[Row, Done, Result]) -> R
         outcome = "refused"
         raise
     finally:
-        metrics.COMMANDS.labels(command.name, outcome).inc()
-        if started:
-            log.debug("command %s %s in %.1f ms", command.name, outcome, (time.perf_counter() - started) * 1000)
+        _observed(command.name, outcome, started)
+
+
+def execute_start(services: Services, name: str, start: Callable[[], Result]) -> Result:
+    """Run a start (`unit_of_work.start_instance`: its own transaction, no instance to lock yet, the engine run
+    before it opens) through the chain's steps 5 to 7: incident on a process error, metric, log line."""
+    outcome = "ok"
+    started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
+    try:
+        return start()
+    except ProcessDefect as defect:
+        outcome = "process_error"
+        incidents.record_defect(services, defect)
+        raise
+    except ServiceError:
+        outcome = "refused"
+        raise
+    finally:
+        _observed(name, outcome, started)
+
+
+def _observed(name: str, outcome: str, started: float) -> None:
+    metrics.COMMANDS.labels(name, outcome).inc()
+    if started:
+        log.debug("command %s %s in %.1f ms", name, outcome, (time.perf_counter() - started) * 1000)

@@ -22,8 +22,8 @@ scheduler's write of a leased start).
 Failures map to problems here and nowhere else:
 - `on_process_error` is THE hook where a process failure (a condition or script that fails or breaks a limit,
   no flow to take: `engine.runtime.EngineError`) becomes a service error: `defects.ProcessDefect`, a Thai 422
-  `process_error` naming the element; the transaction rolls back so nothing is written, and the use case's
-  `incidents.recorded` wrapper then commits the incident in a transaction of its own.
+  `process_error` naming the element; the transaction rolls back so nothing is written, and the command executor
+  (`services/platform/executor.py`) then commits the incident in a transaction of its own.
 - a task the engine no longer has ready → 409 (`task_not_ready`, or the code the use case passes);
 - an instance not in a state the command allows → 409 `instance_not_running`;
 - a row changed by a writer outside our row locks, or a lock conflict the database broke → 409
@@ -76,7 +76,7 @@ def on_process_error(
     instance: ProcessInstance | None, definition: Definition, err: EngineError, actor: str
 ) -> ServiceError:
     """THE hook where a process failure becomes a service error (see the module docstring): a Thai 422
-    `process_error` saying the process has a defect (`defects.ProcessDefect`), which `incidents.recorded` commits
+    `process_error` saying the process has a defect (`defects.ProcessDefect`), which the command executor commits
     as an incident once the command's transaction has rolled back.
 
     `instance` is the locked instance (None while starting one), `definition` its version, `actor` who ran it.

@@ -21,8 +21,9 @@ from mso_flow.services.documents import commands as document_commands
 from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.platform import anchoring
 from mso_flow.services.platform.context import SYSTEM, Caller, Services
+from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
-from mso_flow.services.platform.unit_of_work import instance_command, lock_instance
+from mso_flow.services.platform.unit_of_work import InstanceCommand, lock_instance
 from mso_flow.services.privacy import keyring, personal_data
 from mso_flow.services.privacy.sealing import ERASED, is_sealed
 from mso_flow.store import audit as audit_store
@@ -61,11 +62,13 @@ def erase(services: Services, caller: Caller, instance_id: str, reason: str, can
     reason = reason.strip()
     if not reason:
         raise Invalid("reason_required", "โปรดระบุเหตุผลการลบข้อมูลส่วนบุคคล (a reason is required)")
-    return _erase(services, caller.username, instance_id, reason, cancel_running)
+    return _erase(services, caller, instance_id, reason, cancel_running)
 
 
-def _erase(services: Services, actor: str, instance_id: str, reason: str, cancel_running: bool) -> Erasure:
-    with instance_command(services, actor, lock_instance(instance_id), lambda: _not_found(instance_id)) as (command, _):
+def _erase(services: Services, caller: Caller, instance_id: str, reason: str, cancel_running: bool) -> Erasure:
+    actor = caller.username
+
+    def run(command: InstanceCommand, _: None) -> Erasure:
         instance = command.instance
         key = store.key_of(command.session, instance.id)
         if key is None:
@@ -89,7 +92,12 @@ def _erase(services: Services, actor: str, instance_id: str, reason: str, cancel
         if documents:
             erased["documents"] = documents
         command.record([NewEvent("personal_data_erased", actor, data=erased)])
-        erasure = Erasure(instance.id, instance.state, command.now, actor, fields)
+        return Erasure(instance.id, instance.state, command.now, actor, fields)
+
+    erasure: Erasure = execute(
+        services,
+        InstanceChange("personal_data.erase", caller, lock_instance(instance_id), lambda: _not_found(instance_id), run),
+    )
     _purge_traces(services)
     return erasure
 
@@ -114,7 +122,7 @@ def erase_expired(services: Services, limit: int = 100) -> int:
     done = 0
     for instance_id in expired:
         try:
-            _erase(services, SYSTEM.username, instance_id, RETENTION, cancel_running=False)
+            _erase(services, SYSTEM, instance_id, RETENTION, cancel_running=False)
             done += 1
         except Conflict as err:  # restarted or erased meanwhile
             log.info("retention erasure of %s skipped: %s", instance_id, err.code, extra={"instance_id": instance_id})

@@ -75,7 +75,7 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
         data = {"assignee": username, "previous": previous, "reason": reason}
         return [NewEvent("task_assigned", caller.username, task.id, task.element_id, data)]
 
-    return transition(services, caller, task_id, change)
+    return transition(services, caller, task_id, change, "task.assign")
 
 
 def delegate(services: Services, caller: Caller, task_id: str, username: str, reason: str | None) -> TaskView:
@@ -95,7 +95,7 @@ def delegate(services: Services, caller: Caller, task_id: str, username: str, re
         data = {"owner": task.owner, "delegate": username, "reason": reason}
         return [NewEvent("task_delegated", caller.username, task.id, task.element_id, data)]
 
-    return transition(services, caller, task_id, change)
+    return transition(services, caller, task_id, change, "task.delegate")
 
 
 def resolve(services: Services, caller: Caller, task_id: str, reason: str | None) -> TaskView:
@@ -113,7 +113,7 @@ def resolve(services: Services, caller: Caller, task_id: str, reason: str | None
         data = {"owner": task.owner, "delegate": delegate_name, "reason": reason}
         return [NewEvent("task_resolved", caller.username, task.id, task.element_id, data)]
 
-    return transition(services, caller, task_id, change)
+    return transition(services, caller, task_id, change, "task.resolve")
 
 
 def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[TaskView]:

@@ -31,7 +31,7 @@ def add(services: Services, caller: Caller, task_id: str, text: str) -> TaskComm
         data = {"comment_id": comment.id, "text": text}
         return [NewEvent("task_commented", caller.username, task.id, task.element_id, data)]
 
-    transition(services, caller, task_id, change)
+    transition(services, caller, task_id, change, "task.comment")
     return added[0]
 
 

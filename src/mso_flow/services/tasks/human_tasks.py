@@ -24,7 +24,7 @@ from mso_flow.services.instances.lifecycle import InstanceView
 from mso_flow.services.platform.context import Caller, Definition, Services
 from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
-from mso_flow.services.platform.unit_of_work import InstanceCommand, Outcome, instance_command, lock_task
+from mso_flow.services.platform.unit_of_work import InstanceCommand, Outcome, lock_task
 from mso_flow.services.privacy import need_to_know, personal_data
 from mso_flow.services.privacy.personal_data import Disclosure
 from mso_flow.services.tasks import staffing
@@ -149,14 +149,19 @@ def transition(
     caller: Caller,
     task_id: str,
     change: Callable[[InstanceCommand, HumanTask], list[NewEvent]],
+    name: str,
 ) -> TaskView:
-    """Lock the task and its instance, apply `change`, record the events it returns, commit. The task is returned
-    as changed, with the variables the caller read *before* the change (which changes no variable): a claim or an
-    assignment discloses nothing the caller could not read already."""
-    with instance_command(services, caller.username, lock_task(task_id), lambda: not_found(task_id)) as (command, task):
+    """The command `name` (through the executor): lock the task and its instance, apply `change`, record the
+    events it returns, commit. The task is returned as changed, with the variables the caller read *before* the
+    change (which changes no variable): a claim or an assignment discloses nothing the caller could not read
+    already."""
+
+    def run(command: InstanceCommand, task: HumanTask) -> TaskView:
         view = view_of(services, command.session, task, command.instance, caller, command.definition)
         command.record(change(command, task))
         return view
+
+    return execute(services, InstanceChange(name, caller, lock_task(task_id), lambda: not_found(task_id), run))
 
 
 def require_open(task: HumanTask) -> None:
@@ -188,7 +193,7 @@ def claim(services: Services, caller: Caller, task_id: str) -> TaskView:
         task.claimed_at = command.now
         return [NewEvent("task_claimed", caller.username, task.id, task.element_id)]
 
-    return transition(services, caller, task_id, change)
+    return transition(services, caller, task_id, change, "task.claim")
 
 
 def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
@@ -206,7 +211,7 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskView:
         task.assigned_by = None
         return [NewEvent("task_unclaimed", caller.username, task.id, task.element_id, {"previous": previous})]
 
-    return transition(services, caller, task_id, change)
+    return transition(services, caller, task_id, change, "task.unclaim")
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ from mso_flow.api.engine_rest.params import PageDep
 from mso_flow.domain import BUILT_IN_ROLES
 from mso_flow.services.accounts import directory
 from mso_flow.services.platform.context import Caller, Services
-from mso_flow.store.models import User
 
 router = APIRouter(tags=["identity"])
 
 
-def _profile(user: User) -> dict[str, Any]:
+def _profile(user: directory.Member) -> dict[str, Any]:
     return {"id": user.username, "firstName": None, "lastName": None, "email": None}
 
 
