@@ -59,7 +59,7 @@ from mso_flow.engine.sandbox import create_script_engine
 MAX_WAITS = 400  # waits passed on one run
 MAX_ENGINE_STEPS = 5000  # automatic steps of one run: a loop of automatic tasks never reaches a wait
 MAX_RUNS = 3000
-MAX_CPU_SECONDS = 30.0  # of exploration per process (CPU, not wall-clock: the verdict must not depend on load)
+MAX_CPU_SECONDS = 120.0  # of exploration per process (CPU, not wall-clock: the verdict must not depend on load)
 MAX_FORMS = 64  # candidate forms of one user task
 OTHER_TEXT = "ทดสอบ"  # a text no condition names
 GENERIC = (True, 1, OTHER_TEXT, [1, 2])  # tried for a variable nothing says more about
