@@ -4,6 +4,7 @@ password for `admin` (real database, real argon2, the login form)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -45,6 +46,33 @@ def test_admin_resets_a_password_and_the_person_must_choose_their_own(client, pe
     assert changed.headers["location"] == "/app/login"
     login(client, "clerk1", NEW)
     assert "งานของฉัน" in plain(client.get("/app/"))
+
+
+def test_a_password_an_admin_set_opens_no_api_until_its_owner_chose_their_own(client, services, person):
+    """HTTP Basic on /engine-rest cannot show the change-password page: an admin-set password is refused there
+    (403, not 401: the password is right) until its owner has replaced it in the web app."""
+    person("clerk1", CLERK)
+    person("boss", "admin")
+    one_time = accounts.reset_password(services, Caller("boss", frozenset({"admin"})), "clerk1")
+
+    def count(password: str) -> int:
+        basic = base64.b64encode(f"clerk1:{password}".encode()).decode()
+        return client.get("/engine-rest/process-definition/count", headers={"Authorization": f"Basic {basic}"})
+
+    refused = count(one_time)
+    assert refused.status_code == 403, refused.text
+    assert "password_change_required" in refused.text or "ต้องตั้งรหัสผ่านใหม่" in refused.text
+    assert count("wrong-password-here").status_code == 401
+    assert accounts.authenticate_password(services, "clerk1", one_time) is not None  # the web login still opens
+
+    open_session(client, "clerk1", one_time)
+    csrf = csrf_of(client.get("/app/password").text)
+    changed = client.post(
+        "/app/password", data={"csrf_token": csrf, "current": one_time, "new": NEW}, follow_redirects=False
+    )
+    assert changed.status_code == 303
+    assert count(NEW).status_code == 200
+    assert count(one_time).status_code == 401
 
 
 def test_password_set_by_api_policy_and_errors(client, make_user, person):

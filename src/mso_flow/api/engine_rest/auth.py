@@ -1,5 +1,6 @@
 """HTTP Basic authentication as Camunda's clients send it: the user name and, as password, the user's API
-token or their password (a bearer token works too). Wrong or missing credentials are a 401 asking for Basic."""
+token or their password (a bearer token works too). Wrong or missing credentials are a 401 asking for Basic; a
+password an administrator set (or reset) works only once its owner has chosen their own in the web app (403)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ async def get_services(request: Request) -> Services:
 
 
 def password_caller(services: Services, username: str, password: str, client: str) -> Caller | None:
-    """The caller whose password this is, or None (repeated failures are slowed down: `accounts`)."""
-    return accounts.authenticate_password(services, username, password, client)
+    """The caller whose password this is, or None (repeated failures are slowed down: `accounts`); a password an
+    administrator set that its owner has not yet replaced is a 403 `password_change_required`."""
+    return accounts.authenticate_api_password(services, username, password, client)
 
 
 async def _token_caller(services: Services, token: str) -> Caller | None:

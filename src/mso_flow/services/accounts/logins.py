@@ -228,6 +228,31 @@ def change_password(services: Services, caller: Caller, current: str, new: str) 
 def authenticate_password(services: Services, username: str, password: str, client: str | None = None) -> Caller | None:
     """The caller whose username and password these are, or None. With `client` (the remote address; the HTTP
     faces always give one) the attempt is counted against the login limits first (`LoginThrottled`)."""
+    found = _password_owner(services, username, password, client)
+    return found[0] if found else None
+
+
+def authenticate_api_password(services: Services, username: str, password: str, client: str) -> Caller | None:
+    """As `authenticate_password`, for a client that cannot show the change-password page (HTTP Basic on
+    /engine-rest): a password an admin set or reset (`must_change`) is refused with `password_change_required`
+    until its owner has chosen their own in the web app; an API token is not a password and is not affected."""
+    found = _password_owner(services, username, password, client)
+    if found is None:
+        return None
+    caller, must_change = found
+    if must_change:
+        raise Forbidden(
+            "password_change_required",
+            "ต้องตั้งรหัสผ่านใหม่ของตนเองในเว็บแอปก่อนใช้รหัสผ่านนี้กับ API "
+            "(choose your own password in the web app first: this one was set by an administrator)",
+        )
+    return caller
+
+
+def _password_owner(
+    services: Services, username: str, password: str, client: str | None
+) -> tuple[Caller, bool] | None:
+    """(the caller, whether their password must change) when the password is theirs, else None."""
     limits = _limits(username, client) if client is not None else {}
     if limits:
         _admit(services, limits, services.clock())
@@ -235,6 +260,7 @@ def authenticate_password(services: Services, username: str, password: str, clie
         user = users_store.by_username(session, username)
         password_hash = user.password_hash if user and user.active else None  # a deactivated user cannot log in
         roles = list(user.roles) if user else []
+        must_change = bool(user and user.password_must_change)
     ok = _verify(password_hash, password)
     if not ok:
         return None
@@ -242,8 +268,8 @@ def authenticate_password(services: Services, username: str, password: str, clie
         with services.db.write() as session:
             store.clear_failures(session, list(limits))
     if password_hash is not None and _hasher.check_needs_rehash(password_hash):
-        set_password(services, username, password)
-    return Caller(username, frozenset(roles))
+        set_password(services, username, password, must_change=must_change)
+    return Caller(username, frozenset(roles)), must_change
 
 
 def _limits(username: str, client: str) -> dict[str, Limit]:
