@@ -249,9 +249,7 @@ def authenticate_api_password(services: Services, username: str, password: str, 
     return caller
 
 
-def _password_owner(
-    services: Services, username: str, password: str, client: str | None
-) -> tuple[Caller, bool] | None:
+def _password_owner(services: Services, username: str, password: str, client: str | None) -> tuple[Caller, bool] | None:
     """(the caller, whether their password must change) when the password is theirs, else None."""
     limits = _limits(username, client) if client is not None else {}
     if limits:
