@@ -1,22 +1,26 @@
 """The operators' Cockpit through HTTP (TestClient, real database, real engine and BPMN, on SQLite and PostgreSQL):
 an admin resolves an incident of a real failing process with a reason, migrates its case to a fixed version and
-retries it, cancels a case only once the confirmation is ticked; external-task locks and webhook attempts are
-shown; the audit chains verify in Thai; an auditor reads every page without a form and is refused every action;
-staff are refused the Cockpit."""
+retries it (a retry that fails again says so and keeps the incident open), cancels a case only once the
+confirmation is ticked; external-task locks, webhook attempts and deliveries out of attempts are shown; the audit
+chains verify in Thai; an auditor reads every page without a form and is refused every action; staff are refused
+the Cockpit."""
 
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from mso_flow.domain import DefinitionSource
 from mso_flow.engine.runtime import EngineError
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.instances import incidents
 from mso_flow.services.instances import lifecycle as instances
-from mso_flow.services.integrations import webhook_delivery
+from mso_flow.services.integrations import timers, webhook_delivery
 from mso_flow.services.platform.context import SYSTEM
 from mso_flow.settings import Settings
 from tests.conftest import ROOT
@@ -261,3 +265,58 @@ def test_an_incident_without_a_case_shows_the_process_diagram_with_its_element(c
     page = plain(client.get(f"/app/cockpit/incidents/{incident_id}"))
     assert re.search(r'<g data-element-id="Task_enter" class="userTask failed">', page), page
     assert "เกิดขึ้นตอนเริ่มเรื่อง" in page and 'class="userTask active' not in page
+
+
+TIMED_FAILING = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="timed_script" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait" name="รอ"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="compute" name="คำนวณค่าธรรมเนียม">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>fee = missing + 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="compute"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="compute" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_retry_that_fails_again_says_so_and_keeps_the_incident_open_with_the_count(client, services, cockpit):
+    """A step after a timer fails; retrying without a fix runs it again, fails again: the page says so in Thai,
+    the incident stays open and counts the retry, and the case is unchanged."""
+    definitions.deploy(services, SYSTEM, [("timed.bpmn", TIMED_FAILING.encode())], DefinitionSource.FILE)
+    started = instances.start(services, SYSTEM, "timed_script", None, {})
+    time.sleep(1.1)  # the timer's real duration (PT1S) must have passed for the engine to fire it
+    timers.fire_due(services)
+    [incident] = incidents.listing(services, SYSTEM, incidents.IncidentFilter(instance_id=started.instance.id), 0, 9)[0]
+    assert incident.element_id == "compute"
+    trail = [e.type for e in instances.audit(services, SYSTEM, started.instance.id, 0, 100)[0]]
+
+    token = login(client, "admin1")
+    url = f"/app/cockpit/incidents/{incident.id}"
+    failed = client.post(f"{url}/retry", data={"csrf_token": token})
+    page = plain(failed)
+    assert failed.status_code == 409, page
+    assert 'role="alert"' in page and "ลองใหม่แล้วยังไม่สำเร็จที่ขั้นตอน" in page and "คำนวณค่าธรรมเนียม" in page
+    assert "ลองใหม่แล้ว</dt><dd>1 ครั้ง" in page and "ลองดำเนินการใหม่" in page  # still open: retry offered again
+    again = incidents.get(services, SYSTEM, incident.id)
+    assert again.state == "open" and again.retries == 1
+    assert [e.type for e in instances.audit(services, SYSTEM, started.instance.id, 0, 100)[0]] == trail
+    assert instances.get(services, SYSTEM, started.instance.id).instance.state == "running"
+
+
+def test_a_delivery_out_of_attempts_is_listed_as_failed_with_its_last_error(client, services, cockpit):
+    """The receiver refuses until the attempts run out: the delivery is ส่งไม่สำเร็จ, counted and filtered as such."""
+    services.settings = services.settings.model_copy(update={"webhook_max_attempts": 2})
+    services.clock = lambda: datetime.now(UTC) + timedelta(days=1)  # the backoff of the first attempt has passed
+    webhook_delivery.deliver_due(services)
+    login(client, "admin1")
+    failed = plain(client.get("/app/cockpit/webhooks", params={"state": "failed"}))
+    assert "ส่งไม่สำเร็จ (" in failed and "ส่งไม่สำเร็จ: 0 รายการ" not in failed
+    assert '<strong class="late">ส่งไม่สำเร็จ</strong>' in failed and "http://127.0.0.1:9/hook" in failed
+    assert "2 ครั้ง" in failed and "<code>refused</code>" in failed
+    assert "ไม่มีการส่งในสถานะนี้" in plain(client.get("/app/cockpit/webhooks", params={"state": "delivered"}))
