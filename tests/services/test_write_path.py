@@ -16,7 +16,7 @@ from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Conflict
 from mso_flow.services.platform.unit_of_work import instance_command, lock_task
 from mso_flow.services.tasks import human_tasks as tasks
-from mso_flow.services.tasks.human_tasks import not_found
+from mso_flow.services.tasks.queries import not_found
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
 
@@ -90,7 +90,7 @@ def test_start_claim_complete_each_run_one_transaction_writing_each_row_once(ser
     assert (claim.begins, claim.commits) == (1, 1)
     assert claim.writes_to("UPDATE", "human_task") == 1
     assert claim.writes_to("UPDATE", "process_instance") == 1
-    assert claimed.task.assignee == "clerk" and claimed.task.version == task.version + 1
+    assert claimed.assignee == "clerk" and _open_task(services, started.instance.id).version == task.version + 1
     after_claim = _instance_row(services, started.instance.id)
     assert after_claim.lock_version == before.lock_version + 1
     assert after_claim.audit_seq == before.audit_seq + 1 and after_claim.audit_signature

@@ -21,7 +21,8 @@ from mso_flow.schemas.instances import (
 from mso_flow.services.definitions import diagrams
 from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.instances import migration
-from mso_flow.services.instances.lifecycle import InstanceView
+from mso_flow.services.instances import queries as instance_queries
+from mso_flow.services.instances.queries import InstanceView
 
 router = APIRouter(tags=["process instances"])
 InstanceId = Annotated[str, Path(max_length=64)]
@@ -56,7 +57,7 @@ def list_instances(
     business_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[InstanceOut]:
     """Instances, newest first; staff must filter by a process they work in."""
-    items, total = instances.listing(
+    items, total = instance_queries.listing(
         services, caller, paging.offset, paging.limit, key=key, state=state, business_key=business_key
     )
     return Page(items=[views.instance(v) for v in items], total=total, offset=paging.offset, limit=paging.limit)
@@ -66,7 +67,7 @@ def list_instances(
 def get_instance(instance_id: InstanceId, caller: CallerDep, services: ServicesDep) -> InstanceOut:
     """An instance with its open tasks and its variables (`variables_visible: false` and none for callers who
     see the instance but are not among its people)."""
-    return views.instance(instances.get(services, caller, instance_id))
+    return views.instance(instance_queries.get(services, caller, instance_id))
 
 
 @router.post("/process-instances/{instance_id}/cancel", response_model=InstanceOut)
@@ -79,7 +80,7 @@ def cancel(instance_id: InstanceId, body: CancelRequest, caller: CallerDep, serv
 @router.get("/process-instances/{instance_id}/audit", response_model=Page[AuditEventOut])
 def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[AuditEventOut]:
     """The instance's audit trail in order: who did what, when."""
-    items, total, visible = instances.audit_page(services, caller, instance_id, paging.offset, paging.limit)
+    items, total, visible = instance_queries.audit_page(services, caller, instance_id, paging.offset, paging.limit)
     return Page(
         items=[views.audit_event(e, visible) for e in items], total=total, offset=paging.offset, limit=paging.limit
     )
@@ -112,7 +113,7 @@ def export_audit(
 ) -> Response:
     """The whole audit trail, with each event's hashes, as JSON lines or CSV (403 `instance_data_forbidden` unless
     the caller reads the instance's data)."""
-    rows = [views.audit_row(e) for e in instances.all_audit_events(services, caller, instance_id)]
+    rows = [views.audit_row(e) for e in instance_queries.all_audit_events(services, caller, instance_id)]
     return exports.response(rows, format, f"audit-{instance_id}")
 
 

@@ -37,7 +37,7 @@ from mso_flow.store.incidents import Incident, IncidentFilter
 from mso_flow.store.models import ProcessInstance
 
 if TYPE_CHECKING:
-    from mso_flow.services.instances.lifecycle import InstanceView
+    from mso_flow.services.instances.queries import InstanceView
 
 
 KIND_TH = {

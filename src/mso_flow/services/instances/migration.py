@@ -6,7 +6,7 @@ from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import MigrationImpossible, ProcessRuntime, Step
 from mso_flow.services import policy
 from mso_flow.services.definitions import deployment as definitions
-from mso_flow.services.instances.lifecycle import InstanceView
+from mso_flow.services.instances.queries import InstanceView, instance_view
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, NotFound
@@ -56,7 +56,7 @@ def migrate(services: Services, caller: Caller, instance_id: str, version: int |
 
     def result(command: InstanceCommand, _: None, outcome: Outcome) -> InstanceView:
         instance = outcome.instance
-        return InstanceView(
+        return instance_view(
             instance, outcome.open_tasks, need_to_know.disclose(services, command.session, caller, instance)
         )
 
