@@ -22,7 +22,6 @@ from mso_flow.services.definitions import diagrams
 from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.instances import migration
 from mso_flow.services.instances import queries as instance_queries
-from mso_flow.services.instances.queries import InstanceView
 
 router = APIRouter(tags=["process instances"])
 InstanceId = Annotated[str, Path(max_length=64)]
@@ -73,8 +72,8 @@ def get_instance(instance_id: InstanceId, caller: CallerDep, services: ServicesD
 @router.post("/process-instances/{instance_id}/cancel", response_model=InstanceOut)
 def cancel(instance_id: InstanceId, body: CancelRequest, caller: CallerDep, services: ServicesDep) -> InstanceOut:
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
-    view: InstanceView = instances.cancel(services, caller, instance_id, body.reason)
-    return views.instance(view)
+    done = instances.cancel(services, caller, instance_id, body.reason)
+    return views.instance(instance_queries.get(services, caller, done.instance_id))
 
 
 @router.get("/process-instances/{instance_id}/audit", response_model=Page[AuditEventOut])
@@ -90,7 +89,8 @@ def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, pag
 def migrate(instance_id: InstanceId, body: MigrateRequest, caller: CallerDep, services: ServicesDep) -> InstanceOut:
     """Move a running instance to another version (admin): 409 `migration_impossible` names the elements it
     ran or waits in that the target version lacks; open tasks keep their ids and assignees."""
-    return views.instance(migration.migrate(services, caller, instance_id, body.version))
+    done = migration.migrate(services, caller, instance_id, body.version)
+    return views.instance(instance_queries.get(services, caller, done.instance_id))
 
 
 @router.get("/process-instances/{instance_id}/audit/verify", response_model=AuditVerification)

@@ -4,6 +4,7 @@ instances: `instances/queries.py`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
@@ -87,7 +88,16 @@ def _starter_disclosure(services: Services, caller: Caller, instance: ProcessIns
         return need_to_know.disclose(services, session, caller, instance, visible=True)
 
 
-def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
+@dataclass(frozen=True, slots=True)
+class InstanceChanged:
+    """What a command on an instance did: its id and its state after it (a face that shows the instance reads it:
+    `instances/queries.get`)."""
+
+    instance_id: str
+    state: str
+
+
+def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceChanged:
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
     instance = load_instance(services, caller, instance_id)
     if not policy.may_cancel(caller, instance):
@@ -96,17 +106,17 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
             "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the integrator that started it)",
         )
 
-    def run(command: InstanceCommand, _: None) -> InstanceView:
+    def run(command: InstanceCommand, _: None) -> InstanceChanged:
         instance = cancel_locked(command, reason)
-        return instance_view(instance, [], need_to_know.disclose(services, command.session, caller, instance))
+        return InstanceChanged(instance.id, instance.state)
 
     return execute(services, _instance_change("instance.cancel", caller, instance_id, run))
 
 
 def _instance_change(
-    name: str, caller: Caller, instance_id: str, run: Callable[[InstanceCommand, None], InstanceView]
-) -> InstanceChange[None, InstanceView, InstanceView]:
-    """A command on one instance, locked by id; its view built in `run` (as the transaction left it)."""
+    name: str, caller: Caller, instance_id: str, run: Callable[[InstanceCommand, None], InstanceChanged]
+) -> InstanceChange[None, InstanceChanged, InstanceChanged]:
+    """A command on one instance, locked by id."""
     return InstanceChange(name, caller, lock_instance(instance_id), lambda: not_found(instance_id), run)
 
 
@@ -138,19 +148,18 @@ def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainC
         return anchoring.with_signature(check, problem)
 
 
-def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
+def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceChanged:
     """Set variables of a running instance: what its next steps read. An admin or the integrator that started it
     (personal values only by whoever reads them: `need_to_know.require_writable`)."""
     load_instance(services, caller, instance_id)
     require_valid_names(variables)
 
-    def run(command: InstanceCommand, _: None) -> InstanceView:
+    def run(command: InstanceCommand, _: None) -> InstanceChanged:
         need_to_know.require_writable(services, command.session, caller, command.instance, variables)
         event = NewEvent("variables_set", caller.username, data={"variables": variables})
         outcome = command.advance(
             lambda runtime, process, state: runtime.set_variables(process, state, variables), [event]
         )
-        shown = need_to_know.disclose(services, command.session, caller, outcome.instance, outcome.open_tasks)
-        return instance_view(outcome.instance, outcome.open_tasks, shown)
+        return InstanceChanged(outcome.instance.id, outcome.instance.state)
 
     return execute(services, _instance_change("instance.set_variables", caller, instance_id, run))
