@@ -29,7 +29,8 @@ from mso_flow.services.platform.failures import Invalid
 from mso_flow.services.tasks import assignment, comments
 from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.services.tasks import queries as task_queries
-from mso_flow.services.tasks.queries import TaskChange, TaskFilter
+from mso_flow.services.tasks.queries import TaskFilter
+from mso_flow.services.tasks.records import TaskChange
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -126,7 +127,7 @@ def unclaim(task_id: TaskId, caller: CallerDep, services: ServicesDep) -> Respon
 def complete(task_id: TaskId, body: CompleteRequest, caller: CallerDep, services: ServicesDep) -> Response:
     """Complete the task with its form's variables; the process runs on to its next wait state."""
     done = tasks.complete(services, caller, task_id, body.variables)
-    view, instance = task_queries.completion(services, caller, done.task_id)
+    view, instance = task_queries.completion(services, caller, done)
     return views.json(CompleteResponse(task=_task(view), instance=views.instance(instance)))
 
 

@@ -18,7 +18,8 @@ from mso_flow.services.platform.unit_of_work import InstanceCommand, task_comman
 from mso_flow.services.privacy import need_to_know
 from mso_flow.services.tasks.candidates import personal_role
 from mso_flow.services.tasks.human_tasks import require_claimable, require_open, transition
-from mso_flow.services.tasks.queries import TaskChange, not_found
+from mso_flow.services.tasks.queries import not_found
+from mso_flow.services.tasks.records import TaskChange
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store import users as users_store
 from mso_flow.store.audit import NewEvent

@@ -10,7 +10,6 @@ exactly one succeeds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from mso_flow.domain import DelegationState, TaskState
@@ -24,7 +23,8 @@ from mso_flow.services.platform.unit_of_work import InstanceCommand, Outcome, lo
 from mso_flow.services.privacy import need_to_know
 from mso_flow.services.tasks import staffing
 from mso_flow.services.tasks.form_check import check_form
-from mso_flow.services.tasks.queries import TaskChange, not_found
+from mso_flow.services.tasks.queries import not_found
+from mso_flow.services.tasks.records import Completed, TaskChange
 from mso_flow.store import tasks as store
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import HumanTask
@@ -98,18 +98,6 @@ def unclaim(services: Services, caller: Caller, task_id: str) -> TaskChange:
         return [NewEvent("task_unclaimed", caller.username, task.id, task.element_id, {"previous": previous})]
 
     return transition(services, caller, task_id, change, "task.unclaim")
-
-
-@dataclass(frozen=True, slots=True)
-class Completed:
-    """What completing a task did: the task's id and state, its instance's id and state after the step, and the
-    instance's open tasks after it (a face that shows them reads them: `queries.completion`)."""
-
-    task_id: str
-    task_state: str
-    instance_id: str
-    instance_state: str
-    open_task_ids: tuple[str, ...]
 
 
 def complete(

@@ -29,7 +29,7 @@ from mso_flow.services.privacy import need_to_know, personal_data
 from mso_flow.services.privacy.need_to_know import TaskReading
 from mso_flow.services.privacy.personal_data import Disclosure
 from mso_flow.services.tasks.candidates import roles_of
-from mso_flow.services.tasks.records import TaskRecord, record, records
+from mso_flow.services.tasks.records import Completed, TaskChange, TaskRecord, record, records
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as store
 from mso_flow.store.models import HumanTask, ProcessInstance
@@ -62,18 +62,6 @@ class TaskView:
     @property
     def masked_variables(self) -> tuple[str, ...]:
         return self.disclosure.masked
-
-
-@dataclass(frozen=True, slots=True)
-class TaskChange:
-    """What a command on a task did: the task's id, its instance, its state and holder after the command, and what
-    the caller read of the instance before it (for `changed`)."""
-
-    task_id: str
-    instance_id: str
-    state: str
-    assignee: str | None
-    reading: TaskReading
 
 
 def not_found(task_id: str) -> NotFound:
@@ -154,19 +142,18 @@ def changed(services: Services, caller: Caller, changes: Sequence[TaskChange]) -
         return views
 
 
-def completion(services: Services, caller: Caller, task_id: str) -> tuple[TaskView, InstanceView]:
-    """A task just completed and its instance, as the caller now reads them (what `POST /tasks/{id}/complete`
-    answers): one read transaction, the definition looked up once, the instance's data disclosed once (its read
-    logged once)."""
+def completion(services: Services, caller: Caller, done: Completed) -> tuple[TaskView, InstanceView]:
+    """A task just completed and its instance with the tasks the completion opened, as the caller now reads them
+    (what `POST /tasks/{id}/complete` answers): one read transaction of two statements (the task rows, the
+    instance), the definition from the cache, the instance's data disclosed once (its read logged once)."""
     with services.db.read() as session:
-        task = store.get(session, task_id)
-        if task is None:
-            raise not_found(task_id)
-        instance = instances_store.get(session, task.instance_id)
-        assert instance is not None  # a task's instance is never deleted
+        rows = {t.id: t for t in store.by_ids(session, [done.task_id, *done.open_task_ids])}
+        task = rows[done.task_id]  # tasks are never deleted
+        instance = instances_store.get(session, done.instance_id)
+        assert instance is not None
         view = view_of(services, session, task, instance, caller)
         shown = view.disclosure if view.variables_visible else personal_data.HIDDEN
-        return view, instance_view(instance, store.open_for_instance(session, instance.id), shown)
+        return view, instance_view(instance, [rows[i] for i in done.open_task_ids], shown)
 
 
 def form_of(services: Services, caller: Caller, task_id: str) -> tuple[FormField, ...]:

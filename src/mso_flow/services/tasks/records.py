@@ -1,4 +1,5 @@
-"""Human tasks as the faces show them: frozen records built from store rows (no ORM object leaves the services)."""
+"""Human tasks as the faces get them: frozen records built from store rows (no ORM object leaves the services),
+and what the task commands answer (`TaskChange`, `Completed`: ids and states, never a read view)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from mso_flow.services.privacy.need_to_know import TaskReading
 from mso_flow.store.models import HumanTask
 
 
@@ -58,3 +60,27 @@ def record(row: HumanTask) -> TaskRecord:
 
 def records(rows: Sequence[HumanTask]) -> list[TaskRecord]:
     return [record(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChange:
+    """What a command on a task did: the task's id, its instance, its state and holder after the command, and what
+    the caller read of the instance before it (for `changed`)."""
+
+    task_id: str
+    instance_id: str
+    state: str
+    assignee: str | None
+    reading: TaskReading
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """What completing a task did: the task's id and state, its instance's id and state after the step, and the
+    instance's open tasks after it (a face that shows them reads them: `queries.completion`)."""
+
+    task_id: str
+    task_state: str
+    instance_id: str
+    instance_state: str
+    open_task_ids: tuple[str, ...]

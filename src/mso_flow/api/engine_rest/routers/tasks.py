@@ -199,7 +199,7 @@ def _complete_with_variables(
 ) -> dict[str, Any]:
     """Complete, then read the instance's variables as the caller now reads them (`withVariablesInReturn`)."""
     done = tasks.complete(services, caller, task_id, values)
-    _, instance = queries.completion(services, caller, done.task_id)
+    _, instance = queries.completion(services, caller, done)
     return instance.variables
 
 
