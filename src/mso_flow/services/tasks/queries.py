@@ -5,10 +5,10 @@ manual's step it carries out and what of its instance's variables the caller is 
 that opens personal values logs the read once (`personal_data.Reveal.log`), in its own read; a face that shows
 nothing (a redirect, a 204) calls the command alone and logs nothing.
 
-A command on a task (`human_tasks.claim`, `assignment.assign` …) answers a `TaskChange`: the task's id, its new
-state and holder, and what the caller read of the task's instance *before* the change (`need_to_know.TaskReading`);
-`changed` reads the task after the command with that reading, so that a claim discloses nothing its caller could
-not read already (issue 24 item 3).
+A command on a task answers ids and states (`records.TaskChange`, `records.Completed`). `changed` reads the task
+of a `TaskChange` after the command with what the caller read of its instance *before* it
+(`need_to_know.TaskReading`), so that a claim discloses nothing its caller could not read already (issue 24
+item 3); `completion` reads a completed task and its instance for the v1 API's answer.
 """
 
 from __future__ import annotations
@@ -123,9 +123,8 @@ def described(services: Services, caller: Caller, task_id: str) -> tuple[TaskRec
     logged)."""
     with services.db.read() as session:
         task = visible_task(session, caller, task_id, headed_roles(services, caller))
-        return record(task), services.definitions.definition(session, task.definition_id).model.user_task(
-            task.element_id
-        )
+        model = services.definitions.definition(session, task.definition_id).model
+        return record(task), model.user_task(task.element_id)
 
 
 def changed(services: Services, caller: Caller, changes: Sequence[TaskChange]) -> list[TaskView]:
