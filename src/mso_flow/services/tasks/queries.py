@@ -128,29 +128,27 @@ def described(services: Services, caller: Caller, task_id: str) -> tuple[TaskRec
 
 
 def changed(services: Services, caller: Caller, changes: Sequence[TaskChange]) -> list[TaskView]:
-    """The tasks of commands as they are now, each with the variables its caller read before the command (one
-    read transaction; the definition of each version looked up once)."""
-    with services.db.read() as session:
-        rows = {t.id: t for t in store.by_ids(session, [c.task_id for c in changes])}
-        views = []
-        for change in changes:
-            task = rows[change.task_id]  # tasks are never deleted
-            instance = instances_store.get(session, task.instance_id)
-            assert instance is not None
-            views.append(view_of(services, session, task, instance, caller, None, change.reading))
-        return views
+    """The tasks of commands as they are now, each with the variables its caller read before the command (a read
+    transaction of one statement a task, the task with its instance; the definition from the cache)."""
+    views = []
+    for change in changes:
+        with services.db.read() as session:
+            found = instances_store.with_tasks(session, [change.task_id])
+            assert found is not None  # tasks are never deleted
+            instance, tasks = found
+            views.append(view_of(services, session, tasks[change.task_id], instance, caller, None, change.reading))
+    return views
 
 
 def completion(services: Services, caller: Caller, done: Completed) -> tuple[TaskView, InstanceView]:
     """A task just completed and its instance with the tasks the completion opened, as the caller now reads them
-    (what `POST /tasks/{id}/complete` answers): one read transaction of two statements (the task rows, the
+    (what `POST /tasks/{id}/complete` answers): one read transaction, one statement (the task rows with their
     instance), the definition from the cache, the instance's data disclosed once (its read logged once)."""
     with services.db.read() as session:
-        rows = {t.id: t for t in store.by_ids(session, [done.task_id, *done.open_task_ids])}
-        task = rows[done.task_id]  # tasks are never deleted
-        instance = instances_store.get(session, done.instance_id)
-        assert instance is not None
-        view = view_of(services, session, task, instance, caller)
+        found = instances_store.with_tasks(session, [done.task_id, *done.open_task_ids])
+        assert found is not None  # tasks are never deleted
+        instance, rows = found
+        view = view_of(services, session, rows[done.task_id], instance, caller)
         shown = view.disclosure if view.variables_visible else personal_data.HIDDEN
         return view, instance_view(instance, [rows[i] for i in done.open_task_ids], shown)
 
