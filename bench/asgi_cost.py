@@ -154,8 +154,8 @@ def in_process(services: Services, callers: dict[str, Caller], count: int, cpu: 
         for _element, role, variables in PATH:
             caller = callers[role]
             timed("claim", lambda: tasks.claim(services, caller, task_id))  # noqa: B023
-            _, view = timed("complete", lambda: tasks.complete(services, caller, task_id, variables))  # noqa: B023
-            task_id = view.active_tasks[0].id if view.active_tasks else ""
+            done = timed("complete", lambda: tasks.complete(services, caller, task_id, variables))  # noqa: B023
+            task_id = done.open_task_ids[0] if done.open_task_ids else ""
 
 
 def bare_fastapi() -> FastAPI:

@@ -10,8 +10,9 @@ replaces.
               instance + INSERT task row + COMMIT; claim = UPDATE task row + COMMIT; complete = deserialize the
               state text + engine step + serialize + UPDATE instance state (optimistic version) + UPDATE the
               done task row + INSERT the next task row + COMMIT. No SELECT: the floor keeps the state text.
-(b) in-proc   the service layer called in-process (services.instances.start / tasks.claim / tasks.complete),
-              1 thread, no HTTP: separates the service layer's cost from HTTP's.
+(b) in-proc   the service layer's commands called in-process (services.instances.start / tasks.claim /
+              tasks.complete, each answering ids and states, not the read views v1 answers with), 1 thread, no
+              HTTP: separates the service layer's cost from HTTP's.
 (c) service   `mso-flow serve` over HTTP (httpx clients on this machine), SQLite with 1 worker, PostgreSQL with
               2 and 4 workers, 1 / 8 / 16 concurrent clients; `--log-level info` (the default: one access line
               per request, text format).
@@ -403,8 +404,8 @@ def inproc_run(
         task_id = view.active_tasks[0].id
         for _element, role, variables in PATH:
             call(run, "claim", lambda: tasks.claim(services, callers[role], task_id))  # noqa: B023
-            _, view = call(run, "complete", lambda: tasks.complete(services, callers[role], task_id, variables))  # noqa: B023
-            task_id = view.active_tasks[0].id if view.active_tasks else ""
+            done = call(run, "complete", lambda: tasks.complete(services, callers[role], task_id, variables))  # noqa: B023
+            task_id = done.open_task_ids[0] if done.open_task_ids else ""
         run.instances += 1
 
     for i in range(warmup):

@@ -23,3 +23,10 @@ def test_the_import_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert f"Contracts: {len(names)} kept, 0 broken." in result.stdout
+
+
+def test_the_faces_contract_ignores_no_import() -> None:
+    """No exception for ORM rows handed to the faces (issue 28 item 2): the services answer them frozen views."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    [faces] = [c for c in contracts["contracts"] if c["name"] == "faces import neither store nor engine"]
+    assert not faces.get("ignore_imports")

@@ -16,7 +16,8 @@ from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Conflict
 from mso_flow.services.platform.unit_of_work import instance_command, lock_task
 from mso_flow.services.tasks import human_tasks as tasks
-from mso_flow.services.tasks.human_tasks import not_found
+from mso_flow.services.tasks import queries as task_queries
+from mso_flow.services.tasks.queries import not_found
 from mso_flow.store.audit import NewEvent
 from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
 
@@ -90,7 +91,7 @@ def test_start_claim_complete_each_run_one_transaction_writing_each_row_once(ser
     assert (claim.begins, claim.commits) == (1, 1)
     assert claim.writes_to("UPDATE", "human_task") == 1
     assert claim.writes_to("UPDATE", "process_instance") == 1
-    assert claimed.task.assignee == "clerk" and claimed.task.version == task.version + 1
+    assert claimed.assignee == "clerk" and _open_task(services, started.instance.id).version == task.version + 1
     after_claim = _instance_row(services, started.instance.id)
     assert after_claim.lock_version == before.lock_version + 1
     assert after_claim.audit_seq == before.audit_seq + 1 and after_claim.audit_signature
@@ -104,6 +105,28 @@ def test_start_claim_complete_each_run_one_transaction_writing_each_row_once(ser
     assert after_complete.lock_version == after_claim.lock_version + 1
     assert after_complete.engine_state != after_claim.engine_state
     assert instances.verify_audit(services, Caller("admin", frozenset({"admin"})), started.instance.id).ok
+
+
+def test_what_v1_answers_after_a_command_is_one_read_writing_nothing(services: Services, saraban: str) -> None:
+    """The claim's and the completion's answers are queries after the commands (issue 28 item 2): one read
+    transaction each, the tasks shown and their instance read in one statement, nothing written."""
+    started = instances.start(services, STARTER, saraban, None, {})
+    task = _open_task(services, started.instance.id)
+    claimed = tasks.claim(services, CLERK, task.id)
+    with traced(services) as claim:
+        [view] = task_queries.changed(services, CLERK, [claimed])
+    done = tasks.complete(services, CLERK, task.id, {"subject": "ขอข้อมูล", "speed": "urgent"})
+    with traced(services) as complete:
+        completed, case = task_queries.completion(services, CLERK, done)
+    for read in (claim, complete):
+        assert read.begins == 1 and not any(
+            s.lstrip().upper().startswith(("INSERT", "UPDATE")) for s in read.statements
+        )
+        assert sum(1 for s in read.statements if "FROM process_instance JOIN human_task" in s) == 1
+        assert not any("FROM human_task" in s and "process_instance" not in s for s in read.statements)
+    assert view.task.assignee == "clerk" and view.task.state == "open"
+    assert completed.task.state == "completed" and completed.step is not None
+    assert [t.id for t in case.active_tasks] == list(done.open_task_ids) and case.instance.state == "running"
 
 
 @pytest.mark.parametrize("row", ["instance", "task"])

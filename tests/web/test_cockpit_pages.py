@@ -20,6 +20,7 @@ from mso_flow.engine.runtime import EngineError
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.instances import incidents
 from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import queries as instance_queries
 from mso_flow.services.integrations import timers, webhook_delivery
 from mso_flow.services.platform.context import SYSTEM
 from mso_flow.settings import Settings
@@ -107,7 +108,7 @@ def test_admin_finds_the_incident_sees_its_element_and_resolves_it_with_a_reason
     assert done.status_code == 303 and done.headers["location"].endswith("?done=resolved")
     page = plain(client.get(done.headers["location"]))
     assert "ปิดเหตุขัดข้องแล้ว" in page and reason in page and "admin1" in page and "ลองดำเนินการใหม่" not in page
-    events, _ = instances.audit(services, SYSTEM, cockpit["first"], 0, 50)
+    events, _ = instance_queries.audit(services, SYSTEM, cockpit["first"], 0, 50)
     resolved = [e for e in events if e.type == "incident_resolved"]
     assert [(e.actor, e.data["reason"]) for e in resolved] == [("admin1", reason)]
     again = client.post(f"{url}/resolve", data={"csrf_token": token, "reason": "อีกครั้ง"})
@@ -129,21 +130,21 @@ def test_admin_migrates_the_failed_case_to_a_fixed_version_and_retries(client, s
     assert 'name="confirm" type="checkbox" value="yes"' in confirm and ">รุ่น 2 (ล่าสุด)</option>" in confirm
     unconfirmed = client.post(migrate, data={"csrf_token": token, "version": "2"})
     assert unconfirmed.status_code == 422 and "โปรดทำเครื่องหมายยืนยันการย้ายรุ่น" in plain(unconfirmed)
-    assert instances.get(services, SYSTEM, cockpit["second"]).instance.definition_version == 1
+    assert instance_queries.get(services, SYSTEM, cockpit["second"]).instance.definition_version == 1
     moved = client.post(
         migrate,
         data={"csrf_token": token, "version": "2", "confirm": "yes", "incident": cockpit["second_incident"]},
         follow_redirects=False,
     )
     assert moved.status_code == 303 and moved.headers["location"] == f"{url}?done=migrated"
-    assert instances.get(services, SYSTEM, cockpit["second"]).instance.definition_version == 2
+    assert instance_queries.get(services, SYSTEM, cockpit["second"]).instance.definition_version == 2
 
     retried = client.post(f"{url}/retry", data={"csrf_token": token}, follow_redirects=False)
     assert retried.status_code == 303 and retried.headers["location"].endswith("?done=retried")
     incident = incidents.get(services, SYSTEM, cockpit["second_incident"])
     assert incident.state == "resolved" and incident.resolution == "retried" and incident.resolved_by == "admin1"
     # on the fixed version the amount that failed goes through
-    task_id = instances.get(services, SYSTEM, cockpit["second"]).active_tasks[0].id
+    task_id = instance_queries.get(services, SYSTEM, cockpit["second"]).active_tasks[0].id
     sent = client.post(
         f"/api/v1/tasks/{task_id}/complete", headers=cockpit["staff"], json={"variables": {"amount": 70000}}
     )
@@ -164,12 +165,12 @@ def test_cancel_takes_a_reason_and_an_explicit_confirmation(client, services, co
     assert unconfirmed.status_code == 422 and "โปรดทำเครื่องหมายยืนยันการยกเลิก" in plain(unconfirmed)
     no_reason = client.post(url, data={"csrf_token": token, "confirm": "yes"})
     assert no_reason.status_code == 422 and "โปรดระบุเหตุผลที่ยกเลิก" in plain(no_reason)
-    assert instances.get(services, SYSTEM, cockpit["first"]).instance.state == "running"
+    assert instance_queries.get(services, SYSTEM, cockpit["first"]).instance.state == "running"
 
     done = client.post(url, data={"csrf_token": token, "reason": "ยื่นซ้ำ", "confirm": "yes"}, follow_redirects=False)
     assert done.status_code == 303
     assert "ยกเลิกเรื่องแล้ว" in plain(client.get(done.headers["location"]))
-    instance = instances.get(services, SYSTEM, cockpit["first"]).instance
+    instance = instance_queries.get(services, SYSTEM, cockpit["first"]).instance
     assert instance.state == "cancelled" and instance.end_reason == "ยื่นซ้ำ" and instance.ended_by == "admin1"
     assert client.post(url, data={"csrf_token": token, "reason": "อีก", "confirm": "yes"}).status_code == 409
 
@@ -233,7 +234,7 @@ def test_auditor_reads_every_page_without_a_form_and_is_refused_every_action(cli
         refused = client.post(url, data={"csrf_token": token, **data})
         assert refused.status_code == 403, (url, refused.text)
     assert incidents.get(services, SYSTEM, cockpit["first_incident"]).state == "open"
-    assert instances.get(services, SYSTEM, cockpit["first"]).instance.state == "running"
+    assert instance_queries.get(services, SYSTEM, cockpit["first"]).instance.state == "running"
 
 
 @pytest.mark.parametrize("username", ["clerk1"])
@@ -294,7 +295,7 @@ def test_a_retry_that_fails_again_says_so_and_keeps_the_incident_open_with_the_c
     timers.fire_due(services)
     [incident] = incidents.listing(services, SYSTEM, incidents.IncidentFilter(instance_id=started.instance.id), 0, 9)[0]
     assert incident.element_id == "compute"
-    trail = [e.type for e in instances.audit(services, SYSTEM, started.instance.id, 0, 100)[0]]
+    trail = [e.type for e in instance_queries.audit(services, SYSTEM, started.instance.id, 0, 100)[0]]
 
     token = login(client, "admin1")
     url = f"/app/cockpit/incidents/{incident.id}"
@@ -305,8 +306,8 @@ def test_a_retry_that_fails_again_says_so_and_keeps_the_incident_open_with_the_c
     assert "ลองใหม่แล้ว</dt><dd>1 ครั้ง" in page and "ลองดำเนินการใหม่" in page  # still open: retry offered again
     again = incidents.get(services, SYSTEM, incident.id)
     assert again.state == "open" and again.retries == 1
-    assert [e.type for e in instances.audit(services, SYSTEM, started.instance.id, 0, 100)[0]] == trail
-    assert instances.get(services, SYSTEM, started.instance.id).instance.state == "running"
+    assert [e.type for e in instance_queries.audit(services, SYSTEM, started.instance.id, 0, 100)[0]] == trail
+    assert instance_queries.get(services, SYSTEM, started.instance.id).instance.state == "running"
 
 
 def test_a_delivery_out_of_attempts_is_listed_as_failed_with_its_last_error(client, services, cockpit):

@@ -9,6 +9,7 @@ import pytest
 
 from mso_flow.services.platform.context import SYSTEM, Caller
 from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks import queries as task_queries
 from tests.conftest import ROOT, SARABAN
 from tests.web.conftest import CLERK, HEAD, OWNER, csrf_of, login, plain
 
@@ -57,7 +58,7 @@ def test_clerk_claims_fills_and_sends_from_the_inbox(client, services, started):
     assert missing.status_code == 422
     assert re.search(r'id="e-subject">ต้องกรอก เรื่อง<', plain(missing)), plain(missing)
     assert 'value="urgent" selected' in plain(missing)  # what was chosen is kept
-    assert tasks.get(services, SYSTEM, task_id).task.state == "open"  # nothing changed
+    assert task_queries.task_record(services, SYSTEM, task_id).state == "open"  # nothing changed
 
     done = client.post(
         f"/app/tasks/{task_id}/complete",
@@ -87,7 +88,7 @@ def test_outsider_sees_neither_form_nor_buttons(client, services, started, perso
     assert "ส่งงาน" not in plain(page) and "รับงาน" not in plain(page) and 'name="subject"' not in plain(page)
     refused = client.post(f"/app/tasks/{task_id}/claim", data={"csrf_token": token})
     assert refused.status_code == 403
-    assert tasks.get(services, SYSTEM, task_id).task.assignee is None
+    assert task_queries.task_record(services, SYSTEM, task_id).assignee is None
 
 
 def test_supervisor_assigns_to_people_who_may_take_it(client, started, person):
@@ -124,14 +125,14 @@ def test_head_of_section_assigns_a_clerks_task_of_his_process(client, services, 
     done = client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk2"})
     assert done.status_code == 200 and str(done.url).endswith("?done=assigned")
     assert '<p class="notice" role="status">มอบหมายงานให้ clerk2 แล้ว</p>' in plain(done)
-    assert tasks.get(services, SYSTEM, task_id).task.assignee == "clerk2"
+    assert task_queries.task_record(services, SYSTEM, task_id).assignee == "clerk2"
     login(client, "clerk2")
     inbox = plain(client.get("/app/"))
     assert "มอบหมายให้ clerk2 แล้ว (โดย head1)" in inbox and "รับงานแล้ว" not in inbox
     token = login(client, "clerk1")
     refused = client.post(f"/app/tasks/{task_id}/assign", data={"csrf_token": token, "username": "clerk1"})
     assert refused.status_code == 403  # a clerk is no supervisor
-    assert tasks.get(services, SYSTEM, task_id).task.assignee == "clerk2"
+    assert task_queries.task_record(services, SYSTEM, task_id).assignee == "clerk2"
 
 
 def test_claimed_task_reads_claimed_and_confirms(client, started):
@@ -276,7 +277,7 @@ def test_required_yes_no_is_an_explicit_choice_and_an_unheld_lane_asks_first(cli
     assert asked.status_code == 409 and "ขั้นตอนถัดไปยังไม่มีผู้ใช้ที่ทำงานได้" in plain(asked)
     assert "เจ้าของเรื่องแก้ไขหนังสือ" in plain(asked) and 'name="unheld_ok" value="1"' in plain(asked)
     assert re.search(r'value="false" required checked', plain(asked))  # the choice is kept
-    assert tasks.get(services, SYSTEM, check).task.state == "open"  # nothing was sent
+    assert task_queries.task_record(services, SYSTEM, check).state == "open"  # nothing was sent
 
     person("owner1", OWNER)  # now someone holds the owner's lane: no question
     sent = client.post(
@@ -284,7 +285,7 @@ def test_required_yes_no_is_an_explicit_choice_and_an_unheld_lane_asks_first(cli
         data={"csrf_token": token, "documents_complete": "true"},
         follow_redirects=False,
     )
-    assert sent.status_code == 303 and tasks.get(services, SYSTEM, check).task.state == "completed"
+    assert sent.status_code == 303 and task_queries.task_record(services, SYSTEM, check).state == "completed"
 
 
 def test_confirmed_send_to_an_unheld_lane(client, services, started):
@@ -294,4 +295,4 @@ def test_confirmed_send_to_an_unheld_lane(client, services, started):
     check = _task_id(plain(client.get("/app/")), "ตรวจสอบความถูกต้องและครบถ้วนของหนังสือ")
     data = {"csrf_token": token, "documents_complete": "false", "unheld_ok": "1"}
     sent = client.post(f"/app/tasks/{check}/complete", data=data, follow_redirects=False)
-    assert sent.status_code == 303 and tasks.get(services, SYSTEM, check).task.state == "completed"
+    assert sent.status_code == 303 and task_queries.task_record(services, SYSTEM, check).state == "completed"

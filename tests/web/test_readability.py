@@ -15,6 +15,7 @@ import pytest
 from mso_flow.domain import DefinitionSource
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import queries as instance_queries
 from mso_flow.services.platform.context import SYSTEM, Caller, Services
 from mso_flow.services.tasks import human_tasks as tasks
 from tests.clock import ManualClock
@@ -34,7 +35,7 @@ def clock(services: Services) -> ManualClock:
 
 def _work(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> str:
     """Complete the instance's open task as `caller`; return its id."""
-    [task] = instances.get(services, SYSTEM, instance_id).active_tasks
+    [task] = instance_queries.get(services, SYSTEM, instance_id).active_tasks
     if task.element_id == "Task_register":  # สารบรรณ ๓ scans the letter in (its required file field)
         attach_letter_as(services, caller, task.id, instance_id)
     tasks.complete(services, caller, task.id, variables)
@@ -87,7 +88,7 @@ def test_the_case_page_shows_labels_thai_values_and_ids_on_request(client, servi
 def test_the_heads_orders_are_a_textarea(client, services, saraban, person):
     person("head1", HEAD)
     instance_id = _to_the_head(services, "พม 0201/อ่าน-2")
-    [task] = instances.get(services, SYSTEM, instance_id).active_tasks
+    [task] = instance_queries.get(services, SYSTEM, instance_id).active_tasks
     tasks.claim(services, HEAD_CALLER, task.id)
     login(client, "head1")
     page = plain(client.get(f"/app/tasks/{task.id}"))

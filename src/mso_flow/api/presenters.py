@@ -1,4 +1,4 @@
-"""Translate store rows and service results into the response schemas."""
+"""Translate the services' frozen views and results into the response schemas."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ from mso_flow.schemas.documents import DocumentOut, DocumentVersionOut
 from mso_flow.schemas.instances import AuditEventOut, InstanceOut, TaskSummary
 from mso_flow.schemas.tasks import CommentOut, ManualStepOut, TaskListItem, TaskOut
 from mso_flow.services.definitions.model import FormField, ProcessDef, UserTaskDef
+from mso_flow.services.definitions.records import DecisionRecord, DefinitionRecord
 from mso_flow.services.documents.queries import DocumentView
-from mso_flow.services.instances.lifecycle import InstanceView
+from mso_flow.services.instances.queries import InstanceView
+from mso_flow.services.platform.audit_records import AuditRecord
 from mso_flow.services.policy import candidate_roles
-from mso_flow.services.tasks.human_tasks import TaskView
-from mso_flow.store.models import AuditEvent, DecisionDefinition, HumanTask, ProcessDefinition, TaskComment
+from mso_flow.services.tasks.comments import CommentRecord
+from mso_flow.services.tasks.queries import TaskView
+from mso_flow.services.tasks.records import TaskRecord
 
 
 def json(model: BaseModel, status_code: int = 200) -> Response:
@@ -47,7 +50,7 @@ def form(fields: tuple[FormField, ...]) -> list[FormFieldOut]:
     ]
 
 
-def definition_summary(definition: ProcessDefinition, model: ProcessDef) -> DefinitionSummary:
+def definition_summary(definition: DefinitionRecord, model: ProcessDef) -> DefinitionSummary:
     return DefinitionSummary(
         id=definition.id,
         key=definition.key,
@@ -63,7 +66,7 @@ def definition_summary(definition: ProcessDefinition, model: ProcessDef) -> Defi
     )
 
 
-def decision_summary(decision: DecisionDefinition) -> DecisionSummary:
+def decision_summary(decision: DecisionRecord) -> DecisionSummary:
     return DecisionSummary(
         id=decision.id,
         key=decision.key,
@@ -77,7 +80,7 @@ def decision_summary(decision: DecisionDefinition) -> DecisionSummary:
     )
 
 
-def definition_detail(definition: ProcessDefinition, model: ProcessDef) -> DefinitionDetail:
+def definition_detail(definition: DefinitionRecord, model: ProcessDef) -> DefinitionDetail:
     return DefinitionDetail(
         **definition_summary(definition, model).model_dump(),
         documentation=model.documentation,
@@ -98,7 +101,7 @@ def definition_detail(definition: ProcessDefinition, model: ProcessDef) -> Defin
     )
 
 
-def task_summary(task: HumanTask) -> TaskSummary:
+def task_summary(task: TaskRecord) -> TaskSummary:
     return TaskSummary(
         id=task.id,
         name=task.name,
@@ -156,7 +159,7 @@ def task(view: TaskView, step: UserTaskDef | None = None) -> TaskOut:
         name=t.name,
         element_id=t.element_id,
         lane=t.lane,
-        candidate_roles=t.candidate_roles,
+        candidate_roles=list(t.candidate_roles),
         state=t.state,
         assignee=t.assignee,
         owner=t.owner,
@@ -176,13 +179,13 @@ def task(view: TaskView, step: UserTaskDef | None = None) -> TaskOut:
     )
 
 
-def task_item(t: HumanTask) -> TaskListItem:
+def task_item(t: TaskRecord) -> TaskListItem:
     return TaskListItem(
         id=t.id,
         name=t.name,
         element_id=t.element_id,
         lane=t.lane,
-        candidate_roles=t.candidate_roles,
+        candidate_roles=list(t.candidate_roles),
         owner=t.owner,
         delegation_state=t.delegation_state,
         state=t.state,
@@ -195,7 +198,7 @@ def task_item(t: HumanTask) -> TaskListItem:
     )
 
 
-def audit_event(event: AuditEvent, data_visible: bool = True) -> AuditEventOut:
+def audit_event(event: AuditRecord, data_visible: bool = True) -> AuditEventOut:
     return AuditEventOut(
         seq=event.seq,
         at=event.at,
@@ -208,11 +211,11 @@ def audit_event(event: AuditEvent, data_visible: bool = True) -> AuditEventOut:
     )
 
 
-def comment(c: TaskComment) -> CommentOut:
+def comment(c: CommentRecord) -> CommentOut:
     return CommentOut(id=c.id, task_id=c.task_id, author=c.author, at=c.at, text=c.text)
 
 
-def audit_row(e: AuditEvent) -> dict[str, object]:
+def audit_row(e: AuditRecord) -> dict[str, object]:
     """An audit event with its hashes, for export."""
     return {
         "instance_id": e.instance_id,

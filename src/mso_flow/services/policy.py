@@ -44,7 +44,8 @@ Every grant is an event of the signed admin audit chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from mso_flow.domain import (
     BUILT_IN_ROLES,
@@ -62,7 +63,34 @@ from mso_flow.domain import (
 from mso_flow.engine.model import ProcessDef, UserTaskDef
 from mso_flow.services.platform.context import Caller
 from mso_flow.services.tasks import candidates
-from mso_flow.store.models import ExternalTask, HumanTask, ProcessInstance
+from mso_flow.store.models import ExternalTask
+
+
+class TaskFacts(Protocol):
+    """What the rules read of a human task: its stored row, or the frozen record a face holds
+    (`services/tasks/records.py`), so that a face asks the same predicates of what it shows."""
+
+    @property
+    def candidate_roles(self) -> Sequence[str]: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def delegation_state(self) -> str | None: ...
+    @property
+    def completed_by(self) -> str | None: ...
+    @property
+    def lane(self) -> str | None: ...
+
+
+class InstanceFacts(Protocol):
+    """What the rules read of a process instance (its row, or `instances/queries.InstanceRecord`)."""
+
+    @property
+    def started_by(self) -> str: ...
 
 
 def candidate_roles(model: ProcessDef, task: UserTaskDef | None, lane: str | None) -> list[str]:
@@ -102,7 +130,7 @@ def staff_roles(caller: Caller) -> list[str]:
 # --- tasks -----------------------------------------------------------------------------------------------
 
 
-def is_candidate(caller: Caller, task: HumanTask) -> bool:
+def is_candidate(caller: Caller, task: TaskFacts) -> bool:
     """The caller holds one of the task's candidate roles."""
     return bool(candidates.roles_of(caller).intersection(task.candidate_roles))
 
@@ -112,22 +140,22 @@ def oversees_tasks(caller: Caller) -> bool:
     return caller.has_any(TASK_OVERSIGHT_ROLES)
 
 
-def _works_on(caller: Caller, task: HumanTask) -> bool:
+def _works_on(caller: Caller, task: TaskFacts) -> bool:
     return is_candidate(caller, task) or caller.username in (task.assignee, task.owner, task.completed_by)
 
 
-def may_view_task(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
+def may_view_task(caller: Caller, task: TaskFacts, headed: frozenset[str] = frozenset()) -> bool:
     """See a task: oversight, a candidate role, the caller holds, owns or completed it, or a supervisor who
     oversees it (`supervises`; its variables only as `may_read_instance_data` allows)."""
     return oversees_tasks(caller) or _works_on(caller, task) or supervises(caller, task, headed)
 
 
-def may_comment(caller: Caller, task: HumanTask) -> bool:
+def may_comment(caller: Caller, task: TaskFacts) -> bool:
     """Comment on a task: whoever may see it, except a read-only auditor."""
     return caller.has_any(TASK_OVERSIGHT_ROLES - {Role.AUDITOR}) or _works_on(caller, task)
 
 
-def is_delegate_only(caller: Caller, task: HumanTask) -> bool:
+def is_delegate_only(caller: Caller, task: TaskFacts) -> bool:
     """The caller holds the task only because it was delegated to them: no candidate role of it."""
     return (
         task.assignee == caller.username
@@ -136,20 +164,20 @@ def is_delegate_only(caller: Caller, task: HumanTask) -> bool:
     )
 
 
-def has_no_candidates(task: HumanTask) -> bool:
+def has_no_candidates(task: TaskFacts) -> bool:
     """No role and no user is named for the task: nobody is its candidate, so an admin works it or gives it to
     someone."""
     return not task.candidate_roles
 
 
-def may_claim(caller: Caller, task: HumanTask) -> bool:
+def may_claim(caller: Caller, task: TaskFacts) -> bool:
     """Take an unassigned task (or complete it straight away, which claims it): a holder of one of its candidate
     roles. An admin is not a candidate of staff tasks as such (he assigns them, `may_assign`); he takes only a
     task that names no candidate at all."""
     return is_candidate(caller, task) or (caller.is_admin and has_no_candidates(task))
 
 
-def may_work_task(caller: Caller, task: HumanTask) -> bool:
+def may_work_task(caller: Caller, task: TaskFacts) -> bool:
     """Complete a task: its assignee; an unassigned one, whoever may claim it. Nobody, an admin included,
     completes a task in its assignee's stead (an admin reassigns it)."""
     if task.assignee is None:
@@ -157,12 +185,12 @@ def may_work_task(caller: Caller, task: HumanTask) -> bool:
     return task.assignee == caller.username
 
 
-def may_unclaim(caller: Caller, task: HumanTask) -> bool:
+def may_unclaim(caller: Caller, task: TaskFacts) -> bool:
     """Give a task back to its candidates: its assignee or an admin."""
     return caller.is_admin or task.assignee == caller.username
 
 
-def supervises(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
+def supervises(caller: Caller, task: TaskFacts, headed: frozenset[str] = frozenset()) -> bool:
     """A `supervisor` oversees the tasks of the roles he holds and of the staff roles of the sections he heads
     (`headed`: the roles file's `heads:` for his roles, `services/accounts/known_roles.py`). The head of the
     registry section (`หัวหน้าฝ่ายสารบรรณ`, `supervisor`) thus gives the registry clerks' tasks to the clerks without
@@ -172,17 +200,17 @@ def supervises(caller: Caller, task: HumanTask, headed: frozenset[str] = frozens
     return is_candidate(caller, task) or bool(headed.intersection(task.candidate_roles))
 
 
-def may_assign(caller: Caller, task: HumanTask, headed: frozenset[str] = frozenset()) -> bool:
+def may_assign(caller: Caller, task: TaskFacts, headed: frozenset[str] = frozenset()) -> bool:
     """Give a task to someone (a candidate of it): admins, and the supervisors who oversee it (`supervises`)."""
     return caller.is_admin or supervises(caller, task, headed)
 
 
-def may_delegate(caller: Caller, task: HumanTask) -> bool:
+def may_delegate(caller: Caller, task: TaskFacts) -> bool:
     """Hand a task to a delegate: only its assignee, and not a delegate (a delegated task is not delegated on)."""
     return task.assignee == caller.username and task.delegation_state != DelegationState.PENDING
 
 
-def may_resolve(caller: Caller, task: HumanTask) -> bool:
+def may_resolve(caller: Caller, task: TaskFacts) -> bool:
     """Give a delegated task back to its owner: the delegate (its assignee) or an admin."""
     return task.assignee == caller.username or caller.is_admin
 
@@ -242,7 +270,7 @@ def reads_all_instance_data(caller: Caller) -> bool:
     return caller.has_any(DATA_OVERSIGHT_ROLES)
 
 
-def needs_task_data(caller: Caller, task: HumanTask) -> bool:
+def needs_task_data(caller: Caller, task: TaskFacts) -> bool:
     """The task makes the caller one of the instance's people: a candidate of it while it is open, its holder
     (not a delegate without a candidate role), owner or completer, or a supervisor of its lane."""
     if caller.username in (task.owner, task.completed_by):
@@ -254,7 +282,7 @@ def needs_task_data(caller: Caller, task: HumanTask) -> bool:
     return Role.SUPERVISOR in caller.roles and is_candidate(caller, task)
 
 
-def may_read_instance_data(caller: Caller, instance: ProcessInstance, tasks: Iterable[HumanTask]) -> bool:
+def may_read_instance_data(caller: Caller, instance: InstanceFacts, tasks: Iterable[TaskFacts]) -> bool:
     """Read an instance's variables and audit detail: oversight, its starter, or one of its people (given the
     instance's tasks; a subset may only say yes, so callers try the tasks at hand before loading them all)."""
     return (
@@ -264,7 +292,7 @@ def may_read_instance_data(caller: Caller, instance: ProcessInstance, tasks: Ite
     )
 
 
-def may_read_personal_data(caller: Caller, tasks: Iterable[HumanTask]) -> bool:
+def may_read_personal_data(caller: Caller, tasks: Iterable[TaskFacts]) -> bool:
     """Read an instance's personal values (and every value of a letter classed ลับ or above): a privacy officer, or
     one of its people given its tasks (a subset may only say yes). Admins and auditors are not, as such."""
     return Role.PRIVACY_OFFICER in caller.roles or any(needs_task_data(caller, task) for task in tasks)
@@ -280,7 +308,7 @@ def may_read_personal_data_log(caller: Caller) -> bool:
     return Role.PRIVACY_OFFICER in caller.roles or Role.AUDITOR in caller.roles
 
 
-def may_cancel(caller: Caller, instance: ProcessInstance) -> bool:
+def may_cancel(caller: Caller, instance: InstanceFacts) -> bool:
     """Cancel an instance: admins, and the integrator that started it."""
     return caller.is_admin or (Role.INTEGRATOR in caller.roles and instance.started_by == caller.username)
 
@@ -296,13 +324,13 @@ def may_migrate(caller: Caller) -> bool:
 # opened only for `may_read_personal_data`, like the values they go with.
 
 
-def may_attach_to_task(caller: Caller, task: HumanTask) -> bool:
+def may_attach_to_task(caller: Caller, task: TaskFacts) -> bool:
     """Attach a document to a task (to one of its form fields): whoever may work it while it is open — its holder,
     or while unassigned a candidate who may claim it (or an admin)."""
     return task.state == TaskState.OPEN and may_work_task(caller, task)
 
 
-def may_attach_document(caller: Caller, instance: ProcessInstance, open_tasks: Iterable[HumanTask]) -> bool:
+def may_attach_document(caller: Caller, instance: InstanceFacts, open_tasks: Iterable[TaskFacts]) -> bool:
     """Attach a document to an instance, or add a version to one of its documents: someone who works one of its
     open tasks, or the integrator that started it."""
     if Role.INTEGRATOR in caller.roles and instance.started_by == caller.username:
@@ -316,7 +344,7 @@ def may_withdraw_document(caller: Caller, attached_by: str) -> bool:
     return caller.is_admin or caller.username == attached_by
 
 
-def may_open_sealed_document(caller: Caller, tasks: Iterable[HumanTask], personal: bool) -> bool:
+def may_open_sealed_document(caller: Caller, tasks: Iterable[TaskFacts], personal: bool) -> bool:
     """Open a sealed document's contents and names, given that the caller reads the instance's data: anyone who
     does when the document is of a letter not classed (`personal` false), else `may_read_personal_data`."""
     return not personal or may_read_personal_data(caller, tasks)
@@ -325,7 +353,7 @@ def may_open_sealed_document(caller: Caller, tasks: Iterable[HumanTask], persona
 # --- integration -----------------------------------------------------------------------------------------
 
 
-def may_write_instance(caller: Caller, instance: ProcessInstance, tasks: Iterable[HumanTask]) -> bool:
+def may_write_instance(caller: Caller, instance: InstanceFacts, tasks: Iterable[TaskFacts]) -> bool:
     """Change an instance's variables from outside (the Camunda variables endpoints, a message correlated to it):
     an admin, or the integrator that started it, while it reads its data (given the instance's tasks, as
     `may_read_instance_data`). Staff change variables only through their tasks' forms."""
@@ -338,7 +366,7 @@ def may_write_instance(caller: Caller, instance: ProcessInstance, tasks: Iterabl
     )
 
 
-def may_write_personal_data(caller: Caller, tasks: Iterable[HumanTask]) -> bool:
+def may_write_personal_data(caller: Caller, tasks: Iterable[TaskFacts]) -> bool:
     """Overwrite an instance's personal values (every value of a classified letter) from outside, given that
     `may_write_instance` allows the write: only whoever reads them (`may_read_personal_data`). Nobody overwrites
     what he may not read — not an admin, not the starter, who both read these values masked: a blind write could
@@ -382,26 +410,26 @@ def may_manage_webhooks(caller: Caller) -> bool:
 # event; the task is read then, so a task taken or closed meanwhile is judged as it is).
 
 
-def _holder_or_candidate(person: Caller, task: HumanTask) -> bool:
+def _holder_or_candidate(person: Caller, task: TaskFacts) -> bool:
     return task.assignee == person.username if task.assignee else is_candidate(person, task)
 
 
-def is_told_of_new_task(person: Caller, task: HumanTask) -> bool:
+def is_told_of_new_task(person: Caller, task: TaskFacts) -> bool:
     """A new task: its assignee if it has one, else every holder of one of its candidate roles."""
     return task.state == TaskState.OPEN and _holder_or_candidate(person, task)
 
 
-def is_told_of_assignment(person: Caller, task: HumanTask, new_holder: str | None) -> bool:
+def is_told_of_assignment(person: Caller, task: TaskFacts, new_holder: str | None) -> bool:
     """An assignment, delegation or resolution: the task's new holder, while it still holds the open task."""
     return task.state == TaskState.OPEN and person.username == new_holder == task.assignee
 
 
-def is_told_due_soon(person: Caller, task: HumanTask) -> bool:
+def is_told_due_soon(person: Caller, task: TaskFacts) -> bool:
     """A task soon due: its holder, or its candidates while nobody holds it."""
     return task.state == TaskState.OPEN and _holder_or_candidate(person, task)
 
 
-def is_told_overdue(person: Caller, task: HumanTask) -> bool:
+def is_told_overdue(person: Caller, task: TaskFacts) -> bool:
     """A task past its due date: its holder (its candidates while nobody holds it) and the supervisors of its
     lane (holding `supervisor` and one of its candidate roles)."""
     if task.state != TaskState.OPEN:

@@ -164,3 +164,29 @@ def heads(session: Session, instance_ids: list[str]) -> dict[str, ProcessInstanc
         .options(load_only(ProcessInstance.id, ProcessInstance.started_by))
     )
     return {instance.id: instance for instance in session.scalars(stmt)}
+
+
+# a query's read of tasks and their instance after a command, built once: plain rows of both tables, no lock
+_WITH_TASKS = (
+    select(*_INSTANCES.c, *_TASKS.c)
+    .join_from(_INSTANCES, _TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
+    .where(_TASKS.c.id.in_(bindparam("task_ids", expanding=True)))
+)
+
+
+def with_tasks(session: Session, task_ids: list[str]) -> tuple[ProcessInstance, dict[str, HumanTask]] | None:
+    """Tasks of one instance and the instance, read in one statement (None: none of them exists).
+
+    In a session that holds no objects yet (a query's read transaction) the rows become its objects directly;
+    otherwise the ORM loads them."""
+    if not session.identity_map:
+        rows = session.connection().execute(_WITH_TASKS, {"task_ids": task_ids}).all()
+        if not rows:
+            return None
+        values = dict(zip(_INSTANCES.c.keys(), rows[0][:_SPLIT], strict=True))
+        instance = _persistent(session, ProcessInstance, values)
+        tasks = [_persistent(session, HumanTask, dict(zip(_TASKS.c.keys(), r[_SPLIT:], strict=True))) for r in rows]
+        return instance, {t.id: t for t in tasks}
+    stmt = select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+    found = session.execute(stmt.where(HumanTask.id.in_(task_ids))).all()
+    return (found[0][0], {task.id: task for _, task in found}) if found else None

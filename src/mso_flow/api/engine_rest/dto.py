@@ -1,4 +1,5 @@
-"""Camunda 7's JSON shapes of MSO Flow's records (field names and `null`s as the engine-rest DTOs have them)."""
+"""Camunda 7's JSON shapes of MSO Flow's records, the services' frozen views (field names and `null`s as the
+engine-rest DTOs have them)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from mso_flow.api.engine_rest.variables import optional_date, to_typed
+from mso_flow.services.definitions.records import DecisionRecord, DefinitionRecord
 from mso_flow.services.documents.queries import DocumentView
-from mso_flow.services.integrations.external_tasks import LockedTask
-from mso_flow.store.models import (
-    AuditEvent,
-    DecisionDefinition,
-    ExternalTask,
-    HumanTask,
-    ProcessDefinition,
-    ProcessInstance,
-)
+from mso_flow.services.instances.queries import InstanceRecord
+from mso_flow.services.integrations.external_tasks import ExternalTaskRecord, LockedTask
+from mso_flow.services.platform.audit_records import AuditRecord
+from mso_flow.services.tasks.records import TaskRecord
 
 HISTORY_STATES = {
     "running": "ACTIVE",
@@ -46,7 +43,7 @@ def link(method: str, href: str, rel: str) -> dict[str, str]:
     return {"method": method, "href": href, "rel": rel}
 
 
-def definition(row: ProcessDefinition) -> dict[str, Any]:
+def definition(row: DefinitionRecord) -> dict[str, Any]:
     return {
         "id": row.id,
         "key": row.key,
@@ -65,7 +62,7 @@ def definition(row: ProcessDefinition) -> dict[str, Any]:
     }
 
 
-def decision(row: DecisionDefinition) -> dict[str, Any]:
+def decision(row: DecisionRecord) -> dict[str, Any]:
     return {
         "id": row.id,
         "key": row.key,
@@ -87,9 +84,9 @@ def deployment(
     name: str | None,
     source: str | None,
     at: datetime,
-    definitions: list[ProcessDefinition] | None = None,
+    definitions: list[DefinitionRecord] | None = None,
     base_url: str = "",
-    decisions: list[DecisionDefinition] | None = None,
+    decisions: list[DecisionRecord] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "links": [link("GET", f"{base_url}/deployment/{deployment_id}", "self")] if base_url else [],
@@ -107,7 +104,7 @@ def deployment(
     return body
 
 
-def instance(row: ProcessInstance, base_url: str = "") -> dict[str, Any]:
+def instance(row: InstanceRecord, base_url: str = "") -> dict[str, Any]:
     return {
         "links": [link("GET", f"{base_url}/process-instance/{row.id}", "self")],
         "id": row.id,
@@ -121,7 +118,7 @@ def instance(row: ProcessInstance, base_url: str = "") -> dict[str, Any]:
     }
 
 
-def task(row: HumanTask, description: str | None = None) -> dict[str, Any]:
+def task(row: TaskRecord, description: str | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -156,7 +153,7 @@ def locked_task(locked: LockedTask, variables: list[str] | None, definition_key:
     return body
 
 
-def external_task(row: ExternalTask, definition_key: str, business_key: str | None = None) -> dict[str, Any]:
+def external_task(row: ExternalTaskRecord, definition_key: str, business_key: str | None = None) -> dict[str, Any]:
     return {
         "activityId": row.element_id,
         "activityInstanceId": row.id,
@@ -179,7 +176,7 @@ def external_task(row: ExternalTask, definition_key: str, business_key: str | No
     }
 
 
-def historic_instance(row: ProcessInstance, name: str | None) -> dict[str, Any]:
+def historic_instance(row: InstanceRecord, name: str | None) -> dict[str, Any]:
     duration = int((row.ended_at - row.started_at).total_seconds() * 1000) if row.ended_at else None
     return {
         "id": row.id,
@@ -204,7 +201,7 @@ def historic_instance(row: ProcessInstance, name: str | None) -> dict[str, Any]:
     }
 
 
-def historic_task(row: HumanTask) -> dict[str, Any]:
+def historic_task(row: TaskRecord) -> dict[str, Any]:
     ended = row.completed_at
     return {
         "id": row.id,
@@ -237,7 +234,7 @@ def historic_task(row: HumanTask) -> dict[str, Any]:
     }
 
 
-def historic_variable(row: ProcessInstance, name: str, value: Any) -> dict[str, Any]:
+def historic_variable(row: InstanceRecord, name: str, value: Any) -> dict[str, Any]:
     return {
         "id": f"{row.id}:{name}",
         "name": name,
@@ -261,7 +258,7 @@ def historic_variable(row: ProcessInstance, name: str, value: Any) -> dict[str, 
     }
 
 
-def user_operation(event: AuditEvent, row: ProcessInstance) -> dict[str, Any]:
+def user_operation(event: AuditRecord, row: InstanceRecord) -> dict[str, Any]:
     operation, entity = OPERATIONS.get(
         event.type, ("".join(p.title() for p in event.type.split("_")), "ProcessInstance")
     )

@@ -49,7 +49,7 @@ def list_versions(key: Key, caller: CallerDep, services: ServicesDep, paging: Pa
     """Every deployed version of a process, newest first."""
     items, total = definitions.versions(services, key, paging.offset, paging.limit)
     return Page(
-        items=[views.definition_summary(d, services.model(d)) for d in items],
+        items=[views.definition_summary(d, d.model) for d in items],
         total=total,
         offset=paging.offset,
         limit=paging.limit,

@@ -63,7 +63,7 @@ async def deploy(
         definitions.deploy_files, services, caller, contents, approve_privacy_changes=approve_privacy_changes
     )
     result = DeploymentResult(
-        definitions=[views.definition_summary(d.definition, services.model(d.definition)) for d in outcome.processes],
+        definitions=[views.definition_summary(d.definition, d.definition.model) for d in outcome.processes],
         decisions=[views.decision_summary(d.decision) for d in outcome.decisions],
         created=[d.definition.id for d in outcome.processes if d.created]
         + [d.decision.id for d in outcome.decisions if d.created],

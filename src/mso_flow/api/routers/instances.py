@@ -21,7 +21,7 @@ from mso_flow.schemas.instances import (
 from mso_flow.services.definitions import diagrams
 from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.instances import migration
-from mso_flow.services.instances.lifecycle import InstanceView
+from mso_flow.services.instances import queries as instance_queries
 
 router = APIRouter(tags=["process instances"])
 InstanceId = Annotated[str, Path(max_length=64)]
@@ -56,7 +56,7 @@ def list_instances(
     business_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[InstanceOut]:
     """Instances, newest first; staff must filter by a process they work in."""
-    items, total = instances.listing(
+    items, total = instance_queries.listing(
         services, caller, paging.offset, paging.limit, key=key, state=state, business_key=business_key
     )
     return Page(items=[views.instance(v) for v in items], total=total, offset=paging.offset, limit=paging.limit)
@@ -66,20 +66,20 @@ def list_instances(
 def get_instance(instance_id: InstanceId, caller: CallerDep, services: ServicesDep) -> InstanceOut:
     """An instance with its open tasks and its variables (`variables_visible: false` and none for callers who
     see the instance but are not among its people)."""
-    return views.instance(instances.get(services, caller, instance_id))
+    return views.instance(instance_queries.get(services, caller, instance_id))
 
 
 @router.post("/process-instances/{instance_id}/cancel", response_model=InstanceOut)
 def cancel(instance_id: InstanceId, body: CancelRequest, caller: CallerDep, services: ServicesDep) -> InstanceOut:
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
-    view: InstanceView = instances.cancel(services, caller, instance_id, body.reason)
-    return views.instance(view)
+    done = instances.cancel(services, caller, instance_id, body.reason)
+    return views.instance(instance_queries.get(services, caller, done.instance_id))
 
 
 @router.get("/process-instances/{instance_id}/audit", response_model=Page[AuditEventOut])
 def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, paging: PagingDep) -> Page[AuditEventOut]:
     """The instance's audit trail in order: who did what, when."""
-    items, total, visible = instances.audit_page(services, caller, instance_id, paging.offset, paging.limit)
+    items, total, visible = instance_queries.audit_page(services, caller, instance_id, paging.offset, paging.limit)
     return Page(
         items=[views.audit_event(e, visible) for e in items], total=total, offset=paging.offset, limit=paging.limit
     )
@@ -89,7 +89,8 @@ def audit(instance_id: InstanceId, caller: CallerDep, services: ServicesDep, pag
 def migrate(instance_id: InstanceId, body: MigrateRequest, caller: CallerDep, services: ServicesDep) -> InstanceOut:
     """Move a running instance to another version (admin): 409 `migration_impossible` names the elements it
     ran or waits in that the target version lacks; open tasks keep their ids and assignees."""
-    return views.instance(migration.migrate(services, caller, instance_id, body.version))
+    done = migration.migrate(services, caller, instance_id, body.version)
+    return views.instance(instance_queries.get(services, caller, done.instance_id))
 
 
 @router.get("/process-instances/{instance_id}/audit/verify", response_model=AuditVerification)
@@ -112,7 +113,7 @@ def export_audit(
 ) -> Response:
     """The whole audit trail, with each event's hashes, as JSON lines or CSV (403 `instance_data_forbidden` unless
     the caller reads the instance's data)."""
-    rows = [views.audit_row(e) for e in instances.all_audit_events(services, caller, instance_id)]
+    rows = [views.audit_row(e) for e in instance_queries.all_audit_events(services, caller, instance_id)]
     return exports.response(rows, format, f"audit-{instance_id}")
 
 

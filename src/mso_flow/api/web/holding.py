@@ -4,7 +4,7 @@ its owner, or nobody yet; and the confirmation shown after a change of holder (`
 from __future__ import annotations
 
 from mso_flow.domain import DelegationState
-from mso_flow.store.models import HumanTask
+from mso_flow.services.tasks.records import TaskRecord
 
 DONE = {
     "claimed": "รับงานแล้ว",
@@ -16,7 +16,7 @@ DONE = {
 }
 
 
-def holding(task: HumanTask) -> str:
+def holding(task: TaskRecord) -> str:
     """The task's holder as a phrase: "มอบหมายให้ … แล้ว" is not "รับงานแล้ว"."""
     if task.assignee is None:
         return "ยังไม่มีผู้รับ"
@@ -27,7 +27,7 @@ def holding(task: HumanTask) -> str:
     return f"{task.assignee} รับงานแล้ว"
 
 
-def done_message(done: str, task: HumanTask) -> str | None:
+def done_message(done: str, task: TaskRecord) -> str | None:
     """The confirmation of `done` (a key of `DONE`; anything else: none)."""
     text = DONE.get(done)
     return text.format(assignee=task.assignee or "-") if text else None

@@ -38,16 +38,17 @@ from mso_flow.services.definitions.model import FormField
 from mso_flow.services.documents import queries as document_queries
 from mso_flow.services.instances import cases, incidents
 from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import queries as instance_queries
 from mso_flow.services.notifications import queries as notifications
 from mso_flow.services.notifications.rules import WORDS as KIND_WORDS
 from mso_flow.services.platform.context import Services
 from mso_flow.services.platform.failures import Forbidden, Invalid, NotFound, ServiceError
 from mso_flow.services.privacy import officer as privacy
-from mso_flow.services.privacy import personal_data
 from mso_flow.services.reports import kpis as reports
 from mso_flow.services.reports.kpis import Period
 from mso_flow.services.tasks import assignment, comments, inbox, staffing
 from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks import queries as task_queries
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 Search = Annotated[str | None, Query(max_length=200)]
@@ -214,10 +215,10 @@ def counts_json(services: ServicesDep, person: PersonDep) -> JSONResponse:
 
 def _task_context(services: Any, person: WebCaller, task_id: str) -> dict[str, Any]:
     caller = person.caller
-    view = tasks.get(services, caller, task_id)
+    view = task_queries.get(services, caller, task_id)
     task, model, task_def = view.task, view.model, view.step
     try:
-        instance = instances.get(services, caller, task.instance_id).instance
+        instance = instance_queries.head(services, caller, task.instance_id)
     except ServiceError:
         instance = None
     is_open = task.state == "open"
@@ -343,9 +344,9 @@ def form_variables(fields: tuple[FormField, ...], form: FormData) -> dict[str, A
 
 @router.post("/tasks/{task_id}/complete")
 def complete(request: Request, services: ServicesDep, person: PersonDep, form: FormDep, task_id: str) -> Response:
-    variables = form_variables(tasks.form_of(services, person.caller, task_id), form)
+    variables = form_variables(task_queries.form_of(services, person.caller, task_id), form)
     try:
-        tasks.complete_task(services, person.caller, task_id, variables, unheld_ok=form.get("unheld_ok") == "1")
+        tasks.complete(services, person.caller, task_id, variables, unheld_ok=form.get("unheld_ok") == "1")
     except Invalid as err:
         errors = {e.get("field", ""): e.get("message", "") for e in err.errors}
         return task_again(request, services, person, task_id, variables, errors, err.message)
@@ -529,9 +530,9 @@ def instance_page(
     request: Request, services: ServicesDep, person: PersonDep, instance_id: str, duplicate: int = 0
 ) -> Response:
     caller = person.caller
-    view = instances.get(services, caller, instance_id)
+    view = instance_queries.get(services, caller, instance_id)
     model = services.definition(view.instance.definition_id).model
-    events, _ = instances.audit(services, caller, instance_id, 0, 500)
+    events, _ = instance_queries.audit(services, caller, instance_id, 0, 500)
     names = {t.element_id: t.name for t in model.user_tasks}
     documents = document_queries.listing(services, caller, instance_id) if view.variables_visible else []
     notes = policy.reads_design_notes(caller)
@@ -550,7 +551,7 @@ def instance_page(
         event_names=EVENT_NAMES,
         incidents=incidents.of_viewed_instance(services, view),
         duplicate=duplicate,
-        erasable=policy.is_privacy_officer(caller) and personal_data.erasable(view.instance, view.disclosure),
+        erasable=policy.is_privacy_officer(caller) and view.erasable,
         documents=documents,
         field_labels={f.id: f.label for t in model.user_tasks for f in t.form},
         may_attach=view.instance.state == "running"

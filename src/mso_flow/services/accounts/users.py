@@ -28,6 +28,7 @@ from mso_flow.domain import PRIVILEGED_ROLES
 from mso_flow.services import policy
 from mso_flow.services.accounts import known_roles as roles_service
 from mso_flow.services.platform import anchoring
+from mso_flow.services.platform.audit_records import AuditRecord, audit_record
 from mso_flow.services.platform.context import SYSTEM, Caller, Services
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.tasks.candidates import is_personal
@@ -35,7 +36,7 @@ from mso_flow.store import audit as audit_store
 from mso_flow.store import sessions as sessions_store
 from mso_flow.store import users as store
 from mso_flow.store.audit import ChainCheck, NewEvent
-from mso_flow.store.models import AuditEvent, User
+from mso_flow.store.models import User
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 
@@ -318,11 +319,12 @@ def known_roles(services: Services, caller: Caller) -> list[roles_service.KnownR
     return list(roles_service.known_roles(services).values())
 
 
-def admin_audit(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+def admin_audit(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[AuditRecord], int]:
     """The admin audit chain, oldest first (admin, auditor)."""
     _require_audit_reader(caller)
     with services.db.read() as session:
-        return audit_store.admin_listing(session, offset, limit)
+        events, total = audit_store.admin_listing(session, offset, limit)
+        return [audit_record(e) for e in events], total
 
 
 def verify_admin_audit(services: Services, caller: Caller) -> ChainCheck:

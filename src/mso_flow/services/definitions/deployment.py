@@ -20,6 +20,14 @@ from mso_flow.engine.model import Problem, ProcessDef
 from mso_flow.engine.parsing import ParsedProcess, Resource
 from mso_flow.engine.verdict import Checked, CheckedFile, check_files
 from mso_flow.services import policy
+from mso_flow.services.definitions.records import (
+    DecisionRecord,
+    DefinitionRecord,
+    DeploymentRecord,
+    decision_record,
+    definition_record,
+    deployment_record,
+)
 from mso_flow.services.definitions.repository import decision_resource, process_resource
 from mso_flow.services.instances import guards
 from mso_flow.services.platform.context import SYSTEM, Caller, Services
@@ -35,19 +43,19 @@ FILE_PATTERNS = ("*.bpmn", "*.dmn")  # what `bpmn/` deploys at start-up and `mso
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Deployed:
     """One process of a deployment: its definition version and whether this deployment created it."""
 
-    definition: ProcessDefinition
+    definition: DefinitionRecord
     created: bool
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class DeployedDecision:
     """One decision (DMN file) of a deployment: its version and whether this deployment created it."""
 
-    decision: DecisionDefinition
+    decision: DecisionRecord
     created: bool
 
 
@@ -136,12 +144,17 @@ def deploy_files(
     for problem in problems:
         log.warning("deployment by %s: %s", caller.username, problem)
     try:
-        return _store(services, caller, checked, source, name, approve_privacy_changes)
+        processes, decisions = _store(services, caller, checked, source, name, approve_privacy_changes)
     except IntegrityError:
         raise Conflict(
             "concurrent_deployment",
             "มีการนำขึ้นระบบพร้อมกันจากที่อื่น โปรดลองใหม่ (another deployment of the same process won; retry)",
         ) from None
+    return Outcome(
+        [Deployed(definition_record(services, row), created) for row, created in processes],
+        [DeployedDecision(decision_record(row), created) for row, created in decisions],
+        [p for p in problems if not p.is_error],
+    )
 
 
 def _store(
@@ -151,8 +164,10 @@ def _store(
     source: DefinitionSource,
     name: str | None,
     approve_privacy_changes: bool,
-) -> Outcome:
-    outcome = Outcome([], [], [p for p in checked.problems if not p.is_error])
+) -> tuple[list[tuple[ProcessDefinition, bool]], list[tuple[DecisionDefinition, bool]]]:
+    """The deployment's rows, committed: each process's and decision's version and whether it created it."""
+    processes: list[tuple[ProcessDefinition, bool]] = []
+    decisions: list[tuple[DecisionDefinition, bool]] = []
     now = services.clock()
     with services.db.write() as session:
         privacy_marks.review(services, session, caller, checked.files, approve_privacy_changes)
@@ -177,7 +192,7 @@ def _store(
             key = decision.decision.key
             latest_decision = store.latest_decision(session, key)
             if latest_decision is not None and latest_decision.sha256 == _sha256(decision.xml):
-                outcome.decisions.append(DeployedDecision(latest_decision, created=False))
+                decisions.append((latest_decision, False))
                 ids[(ResourceKind.DMN, key)] = latest_decision.id
                 continue
             version = latest_decision.version + 1 if latest_decision else 1
@@ -195,16 +210,16 @@ def _store(
                 source=source,
             )
             store.add_decision(session, row)
-            outcome.decisions.append(DeployedDecision(row, created=True))
+            decisions.append((row, True))
             ids[(ResourceKind.DMN, key)] = row.id
-        processes = [(file, process) for file in checked.files for process in file.processes]
-        latest = {p.definition.key: store.latest(session, p.definition.key) for _, p in processes}
-        changed = _changed(processes, latest, ids)
-        for file, process in processes:
+        parsed = [(file, process) for file in checked.files for process in file.processes]
+        latest = {p.definition.key: store.latest(session, p.definition.key) for _, p in parsed}
+        changed = _changed(parsed, latest, ids)
+        for file, process in parsed:
             key = process.definition.key
             before = latest[key]
             if before is not None and key not in changed:
-                outcome.processes.append(Deployed(before, created=False))
+                processes.append((before, False))
                 continue
             definition = ProcessDefinition(
                 id=ids[(ResourceKind.BPMN, key)],
@@ -226,8 +241,8 @@ def _store(
             store.add(session, definition)
             waits_store.schedule_start_timers(session, key, definition.id, _first_firings(process.definition, now), now)
             services.definitions.created(session, definition, process)
-            outcome.processes.append(Deployed(definition, created=True))
-    return outcome
+            processes.append((definition, True))
+    return processes, decisions
 
 
 def _binding(process: ParsedProcess, ids: dict[tuple[ResourceKind, str], str]) -> list[dict[str, str]]:
@@ -323,7 +338,7 @@ def _sha256(xml: bytes) -> str:
     return hashlib.sha256(xml).hexdigest()
 
 
-def _warn_replaced(services: Services, created: list[ProcessDefinition]) -> None:
+def _warn_replaced(services: Services, created: list[DefinitionRecord]) -> None:
     """Log the versions deployed through the API that a changed file has just replaced as the latest."""
     with services.db.read() as session:
         for row in created:
@@ -340,15 +355,16 @@ def _warn_replaced(services: Services, created: list[ProcessDefinition]) -> None
                 )
 
 
-def latest(services: Services, key: str) -> tuple[ProcessDefinition, ProcessDef]:
+def latest(services: Services, key: str) -> tuple[DefinitionRecord, ProcessDef]:
     definition = version(services, key, None)
-    return definition, services.model(definition)
+    return definition, definition.model
 
 
-def version(services: Services, key: str, number: int | None) -> ProcessDefinition:
+def version(services: Services, key: str, number: int | None) -> DefinitionRecord:
     """Version `number` of `key` (the latest when None)."""
     with services.db.read() as session:
-        return version_in(session, key, number)
+        row = version_in(session, key, number)
+    return definition_record(services, row)
 
 
 def version_in(session: Session, key: str, number: int | None) -> ProcessDefinition:
@@ -372,18 +388,19 @@ def listing(
     key: str | None = None,
     q: str | None = None,
     unit: str | None = None,
-) -> tuple[list[tuple[ProcessDefinition, ProcessDef]], int]:
+) -> tuple[list[tuple[DefinitionRecord, ProcessDef]], int]:
     with services.db.read() as session:
         items, total = store.listing(session, offset, limit, key=key, q=q, unit=unit)
-    return [(d, services.model(d)) for d in items], total
+    found = [definition_record(services, d) for d in items]
+    return [(d, d.model) for d in found], total
 
 
-def versions(services: Services, key: str, offset: int, limit: int) -> tuple[list[ProcessDefinition], int]:
+def versions(services: Services, key: str, offset: int, limit: int) -> tuple[list[DefinitionRecord], int]:
     with services.db.read() as session:
         items, total = store.versions(session, key, offset, limit)
     if total == 0:
         raise _not_found(key)
-    return items, total
+    return [definition_record(services, d) for d in items], total
 
 
 def count(services: Services) -> int:
@@ -393,7 +410,7 @@ def count(services: Services) -> int:
 
 def diff(
     services: Services, key: str, old: int, new: int | None
-) -> tuple[ProcessDefinition, ProcessDefinition, VersionDiff]:
+) -> tuple[DefinitionRecord, DefinitionRecord, VersionDiff]:
     """What changed from version `old` to version `new` (the latest by default)."""
     before, after = version(services, key, old), version(services, key, new)
     return before, after, compare(before.bpmn_xml, after.bpmn_xml, key)
@@ -407,40 +424,43 @@ def query(
     latest_only: bool = False,
     deployment_id: str | None = None,
     definition_id: str | None = None,
-) -> tuple[list[ProcessDefinition], int]:
+) -> tuple[list[DefinitionRecord], int]:
     """Definition versions by key, deployment or id (every version unless `latest_only`)."""
     with services.db.read() as session:
-        return store.query(session, offset, limit, key, latest_only, deployment_id, definition_id)
+        items, total = store.query(session, offset, limit, key, latest_only, deployment_id, definition_id)
+    return [definition_record(services, d) for d in items], total
 
 
-def by_id(services: Services, definition_id: str) -> ProcessDefinition:
+def by_id(services: Services, definition_id: str) -> DefinitionRecord:
     with services.db.read() as session:
         definition = store.by_id(session, definition_id)
     if definition is None:
         raise NotFound("definition_not_found", f"ไม่พบกระบวนการรุ่น {definition_id} (process definition not found)")
-    return definition
+    return definition_record(services, definition)
 
 
-def deployment(services: Services, deployment_id: str) -> tuple[Deployment, list[ProcessDefinition]]:
+def deployment(services: Services, deployment_id: str) -> tuple[DeploymentRecord, list[DefinitionRecord]]:
     """A deployment and the definition versions it created."""
     with services.db.read() as session:
         found = store.deployment(session, deployment_id)
         if found is None:
             raise NotFound("deployment_not_found", f"ไม่พบการนำขึ้นระบบ {deployment_id} (deployment not found)")
         created, _ = store.query(session, 0, MAX_FILES * 10, deployment_id=deployment_id)
-        return found, created
+    return deployment_record(found), [definition_record(services, d) for d in created]
 
 
 def decisions(
     services: Services, offset: int, limit: int, deployment_id: str | None = None
-) -> tuple[list[DecisionDefinition], int]:
+) -> tuple[list[DecisionRecord], int]:
     """The latest version of each decision (DMN), or the versions a deployment created."""
     with services.db.read() as session:
-        return store.decisions(session, offset, limit, deployment_id)
+        items, total = store.decisions(session, offset, limit, deployment_id)
+        return [decision_record(d) for d in items], total
 
 
 def deployments(
     services: Services, offset: int, limit: int, name: str | None = None, source: str | None = None
-) -> tuple[list[Deployment], int]:
+) -> tuple[list[DeploymentRecord], int]:
     with services.db.read() as session:
-        return store.deployments(session, offset, limit, name, source)
+        items, total = store.deployments(session, offset, limit, name, source)
+        return [deployment_record(d) for d in items], total

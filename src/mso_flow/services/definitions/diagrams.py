@@ -5,7 +5,7 @@ from __future__ import annotations
 from mso_flow.domain import TaskState
 from mso_flow.rendering.svg import Marks, render_svg
 from mso_flow.services.definitions import deployment as definitions
-from mso_flow.services.instances.lifecycle import load_instance
+from mso_flow.services.instances.queries import load_instance
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.store import definitions as definitions_store
 from mso_flow.store import tasks as tasks_store

@@ -30,6 +30,7 @@ from mso_flow.services.platform.context import Caller, Definition, Services
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
 from mso_flow.services.privacy import need_to_know, personal_data
 from mso_flow.services.privacy.sealing import InstanceCipher
+from mso_flow.services.tasks.records import TaskRecord
 from mso_flow.store import documents as store
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
@@ -252,7 +253,7 @@ def listing(services: Services, caller: Caller, instance_id: str) -> list[Docume
         return found
 
 
-def of_task(services: Services, caller: Caller, task: HumanTask) -> list[DocumentView]:
+def of_task(services: Services, caller: Caller, task: TaskRecord) -> list[DocumentView]:
     """The documents attached to a task (the task already read and its view allowed by the caller)."""
     with services.db.read() as session:
         readers = Readers(services, session, caller, _instance(session, task.instance_id))

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from mso_flow.engine.model import ProcessDef
 from mso_flow.services import policy
 from mso_flow.services.definitions import deployment as definitions
-from mso_flow.services.instances import lifecycle as instances
-from mso_flow.services.instances.lifecycle import InstanceView
+from mso_flow.services.instances import queries as instances
+from mso_flow.services.instances.queries import InstanceView
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Forbidden, Invalid
 from mso_flow.services.tasks.inbox import Window

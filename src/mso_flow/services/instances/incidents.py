@@ -37,7 +37,7 @@ from mso_flow.store.incidents import Incident, IncidentFilter
 from mso_flow.store.models import ProcessInstance
 
 if TYPE_CHECKING:
-    from mso_flow.services.instances.lifecycle import InstanceView
+    from mso_flow.services.instances.queries import InstanceView
 
 
 KIND_TH = {
@@ -135,7 +135,7 @@ def listing(
 
 
 def of_viewed_instance(services: Services, view: InstanceView) -> list[Incident]:
-    """The incidents of an instance its reader was allowed to see (`instances.get` returned `view`), newest
+    """The incidents of an instance its reader was allowed to see (`instances/queries.get` returned `view`), newest
     first: element, Thai message and state, never variable values, for its page in the web app."""
     with services.db.read() as session:
         return store.listing(session, IncidentFilter(instance_id=view.instance.id), 0, 100)[0]

@@ -1,4 +1,5 @@
-"""Start, read, list and cancel process instances; read their audit trail."""
+"""Start, cancel and set the variables of process instances; verify their audit trail (what the faces read of
+instances: `instances/queries.py`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState, ReadPurpose, TaskState
+from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
 from mso_flow.services import policy
 from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances.queries import InstanceView, instance_view, load_instance, not_found, visible_instance
 from mso_flow.services.platform import anchoring
 from mso_flow.services.platform.context import Caller, Definition, Services
 from mso_flow.services.platform.executor import InstanceChange, execute, execute_start
-from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, NotFound
+from mso_flow.services.platform.failures import Conflict, Forbidden
 from mso_flow.services.platform.unit_of_work import (
     InstanceCommand,
     NotLatest,
@@ -22,43 +22,12 @@ from mso_flow.services.platform.unit_of_work import (
     start_instance,
 )
 from mso_flow.services.privacy import need_to_know
-from mso_flow.services.privacy.personal_data import HIDDEN, Disclosure
+from mso_flow.services.privacy.personal_data import Disclosure
 from mso_flow.services.privacy.sealing import is_sealed
 from mso_flow.services.tasks.form_check import require_valid_names
 from mso_flow.store import audit as audit_store
-from mso_flow.store import instances as store
-from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import ChainCheck, NewEvent
-from mso_flow.store.models import AuditEvent, HumanTask, ProcessInstance
-
-STATES = tuple(InstanceState)
-
-
-@dataclass
-class InstanceView:
-    """An instance with its open tasks, and what of its data the caller is shown
-    (`services/privacy/need_to_know.py`)."""
-
-    instance: ProcessInstance
-    active_tasks: list[HumanTask]
-    disclosure: Disclosure = HIDDEN
-
-    @property
-    def variables_visible(self) -> bool:
-        return self.disclosure.visible
-
-    @property
-    def variables(self) -> dict[str, Any]:
-        """The instance's variables as the caller is shown them (none when they may not read them)."""
-        return self.disclosure.variables
-
-    @property
-    def masked_variables(self) -> tuple[str, ...]:
-        return self.disclosure.masked
-
-
-def _forbidden() -> Forbidden:
-    return Forbidden("instance_forbidden", "ไม่มีสิทธิ์ดูกระบวนการนี้ (no role in this process)")
+from mso_flow.store.models import ProcessInstance
 
 
 def start(
@@ -105,7 +74,7 @@ def _start_latest(
         except NotLatest:
             services.definitions.seen_latest(key, None)
             continue
-        return InstanceView(
+        return instance_view(
             outcome.instance, outcome.open_tasks, _starter_disclosure(services, caller, outcome.instance)
         )
     raise Conflict("concurrent_change", "มีการนำกระบวนการรุ่นใหม่เข้าระบบพร้อมกัน โปรดลองใหม่ (redeployed meanwhile; retry)")
@@ -119,73 +88,16 @@ def _starter_disclosure(services: Services, caller: Caller, instance: ProcessIns
         return need_to_know.disclose(services, session, caller, instance, visible=True)
 
 
-def _instance_not_found(instance_id: str) -> NotFound:
-    return NotFound("instance_not_found", f"ไม่พบกระบวนการที่ดำเนินการ {instance_id} (instance not found)")
+@dataclass(frozen=True, slots=True)
+class InstanceChanged:
+    """What a command on an instance did: its id and its state after it (a face that shows the instance reads it:
+    `instances/queries.get`)."""
+
+    instance_id: str
+    state: str
 
 
-def _authorize_view(services: Services, session: Session, caller: Caller, instance: ProcessInstance) -> None:
-    if not policy.may_view_instance(caller, services.definitions.definition(session, instance.definition_id).model):
-        raise _forbidden()
-
-
-def load_instance(services: Services, caller: Caller, instance_id: str) -> ProcessInstance:
-    """The instance, if the caller may see it (404 unknown, 403 no role in its process)."""
-    with services.db.read() as session:
-        instance = store.get(session, instance_id)
-        if instance is None:
-            raise _instance_not_found(instance_id)
-        _authorize_view(services, session, caller, instance)
-        return instance
-
-
-def get(services: Services, caller: Caller, instance_id: str) -> InstanceView:
-    with services.db.read() as session:
-        instance = store.get(session, instance_id)
-        if instance is None:
-            raise _instance_not_found(instance_id)
-        _authorize_view(services, session, caller, instance)
-        open_tasks = tasks_store.open_for_instance(session, instance.id)
-        return InstanceView(
-            instance, open_tasks, need_to_know.disclose(services, session, caller, instance, open_tasks)
-        )
-
-
-def listing(
-    services: Services,
-    caller: Caller,
-    offset: int,
-    limit: int,
-    key: str | None = None,
-    state: str | None = None,
-    business_key: str | None = None,
-) -> tuple[list[InstanceView], int]:
-    if state and state not in STATES:
-        raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(STATES)}")
-    if not policy.oversees_instances(caller):
-        if key is None:
-            raise Invalid("key_required", "โปรดระบุ key ของกระบวนการ (staff must filter by process key)")
-        _, model = definitions.latest(services, key)
-        if not policy.may_view_instance(caller, model):
-            raise _forbidden()
-    with services.db.read() as session:
-        items, total = store.listing(session, offset, limit, key=key, state=state, business_key=business_key)
-        return views_of(services, session, caller, items), total
-
-
-def views_of(services: Services, session: Session, caller: Caller, items: list[ProcessInstance]) -> list[InstanceView]:
-    """A page of instances as the caller may read them (their data only for their people), with their open tasks."""
-    every = tasks_store.of_instances(session, [i.id for i in items])
-    views = []
-    for instance in items:
-        known = every.get(instance.id, [])
-        open_tasks = [t for t in known if t.state == TaskState.OPEN]
-        visible = policy.may_read_instance_data(caller, instance, known)
-        shown = need_to_know.disclose(services, session, caller, instance, known, ReadPurpose.LIST, visible)
-        views.append(InstanceView(instance, open_tasks, shown))
-    return views
-
-
-def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceView:
+def cancel(services: Services, caller: Caller, instance_id: str, reason: str) -> InstanceChanged:
     """Cancel a running instance and its open tasks (admin, or the integrator that started it)."""
     instance = load_instance(services, caller, instance_id)
     if not policy.may_cancel(caller, instance):
@@ -194,18 +106,18 @@ def cancel(services: Services, caller: Caller, instance_id: str, reason: str) ->
             "ยกเลิกได้เฉพาะผู้ดูแลระบบหรือระบบที่เริ่มกระบวนการ (admin, or the integrator that started it)",
         )
 
-    def run(command: InstanceCommand, _: None) -> InstanceView:
+    def run(command: InstanceCommand, _: None) -> InstanceChanged:
         instance = cancel_locked(command, reason)
-        return InstanceView(instance, [], need_to_know.disclose(services, command.session, caller, instance))
+        return InstanceChanged(instance.id, instance.state)
 
     return execute(services, _instance_change("instance.cancel", caller, instance_id, run))
 
 
 def _instance_change(
-    name: str, caller: Caller, instance_id: str, run: Callable[[InstanceCommand, None], InstanceView]
-) -> InstanceChange[None, InstanceView, InstanceView]:
-    """A command on one instance, locked by id; its view built in `run` (as the transaction left it)."""
-    return InstanceChange(name, caller, lock_instance(instance_id), lambda: _instance_not_found(instance_id), run)
+    name: str, caller: Caller, instance_id: str, run: Callable[[InstanceCommand, None], InstanceChanged]
+) -> InstanceChange[None, InstanceChanged, InstanceChanged]:
+    """A command on one instance, locked by id."""
+    return InstanceChange(name, caller, lock_instance(instance_id), lambda: not_found(instance_id), run)
 
 
 def cancel_locked(command: InstanceCommand, reason: str) -> ProcessInstance:
@@ -227,10 +139,7 @@ def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainC
     """Re-hash the instance's audit chain: an event edited, removed or inserted in the database is named; and
     check the head's signature, which nobody without the service's key can recompute."""
     with services.db.read() as session:
-        instance = store.get(session, instance_id)
-        if instance is None:
-            raise _instance_not_found(instance_id)
-        _authorize_view(services, session, caller, instance)
+        instance = visible_instance(services, session, caller, instance_id)
         events = audit_store.all_events(session, instance_id)
         check = audit_store.verify_chain(events, instance.audit_seq, instance.audit_head)
         problem = anchoring.signer(services.settings).problem(
@@ -239,56 +148,18 @@ def verify_audit(services: Services, caller: Caller, instance_id: str) -> ChainC
         return anchoring.with_signature(check, problem)
 
 
-def all_audit_events(services: Services, caller: Caller, instance_id: str) -> list[AuditEvent]:
-    """The whole audit trail of an instance, for export: its data included, so only for those who read it
-    (403 `instance_data_forbidden`)."""
-    instance = load_instance(services, caller, instance_id)
-    with services.db.read() as session:
-        need_to_know.require_data(session, caller, instance)
-        return need_to_know.exported(services, session, caller, instance, audit_store.all_events(session, instance_id))
-
-
-def audit_page(
-    services: Services, caller: Caller, instance_id: str, offset: int, limit: int
-) -> tuple[list[AuditEvent], int, bool]:
-    """A page of the audit trail, and whether its events carry their data: who did what and when is shown to
-    whoever sees the instance; the events' data only to those who read the instance's data."""
-    instance = load_instance(services, caller, instance_id)
-    with services.db.read() as session:
-        events, total = audit_store.listing(session, instance_id, offset, limit)
-        shown, visible = need_to_know.events_shown(services, session, caller, instance, events)
-        return shown, total, visible
-
-
-def audit(
-    services: Services, caller: Caller, instance_id: str, offset: int, limit: int
-) -> tuple[list[AuditEvent], int]:
-    """A page of the audit trail, the events' data left out unless the caller reads it (see `audit_page`)."""
-    events, total, _ = audit_page(services, caller, instance_id, offset, limit)
-    return events, total
-
-
-def variables(services: Services, caller: Caller, instance_id: str) -> dict[str, Any]:
-    """An instance's variables, for a request that asks for nothing else (403 `instance_data_forbidden`)."""
-    instance = load_instance(services, caller, instance_id)
-    with services.db.read() as session:
-        need_to_know.require_data(session, caller, instance)
-        return need_to_know.disclose(services, session, caller, instance, visible=True).variables
-
-
-def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceView:
+def set_variables(services: Services, caller: Caller, instance_id: str, variables: dict[str, Any]) -> InstanceChanged:
     """Set variables of a running instance: what its next steps read. An admin or the integrator that started it
     (personal values only by whoever reads them: `need_to_know.require_writable`)."""
     load_instance(services, caller, instance_id)
     require_valid_names(variables)
 
-    def run(command: InstanceCommand, _: None) -> InstanceView:
+    def run(command: InstanceCommand, _: None) -> InstanceChanged:
         need_to_know.require_writable(services, command.session, caller, command.instance, variables)
         event = NewEvent("variables_set", caller.username, data={"variables": variables})
         outcome = command.advance(
             lambda runtime, process, state: runtime.set_variables(process, state, variables), [event]
         )
-        shown = need_to_know.disclose(services, command.session, caller, outcome.instance, outcome.open_tasks)
-        return InstanceView(outcome.instance, outcome.open_tasks, shown)
+        return InstanceChanged(outcome.instance.id, outcome.instance.state)
 
     return execute(services, _instance_change("instance.set_variables", caller, instance_id, run))

@@ -6,12 +6,11 @@ from mso_flow.engine.parsing import ParsedProcess
 from mso_flow.engine.runtime import MigrationImpossible, ProcessRuntime, Step
 from mso_flow.services import policy
 from mso_flow.services.definitions import deployment as definitions
-from mso_flow.services.instances.lifecycle import InstanceView
+from mso_flow.services.instances.lifecycle import InstanceChanged
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, NotFound
 from mso_flow.services.platform.unit_of_work import InstanceCommand, Outcome, lock_instance
-from mso_flow.services.privacy import need_to_know
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import NewEvent
 
@@ -20,7 +19,7 @@ def _not_found(instance_id: str) -> NotFound:
     return NotFound("instance_not_found", f"ไม่พบกระบวนการ {instance_id} (instance not found)")
 
 
-def migrate(services: Services, caller: Caller, instance_id: str, version: int | None) -> InstanceView:
+def migrate(services: Services, caller: Caller, instance_id: str, version: int | None) -> InstanceChanged:
     """Move a running instance to `version` (the latest by default); open tasks keep their ids, claims and
     comments; tasks of elements that are gone make the migration fail with 409 and change nothing."""
 
@@ -54,11 +53,8 @@ def migrate(services: Services, caller: Caller, instance_id: str, version: int |
         )
         return command.apply(step, [migrated], target=target)
 
-    def result(command: InstanceCommand, _: None, outcome: Outcome) -> InstanceView:
-        instance = outcome.instance
-        return InstanceView(
-            instance, outcome.open_tasks, need_to_know.disclose(services, command.session, caller, instance)
-        )
+    def result(command: InstanceCommand, _: None, outcome: Outcome) -> InstanceChanged:
+        return InstanceChanged(outcome.instance.id, outcome.instance.state)
 
     return execute(
         services,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import ExternalTaskState, ReadPurpose
 from mso_flow.services import policy
 from mso_flow.services.instances import incidents
+from mso_flow.services.instances.queries import InstanceRecord, instance_record
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.executor import InstanceChange, execute
 from mso_flow.services.platform.failures import Conflict, Forbidden, NotFound
@@ -31,10 +32,49 @@ from mso_flow.store.models import ExternalTask, ProcessInstance
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class ExternalTaskRecord:
+    """An external task as the faces show it."""
+
+    id: str
+    instance_id: str
+    definition_id: str
+    element_id: str
+    topic: str
+    state: str
+    worker_id: str | None
+    locked_by: str | None
+    lock_expires_at: datetime | None
+    retries: int | None
+    error_message: str | None
+    error_details: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+def external_task_record(row: ExternalTask) -> ExternalTaskRecord:
+    return ExternalTaskRecord(
+        row.id,
+        row.instance_id,
+        row.definition_id,
+        row.element_id,
+        row.topic,
+        row.state,
+        row.worker_id,
+        row.locked_by,
+        row.lock_expires_at,
+        row.retries,
+        row.error_message,
+        row.error_details,
+        row.created_at,
+        row.completed_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class LockedTask:
-    task: ExternalTask
-    instance: ProcessInstance
+    task: ExternalTaskRecord
+    instance: InstanceRecord
     variables: dict[str, Any]  # as the worker is shown them (none for an instance whose data it does not read)
     variables_visible: bool = True
 
@@ -76,7 +116,7 @@ def _shown(
     """The task with the variables its worker is shown: those of an instance whose data it reads, personal values
     masked unless it reads them too."""
     shown = need_to_know.disclose(services, session, caller, instance, purpose=ReadPurpose.WORKER)
-    return LockedTask(task, instance, shown.variables, shown.visible)
+    return LockedTask(external_task_record(task), instance_record(instance), shown.variables, shown.visible)
 
 
 def _not_found(task_id: str) -> NotFound:
@@ -266,11 +306,12 @@ def get(services: Services, caller: Caller, task_id: str) -> LockedTask:
 
 def listing(
     services: Services, caller: Caller, offset: int, limit: int, **filters: Any
-) -> tuple[list[ExternalTask], int]:
+) -> tuple[list[ExternalTaskRecord], int]:
     """External tasks by `store.listing` filters (topic, worker_id, instance_id, locked, with_retries_left)."""
     _require_worker(caller)
     with services.db.read() as session:
-        return store.listing(session, services.clock(), offset, limit, **filters)
+        rows, total = store.listing(session, services.clock(), offset, limit, **filters)
+        return [external_task_record(t) for t in rows], total
 
 
 def any_available(services: Services, caller: Caller, topics: list[str]) -> bool:

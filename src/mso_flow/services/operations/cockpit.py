@@ -19,9 +19,9 @@ from mso_flow.services import policy
 from mso_flow.services.accounts import users
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.definitions import diagrams
-from mso_flow.services.instances import incidents
-from mso_flow.services.instances import lifecycle as instances
-from mso_flow.services.instances.lifecycle import InstanceView
+from mso_flow.services.instances import incidents, lifecycle
+from mso_flow.services.instances import queries as instances
+from mso_flow.services.instances.queries import InstanceView, instance_view
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Forbidden, Invalid
 from mso_flow.store import cockpit as store
@@ -48,7 +48,7 @@ def _case(services: Services, caller: Caller, instance_id: str) -> InstanceView:
     variables: the Cockpit shows where a case stands, never its data (the case page does, to whom may read it)."""
     instance = instances.load_instance(services, caller, instance_id)
     with services.db.read() as session:
-        return InstanceView(instance, tasks_store.open_for_instance(session, instance.id))
+        return instance_view(instance, tasks_store.open_for_instance(session, instance.id))
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def running(
         ids = [i.id for i in found]
         tasks, waits = store.open_tasks_of(session, ids), store.waits_of(session, ids)
         per_process = store.running_per_process(session)
-    shown = [Running(InstanceView(i, tasks.get(i.id, [])), waits.get(i.id, [])) for i in found]
+    shown = [Running(instance_view(i, tasks.get(i.id, [])), waits.get(i.id, [])) for i in found]
     return shown, total, per_process
 
 
@@ -239,7 +239,7 @@ def verify(services: Services, caller: Caller, instance_id: str | None) -> Verif
     admin = users.verify_admin_audit(services, caller)
     if not instance_id:
         return Verification(admin)
-    return Verification(admin, instance_id, instances.verify_audit(services, caller, instance_id))
+    return Verification(admin, instance_id, lifecycle.verify_audit(services, caller, instance_id))
 
 
 def when(now: datetime, since: datetime) -> float:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from mso_flow.domain import Role
 from mso_flow.engine import budgets as limits
 from mso_flow.engine.lane_roles import RoleMap
-from mso_flow.engine.model import ProcessDef
 from mso_flow.engine.runtime import ProcessRuntime
 from mso_flow.services.definitions.repository import Definition, DefinitionRepository
 from mso_flow.services.notifications.audience import Audience
@@ -19,7 +18,7 @@ from mso_flow.services.platform.working_days import WorkingCalendar
 from mso_flow.settings import Settings
 from mso_flow.store import webhooks as webhooks_store
 from mso_flow.store.db import Database
-from mso_flow.store.models import ProcessDefinition, Webhook
+from mso_flow.store.models import Webhook
 
 __all__ = ["SYSTEM", "Caller", "Definition", "Services", "SubscriptionCache", "utcnow"]
 
@@ -116,10 +115,6 @@ class Services:
             db=Database(settings.database_url, settings.db_pool_size),
             calendar=WorkingCalendar.from_file(settings.holidays_file),
         )
-
-    def model(self, row: ProcessDefinition) -> ProcessDef:
-        """The deployable facts of a committed definition row (for views of rows a use case returned)."""
-        return self.definitions.model(row)
 
     def definition(self, definition_id: str) -> Definition:
         """A definition version by id, outside any transaction (inside one, use `definitions.definition`)."""

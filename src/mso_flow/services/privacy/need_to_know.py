@@ -15,6 +15,7 @@ ownership), and `policy.may_write_personal_data` for the values the caller would
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import inspect
@@ -122,6 +123,27 @@ def disclose(
     return personal_data.disclosure(services, session, caller, instance, visible, at_hand, purpose)
 
 
+@dataclass(frozen=True, slots=True)
+class TaskReading:
+    """What a caller reads of a task's instance at one moment (`task_reading`): all its data (`data`), or a
+    delegate's own fields only (`delegate_only`), or none; and whether its personal values (`personal`: None when
+    it held none sealed, so that nothing was asked)."""
+
+    data: bool
+    delegate_only: bool
+    personal: bool | None
+
+
+def task_reading(session: Session, caller: Caller, task: HumanTask, instance: ProcessInstance) -> TaskReading:
+    """What the caller reads of the instance now, given the task at hand: a command takes it before it changes who
+    holds the task, so that its answer discloses nothing the caller could not read already."""
+    if not data_visible(session, caller, instance, [task]):
+        return TaskReading(False, policy.is_delegate_only(caller, task), None)
+    sealed = any(is_sealed(v) for v in instance.variables.values())
+    personal = personal_data.may_read_personal(session, caller, instance, [task]) if sealed else None
+    return TaskReading(True, False, personal)
+
+
 def task_disclosure(
     services: Services,
     session: Session,
@@ -129,11 +151,19 @@ def task_disclosure(
     task: HumanTask,
     form: tuple[FormField, ...],
     instance: ProcessInstance,
+    reading: TaskReading | None = None,
 ) -> Disclosure:
-    """The variables shown with a task (`visible` false: only the task's own fields, for a delegate)."""
-    if data_visible(session, caller, instance, [task]):
-        return personal_data.disclosure(services, session, caller, instance, True, [task], ReadPurpose.TASK)
-    if policy.is_delegate_only(caller, task):  # the task's own fields, personal ones included: the work delegated
+    """The variables shown with a task (`visible` false: only the task's own fields, for a delegate); `reading`:
+    what the caller read at an earlier moment (`task_reading`), else what they read now. Opened personal values
+    are logged as read."""
+    if reading is None:
+        visible = data_visible(session, caller, instance, [task])
+        reading = TaskReading(visible, not visible and policy.is_delegate_only(caller, task), None)
+    if reading.data:
+        return personal_data.disclosure(
+            services, session, caller, instance, True, [task], ReadPurpose.TASK, reading.personal
+        )
+    if reading.delegate_only:  # the task's own fields, personal ones included: the work delegated
         fields = {f.id: instance.variables[f.id] for f in form if f.id in instance.variables}
         if not any(is_sealed(v) for v in fields.values()):
             return Disclosure(False, fields)

@@ -310,15 +310,17 @@ def disclosure(
     visible: bool,
     at_hand: Iterable[HumanTask] = (),
     purpose: ReadPurpose = ReadPurpose.VIEW,
+    personal: bool | None = None,
 ) -> Disclosure:
     """The variables `caller` is shown (`visible`: whether they read the instance's data at all); opened personal
-    values are logged as read. `at_hand`: tasks of the instance already loaded (the rest is loaded if needed)."""
+    values are logged as read. `at_hand`: tasks of the instance already loaded (the rest is loaded if needed);
+    `personal`: whether they read its personal values, when already decided."""
     if not visible:
         return HIDDEN
     stored = instance.variables
     if not any(is_sealed(v) for v in stored.values()):
         return Disclosure(True, dict(stored))
-    reveal = Reveal(services, session, caller, instance, at_hand)
+    reveal = Reveal(services, session, caller, instance, at_hand, personal)
     shown = reveal.show_all(stored)
     reveal.log(purpose)
     return Disclosure(True, shown, tuple(sorted(reveal.masked)), reveal.opener.erased)

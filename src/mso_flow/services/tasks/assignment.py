@@ -15,15 +15,11 @@ from mso_flow.services.accounts.known_roles import headed_roles
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Conflict, Forbidden, Invalid, ServiceError
 from mso_flow.services.platform.unit_of_work import InstanceCommand, task_commands
+from mso_flow.services.privacy import need_to_know
 from mso_flow.services.tasks.candidates import personal_role
-from mso_flow.services.tasks.human_tasks import (
-    TaskView,
-    not_found,
-    require_claimable,
-    require_open,
-    transition,
-    view_of,
-)
+from mso_flow.services.tasks.human_tasks import require_claimable, require_open, transition
+from mso_flow.services.tasks.queries import not_found
+from mso_flow.services.tasks.records import TaskChange
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store import users as users_store
 from mso_flow.store.audit import NewEvent
@@ -51,7 +47,7 @@ def _require_target_candidate(session: Session, task: HumanTask, username: str) 
         )
 
 
-def assign(services: Services, caller: Caller, task_id: str, username: str | None, reason: str | None) -> TaskView:
+def assign(services: Services, caller: Caller, task_id: str, username: str | None, reason: str | None) -> TaskChange:
     """Give an open task to `username` (or nobody), replacing any assignee; the target must be a candidate, unless
     the task has no candidates (`policy.has_no_candidates`): then an admin gives it to anyone."""
 
@@ -78,7 +74,7 @@ def assign(services: Services, caller: Caller, task_id: str, username: str | Non
     return transition(services, caller, task_id, change, "task.assign")
 
 
-def delegate(services: Services, caller: Caller, task_id: str, username: str, reason: str | None) -> TaskView:
+def delegate(services: Services, caller: Caller, task_id: str, username: str, reason: str | None) -> TaskChange:
     """The assignee hands the task to a delegate, who must hold one of its candidate roles, and stays its owner
     until the delegate resolves it."""
 
@@ -98,7 +94,7 @@ def delegate(services: Services, caller: Caller, task_id: str, username: str, re
     return transition(services, caller, task_id, change, "task.delegate")
 
 
-def resolve(services: Services, caller: Caller, task_id: str, reason: str | None) -> TaskView:
+def resolve(services: Services, caller: Caller, task_id: str, reason: str | None) -> TaskChange:
     """The delegate gives the task back to its owner."""
 
     def change(command: InstanceCommand, task: HumanTask) -> list[NewEvent]:
@@ -116,11 +112,13 @@ def resolve(services: Services, caller: Caller, task_id: str, reason: str | None
     return transition(services, caller, task_id, change, "task.resolve")
 
 
-def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[TaskView]:
-    """Claim every task, or none: 409 naming the first task that cannot be claimed and why. The tasks are returned
-    with the variables the caller read before claiming them (as `tasks.transition`)."""
+def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[TaskChange]:
+    """Claim every task, or none: 409 naming the first task that cannot be claimed and why. Each task is answered
+    with what the caller read of its instance before claiming it (as `human_tasks.transition`)."""
     with task_commands(services, caller.username, task_ids) as locked:
-        views = {tid: view_of(services, c.session, task, c.instance, caller) for tid, (c, task) in locked.items()}
+        readings = {
+            tid: need_to_know.task_reading(c.session, caller, task, c.instance) for tid, (c, task) in locked.items()
+        }
         events: dict[str, tuple[InstanceCommand, list[NewEvent]]] = {}
         for task_id in task_ids:
             found = locked.get(task_id)
@@ -140,7 +138,8 @@ def claim_all(services: Services, caller: Caller, task_ids: list[str]) -> list[T
                 events.setdefault(command.instance.id, (command, []))[1].append(event)
         for command, instance_events in events.values():
             command.record(instance_events)
-        return [views[task_id] for task_id in dict.fromkeys(task_ids)]
+        changed = (locked[task_id] for task_id in dict.fromkeys(task_ids))
+        return [TaskChange(t.id, t.instance_id, t.state, t.assignee, readings[t.id]) for _, t in changed]
 
 
 def _claim_one(command: InstanceCommand, caller: Caller, task: HumanTask) -> NewEvent | None:

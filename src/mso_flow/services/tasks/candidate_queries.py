@@ -7,10 +7,9 @@ from mso_flow.services import policy
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Forbidden, Invalid
 from mso_flow.services.tasks.candidates import personal_role, roles_of
-from mso_flow.services.tasks.human_tasks import SORTS
-from mso_flow.store import tasks as store
+from mso_flow.services.tasks.queries import page, require_sort
+from mso_flow.services.tasks.records import TaskRecord
 from mso_flow.store import users as users_store
-from mso_flow.store.models import HumanTask
 from mso_flow.store.tasks import TaskFilter
 
 
@@ -29,11 +28,9 @@ def user_roles(services: Services, caller: Caller, username: str) -> frozenset[s
 
 def for_candidate_user(
     services: Services, caller: Caller, username: str, f: TaskFilter, offset: int, limit: int, include_assigned: bool
-) -> tuple[list[HumanTask], int]:
+) -> tuple[list[TaskRecord], int]:
     """Open tasks `username` may work, unassigned ones only unless `include_assigned`; `f` narrows further."""
-    if f.sort not in SORTS:
-        raise Invalid("invalid_sort", f"sort ต้องเป็นหนึ่งใน {', '.join(SORTS)}")
+    require_sort(f)
     f.workable_by = (username, tuple(sorted(user_roles(services, caller, username))))
     f.unassigned = None if include_assigned else True
-    with services.db.read() as session:
-        return store.listing(session, f, offset, limit)
+    return page(services, f, offset, limit)

@@ -10,11 +10,11 @@ from datetime import datetime
 
 from mso_flow.services import policy
 from mso_flow.services.platform.context import Caller, Services
-from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks import queries as tasks
 from mso_flow.services.tasks.candidates import roles_of
+from mso_flow.services.tasks.records import TaskRecord
 from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
-from mso_flow.store.models import HumanTask
 from mso_flow.store.tasks import TaskFilter
 
 PAGE_SIZE = 50
@@ -23,7 +23,7 @@ MAX_SEARCH = 200
 
 @dataclass(frozen=True)
 class InboxItem:
-    task: HumanTask
+    task: TaskRecord
     process_name: str
     business_key: str | None
     overdue: bool

@@ -20,14 +20,14 @@ from mso_flow.services.documents import commands, queries
 from mso_flow.services.documents.queries import DocumentView
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import BadRequest, NotFound
-from mso_flow.services.tasks import human_tasks as tasks
+from mso_flow.services.tasks import queries as tasks
 
 router = APIRouter(tags=["task attachment"])
 OCTET_STREAM = "application/octet-stream"
 
 
 def _of_task(services: Services, caller: Caller, task_id: str) -> list[DocumentView]:
-    return queries.of_task(services, caller, tasks.get(services, caller, task_id).task)
+    return queries.of_task(services, caller, tasks.task_record(services, caller, task_id))
 
 
 def _attachment(services: Services, caller: Caller, task_id: str, attachment_id: str) -> DocumentView:

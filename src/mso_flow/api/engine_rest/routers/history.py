@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from mso_flow.api.engine_rest import dto
 from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import PageDep
-from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import queries as instances
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import BadRequest
-from mso_flow.services.tasks import human_tasks as tasks
-from mso_flow.services.tasks.human_tasks import TaskFilter
+from mso_flow.services.tasks import queries as tasks
+from mso_flow.services.tasks.queries import TaskFilter
 
 router = APIRouter(tags=["history"])
 STATES = {camunda: ours for ours, camunda in dto.HISTORY_STATES.items()}
@@ -34,7 +34,7 @@ def _instances(
     if state is not None and state not in STATES:
         raise BadRequest("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(STATES)} (unknown state)")
     if instance_id:
-        rows = [instances.load_instance(services, caller, instance_id)]
+        rows = [instances.head(services, caller, instance_id)]
         rows = [r for r in rows if state is None or r.state == STATES[state]]
         total = len(rows)
     else:
@@ -123,7 +123,7 @@ async def variable_instances(
     variableName: str | None = None,
 ) -> list[dict[str, Any]]:
     instance_id = _require_instance(processInstanceId)
-    instance = await run_in_threadpool(instances.load_instance, services, caller, instance_id)
+    instance = await run_in_threadpool(instances.head, services, caller, instance_id)
     values = await run_in_threadpool(instances.variables, services, caller, instance_id)
     return [
         dto.historic_variable(instance, name, value) for name, value in values.items() if variableName in (None, name)
@@ -138,6 +138,6 @@ async def user_operations(
     processInstanceId: str | None = None,
 ) -> list[dict[str, Any]]:
     instance_id = _require_instance(processInstanceId)
-    instance = await run_in_threadpool(instances.load_instance, services, caller, instance_id)
+    instance = await run_in_threadpool(instances.head, services, caller, instance_id)
     events, _ = await run_in_threadpool(instances.audit, services, caller, instance_id, page.offset, page.limit)
     return [dto.user_operation(e, instance) for e in events]

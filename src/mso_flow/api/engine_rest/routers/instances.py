@@ -14,16 +14,17 @@ from mso_flow.api.engine_rest.params import PageDep, base_url
 from mso_flow.api.engine_rest.schemas import ModifyVariables, VariableValue
 from mso_flow.api.engine_rest.variables import from_typed, to_engine, to_typed
 from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import queries as instance_queries
+from mso_flow.services.instances.queries import InstanceRecord
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import BadRequest, NotFound
-from mso_flow.store.models import ProcessInstance
 
 router = APIRouter(tags=["process-instance"])
 NO_CONTENT = 204
 
 
-def _running(services: Services, caller: Caller, instance_id: str) -> ProcessInstance:
-    instance = instances.load_instance(services, caller, instance_id)
+def _running(services: Services, caller: Caller, instance_id: str) -> InstanceRecord:
+    instance = instance_queries.head(services, caller, instance_id)
     if instance.state not in ("running", "suspended"):
         raise NotFound(
             "instance_not_found",
@@ -42,7 +43,14 @@ async def listing(
     businessKey: str | None = None,
 ) -> list[dict[str, Any]]:
     views, _ = await run_in_threadpool(
-        instances.listing, services, caller, page.offset, page.limit, processDefinitionKey, "running", businessKey
+        instance_queries.listing,
+        services,
+        caller,
+        page.offset,
+        page.limit,
+        processDefinitionKey,
+        "running",
+        businessKey,
     )
     return [dto.instance(v.instance, base_url(request)) for v in views]
 
@@ -55,7 +63,7 @@ async def count(
     businessKey: str | None = None,
 ) -> dict[str, int]:
     _, total = await run_in_threadpool(
-        instances.listing, services, caller, 0, 0, processDefinitionKey, "running", businessKey
+        instance_queries.listing, services, caller, 0, 0, processDefinitionKey, "running", businessKey
     )
     return {"count": total}
 
@@ -75,7 +83,7 @@ async def cancel(instance_id: str, services: ServicesDep, caller: CallerDep) -> 
 
 def _running_variables(services: Services, caller: Caller, instance_id: str) -> dict[str, Any]:
     _running(services, caller, instance_id)
-    return instances.variables(services, caller, instance_id)
+    return instance_queries.variables(services, caller, instance_id)
 
 
 @router.get("/process-instance/{instance_id}/variables")

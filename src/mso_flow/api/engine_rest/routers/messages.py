@@ -12,7 +12,7 @@ from mso_flow.api.engine_rest.auth import CallerDep, ServicesDep
 from mso_flow.api.engine_rest.params import base_url
 from mso_flow.api.engine_rest.schemas import MessageRequest
 from mso_flow.api.engine_rest.variables import from_typed, to_typed
-from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import queries as instances
 from mso_flow.services.integrations import messages
 
 router = APIRouter(tags=["message"])

@@ -17,11 +17,11 @@ from mso_flow.api.engine_rest.variables import from_typed, to_typed
 from mso_flow.services.definitions.model import FormField
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import BadRequest
-from mso_flow.services.tasks import assignment
+from mso_flow.services.tasks import assignment, queries
 from mso_flow.services.tasks import candidate_queries as task_queries
 from mso_flow.services.tasks import human_tasks as tasks
-from mso_flow.services.tasks.human_tasks import TaskFilter
-from mso_flow.store.models import HumanTask
+from mso_flow.services.tasks.queries import TaskFilter
+from mso_flow.services.tasks.records import TaskRecord
 
 router = APIRouter(tags=["task"])
 SORTS = {"created": "created_at", "dueDate": "due_at", "name": "name"}
@@ -66,14 +66,14 @@ class TaskQuery:
         self.include_assigned = includeAssignedTasks
 
 
-def _query(services: Services, caller: Caller, q: TaskQuery, offset: int, limit: int) -> tuple[list[HumanTask], int]:
+def _query(services: Services, caller: Caller, q: TaskQuery, offset: int, limit: int) -> tuple[list[TaskRecord], int]:
     if q.candidate_user:
         return task_queries.for_candidate_user(
             services, caller, q.candidate_user, q.filter, offset, limit, q.include_assigned
         )
     if q.filter.candidate_role and not q.include_assigned:
         q.filter.unassigned = True  # Camunda: candidate queries list claimable tasks only
-    return tasks.listing(services, caller, q.filter, offset, limit)
+    return queries.listing(services, caller, q.filter, offset, limit)
 
 
 @router.get("/task")
@@ -91,9 +91,9 @@ async def count(services: ServicesDep, caller: CallerDep, q: Annotated[TaskQuery
 
 
 def _described(services: Services, caller: Caller, task_id: str) -> dict[str, Any]:
-    """The task with its BPMN documentation as Camunda's `description`."""
-    view = tasks.get(services, caller, task_id)
-    return dto.task(view.task, view.step.documentation if view.step else None)
+    """The task with its BPMN documentation as Camunda's `description` (nothing of its instance's data)."""
+    task, step = queries.described(services, caller, task_id)
+    return dto.task(task, step.documentation if step else None)
 
 
 @router.get("/task/{task_id}")
@@ -122,7 +122,7 @@ async def form_variables(
     caller: CallerDep,
     variableNames: str | None = None,
 ) -> dict[str, Any]:
-    view = await run_in_threadpool(tasks.get, services, caller, task_id)
+    view = await run_in_threadpool(queries.get, services, caller, task_id)
     names = variableNames.split(",") if variableNames else None
     if not view.form:
         return to_typed(view.variables, names)
@@ -140,7 +140,7 @@ async def form_variables(
 
 @router.get("/task/{task_id}/variables")
 async def variables(task_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    view = await run_in_threadpool(tasks.get, services, caller, task_id)
+    view = await run_in_threadpool(queries.get, services, caller, task_id)
     return to_typed(view.variables)
 
 
@@ -163,7 +163,7 @@ def _set_assignee(services: Services, caller: Caller, task_id: str, user_id: str
     if user_id == caller.username:
         tasks.claim(services, caller, task_id)
         return
-    if user_id is None and tasks.get(services, caller, task_id).task.assignee == caller.username:
+    if user_id is None and queries.task_record(services, caller, task_id).assignee == caller.username:
         tasks.unclaim(services, caller, task_id)
         return
     assignment.assign(services, caller, task_id, user_id, "engine-rest assignee")
@@ -194,12 +194,20 @@ async def resolve(task_id: str, body: ResolveRequest, services: ServicesDep, cal
     return Response(status_code=NO_CONTENT)
 
 
+def _complete_with_variables(
+    services: Services, caller: Caller, task_id: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Complete, then read the instance's variables as the caller now reads them (`withVariablesInReturn`)."""
+    done = tasks.complete(services, caller, task_id, values)
+    _, instance = queries.completion(services, caller, done)
+    return instance.variables
+
+
 async def _complete(task_id: str, body: CompleteRequest, services: Services, caller: Caller) -> Any:
     values = from_typed(body.variables)
     if body.with_variables_in_return:
-        _, instance = await run_in_threadpool(tasks.complete, services, caller, task_id, values)
-        return to_typed(instance.variables)
-    await run_in_threadpool(tasks.complete_task, services, caller, task_id, values)
+        return to_typed(await run_in_threadpool(_complete_with_variables, services, caller, task_id, values))
+    await run_in_threadpool(tasks.complete, services, caller, task_id, values)
     return Response(status_code=NO_CONTENT)
 
 
