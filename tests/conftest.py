@@ -7,9 +7,7 @@ database per test session on `MSO_FLOW_TEST_PG` (default postgresql+psycopg://po
 from __future__ import annotations
 
 import functools
-import logging
 import os
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,14 +18,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from mso_flow.api.app import create_app
-from mso_flow.cli import main as cli_main
 from mso_flow.services.accounts import users
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.platform.context import SYSTEM, Services
-from mso_flow.settings import Settings, get_settings
+from mso_flow.settings import Settings
 from mso_flow.store import migrate
 from mso_flow.store.db import Database
-from mso_flow.telemetry import logs
 from tests.database import clean
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,33 +165,3 @@ def saraban(services: Services) -> str:
     """The manual's สารบรรณ process, deployed; returns its key."""
     definitions.deploy(services, SYSTEM, [("central/central_saraban.bpmn", SARABAN.read_bytes())])
     return "central_saraban"
-
-
-@pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., subprocess.CompletedProcess]:
-    """`mso-flow ARGS` run in this process (`mso_flow.cli.main`) with `env` added to the environment: the same
-    parsing, commands, output and exit code as the installed command, without a Python start and the service's
-    imports (1.5 s of CPU) per call. Each command family keeps a test that runs the real command (tests/test_cli.py);
-    this is for tests that run many commands. The settings are read afresh for each call, as a new process would,
-    and the logging the command configures is undone after it."""
-    named = [logging.getLogger(), *(logging.getLogger(name) for name in logs.config()["loggers"])]
-
-    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        saved = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in named]
-        get_settings.cache_clear()
-        try:
-            code = cli_main(list(args))
-        finally:
-            get_settings.cache_clear()
-            for logger, handlers, level, propagate in saved:
-                logger.handlers[:] = handlers
-                logger.setLevel(level)
-                logger.propagate = propagate
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(["mso-flow", *args], code, out.out, out.err)
-
-    return run
