@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -73,6 +74,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+    _long_files_first(items)
+
+
+def _long_files_first(items: list[pytest.Item]) -> None:
+    """Order the files for `--dist=loadfile`, which hands each file whole to a free worker in the order collected
+    (pyproject: `--no-loadscope-reorder`): the files marked `slow` (real service processes, a minute or more each)
+    first, then the others by their number of tests, most first, so that small files fill the end. xdist's own
+    order (by number of tests) handed out the few-test live files last, and one worker waited for the other."""
+    count = Counter(item.path for item in items)
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    position: dict[Path, int] = {}
+    for index, item in enumerate(items):
+        position.setdefault(item.path, index)
+    items.sort(
+        key=lambda item: (item.path not in slow, 0 if item.path in slow else -count[item.path], position[item.path])
+    )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

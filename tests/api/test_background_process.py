@@ -119,8 +119,10 @@ def test_serve_runs_the_background_work_in_a_niced_process_it_restarts(backend, 
     with _service(backend, tmp_path) as (live, inbox, office, _):
         _until(lambda: len(_background(live)) == 1, "serve started no background process")
         (first,) = _background(live)
-        # it lowers its own priority as it starts (MSO_FLOW_WORKER_NICE): seen once it has
-        _until(lambda: _nice(first) == 10, "the background process never lowered its priority to 10")
+        # it lowers its own priority as it starts, by MSO_FLOW_WORKER_NICE (10) below the service's: seen once it has
+        # (relative, so that the suite run under `nice` checks the same thing; the kernel caps niceness at 19)
+        lowered = min(_nice(live.process.pid) + 10, 19)
+        _until(lambda: _nice(first) == lowered, f"the background process never lowered its priority to {lowered}")
         _start(live, office, "พม 0201/1")
         _until(lambda: len(inbox.to(ADDRESS)) == 1, "the first case's mail never arrived")
 

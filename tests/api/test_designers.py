@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_cli
+
 LEAVE = "ขออนุมัติลา"
 # As Camunda Modeler 5 writes it: bpmn.io ids, camunda:formData, candidateGroups, an unquoted timer, a JUEL condition.
 MODELER_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -251,9 +253,7 @@ def test_broken_files_get_precise_errors_and_deploy_nothing(client, people, tmp_
 
     path = tmp_path / name
     path.write_text(broken, encoding="utf-8")
-    cli = subprocess.run(
-        [sys.executable, "-m", "mso_flow.cli", "validate", name], cwd=tmp_path, capture_output=True, text=True
-    )
+    cli = run_cli("validate", name, cwd=tmp_path)
     assert cli.returncode == 1
     assert sorted(cli.stdout.splitlines()) == _lines([p for p in problems if p["file"] == name])
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import sys
 
 import pytest
 
 from tests.api.test_designers import MODELER_XML
+from tests.cli import run_cli
 
 SECRECY = """<camunda:formField id="secrecy" label="ชั้นความลับ" type="enum">
             <camunda:value id="normal" name="ปกติ" />
@@ -55,9 +55,7 @@ def _lines(problems: list[dict]) -> list[str]:
 
 def _validate(tmp_path, name: str, xml: str, *options: str) -> subprocess.CompletedProcess:
     (tmp_path / name).write_text(xml, encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "mso_flow.cli", "validate", *options, name], cwd=tmp_path, capture_output=True, text=True
-    )
+    return run_cli("validate", *options, name, cwd=tmp_path)
 
 
 def _basic(username: str, token_header: dict[str, str]) -> dict[str, str]:

@@ -10,8 +10,6 @@ import contextlib
 import dataclasses
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +27,7 @@ from mso_flow.services.integrations import timers
 from mso_flow.services.platform.context import SYSTEM, Services
 from mso_flow.settings import Settings
 from mso_flow.store.db import Database
+from tests.cli import run_cli
 from tests.clock import ManualClock
 from tests.conftest import BPMN_DIR, MIGRATIONS, SARABAN
 from tests.documents.files import attach_letter
@@ -149,9 +148,7 @@ def test_mso_flow_validate_names_file_line_and_element_of_each_malformed_timer(t
         path = tmp_path / f"t{number:02d}.bpmn"
         path.write_bytes(_start_timer(kind, text))
         texts[str(path)] = text
-    result = subprocess.run(
-        [sys.executable, "-m", "mso_flow.cli", "validate", *texts], capture_output=True, text=True, timeout=300
-    )
+    result = run_cli("validate", *texts)
     assert result.returncode == 1, result.stderr
     reported = {}
     for line in result.stdout.splitlines():

@@ -1,11 +1,10 @@
-"""`mso-flow users …`: the operator's user administration, on the same rules and audit chain as the API."""
+"""`mso-flow users …`: the operator's user administration, on the same rules and audit chain as the API. The
+commands run in this process (tests/cli.py); tests/test_cli.py runs the installed `mso-flow users` itself."""
 
 from __future__ import annotations
 
-import os
-
 from mso_flow.services.accounts import users
-from tests.test_cli import _run
+from tests.cli import run_cli
 
 CLERK = "เจ้าหน้าที่งานสารบรรณ"
 HEAD = "หัวหน้าฝ่ายสารบรรณ"
@@ -13,7 +12,6 @@ HEAD = "หัวหน้าฝ่ายสารบรรณ"
 
 def test_users_commands_manage_roles_activity_and_tokens(services, saraban):
     env = {
-        **os.environ,
         "MSO_FLOW_DATABASE_URL": services.settings.database_url,
         "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(services.settings.audit_signing_key_file),
         "USER": "operator1",
@@ -21,7 +19,7 @@ def test_users_commands_manage_roles_activity_and_tokens(services, saraban):
     }
 
     def run(*args: str):
-        return _run("users", *args, env=env)
+        return run_cli("users", *args, env=env)
 
     roles = run("roles")
     assert roles.returncode == 0

@@ -9,6 +9,8 @@ import pytest
 
 from tests.live import live_service
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(("level", "logged"), [("warning", False), ("info", True)])
 def test_the_access_log_follows_the_log_level(tmp_path: Path, level: str, logged: bool) -> None:

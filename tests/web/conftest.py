@@ -4,11 +4,8 @@ driven by Playwright."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from mso_flow.services.accounts import logins as accounts
 from mso_flow.services.platform.context import SYSTEM, Services
+from tests.cli import run_cli
 from tests.conftest import BACKENDS, SARABAN
 from tests.live import LiveService, live_service, postgres_database
 
@@ -111,14 +109,11 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
                 tokens[username] = response.json()["token"]
         # a privacy officer is made at the command line only
         env = {
-            **os.environ,
             "MSO_FLOW_DATABASE_URL": database_url,
             "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(work / "audit-ed25519.pem"),
         }
-        command = [sys.executable, "-m", "mso_flow.cli", "users", "create", "dpo1", "--role", "privacy_officer"]
-        created = subprocess.run(
-            [*command, "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True, text=True
-        )
+        command = ["users", "create", "dpo1", "--role", "privacy_officer", "--password-stdin"]
+        created = run_cli(*command, env=env, stdin=PASSWORD + "\n")
         assert created.returncode == 0, created.stderr
         live.tokens = tokens  # type: ignore[attr-defined]
         yield live

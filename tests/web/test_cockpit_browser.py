@@ -7,15 +7,13 @@ without sideways scrolling, and has touch targets of at least 44 px."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
+from tests.cli import run_cli
 from tests.conftest import BACKENDS, ROOT
 from tests.factory import approval
 from tests.live import LiveService, live_service
@@ -65,18 +63,12 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             )
             assert made.status_code == 201, made.text
             live.tokens = {"clerk1": made.json()["token"]}  # type: ignore[attr-defined]
-        command = [sys.executable, "-m", "mso_flow.cli", "users", "create", "auditor1", "--role", "auditor"]
         keys = {
             "MSO_FLOW_DATABASE_URL": database_url,
             "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(work / "audit-ed25519.pem"),
         }
-        created = subprocess.run(
-            [*command, "--password-stdin"],
-            input=PASSWORD + "\n",
-            env={**os.environ, **keys},
-            capture_output=True,
-            text=True,
-        )
+        command = ["users", "create", "auditor1", "--role", "auditor", "--password-stdin"]
+        created = run_cli(*command, env=keys, stdin=PASSWORD + "\n")
         assert created.returncode == 0, created.stderr
         yield live
 

@@ -14,6 +14,7 @@ from mso_flow.cli import prepare
 from mso_flow.services.accounts import logins as accounts
 from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.platform.context import Caller
+from tests.cli import run_cli
 from tests.web.conftest import CLERK, PASSWORD, csrf_of, login, open_session, plain
 
 NEW = "รหัสผ่านใหม่ของฉันเอง2"
@@ -119,20 +120,21 @@ def test_first_start_prints_a_one_time_admin_password(client, settings, services
 
 def test_command_line_sets_a_password(tmp_path):
     env = {
-        **os.environ,
         "MSO_FLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "MSO_FLOW_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit.pem"),
     }
 
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:  # the installed command, stdin a pipe
         command = [sys.executable, "-m", "mso_flow.cli", *args]
-        return subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run(
+            command, input=stdin, capture_output=True, text=True, env={**os.environ, **env}, timeout=120
+        )
 
-    assert run("db", "upgrade").returncode == 0
-    assert run("users", "create", "somsri", "--role", CLERK, "--force").returncode == 0
-    printed = run("users", "set-password", "somsri")
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    assert run_cli("users", "create", "somsri", "--role", CLERK, "--force", env=env).returncode == 0
+    printed = run_cli("users", "set-password", "somsri", env=env)
     assert printed.returncode == 0, printed.stderr
     assert len(printed.stdout.strip()) >= 10
     chosen = run("users", "set-password", "somsri", "--password-stdin", stdin=PASSWORD + "\n")
     assert chosen.returncode == 0 and chosen.stdout == ""
-    assert run("users", "set-password", "nobody").returncode == 1
+    assert run_cli("users", "set-password", "nobody", env=env).returncode == 1
