@@ -80,8 +80,8 @@ def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, Hum
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    row = session.execute(stmt).first()
-    return (row[0], row[1]) if row else None
+    loaded = session.execute(stmt).first()
+    return (loaded[0], loaded[1]) if loaded else None
 
 
 def lock_many(session: Session, task_ids: list[str]) -> dict[str, tuple[ProcessInstance, HumanTask]]:
