@@ -26,8 +26,9 @@ WrappedKey = tuple[bool, str | None, bytes | None]
 def remember_key(
     session: Session, instance_id: str, keyed: bool, master_key_id: str | None, wrapped: bytes | None
 ) -> None:
-    """Keep an instance's key row read together with its locked row (`instances.lock_with_task`) for `wrapped_key`
-    in the rest of this transaction (the session's): the locked instance's key changes only through this session."""
+    """Keep an instance's key row read together with its locked row (`instances.lock_with_task`, SQLite) for
+    `wrapped_key` in the rest of this transaction (the session's): the locked instance's key changes only through
+    this session."""
     session.info.setdefault(_READ_KEYS, {})[instance_id] = (keyed, master_key_id, wrapped)
 
 
