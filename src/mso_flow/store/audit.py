@@ -33,9 +33,13 @@ def _timestamp(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
+# the canonical JSON of an event's content, built once: `json.dumps` with these options builds an encoder per call
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def content_hash(prev_hash: str, instance_id: str | None, seq: int, at: datetime, event: NewEvent) -> str:
     """SHA-256 over the predecessor's hash and this event's canonical content."""
-    content = json.dumps(
+    content = _CANONICAL.encode(
         [
             prev_hash,
             instance_id,
@@ -46,11 +50,7 @@ def content_hash(prev_hash: str, instance_id: str | None, seq: int, at: datetime
             event.task_id,
             event.element_id,
             event.data or {},
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
+        ]
     )
     return hashlib.sha256(content.encode()).hexdigest()
 

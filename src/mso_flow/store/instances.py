@@ -9,7 +9,8 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session, load_only, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
-from mso_flow.store.models import ACTIVE_STATES, HumanTask, ProcessInstance
+from mso_flow.store import personal_data as keys_store
+from mso_flow.store.models import ACTIVE_STATES, DataKey, HumanTask, ProcessInstance
 from mso_flow.store.paging import page
 from mso_flow.store.sqlalchemy_internals import new_unloaded
 
@@ -33,13 +34,27 @@ def lock(session: Session, instance_id: str) -> ProcessInstance | None:
 
 _INSTANCES = cast(Table, ProcessInstance.__table__)
 _TASKS = cast(Table, HumanTask.__table__)
+_KEYS = cast(Table, DataKey.__table__)
 _SPLIT = len(_INSTANCES.c)
+_TASK_END = _SPLIT + len(_TASKS.c)
 # the hot path's locked read, built once: plain rows of both tables (FOR UPDATE locks both on PostgreSQL)
 _LOCK_WITH_TASK = (
     select(*_INSTANCES.c, *_TASKS.c)
     .join_from(_INSTANCES, _TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
     .where(_TASKS.c.id == bindparam("task_id"))
     .with_for_update()
+)
+# SQLite's: the same and the instance's wrapped data key if it has one (an outer join: one statement fewer for a
+# command on an instance whose data is sealed, which would read it next). SQLite only: there the transaction holds
+# the database's write lock from its BEGIN IMMEDIATE, so the key read here is the key a later statement would read.
+# On PostgreSQL a row-locking read that waited for a concurrent writer returns the locked rows' new versions but an
+# outer-joined row as of the statement's start: an erasure committed meanwhile would go unseen, so the key is read
+# by a statement of its own after the lock (`personal_data.wrapped_key`).
+_LOCK_WITH_TASK_AND_KEY = (
+    select(*_INSTANCES.c, *_TASKS.c, _KEYS.c.instance_id, _KEYS.c.master_key_id, _KEYS.c.wrapped_key)
+    .join_from(_INSTANCES, _TASKS, _TASKS.c.instance_id == _INSTANCES.c.id)
+    .outerjoin(_KEYS, _KEYS.c.instance_id == _INSTANCES.c.id)
+    .where(_TASKS.c.id == bindparam("task_id"))
 )
 
 
@@ -56,13 +71,21 @@ def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, Hum
     """Read a task and its instance in one statement, locking both rows (PostgreSQL re-reads both once locked).
 
     In a session that holds no objects yet (every instance command's) the rows are read with a statement built
-    once and become the session's objects directly; otherwise the ORM loads them, refreshing what it holds."""
+    once and become the session's objects directly (on SQLite the instance's wrapped data key is read with them and
+    kept for the transaction: `personal_data.wrapped_key`); otherwise the ORM loads them, refreshing what it
+    holds."""
     if not session.identity_map:
-        row = session.connection().execute(_LOCK_WITH_TASK, {"task_id": task_id}).first()
+        connection = session.connection()
+        with_key = connection.dialect.name == "sqlite"
+        statement = _LOCK_WITH_TASK_AND_KEY if with_key else _LOCK_WITH_TASK
+        row = connection.execute(statement, {"task_id": task_id}).first()
         if row is None:
             return None
         instance = _persistent(session, ProcessInstance, dict(zip(_INSTANCES.c.keys(), row[:_SPLIT], strict=True)))
-        task = _persistent(session, HumanTask, dict(zip(_TASKS.c.keys(), row[_SPLIT:], strict=True)))
+        task = _persistent(session, HumanTask, dict(zip(_TASKS.c.keys(), row[_SPLIT:_TASK_END], strict=True)))
+        if with_key:
+            keyed, master_id, wrapped = row[_TASK_END:]
+            keys_store.remember_key(session, instance.id, keyed is not None, master_id, wrapped)
         return instance, task
     stmt = (
         select(ProcessInstance, HumanTask)
@@ -71,8 +94,8 @@ def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, Hum
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    row = session.execute(stmt).first()
-    return (row[0], row[1]) if row else None
+    loaded = session.execute(stmt).first()
+    return (loaded[0], loaded[1]) if loaded else None
 
 
 def lock_many(session: Session, task_ids: list[str]) -> dict[str, tuple[ProcessInstance, HumanTask]]:

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from mso_flow.store.db import sqlite_begin
+
 
 def alembic_config(url: str, migrations_dir: Path) -> Config:
     config = Config()
@@ -22,6 +24,8 @@ def upgrade(engine: Engine, migrations_dir: Path, revision: str = "head") -> Non
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(72151)")
+        elif connection.dialect.name == "sqlite":
+            sqlite_begin(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -19,19 +19,42 @@ def key_of(session: Session, instance_id: str) -> DataKey | None:
     return session.get(DataKey, instance_id)
 
 
-def wrapped_key(session: Session, instance_id: str) -> tuple[bool, str | None, bytes | None]:
-    """(whether the instance has a key row, its master key id, its wrapped key): one prebuilt Core statement on the
-    session's connection, so it neither loads an object nor flushes the session's pending changes (hot path)."""
+_READ_KEYS = "mso_wrapped_keys"  # Session.info: instance id -> its key row as read with the instance's locked row
+WrappedKey = tuple[bool, str | None, bytes | None]
+
+
+def remember_key(
+    session: Session, instance_id: str, keyed: bool, master_key_id: str | None, wrapped: bytes | None
+) -> None:
+    """Keep an instance's key row read together with its locked row (`instances.lock_with_task`, SQLite) for
+    `wrapped_key` in the rest of this transaction (the session's): the locked instance's key changes only through
+    this session."""
+    session.info.setdefault(_READ_KEYS, {})[instance_id] = (keyed, master_key_id, wrapped)
+
+
+def wrapped_key(session: Session, instance_id: str) -> WrappedKey:
+    """(whether the instance has a key row, its master key id, its wrapped key): as read with the instance's locked
+    row in this transaction, else one prebuilt Core statement on the session's connection, so it neither loads an
+    object nor flushes the session's pending changes (hot path)."""
+    known: WrappedKey | None = session.info.get(_READ_KEYS, {}).get(instance_id)
+    if known is not None:
+        return known
     row = session.connection().execute(_WRAPPED, {"instance_id": instance_id}).first()
     return (False, None, None) if row is None else (True, row.master_key_id, row.wrapped_key)
 
 
+def _forget_key(session: Session, instance_id: str) -> None:
+    session.info.get(_READ_KEYS, {}).pop(instance_id, None)
+
+
 def add_key(session: Session, instance_id: str, master_key_id: str, wrapped: bytes, at: datetime) -> None:
+    _forget_key(session, instance_id)
     session.add(DataKey(instance_id=instance_id, master_key_id=master_key_id, wrapped_key=wrapped, created_at=at))
 
 
 def destroy_key(session: Session, instance_id: str, at: datetime, actor: str, reason: str) -> None:
     """Forget the wrapped key for good (the row stays, saying when, by whom and why)."""
+    _forget_key(session, instance_id)
     session.execute(
         update(DataKey)
         .where(DataKey.instance_id == instance_id)
