@@ -11,14 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from mso_flow.services.accounts import logins as accounts
+from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.instances import queries as instance_queries
-from mso_flow.services.platform.context import Caller
+from mso_flow.services.platform.context import SYSTEM, Caller
 from mso_flow.services.tasks import comments
 from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.services.tasks import queries as task_queries
-from mso_flow.store.models import Base, PersonalDataRead
+from mso_flow.store.models import Base, PersonalDataRead, ProcessInstance
 from tests.api import test_personal_data
 from tests.api.test_personal_data import REPORTER, STAFF, _ok
+from tests.api.test_privacy_boundaries import PROBE
 from tests.web.conftest import PASSWORD, login, plain
 
 API, ROOT = "/api/v1", "/engine-rest"
@@ -110,3 +112,34 @@ def test_the_faces_get_frozen_views_and_no_row_of_the_store(client, services, pe
             setattr(value, first, None)
     assert (done.task_id, done.task_state, done.instance_id) == (task_id, "completed", instance_id)
     assert done.instance_state == "running" and len(done.open_task_ids) == 1
+
+
+def test_a_start_discloses_and_logs_sealed_values_only_for_a_face_that_shows_them(client, services, make_user):
+    """A start of a process with personal fields answers `Started` (nothing opened): v1 shows the new case's values
+    to its starter (one read logged); /engine-rest answers the instance without them and logs nothing, unless asked
+    `withVariablesInReturn` (then one read)."""
+    definitions.deploy(services, SYSTEM, [("probe.bpmn", PROBE)])
+    starter = make_user("probe_starter", "integrator", "probe_staff")
+    secret = "นายสมหมาย ทดสอบ 0899999999"
+
+    def start(face: str, **extra) -> tuple[str, dict]:
+        if face == "v1":
+            body = {"variables": {"contact": secret}}
+            answer = client.post(f"{API}/process-definitions/privacy_probe/start", headers=starter, json=body)
+        else:
+            body = {"variables": {"contact": {"value": secret, "type": "String"}}}
+            url = f"{ROOT}/process-definition/key/privacy_probe/start"
+            answer = client.post(url, headers=starter, json=body | extra)
+        assert answer.status_code in (200, 201), answer.text
+        return answer.json()["id"], answer.json()
+
+    instance_id, shown = start("v1")
+    assert shown["variables"]["contact"] == secret and shown["active_tasks"]
+    assert _reads(services, instance_id) == 1
+    instance_id, shown = start("engine-rest")
+    assert "variables" not in shown and _reads(services, instance_id) == 0
+    instance_id, shown = start("engine-rest", withVariablesInReturn=True)
+    assert shown["variables"]["contact"]["value"] == secret and _reads(services, instance_id) == 1
+    with services.db.read() as session:  # the value is stored sealed: the reads above opened it
+        stored = session.get(ProcessInstance, instance_id).variables["contact"]
+    assert secret not in str(stored)

@@ -43,7 +43,7 @@ def start(
 ) -> Response:
     """Start the latest version of a process (integrator, admin, or a role of its first lane)."""
     started = instances.start(services, caller, key, body.business_key, body.variables)
-    return views.json(views.instance(started), status.HTTP_201_CREATED)
+    return views.json(views.instance(instance_queries.started(services, caller, started)), status.HTTP_201_CREATED)
 
 
 @router.get("/process-instances", response_model=Page[InstanceOut])

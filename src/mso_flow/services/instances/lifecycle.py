@@ -10,7 +10,13 @@ from typing import Any
 from mso_flow.domain import ACTIVE_INSTANCE_STATES, InstanceState
 from mso_flow.services import policy
 from mso_flow.services.definitions import deployment as definitions
-from mso_flow.services.instances.queries import InstanceView, instance_view, load_instance, not_found, visible_instance
+from mso_flow.services.instances.queries import (
+    Started,
+    instance_record,
+    load_instance,
+    not_found,
+    visible_instance,
+)
 from mso_flow.services.platform import anchoring
 from mso_flow.services.platform.context import Caller, Definition, Services
 from mso_flow.services.platform.executor import InstanceChange, execute, execute_start
@@ -22,22 +28,21 @@ from mso_flow.services.platform.unit_of_work import (
     start_instance,
 )
 from mso_flow.services.privacy import need_to_know
-from mso_flow.services.privacy.personal_data import Disclosure
 from mso_flow.services.privacy.sealing import is_sealed
 from mso_flow.services.tasks.form_check import require_valid_names
+from mso_flow.services.tasks.records import records
 from mso_flow.store import audit as audit_store
 from mso_flow.store.audit import ChainCheck, NewEvent
 from mso_flow.store.models import ProcessInstance
 
 
-def start(
-    services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
-) -> InstanceView:
+def start(services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]) -> Started:
     """Start the latest version of `key` and run it to its first wait state (through the executor's
     `execute_start`: a process error opens an incident).
 
     The latest version is taken from the definitions cache and confirmed inside the write transaction (one
-    transaction a start); when another process deployed a newer one meanwhile, the start runs again on it."""
+    transaction a start); when another process deployed a newer one meanwhile, the start runs again on it.
+    Answers `Started` (nothing disclosed: a face that shows the variables asks `instance_queries.started`)."""
     return execute_start(
         services, "instance.start", lambda: _start_latest(services, caller, key, business_key, variables)
     )
@@ -45,7 +50,7 @@ def start(
 
 def _start_latest(
     services: Services, caller: Caller, key: str, business_key: str | None, variables: dict[str, Any]
-) -> InstanceView:
+) -> Started:
     require_valid_names(variables)
     for attempt in range(3):
         definition = services.definitions.latest_guess(key) if attempt == 0 else None
@@ -74,18 +79,14 @@ def _start_latest(
         except NotLatest:
             services.definitions.seen_latest(key, None)
             continue
-        return instance_view(
-            outcome.instance, outcome.open_tasks, _starter_disclosure(services, caller, outcome.instance)
+        instance = outcome.instance
+        sealed = any(is_sealed(v) for v in instance.variables.values())
+        return Started(
+            instance_record(instance),
+            tuple(records(list(outcome.open_tasks))),
+            None if sealed else dict(instance.variables),
         )
     raise Conflict("concurrent_change", "มีการนำกระบวนการรุ่นใหม่เข้าระบบพร้อมกัน โปรดลองใหม่ (redeployed meanwhile; retry)")
-
-
-def _starter_disclosure(services: Services, caller: Caller, instance: ProcessInstance) -> Disclosure:
-    """What the starter is shown of the instance it just started (a read transaction only for sealed data)."""
-    if not any(is_sealed(v) for v in instance.variables.values()):
-        return Disclosure(True, dict(instance.variables))
-    with services.db.read() as session:
-        return need_to_know.disclose(services, session, caller, instance, visible=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,31 @@ class InstanceView:
         return self.disclosure.masked
 
 
+@dataclass(frozen=True, slots=True)
+class Started:
+    """What a start did: the new instance, its first open tasks and, when it holds no sealed value, its variables
+    (plain values: nothing personal to disclose). A face that shows the variables asks `started` for them, so that
+    sealed values are opened, and their read logged, only when someone is shown them."""
+
+    instance: InstanceRecord
+    active_tasks: tuple[TaskRecord, ...]
+    plain_variables: dict[str, Any] | None  # None: it holds sealed values, disclosed by `started` on demand
+
+
+def started(services: Services, caller: Caller, result: Started) -> InstanceView:
+    """The instance `caller` has just started, with all its variables (a starter reads what they started): a read
+    transaction, and a personal-data read logged, only when it holds sealed values."""
+    if result.plain_variables is not None:
+        return InstanceView(result.instance, result.active_tasks, Disclosure(True, dict(result.plain_variables)))
+    with services.db.read() as session:
+        row = store.get(session, result.instance.id)
+        if row is None:  # erased or removed since: nothing left to show
+            raise not_found(result.instance.id)
+        disclosure = need_to_know.disclose(services, session, caller, row, visible=True)
+        erasable = personal_data.erasable(row, disclosure)
+    return InstanceView(result.instance, result.active_tasks, disclosure, erasable)
+
+
 def instance_view(
     row: ProcessInstance, open_tasks: Iterable[HumanTask], disclosure: Disclosure = HIDDEN
 ) -> InstanceView:

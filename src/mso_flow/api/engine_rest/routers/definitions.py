@@ -14,6 +14,7 @@ from mso_flow.api.engine_rest.schemas import StartRequest
 from mso_flow.api.engine_rest.variables import from_typed, to_typed
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.instances import lifecycle as instances
+from mso_flow.services.instances import queries as instance_queries
 from mso_flow.services.platform.failures import BadRequest
 
 router = APIRouter(tags=["process-definition"])
@@ -71,9 +72,10 @@ async def xml_by_id(definition_id: str, services: ServicesDep, caller: CallerDep
 
 async def _start(request: Request, services: Any, caller: Any, key: str, body: StartRequest) -> dict[str, Any]:
     variables = from_typed(body.variables)
-    view = await run_in_threadpool(instances.start, services, caller, key, body.business_key, variables)
-    result = dto.instance(view.instance, base_url(request))
-    if body.with_variables_in_return:
+    started = await run_in_threadpool(instances.start, services, caller, key, body.business_key, variables)
+    result = dto.instance(started.instance, base_url(request))
+    if body.with_variables_in_return:  # only then are the values disclosed (and a read of sealed ones logged)
+        view = await run_in_threadpool(instance_queries.started, services, caller, started)
         result["variables"] = to_typed(view.variables)
     return result
 
