@@ -12,8 +12,13 @@ from sqlalchemy import func, select
 
 from mso_flow.services.accounts import logins as accounts
 from mso_flow.services.definitions import deployment as definitions
+from mso_flow.services.instances import incidents
+from mso_flow.services.instances import lifecycle as instances
 from mso_flow.services.instances import queries as instance_queries
+from mso_flow.services.integrations import webhooks
+from mso_flow.services.operations import cockpit
 from mso_flow.services.platform.context import SYSTEM, Caller
+from mso_flow.services.platform.defects import ProcessDefect
 from mso_flow.services.tasks import comments
 from mso_flow.services.tasks import human_tasks as tasks
 from mso_flow.services.tasks import queries as task_queries
@@ -21,6 +26,7 @@ from mso_flow.store.models import Base, PersonalDataRead, ProcessInstance
 from tests.api import test_personal_data
 from tests.api.test_personal_data import REPORTER, STAFF, _ok
 from tests.api.test_privacy_boundaries import PROBE
+from tests.factory import approval
 from tests.web.conftest import PASSWORD, login, plain
 
 API, ROOT = "/api/v1", "/engine-rest"
@@ -92,7 +98,20 @@ def test_the_web_task_page_logs_one_read_not_two(client, services, people):
     assert _reads(services, instance_id) == before + 1
 
 
+def _incident(services) -> str:
+    """An approval whose gateway divides by zero for 70000, sent 70000: the id of the incident it opens."""
+    definitions.deploy(services, SYSTEM, [("approval.bpmn", approval(condition="100 / (amount - 70000) > 0"))])
+    started = instances.start(services, SYSTEM, "test_approval", None, {})
+    clerk = Caller("clerk", frozenset({"เจ้าหน้าที่"}))
+    with pytest.raises(ProcessDefect) as failed:
+        tasks.complete(services, clerk, started.active_tasks[0].id, {"amount": 70000})
+    return failed.value.extra["incident_id"]
+
+
 def test_the_faces_get_frozen_views_and_no_row_of_the_store(client, services, people):
+    services.settings = services.settings.model_copy(update={"webhook_allowed_networks": "127.0.0.0/8"})
+    integrator, admin = Caller("bot", frozenset({"integrator"})), Caller("admin", frozenset({"admin"}))
+    hook = webhooks.create(services, integrator, "http://127.0.0.1:9/hook", ["*"], "s" * 32)
     instance_id, task_id = _recorded(client, people)
     staff = Caller("somchai", frozenset({STAFF}))
     change = tasks.claim(services, staff, task_id)
@@ -103,6 +122,18 @@ def test_the_faces_get_frozen_views_and_no_row_of_the_store(client, services, pe
     listed, _ = task_queries.listing(services, staff, task_queries.TaskFilter(), 0, 10)
     done = tasks.complete(services, staff, task_id, {"problem": "ป่วย"})
     shown = [change, comment, view, view.task, case, case.instance, *case.active_tasks, *trail, *listed, done]
+    incident_id = _incident(services)
+    found = incidents.get(services, admin, incident_id)
+    page = cockpit.incident_page(services, admin, incidents.IncidentFilter(), 0, 10)
+    detail = cockpit.incident(services, admin, incident_id)
+    running, _, _ = cockpit.running(services, admin, None, 0, 10)
+    delivered, _, _ = cockpit.webhook_deliveries(services, admin, None, 0, 10)
+    hooks, _ = webhooks.listing(services, integrator, 0, 10)
+    resolved = incidents.resolve(services, admin, incident_id, "แก้เงื่อนไขแล้ว")
+    assert incident_id in [x.id for x in page.items] and delivered and hooks == [hook]
+    assert (found.state, resolved.state, resolved.resolution) == ("open", "resolved", "แก้เงื่อนไขแล้ว")
+    cockpit_views = [found, page, *page.items, detail, detail.incident, detail.definition, *running]
+    shown += [*cockpit_views, *(r.view for r in running), *(x for pair in delivered for x in pair), *hooks, resolved]
     for value in shown:
         assert dataclasses.is_dataclass(value) and not isinstance(value, Base), value
         for field in dataclasses.fields(value):

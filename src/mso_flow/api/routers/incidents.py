@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page, Request
 from mso_flow.services.instances import incidents
-from mso_flow.services.instances.incidents import Incident, IncidentFilter
+from mso_flow.services.instances.incidents import IncidentFilter, IncidentRecord
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 IncidentId = Annotated[str, Path(max_length=64)]
@@ -45,7 +45,7 @@ class ResolveRequest(Request):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-def _out(incident: Incident) -> IncidentOut:
+def _out(incident: IncidentRecord) -> IncidentOut:
     return IncidentOut.model_validate(incident, from_attributes=True)
 
 

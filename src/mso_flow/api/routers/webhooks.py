@@ -10,12 +10,13 @@ from mso_flow.api.deps import CallerDep, PagingDep, ServicesDep
 from mso_flow.schemas.common import Page
 from mso_flow.schemas.integration import DeliveryOut, WebhookOut, WebhookRequest
 from mso_flow.services.integrations import webhooks
+from mso_flow.services.integrations.webhooks import WebhookRecord
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 WebhookId = Annotated[str, Path(max_length=64)]
 
 
-def _out(webhook: object) -> WebhookOut:
+def _out(webhook: WebhookRecord) -> WebhookOut:
     return WebhookOut.model_validate(webhook, from_attributes=True)
 
 

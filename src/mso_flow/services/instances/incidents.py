@@ -9,12 +9,14 @@ of its own (after the command's rolled back), with an `incident_created` audit e
 transaction.
 
 Staff never see variable values here: an incident stores the names of the variables the failing expression
-reads, not their values.
+reads, not their values. The faces get incidents as frozen `IncidentRecord`s built in the services' transactions,
+never the store's rows.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +51,53 @@ KIND_TH = {
     "timer": "ตัวจับเวลาทำงานไม่สำเร็จ",
     "external_task": "งานภายนอกล้มเหลวจนหมดจำนวนครั้งที่ลองใหม่",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """An incident as the faces show it (the names of the variables its step reads, never their values)."""
+
+    id: str
+    instance_id: str | None
+    definition_id: str
+    definition_key: str
+    unit: str | None
+    element_id: str | None
+    element_name: str | None
+    kind: str
+    message_th: str
+    message_en: str
+    variables: tuple[str, ...]
+    state: str
+    created_at: datetime
+    created_by: str
+    retries: int
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+def incident_record(row: Incident) -> IncidentRecord:
+    return IncidentRecord(
+        row.id,
+        row.instance_id,
+        row.definition_id,
+        row.definition_key,
+        row.unit,
+        row.element_id,
+        row.element_name,
+        row.kind,
+        row.message_th,
+        row.message_en,
+        tuple(row.variables),
+        row.state,
+        row.created_at,
+        row.created_by,
+        row.retries,
+        row.resolved_at,
+        row.resolved_by,
+        row.resolution,
+    )
 
 
 def record_defect(services: Services, defect: ProcessDefect) -> None:
@@ -126,28 +175,30 @@ def _require(allowed: bool, roles: str) -> None:
 
 def listing(
     services: Services, caller: Caller, f: IncidentFilter, offset: int, limit: int
-) -> tuple[list[Incident], int]:
+) -> tuple[list[IncidentRecord], int]:
     _require(policy.may_read_incidents(caller), "admin / designer / auditor")
     if f.state and f.state not in store.STATES:
         raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(store.STATES)}")
     with services.db.read() as session:
-        return store.listing(session, f, offset, limit)
+        rows, total = store.listing(session, f, offset, limit)
+        return [incident_record(row) for row in rows], total
 
 
-def of_viewed_instance(services: Services, view: InstanceView) -> list[Incident]:
+def of_viewed_instance(services: Services, view: InstanceView) -> list[IncidentRecord]:
     """The incidents of an instance its reader was allowed to see (`instances/queries.get` returned `view`), newest
     first: element, Thai message and state, never variable values, for its page in the web app."""
     with services.db.read() as session:
-        return store.listing(session, IncidentFilter(instance_id=view.instance.id), 0, 100)[0]
+        rows, _ = store.listing(session, IncidentFilter(instance_id=view.instance.id), 0, 100)
+        return [incident_record(row) for row in rows]
 
 
-def get(services: Services, caller: Caller, incident_id: str) -> Incident:
+def get(services: Services, caller: Caller, incident_id: str) -> IncidentRecord:
     _require(policy.may_read_incidents(caller), "admin / designer / auditor")
     with services.db.read() as session:
         incident = store.get(session, incident_id)
-    if incident is None:
-        raise _not_found(incident_id)
-    return incident
+        if incident is None:
+            raise _not_found(incident_id)
+        return incident_record(incident)
 
 
 def _close(incident: Incident, caller: Caller, now: datetime, resolution: str) -> None:
@@ -164,7 +215,7 @@ def _lock_open(session: Session, incident_id: str) -> Incident:
     return incident
 
 
-def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -> Incident:
+def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -> IncidentRecord:
     """Close an incident with the reason (admin): e.g. the instance was cancelled, or staff worked around it."""
     _require(policy.may_fix_incidents(caller), "admin")
     with services.db.write() as session:
@@ -172,10 +223,10 @@ def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -
         now = services.clock()
         _close(incident, caller, now, reason)
         _audit(services, session, incident, caller, now, "incident_resolved", {"reason": reason})
-        return incident
+        return incident_record(incident)
 
 
-def retry(services: Services, caller: Caller, incident_id: str) -> Incident:
+def retry(services: Services, caller: Caller, incident_id: str) -> IncidentRecord:
     """Run the instance's engine again where it failed (admin), typically after deploying a fix and migrating
     the instance to it: due timers fire, the steps after them run to the next wait state, and an external task
     out of retries gets one more attempt. Success resolves the incident; a new failure is a 409, changes nothing
@@ -202,6 +253,7 @@ def retry(services: Services, caller: Caller, incident_id: str) -> Incident:
         if failure is None:
             _close(incident, caller, now, "retried")
         session.flush()
+        retried = incident_record(incident)
     if failure is not None:
         raise Conflict(
             "retry_failed",
@@ -210,7 +262,7 @@ def retry(services: Services, caller: Caller, incident_id: str) -> Incident:
             incident_id=incident_id,
             element_id=failure.element_id,
         )
-    return incident
+    return retried
 
 
 def _audit(

@@ -1,13 +1,16 @@
 """Webhook subscriptions: each belongs to the integrator who made it (admins see all), reaches only addresses
 the outbound policy permits, and may be narrowed to processes and units and leave variables out of payloads.
 The signature of a delivery covers its timestamp and body. Delivery itself is
-`services/integrations/webhook_delivery.py`."""
+`services/integrations/webhook_delivery.py`. The faces get subscriptions and deliveries as frozen records
+(`WebhookRecord`, without the secret; `DeliveryRecord`, without the payload), never the store's rows."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +23,73 @@ from mso_flow.store import webhooks as store
 from mso_flow.store.models import Webhook, WebhookDelivery
 
 EVENT_NAMES = frozenset(WEBHOOK_EVENTS.values()) | {"*"}
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """A subscription as the faces show it: everything but its secret."""
+
+    id: str
+    url: str
+    events: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+    active: bool
+    process_keys: tuple[str, ...] | None
+    units: tuple[str, ...] | None
+    include_variables: bool
+    personal_data: bool
+    consecutive_failures: int
+    paused_until: datetime | None
+
+
+def webhook_record(row: Webhook) -> WebhookRecord:
+    return WebhookRecord(
+        row.id,
+        row.url,
+        tuple(row.events),
+        row.created_by,
+        row.created_at,
+        row.active,
+        tuple(row.process_keys) if row.process_keys is not None else None,
+        tuple(row.units) if row.units is not None else None,
+        row.include_variables,
+        row.personal_data,
+        row.consecutive_failures,
+        row.paused_until,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One delivery of a webhook as the faces show it: its state and attempts, never its payload (it may carry a
+    case's data)."""
+
+    id: str
+    webhook_id: str
+    event: str
+    instance_id: str | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def delivery_record(row: WebhookDelivery) -> DeliveryRecord:
+    return DeliveryRecord(
+        row.id,
+        row.webhook_id,
+        row.event,
+        row.instance_id,
+        row.state,
+        row.attempts,
+        row.next_attempt_at,
+        row.last_error,
+        row.created_at,
+        row.delivered_at,
+    )
 
 
 def _require_manager(caller: Caller) -> None:
@@ -36,7 +106,7 @@ def create(
     process_keys: list[str] | None = None,
     units: list[str] | None = None,
     include_variables: bool = True,
-) -> Webhook:
+) -> WebhookRecord:
     """Subscribe `url` to `events` ("*" for all) of the processes in `process_keys` and `units` (None: all),
     owned by the caller. The URL must resolve to an address outbound calls may reach."""
     _require_manager(caller)
@@ -62,8 +132,9 @@ def create(
     )
     with services.db.write() as session:
         store.add(session, webhook)
+        created = webhook_record(webhook)
     services.subscriptions.invalidate()
-    return webhook
+    return created
 
 
 def _require_reachable(services: Services, url: str) -> None:
@@ -84,11 +155,12 @@ def _owner(caller: Caller) -> str | None:
     return None if policy.sees_every_webhook(caller) else caller.username
 
 
-def listing(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[Webhook], int]:
+def listing(services: Services, caller: Caller, offset: int, limit: int) -> tuple[list[WebhookRecord], int]:
     """The active webhooks the caller owns (all of them for an admin)."""
     _require_manager(caller)
     with services.db.read() as session:
-        return store.listing(session, offset, limit, owner=_owner(caller))
+        rows, total = store.listing(session, offset, limit, owner=_owner(caller))
+        return [webhook_record(row) for row in rows], total
 
 
 def _visible(session: Session, caller: Caller, webhook_id: str) -> Webhook:
@@ -110,11 +182,12 @@ def delete(services: Services, caller: Caller, webhook_id: str) -> None:
 
 def deliveries(
     services: Services, caller: Caller, webhook_id: str, offset: int, limit: int
-) -> tuple[list[WebhookDelivery], int]:
+) -> tuple[list[DeliveryRecord], int]:
     _require_manager(caller)
     with services.db.read() as session:
         _visible(session, caller, webhook_id)
-        return store.deliveries_of(session, webhook_id, offset, limit)
+        rows, total = store.deliveries_of(session, webhook_id, offset, limit)
+        return [delivery_record(row) for row in rows], total
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

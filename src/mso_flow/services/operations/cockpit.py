@@ -5,7 +5,9 @@ and their element on the diagram, running instances with their current steps and
 and retries, every webhook delivery's state, and the audit chains' verification. The actions stay with their own
 use cases and permissions (`incidents.resolve`/`retry`, `instances.cancel`, `migration.migrate`); the previews
 here (`cancel_preview`, `migrate_preview`) ask the same predicates, so the confirmation step of an action is
-refused to whoever the action would refuse.
+refused to whoever the action would refuse. Every page gets frozen records built in the services' transactions
+(`IncidentRecord`, `DefinitionRecord`, `ExternalTaskRecord`, `DeliveryRecord`, `WebhookRecord`), never the store's
+rows.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from mso_flow.services import policy
 from mso_flow.services.accounts import users
 from mso_flow.services.definitions import deployment as definitions
 from mso_flow.services.definitions import diagrams
+from mso_flow.services.definitions.records import DefinitionRecord, definition_record
 from mso_flow.services.instances import incidents, lifecycle
 from mso_flow.services.instances import queries as instances
+from mso_flow.services.instances.incidents import IncidentRecord
 from mso_flow.services.instances.queries import InstanceView, instance_view
+from mso_flow.services.integrations.external_tasks import ExternalTaskRecord, external_task_record
+from mso_flow.services.integrations.webhooks import DeliveryRecord, WebhookRecord, delivery_record, webhook_record
 from mso_flow.services.platform.context import Caller, Services
 from mso_flow.services.platform.failures import Forbidden, Invalid
 from mso_flow.store import cockpit as store
@@ -31,8 +37,7 @@ from mso_flow.store import instances as instances_store
 from mso_flow.store import tasks as tasks_store
 from mso_flow.store.audit import ChainCheck
 from mso_flow.store.cockpit import Wait
-from mso_flow.store.incidents import Incident, IncidentFilter
-from mso_flow.store.models import ExternalTask, ProcessDefinition, Webhook, WebhookDelivery
+from mso_flow.store.incidents import IncidentFilter
 
 EXTERNAL_VIEWS = ("open", "locked", "free", "no_retries")
 DELIVERY_STATES = ("pending", "failed", "delivered")
@@ -51,7 +56,7 @@ def _case(services: Services, caller: Caller, instance_id: str) -> InstanceView:
         return instance_view(instance, tasks_store.open_for_instance(session, instance.id))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Overview:
     open_incidents: int
     running: dict[str, int]
@@ -71,9 +76,9 @@ def overview(services: Services, caller: Caller) -> Overview:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncidentPage:
-    items: list[Incident]
+    items: list[IncidentRecord]
     total: int
     keys: list[str]
     units: list[str]
@@ -88,12 +93,12 @@ def incident_page(services: Services, caller: Caller, f: IncidentFilter, offset:
     return IncidentPage(items, total, keys, units)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncidentDetail:
-    incident: Incident
+    incident: IncidentRecord
     instance: InstanceView | None
     svg: bytes
-    definition: ProcessDefinition
+    definition: DefinitionRecord
     latest_version: int
 
 
@@ -105,8 +110,9 @@ def incident(services: Services, caller: Caller, incident_id: str) -> IncidentDe
     view = _case(services, caller, found.instance_id) if found.instance_id else None
     with services.db.read() as session:
         definition_id = view.instance.definition_id if view else found.definition_id
-        definition = definitions_store.by_id(session, definition_id)
-    assert definition is not None  # a definition an incident or instance names is never deleted
+        row = definitions_store.by_id(session, definition_id)
+        assert row is not None  # a definition an incident or instance names is never deleted
+        definition = definition_record(services, row)
     if view is not None:
         svg = diagrams.instance_svg(services, caller, view.instance.id, legend=False, failed=found.element_id)
     else:
@@ -118,7 +124,7 @@ def incident(services: Services, caller: Caller, incident_id: str) -> IncidentDe
 MAX_REASON = 2000
 
 
-def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -> Incident:
+def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -> IncidentRecord:
     """Close an incident with a reason (`incidents.resolve`): refused to whoever may not fix incidents before the
     reason is looked at, then the reason is required (1 to 2000 characters)."""
     if not policy.may_fix_incidents(caller):
@@ -130,7 +136,7 @@ def resolve(services: Services, caller: Caller, incident_id: str, reason: str) -
     return incidents.resolve(services, caller, incident_id, reason)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Running:
     """A running instance as the Cockpit lists it: its human tasks and other waits, and since when it runs."""
 
@@ -174,9 +180,9 @@ def migrate_preview(services: Services, caller: Caller, instance_id: str) -> tup
     return view, [r.version for r in rows if r.version != view.instance.definition_version]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExternalState:
-    task: ExternalTask
+    task: ExternalTaskRecord
     business_key: str | None
     definition_key: str
 
@@ -202,20 +208,20 @@ def external_tasks(
             if i is not None
         }
         counts = store.external_task_counts(session, now)
-    shown = [
-        ExternalState(
-            t,
-            heads[t.instance_id].business_key if t.instance_id in heads else None,
-            heads[t.instance_id].definition_key if t.instance_id in heads else "",
-        )
-        for t in tasks
-    ]
+        shown = [
+            ExternalState(
+                external_task_record(t),
+                heads[t.instance_id].business_key if t.instance_id in heads else None,
+                heads[t.instance_id].definition_key if t.instance_id in heads else "",
+            )
+            for t in tasks
+        ]
     return shown, total, counts
 
 
 def webhook_deliveries(
     services: Services, caller: Caller, state: str | None, offset: int, limit: int
-) -> tuple[list[tuple[WebhookDelivery, Webhook]], int, dict[str, int]]:
+) -> tuple[list[tuple[DeliveryRecord, WebhookRecord]], int, dict[str, int]]:
     """Deliveries of every webhook, newest first (`state`: pending, failed or delivered only), with their attempts
     and last error, and the counts per state. Payloads are not shown: they may carry a case's data."""
     _require_reader(caller)
@@ -223,10 +229,11 @@ def webhook_deliveries(
         raise Invalid("invalid_state", f"state ต้องเป็นหนึ่งใน {', '.join(DELIVERY_STATES)}")
     with services.db.read() as session:
         rows, total = store.deliveries(session, state, offset, limit)
-        return rows, total, store.delivery_counts(session)
+        shown = [(delivery_record(d), webhook_record(w)) for d, w in rows]
+        return shown, total, store.delivery_counts(session)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verification:
     admin: ChainCheck
     instance_id: str | None = None
