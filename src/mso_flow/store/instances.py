@@ -67,6 +67,16 @@ def _persistent(session: Session, cls: type[T], values: dict[str, Any]) -> T:
     return obj
 
 
+def _instance_from(session: Session, row: Any) -> ProcessInstance:
+    """The instance of a row of `select(*_INSTANCES.c, *_TASKS.c, …)` as the session's loaded object."""
+    return _persistent(session, ProcessInstance, dict(zip(_INSTANCES.c.keys(), row[:_SPLIT], strict=True)))
+
+
+def _task_from(session: Session, row: Any) -> HumanTask:
+    """The task of such a row as the session's loaded object."""
+    return _persistent(session, HumanTask, dict(zip(_TASKS.c.keys(), row[_SPLIT:_TASK_END], strict=True)))
+
+
 def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, HumanTask] | None:
     """Read a task and its instance in one statement, locking both rows (PostgreSQL re-reads both once locked).
 
@@ -81,8 +91,7 @@ def lock_with_task(session: Session, task_id: str) -> tuple[ProcessInstance, Hum
         row = connection.execute(statement, {"task_id": task_id}).first()
         if row is None:
             return None
-        instance = _persistent(session, ProcessInstance, dict(zip(_INSTANCES.c.keys(), row[:_SPLIT], strict=True)))
-        task = _persistent(session, HumanTask, dict(zip(_TASKS.c.keys(), row[_SPLIT:_TASK_END], strict=True)))
+        instance, task = _instance_from(session, row), _task_from(session, row)
         if with_key:
             keyed, master_id, wrapped = row[_TASK_END:]
             keys_store.remember_key(session, instance.id, keyed is not None, master_id, wrapped)
@@ -206,9 +215,8 @@ def with_tasks(session: Session, task_ids: list[str]) -> tuple[ProcessInstance, 
         rows = session.connection().execute(_WITH_TASKS, {"task_ids": task_ids}).all()
         if not rows:
             return None
-        values = dict(zip(_INSTANCES.c.keys(), rows[0][:_SPLIT], strict=True))
-        instance = _persistent(session, ProcessInstance, values)
-        tasks = [_persistent(session, HumanTask, dict(zip(_TASKS.c.keys(), r[_SPLIT:], strict=True))) for r in rows]
+        instance = _instance_from(session, rows[0])
+        tasks = [_task_from(session, r) for r in rows]
         return instance, {t.id: t for t in tasks}
     stmt = select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
     found = session.execute(stmt.where(HumanTask.id.in_(task_ids))).all()

@@ -128,11 +128,11 @@ def described(services: Services, caller: Caller, task_id: str) -> tuple[TaskRec
 
 
 def changed(services: Services, caller: Caller, changes: Sequence[TaskChange]) -> list[TaskView]:
-    """The tasks of commands as they are now, each with the variables its caller read before the command (a read
-    transaction of one statement a task, the task with its instance; the definition from the cache)."""
+    """The tasks of commands as they are now, each with the variables its caller read before the command (one read
+    transaction, one statement a task: the task with its instance; the definition from the cache)."""
     views = []
-    for change in changes:
-        with services.db.read() as session:
+    with services.db.read() as session:
+        for change in changes:
             found = instances_store.with_tasks(session, [change.task_id])
             assert found is not None  # tasks are never deleted
             instance, tasks = found
@@ -156,10 +156,8 @@ def completion(services: Services, caller: Caller, done: Completed) -> tuple[Tas
 def form_of(services: Services, caller: Caller, task_id: str) -> tuple[FormField, ...]:
     """The form of a task the caller may see, and nothing of its instance's data (no read is logged): what a face
     needs to read a submitted form before it completes the task."""
-    with services.db.read() as session:
-        task = visible_task(session, caller, task_id, headed_roles(services, caller))
-        task_def = services.definitions.definition(session, task.definition_id).model.user_task(task.element_id)
-        return task_def.form if task_def else ()
+    _, step = described(services, caller, task_id)
+    return step.form if step else ()
 
 
 def listing(
